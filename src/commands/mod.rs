@@ -1,0 +1,4 @@
+//! One module per subcommand; each `run` returns the command's [`crate::Exit`] status.
+
+pub mod schema;
+pub mod validate;

@@ -1,0 +1,22 @@
+//! `aepact validate`: the offline checks over files and directories, in every output format.
+
+use crate::Exit;
+use crate::cli::{ValidateArgs, ValidateFormat};
+use crate::error::Result;
+use crate::output::{self, Style};
+use crate::plan::check_paths;
+
+pub fn run(args: &ValidateArgs, style: Style) -> Result<Exit> {
+    let report = check_paths(&args.paths, &args.guardrails.options(), false);
+    let text = match args.format {
+        ValidateFormat::Human => output::human::validate(&report, style),
+        ValidateFormat::Json => output::json::validate(&report),
+        ValidateFormat::Github => output::github::validate(&report),
+    };
+    output::write_stdout(&text)?;
+    Ok(if report.is_valid() {
+        Exit::Success
+    } else {
+        Exit::Failure
+    })
+}

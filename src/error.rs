@@ -1,0 +1,32 @@
+//! Operational errors: what stops a command before or outside the plan checks (I/O on our own
+//! output, and, in later commands, HTTP and lockfiles). Plan problems are not errors but
+//! [`crate::plan::Diagnostic`]s, collected and reported together.
+
+use std::io;
+
+/// The result of a command: its exit status, or an error that ends it.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum Error {
+    #[error("cannot write the output")]
+    #[diagnostic(
+        code(aepact::output),
+        help("check that standard output is writable (a full disk, a closed pipe)")
+    )]
+    Output(#[source] io::Error),
+}
+
+impl Error {
+    /// Whether the error is a closed pipe on stdout (`aepact validate … | head`), which is
+    /// success for a command-line tool.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Output(err) if err.kind() == io::ErrorKind::BrokenPipe)
+    }
+}
+
+impl From<io::Error> for Error {
+    fn from(err: io::Error) -> Self {
+        Error::Output(err)
+    }
+}

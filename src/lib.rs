@@ -1,0 +1,70 @@
+//! aepact: declarative ad-hoc audience activation for Adobe Experience Platform.
+//!
+//! Teams keep activation plans (YAML) in git; aepact validates them offline, shows what would be
+//! sent, applies them and records each activation in a lockfile. The crate is a library with a
+//! thin binary (`src/main.rs`), so tests can drive commands and checks directly.
+//!
+//! Layout (see `STYLE.md` in the project's shared docs):
+//! - [`cli`]: every clap type; doc comments are the `--help` text.
+//! - [`commands`]: one module per subcommand.
+//! - [`plan`]: the plan format, YAML loading with positions, schema, guardrails, diagnostics.
+//! - [`output`]: the only code that writes stdout; one renderer per `--format`.
+//! - [`error`]: operational errors (I/O and, later, HTTP and lockfiles).
+//!
+//! Validation is synchronous and starts no async runtime or HTTP client: `aepact validate` on one
+//! file is a pre-commit hook and must start fast.
+
+#![allow(clippy::result_large_err)]
+
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod output;
+pub mod plan;
+
+use std::process::ExitCode;
+
+use cli::{Cli, Command};
+
+/// The exit statuses aepact uses (README "Exit codes").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: everything valid / done.
+    Success,
+    /// 1: invalid plans, a refused or failed operation, or a usage error.
+    Failure,
+    /// 75 (EX_TEMPFAIL): refused for a reason that clears by itself; try again later.
+    TempFail,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> Self {
+        ExitCode::from(match exit {
+            Exit::Success => 0,
+            Exit::Failure => 1,
+            Exit::TempFail => 75,
+        })
+    }
+}
+
+/// Runs a parsed command line: dispatches, prints operational errors on stderr and maps the
+/// outcome to an exit code. A closed stdout pipe counts as success.
+pub fn run(cli: Cli) -> ExitCode {
+    let style = output::Style::for_stdout(cli.color);
+    let result = match &cli.command {
+        Command::Validate(args) => commands::validate::run(args, style),
+        Command::Schema(_) => commands::schema::run(),
+    };
+    match result {
+        Ok(exit) => exit.into(),
+        Err(err) if err.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(err) => {
+            let report = miette::Report::new(err);
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                format!("{report:?}\n").as_bytes(),
+            );
+            Exit::Failure.into()
+        }
+    }
+}

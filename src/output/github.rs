@@ -1,0 +1,56 @@
+//! `--format github`: GitHub Actions workflow commands, which annotate the pull request's diff
+//! at each problem's line (<https://docs.github.com/actions/reference/workflow-commands>).
+
+use std::fmt::Write;
+
+use super::Style;
+use crate::plan::{CheckReport, Diagnostic, Severity};
+
+/// Renders one diagnostic as an `::error` or `::warning` command.
+pub fn annotation(diag: &Diagnostic) -> String {
+    let command = match diag.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let mut props = format!("file={}", property(&diag.path));
+    if let Some(pos) = diag.position() {
+        let _ = write!(
+            props,
+            ",line={},col={},endLine={},endColumn={}",
+            pos.line, pos.column, pos.end_line, pos.end_column
+        );
+    }
+    let _ = write!(props, ",title={}", property(diag.code.as_str()));
+    let mut message = diag.message.clone();
+    if let Some(help) = &diag.help {
+        let _ = write!(message, "\nhelp: {help}");
+    }
+    for related in &diag.related {
+        let at = related
+            .position()
+            .map(|p| format!(":{}:{}", p.line, p.column))
+            .unwrap_or_default();
+        let _ = write!(message, "\nsee {}{at}: {}", related.path, related.message);
+    }
+    format!("::{command} {props}::{}\n", data(&message))
+}
+
+/// Renders a `validate` report: one command per diagnostic, then the summary line.
+pub fn validate(report: &CheckReport) -> String {
+    let mut out = String::new();
+    for diag in report.files.iter().flat_map(|f| &f.diagnostics) {
+        out.push_str(&annotation(diag));
+    }
+    out.push_str(&super::human::summary(report, Style::plain()));
+    out
+}
+
+/// Escapes a command's message.
+fn data(s: &str) -> String {
+    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+/// Escapes a command property's value.
+fn property(s: &str) -> String {
+    data(s).replace(':', "%3A").replace(',', "%2C")
+}

@@ -1,0 +1,136 @@
+//! `--format json`: one stable JSON document per invocation.
+//!
+//! The shape is versioned (`version`), every key is always present (`null` when empty), and keys
+//! come in the order declared here, so scripts and golden files can rely on it.
+
+use serde::Serialize;
+
+use crate::plan::{CheckReport, Diagnostic};
+
+/// Version of the JSON report's shape; bumped on any incompatible change.
+pub const REPORT_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Report<'a> {
+    version: u32,
+    valid: bool,
+    summary: Summary,
+    options: Options,
+    files: Vec<File<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Summary {
+    files: usize,
+    valid: usize,
+    invalid: usize,
+    errors: usize,
+    warnings: usize,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Options {
+    api_version: u8,
+    max_segments_per_job: usize,
+    split: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct File<'a> {
+    path: &'a str,
+    valid: bool,
+    plan: Option<&'a str>,
+    diagnostics: Vec<Diag<'a>>,
+    jobs: Option<Vec<Job<'a>>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Job<'a> {
+    segments: &'a [String],
+    destinations: &'a [String],
+}
+
+/// One diagnostic; positions are 1-based, columns in characters.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Diag<'a> {
+    code: &'static str,
+    severity: &'static str,
+    message: &'a str,
+    help: Option<&'a str>,
+    path: &'a str,
+    line: Option<usize>,
+    column: Option<usize>,
+    end_line: Option<usize>,
+    end_column: Option<usize>,
+    pointer: Option<&'a str>,
+    related: Vec<Diag<'a>>,
+}
+
+impl<'a> Diag<'a> {
+    pub fn new(diag: &'a Diagnostic) -> Self {
+        let pos = diag.position();
+        Self {
+            code: diag.code.as_str(),
+            severity: diag.severity.as_str(),
+            message: &diag.message,
+            help: diag.help.as_deref(),
+            path: &diag.path,
+            line: pos.map(|p| p.line),
+            column: pos.map(|p| p.column),
+            end_line: pos.map(|p| p.end_line),
+            end_column: pos.map(|p| p.end_column),
+            pointer: diag.pointer.as_deref(),
+            related: diag.related.iter().map(Diag::new).collect(),
+        }
+    }
+}
+
+/// Renders a `validate` report.
+pub fn validate(report: &CheckReport) -> String {
+    let files: Vec<File<'_>> = report
+        .files
+        .iter()
+        .map(|f| File {
+            path: &f.path,
+            valid: f.errors() == 0,
+            plan: f.plan_name.as_deref(),
+            diagnostics: f.diagnostics.iter().map(Diag::new).collect(),
+            jobs: f.jobs.as_ref().map(|jobs| {
+                jobs.iter()
+                    .map(|j| Job {
+                        segments: &j.segments,
+                        destinations: &j.destinations,
+                    })
+                    .collect()
+            }),
+        })
+        .collect();
+    let invalid = files.iter().filter(|f| !f.valid).count();
+    let out = Report {
+        version: REPORT_VERSION,
+        valid: report.is_valid(),
+        summary: Summary {
+            files: files.len(),
+            valid: files.len() - invalid,
+            invalid,
+            errors: report.errors(),
+            warnings: report.warnings(),
+        },
+        options: Options {
+            api_version: report.options.api_version.number(),
+            max_segments_per_job: report.options.segment_limit(),
+            split: report.options.split,
+        },
+        files,
+    };
+    let mut text = serde_json::to_string_pretty(&out)
+        .expect("invariant: the report holds only strings, numbers and booleans");
+    text.push('\n');
+    text
+}

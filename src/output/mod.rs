@@ -1,0 +1,73 @@
+//! The only code that writes to stdout: one renderer per `--format`, all working from the same
+//! report data (diagnostics, plan summaries), so every surface says the same thing.
+
+pub mod github;
+pub mod human;
+pub mod json;
+
+use std::io::{IsTerminal, Write};
+
+use crate::cli::ColorMode;
+
+/// Whether to colour output: `always`/`never` as asked; `auto` colours a terminal unless
+/// `NO_COLOR` is set to a non-empty value (<https://no-color.org>).
+pub fn color_enabled(mode: ColorMode, is_terminal: bool) -> bool {
+    match mode {
+        ColorMode::Always => true,
+        ColorMode::Never => false,
+        ColorMode::Auto => {
+            is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
+}
+
+/// Terminal settings for human output.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+    /// Wrap width for diagnostics.
+    pub width: usize,
+}
+
+impl Style {
+    /// The style for stdout: colour per `mode`, width from `COLUMNS` (default 100).
+    pub fn for_stdout(mode: ColorMode) -> Self {
+        let width = std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.parse::<usize>().ok())
+            .filter(|&w| w >= 40)
+            .unwrap_or(100);
+        Self {
+            color: color_enabled(mode, std::io::stdout().is_terminal()),
+            width,
+        }
+    }
+
+    /// Plain text at a fixed width: what tests and logs see.
+    pub fn plain() -> Self {
+        Self {
+            color: false,
+            width: 100,
+        }
+    }
+
+    pub(crate) fn paint(&self, style: anstyle::Style, text: &str) -> String {
+        if self.color {
+            format!("{style}{text}{style:#}")
+        } else {
+            text.to_owned()
+        }
+    }
+}
+
+/// Writes a rendered report to stdout in one go.
+pub fn write_stdout(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
+/// "1 file", "3 files".
+pub(crate) fn plural(n: usize, singular: &str, plural: &str) -> String {
+    format!("{n} {}", if n == 1 { singular } else { plural })
+}

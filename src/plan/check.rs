@@ -1,0 +1,360 @@
+//! The offline pipeline: find plan files, check each (in parallel), then check across them.
+//!
+//! Each file goes read -> YAML (one parse) -> schema -> serde -> guardrails, and stops at the first
+//! stage that finds errors (later stages would only repeat them). Files are spread over the
+//! cores with scoped threads; each worker keeps only diagnostics and a small summary per file, so
+//! memory stays flat however many files are checked. Results come back in discovery order,
+//! whatever order the workers finished in.
+
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::diags::{Code, Diagnostic, Severity};
+use super::guardrails::{self, CheckOptions, CrossPlan, PlanSummary};
+use super::load;
+use super::model::{Plan, RawPlan};
+use super::schema;
+
+/// The outcome of checking one path: a plan file, or a path that yielded no file.
+#[derive(Debug)]
+pub struct FileReport {
+    /// The path as given, or as found under a directory that was given.
+    pub path: Arc<str>,
+    pub diagnostics: Vec<Diagnostic>,
+    /// The checked plan, when the caller asked to keep plans and the file has no errors.
+    pub plan: Option<Plan>,
+    /// The plan's name, when the file held a schema-valid plan.
+    pub plan_name: Option<String>,
+    /// Jobs the plan packs into when `--split` was given: segment IDs per job.
+    pub jobs: Option<Vec<JobSummary>>,
+    summary: Option<PlanSummary>,
+}
+
+/// One job of a split plan.
+#[derive(Debug, Clone)]
+pub struct JobSummary {
+    pub segments: Vec<String>,
+    pub destinations: Vec<String>,
+}
+
+impl FileReport {
+    fn new(path: Arc<str>, diagnostics: Vec<Diagnostic>) -> Self {
+        Self {
+            path,
+            diagnostics,
+            plan: None,
+            plan_name: None,
+            jobs: None,
+            summary: None,
+        }
+    }
+
+    pub fn errors(&self) -> usize {
+        self.count(Severity::Error)
+    }
+
+    pub fn warnings(&self) -> usize {
+        self.count(Severity::Warning)
+    }
+
+    fn count(&self, severity: Severity) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == severity)
+            .count()
+    }
+
+    /// Whether this entry is a plan file (rather than a missing path or an empty directory).
+    pub fn is_plan_file(&self) -> bool {
+        !self
+            .diagnostics
+            .iter()
+            .any(|d| matches!(d.code, Code::PathNotFound | Code::NoPlans))
+    }
+}
+
+/// Everything one invocation found.
+#[derive(Debug)]
+pub struct CheckReport {
+    pub files: Vec<FileReport>,
+    pub options: CheckOptions,
+}
+
+impl CheckReport {
+    pub fn errors(&self) -> usize {
+        self.files.iter().map(FileReport::errors).sum()
+    }
+
+    pub fn warnings(&self) -> usize {
+        self.files.iter().map(FileReport::warnings).sum()
+    }
+
+    pub fn is_valid(&self) -> bool {
+        self.errors() == 0
+    }
+}
+
+/// What to check.
+enum Target {
+    File { path: PathBuf, display: Arc<str> },
+    Problem(Diagnostic),
+}
+
+/// Expands the command line's paths into plan files, in order: a file as given; a directory as
+/// every `*.yaml`/`*.yml` below it, sorted, skipping hidden entries and symlinked directories
+/// (so a link loop cannot trap the walk). A path given twice is checked once.
+fn discover(paths: &[PathBuf]) -> Vec<Target> {
+    let mut targets = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for path in paths {
+        let display = display_path(path);
+        match std::fs::metadata(path) {
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                targets.push(Target::Problem(
+                    Diagnostic::error(
+                        Code::PathNotFound,
+                        display.as_str(),
+                        format!("`{display}` does not exist"),
+                    )
+                    .with_help("check the path; plans are `*.yaml` or `*.yml` files, or directories holding them"),
+                ));
+            }
+            Ok(meta) if meta.is_dir() => {
+                let before = targets.len();
+                walk(path, &mut targets, &mut seen);
+                if targets.len() == before {
+                    targets.push(Target::Problem(
+                        Diagnostic::error(
+                            Code::NoPlans,
+                            display.as_str(),
+                            format!("directory `{display}` holds no plan files"),
+                        )
+                        .with_help("plans are files named `*.yaml` or `*.yml`; check that this is the right directory"),
+                    ));
+                }
+            }
+            // Files, and paths we cannot stat: reading will say what is wrong with them.
+            _ => {
+                if seen.insert(display.clone()) {
+                    targets.push(Target::File {
+                        path: path.clone(),
+                        display: display.into(),
+                    });
+                }
+            }
+        }
+    }
+    targets
+}
+
+fn walk(dir: &Path, targets: &mut Vec<Target>, seen: &mut std::collections::HashSet<String>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) => {
+            let display = display_path(dir);
+            targets.push(Target::Problem(
+                Diagnostic::error(
+                    Code::Unreadable,
+                    display.as_str(),
+                    format!("cannot read directory `{display}`: {err}"),
+                )
+                .with_help("check that the directory exists and that you may read it"),
+            ));
+            return;
+        }
+    };
+    let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
+    entries.sort_by_key(std::fs::DirEntry::file_name);
+    for entry in entries {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
+            walk(&path, targets, seen);
+        } else if (name.ends_with(".yaml") || name.ends_with(".yml"))
+            && !(kind.is_symlink() && path.is_dir())
+        {
+            let display = display_path(&path);
+            if seen.insert(display.clone()) {
+                targets.push(Target::File {
+                    path,
+                    display: display.into(),
+                });
+            }
+        }
+    }
+}
+
+/// The path as shown to users: as given, without `./` segments, with `/` separators.
+fn display_path(path: &Path) -> String {
+    let parts: Vec<String> = path
+        .components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if parts.is_empty() {
+        return ".".to_owned();
+    }
+    let joined = parts.join("/");
+    joined.strip_prefix("//").map_or(joined.clone(), |rest| format!("/{rest}"))
+}
+
+/// Checks one plan file through every offline stage.
+pub fn check_file(
+    path: &Path,
+    display: Arc<str>,
+    options: &CheckOptions,
+    keep_plan: bool,
+) -> FileReport {
+    let source = match load::read_source(path, &display) {
+        Ok(source) => source,
+        Err(diag) => return FileReport::new(display, vec![diag]),
+    };
+    check_source(&source, display, options, keep_plan)
+}
+
+/// Checks a plan's text (already read) through every offline stage.
+pub fn check_source(
+    source: &super::source::SourceFile,
+    display: Arc<str>,
+    options: &CheckOptions,
+    keep_plan: bool,
+) -> FileReport {
+    let doc = match load::parse(source) {
+        Ok(doc) => doc,
+        Err(diags) => return FileReport::new(display, diags),
+    };
+    let diags = schema::check(&doc, source);
+    if !diags.is_empty() {
+        return FileReport::new(display, diags);
+    }
+    let raw: RawPlan = match serde_json::from_value(doc.value.clone()) {
+        Ok(raw) => raw,
+        Err(err) => {
+            // The schema is generated from these types, so this means they disagree.
+            let diag = Diagnostic::at(
+                Code::InvalidValue,
+                source,
+                doc.spans.node(""),
+                format!("the plan passed the schema but could not be read: {err}"),
+            )
+            .with_help("this is a bug in aepact: please report it with this file");
+            return FileReport::new(display, vec![diag]);
+        }
+    };
+    let mut diags = Vec::new();
+    let name = raw.name.clone();
+    let (summary, checked) = guardrails::check_plan(raw, &doc, source, options, &mut diags);
+    let mut report = FileReport::new(display, diags);
+    report.plan_name = Some(name);
+    report.summary = Some(summary);
+    if let Some(plan) = checked {
+        if options.split {
+            report.jobs = Some(
+                plan.jobs(options.segment_limit())
+                    .into_iter()
+                    .map(|job| JobSummary {
+                        segments: job.segments,
+                        destinations: job.activation.into_iter().map(|(d, _)| d).collect(),
+                    })
+                    .collect(),
+            );
+        }
+        if keep_plan {
+            report.plan = Some(plan);
+        }
+    }
+    report
+}
+
+/// Checks every plan under `paths`: each file on its own (in parallel), then across files.
+///
+/// `keep_plans` keeps the checked [`Plan`]s in the report (for `plan`/`apply`); `validate`
+/// leaves it off to keep memory flat.
+pub fn check_paths(paths: &[PathBuf], options: &CheckOptions, keep_plans: bool) -> CheckReport {
+    let targets = discover(paths);
+    let slots: Vec<std::sync::Mutex<Option<FileReport>>> =
+        targets.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(targets.len())
+        .max(1);
+    let work = || {
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(target) = targets.get(i) else { break };
+            let report = match target {
+                Target::File { path, display } => {
+                    check_file(path, display.clone(), options, keep_plans)
+                }
+                Target::Problem(diag) => FileReport::new(diag.path.clone(), vec![diag.clone()]),
+            };
+            // Each slot is written by exactly one worker; the lock is never contended.
+            *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(report);
+        }
+    };
+    if workers == 1 {
+        work();
+    } else {
+        std::thread::scope(|scope| {
+            for _ in 1..workers {
+                scope.spawn(work);
+            }
+            work();
+        });
+    }
+    let mut files: Vec<FileReport> = slots
+        .into_iter()
+        .filter_map(|slot| slot.into_inner().unwrap_or_else(|e| e.into_inner()))
+        .collect();
+
+    let cross: Vec<(usize, CrossPlan<'_>)> = files
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| {
+            f.summary.as_ref().map(|summary| {
+                (
+                    i,
+                    CrossPlan {
+                        path: &f.path,
+                        summary,
+                    },
+                )
+            })
+        })
+        .collect();
+    let file_of: Vec<usize> = cross.iter().map(|(i, _)| *i).collect();
+    let plans: Vec<CrossPlan<'_>> = cross.into_iter().map(|(_, p)| p).collect();
+    let by_display: std::collections::HashMap<&str, &PathBuf> = targets
+        .iter()
+        .filter_map(|t| match t {
+            Target::File { path, display } => Some((&**display, path)),
+            Target::Problem(_) => None,
+        })
+        .collect();
+    let reload = |display: &str| load::read_source(by_display.get(display)?, display).ok();
+    let found = guardrails::check_across(&plans, &reload);
+    drop(plans);
+    for (plan_index, diag) in found {
+        let file = &mut files[file_of[plan_index]];
+        if diag.severity == Severity::Error {
+            file.plan = None;
+        }
+        file.diagnostics.push(diag);
+    }
+    for file in &mut files {
+        file.diagnostics.sort_by_key(Diagnostic::sort_key);
+    }
+    CheckReport {
+        files,
+        options: *options,
+    }
+}

@@ -1,0 +1,768 @@
+//! Reading plan files and turning YAML into a JSON tree with a span for every node.
+//!
+//! We drive saphyr's event parser ourselves rather than use a ready-made tree because the tree
+//! would have to be walked again for spans, silently keeps the last of two duplicate keys, and
+//! expands aliases without a bound. One pass over the events here builds the
+//! [`serde_json::Value`] that the schema check and serde consume, the [`SpanIndex`] from JSON
+//! pointer to source span, and catches duplicate keys, alias bombs, extra documents and runaway
+//! nesting on the way.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span, Tag};
+use serde_json::{Map, Number, Value};
+
+use super::diags::{Code, Diagnostic};
+use super::source::{CharSpan, SourceFile};
+
+/// Plan files larger than this are refused without being read: a plan is a few KiB, so a file
+/// this big is a mistake (a data dump, a binary) and reading it would only waste memory.
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
+/// Most nodes a document may expand to, aliases included. A plan with 80 segments under 10
+/// destinations has about 2,000 nodes; a "billion laughs" file hits this within microseconds.
+pub const MAX_NODES: usize = 100_000;
+
+/// Deepest nesting of collections. The plan format nests 4 levels; nothing legitimate goes
+/// anywhere near this, and the bound keeps recursive drops and serde away from stack overflows.
+pub const MAX_DEPTH: usize = 64;
+
+/// Reads a plan file: refuses non-regular files, files over [`MAX_FILE_BYTES`] (checked before
+/// reading and again while reading, in case the file grows) and invalid UTF-8. A leading BOM is
+/// dropped.
+///
+/// Returns the source, or the diagnostic that explains why there is none.
+pub fn read_source(path: &Path, display: &str) -> Result<SourceFile, Diagnostic> {
+    let unreadable = |err: std::io::Error| {
+        Diagnostic::error(
+            Code::Unreadable,
+            display,
+            format!("cannot read `{display}`: {err}"),
+        )
+        .with_help("check that the file exists and that you may read it")
+    };
+    let file = File::open(path).map_err(unreadable)?;
+    let meta = file.metadata().map_err(unreadable)?;
+    if !meta.is_file() {
+        return Err(Diagnostic::error(
+            Code::Unreadable,
+            display,
+            format!("`{display}` is not a regular file"),
+        )
+        .with_help("plan paths must name YAML files or directories that contain them"));
+    }
+    let too_large = |len: u64| {
+        Diagnostic::error(
+            Code::FileTooLarge,
+            display,
+            format!(
+                "`{display}` is {} bytes, more than the {MAX_FILE_BYTES}-byte (1 MiB) limit for a plan file",
+                len
+            ),
+        )
+        .with_help("a plan is a few KiB of YAML: split it into several plans, or check that this is the file you meant")
+    };
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_large(meta.len()));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large(bytes.len() as u64));
+    }
+    source_from_bytes(display, bytes)
+}
+
+/// Checks that the bytes are UTF-8 and drops a BOM.
+pub fn source_from_bytes(display: &str, bytes: Vec<u8>) -> Result<SourceFile, Diagnostic> {
+    match String::from_utf8(bytes) {
+        Ok(mut text) => {
+            if text.starts_with('\u{feff}') {
+                text.drain(..3);
+            }
+            Ok(SourceFile::new(display, text))
+        }
+        Err(err) => {
+            let at = err.utf8_error().valid_up_to();
+            let bad = err.as_bytes()[at];
+            let text = String::from_utf8_lossy(err.as_bytes()).into_owned();
+            // The prefix is valid, so `at` is the same offset in the lossy text, where the bad
+            // byte became one U+FFFD character.
+            let char_at = text[..at].chars().count();
+            let source = SourceFile::new(display, text);
+            Err(Diagnostic::at(
+                Code::NotUtf8,
+                &source,
+                CharSpan::new(char_at, char_at + 1),
+                format!("`{display}` is not valid UTF-8: byte 0x{bad:02X} cannot start a character here"),
+            )
+            .with_label_text("invalid byte")
+            .with_help("save the file as UTF-8 (plans may hold any Unicode text, but in UTF-8 only)"))
+        }
+    }
+}
+
+/// A parsed plan document: the JSON tree and where each node came from.
+#[derive(Debug)]
+pub struct Document {
+    pub value: Value,
+    pub spans: SpanIndex,
+}
+
+/// JSON pointer -> source span, for values and for mapping keys.
+///
+/// Both the schema check (jsonschema reports instance paths) and the guardrails blame nodes
+/// through this one table.
+#[derive(Debug, Default)]
+pub struct SpanIndex {
+    nodes: HashMap<String, CharSpan>,
+    keys: HashMap<String, CharSpan>,
+}
+
+impl SpanIndex {
+    /// The span of the node at `pointer`, or of its nearest ancestor that has one (nodes inside an
+    /// alias expansion point at the alias).
+    pub fn node(&self, pointer: &str) -> CharSpan {
+        let mut p = pointer;
+        loop {
+            if let Some(span) = self.nodes.get(p) {
+                return *span;
+            }
+            match p.rfind('/') {
+                Some(i) => p = &p[..i],
+                None => return CharSpan::default(),
+            }
+        }
+    }
+
+    /// The span of the key whose value is at `pointer`, if that node is a mapping value.
+    pub fn key(&self, pointer: &str) -> Option<CharSpan> {
+        self.keys.get(pointer).copied()
+    }
+
+    /// Where to point when blaming a node: a scalar itself, a collection by its key (a whole
+    /// block is no useful label), or the collection's first line when it has no key.
+    pub fn blame(&self, pointer: &str, value: Option<&Value>) -> CharSpan {
+        match value {
+            Some(Value::Object(_) | Value::Array(_)) => {
+                self.key(pointer).unwrap_or_else(|| self.node(pointer))
+            }
+            _ => self.node(pointer),
+        }
+    }
+}
+
+/// Escapes a mapping key as a JSON-pointer segment (RFC 6901).
+pub fn escape_pointer_segment(key: &str) -> std::borrow::Cow<'_, str> {
+    if key.contains(['~', '/']) {
+        key.replace('~', "~0").replace('/', "~1").into()
+    } else {
+        key.into()
+    }
+}
+
+/// Parses the single YAML document in `source`.
+///
+/// Returns the document, or every problem found. Duplicate keys are all collected; any other
+/// problem stops the parse at its position.
+pub fn parse(source: &SourceFile) -> Result<Document, Vec<Diagnostic>> {
+    let mut builder = Builder {
+        source,
+        spans: SpanIndex::default(),
+        pointer: String::new(),
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        nodes: 0,
+        root: None,
+        documents: 0,
+        diags: Vec::new(),
+    };
+    match builder.run() {
+        Ok(()) if builder.diags.is_empty() => match builder.root {
+            Some(value) => Ok(Document {
+                value,
+                spans: builder.spans,
+            }),
+            None => Err(vec![empty_file(source)]),
+        },
+        Ok(()) => Err(builder.diags),
+        Err(fatal) => {
+            builder.diags.push(*fatal);
+            Err(builder.diags)
+        }
+    }
+}
+
+fn empty_file(source: &SourceFile) -> Diagnostic {
+    Diagnostic::error(
+        Code::EmptyFile,
+        source.name(),
+        format!("`{}` is empty: it holds no YAML document", source.name()),
+    )
+    .with_help("write a plan (`aepact init NAME` prints a starter), or delete the file")
+}
+
+type Fatal = Box<Diagnostic>;
+
+enum Frame {
+    Seq {
+        items: Vec<Value>,
+        start: CharSpan,
+        /// Length of `Builder::pointer` when this collection began.
+        pointer_len: usize,
+        anchor: usize,
+        nodes_before: usize,
+    },
+    Map {
+        entries: Map<String, Value>,
+        /// The key just read, waiting for its value.
+        key: Option<String>,
+        start: CharSpan,
+        pointer_len: usize,
+        anchor: usize,
+        nodes_before: usize,
+    },
+}
+
+struct Builder<'s> {
+    source: &'s SourceFile,
+    spans: SpanIndex,
+    /// JSON pointer of the node being built.
+    pointer: String,
+    stack: Vec<Frame>,
+    /// Anchor ID -> (value, node count) for alias expansion.
+    anchors: HashMap<usize, (Value, usize)>,
+    nodes: usize,
+    root: Option<Value>,
+    documents: usize,
+    diags: Vec<Diagnostic>,
+}
+
+impl Builder<'_> {
+    fn run(&mut self) -> Result<(), Fatal> {
+        let mut parser = Parser::new_from_str(self.source.text());
+        while let Some(next) = parser.next_event() {
+            let (event, span) = next.map_err(|e| self.scan_error(&e))?;
+            match event {
+                Event::StreamStart | Event::Nothing | Event::DocumentEnd => {}
+                Event::StreamEnd => break,
+                Event::DocumentStart(_) => {
+                    self.documents += 1;
+                    if self.documents > 1 {
+                        return Err(self.multiple_documents(span));
+                    }
+                }
+                Event::Scalar(text, style, anchor, tag) => {
+                    let span = char_span(span);
+                    if self.expecting_key() {
+                        self.begin_key(&text, span);
+                        continue;
+                    }
+                    let value = self.scalar(&text, style, tag.as_deref(), span)?;
+                    self.count_nodes(1, span)?;
+                    self.spans.nodes.insert(self.pointer.clone(), span);
+                    if anchor != 0 {
+                        self.anchors.insert(anchor, (value.clone(), 1));
+                    }
+                    self.finish_value(value);
+                }
+                Event::Alias(id) => {
+                    let span = char_span(span);
+                    if self.expecting_key() {
+                        return Err(self.unsupported(span, "an alias used as a mapping key"));
+                    }
+                    let Some((value, count)) = self.anchors.get(&id).map(|(v, n)| (v.clone(), *n)) else {
+                        return Err(Box::new(Diagnostic::at(
+                            Code::YamlSyntax,
+                            self.source,
+                            span,
+                            "alias refers to an anchor that is not defined before it",
+                        )));
+                    };
+                    self.count_nodes(count, span)?;
+                    self.spans.nodes.insert(self.pointer.clone(), span);
+                    self.finish_value(value);
+                }
+                Event::SequenceStart(anchor, ref tag) | Event::MappingStart(anchor, ref tag) => {
+                    let is_map = matches!(event, Event::MappingStart(..));
+                    let span = char_span(span);
+                    if self.expecting_key() {
+                        return Err(self.unsupported(span, "a collection used as a mapping key"));
+                    }
+                    if let Some(tag) = tag.as_deref() {
+                        if !is_plain_collection_tag(tag) {
+                            return Err(self.unsupported_tag(tag, span));
+                        }
+                    }
+                    if self.stack.len() >= MAX_DEPTH {
+                        return Err(Box::new(
+                            Diagnostic::at(
+                                Code::TooDeep,
+                                self.source,
+                                span,
+                                format!("the document nests more than {MAX_DEPTH} levels deep"),
+                            )
+                            .with_label_text("too deep here")
+                            .with_help("a plan nests 4 levels at most: check the indentation"),
+                        ));
+                    }
+                    self.count_nodes(1, span)?;
+                    self.spans.nodes.insert(self.pointer.clone(), span);
+                    let pointer_len = self.pointer.len();
+                    let nodes_before = self.nodes;
+                    self.stack.push(if is_map {
+                        Frame::Map {
+                            entries: Map::new(),
+                            key: None,
+                            start: span,
+                            pointer_len,
+                            anchor,
+                            nodes_before,
+                        }
+                    } else {
+                        Frame::Seq {
+                            items: Vec::new(),
+                            start: span,
+                            pointer_len,
+                            anchor,
+                            nodes_before,
+                        }
+                    });
+                    self.push_child_segment();
+                }
+                Event::SequenceEnd | Event::MappingEnd => {
+                    let Some(frame) = self.stack.pop() else {
+                        continue;
+                    };
+                    let end = char_span(span);
+                    let (value, start, pointer_len, anchor, nodes_before) = match frame {
+                        Frame::Seq {
+                            items,
+                            start,
+                            pointer_len,
+                            anchor,
+                            nodes_before,
+                        } => (Value::Array(items), start, pointer_len, anchor, nodes_before),
+                        Frame::Map {
+                            entries,
+                            start,
+                            pointer_len,
+                            anchor,
+                            nodes_before,
+                            ..
+                        } => (Value::Object(entries), start, pointer_len, anchor, nodes_before),
+                    };
+                    self.pointer.truncate(pointer_len);
+                    let whole = CharSpan {
+                        start: start.start,
+                        end: end.end.max(start.end),
+                    };
+                    self.spans.nodes.insert(self.pointer.clone(), whole);
+                    if anchor != 0 {
+                        let count = self.nodes - nodes_before + 1;
+                        self.anchors.insert(anchor, (value.clone(), count));
+                    }
+                    self.finish_value(value);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn expecting_key(&self) -> bool {
+        matches!(self.stack.last(), Some(Frame::Map { key: None, .. }))
+    }
+
+    /// Records a mapping key, catching duplicates, and points `pointer` at its value.
+    fn begin_key(&mut self, key: &str, span: CharSpan) {
+        let Some(Frame::Map {
+            entries,
+            key: slot,
+            pointer_len,
+            ..
+        }) = self.stack.last_mut()
+        else {
+            return;
+        };
+        self.pointer.truncate(*pointer_len);
+        self.pointer.push('/');
+        self.pointer.push_str(&escape_pointer_segment(key));
+        if entries.contains_key(key) {
+            let first = self.spans.keys.get(&self.pointer).copied();
+            let mut diag = Diagnostic::at(
+                Code::DuplicateKey,
+                self.source,
+                span,
+                format!("key `{key}` appears twice in the same mapping"),
+            )
+            .with_label_text("listed again here")
+            .with_pointer(self.pointer.clone())
+            .with_help("remove one of the two entries: YAML keeps only one, and aepact will not guess which");
+            if let Some(first) = first {
+                diag = diag.with_label(first, "first listed here");
+            }
+            self.diags.push(diag);
+        } else {
+            self.spans.keys.insert(self.pointer.clone(), span);
+        }
+        *slot = Some(key.to_owned());
+    }
+
+    /// Appends the segment for the next child of the innermost collection to `pointer`.
+    fn push_child_segment(&mut self) {
+        if let Some(Frame::Seq {
+            items, pointer_len, ..
+        }) = self.stack.last()
+        {
+            self.pointer.truncate(*pointer_len);
+            self.pointer.push('/');
+            self.pointer.push_str(&items.len().to_string());
+        }
+    }
+
+    /// Attaches a finished value to its parent (or makes it the root).
+    fn finish_value(&mut self, value: Value) {
+        match self.stack.last_mut() {
+            None => self.root = Some(value),
+            Some(Frame::Seq { items, .. }) => {
+                items.push(value);
+                self.push_child_segment();
+            }
+            Some(Frame::Map { entries, key, .. }) => {
+                if let Some(key) = key.take() {
+                    // A duplicate was reported in `begin_key`; keep the first value.
+                    if !entries.contains_key(&key) {
+                        entries.insert(key, value);
+                    }
+                }
+            }
+        }
+    }
+
+    fn count_nodes(&mut self, count: usize, span: CharSpan) -> Result<(), Fatal> {
+        self.nodes += count;
+        if self.nodes > MAX_NODES {
+            return Err(Box::new(
+                Diagnostic::at(
+                    Code::AliasLimit,
+                    self.source,
+                    span,
+                    format!("the document expands to more than {MAX_NODES} nodes"),
+                )
+                .with_label_text("expansion passes the limit here")
+                .with_help("anchors and aliases are allowed, but not nested expansions that multiply (a \"billion laughs\" file): write the values out or use fewer aliases"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Resolves a scalar by the YAML 1.2 core schema: plain `null`, booleans and numbers become
+    /// JSON values; everything quoted, block or otherwise plain is a string.
+    fn scalar(
+        &self,
+        text: &str,
+        style: ScalarStyle,
+        tag: Option<&Tag>,
+        span: CharSpan,
+    ) -> Result<Value, Fatal> {
+        if let Some(tag) = tag {
+            if !tag.is_yaml_core_schema() {
+                return Err(self.unsupported_tag(tag, span));
+            }
+            return match tag.suffix.as_str() {
+                "str" => Ok(Value::String(text.to_owned())),
+                "null" | "bool" | "int" | "float" => {
+                    self.plain(text, span).and_then(|v| match (tag.suffix.as_str(), &v) {
+                        ("null", Value::Null)
+                        | ("bool", Value::Bool(_))
+                        | ("int", Value::Number(_))
+                        | ("float", Value::Number(_)) => Ok(v),
+                        _ => Err(self.unsupported(
+                            span,
+                            &format!("`{text}` tagged `!!{}`, which it is not", tag.suffix),
+                        )),
+                    })
+                }
+                _ => Err(self.unsupported_tag(tag, span)),
+            };
+        }
+        if style != ScalarStyle::Plain {
+            return Ok(Value::String(text.to_owned()));
+        }
+        self.plain(text, span)
+    }
+
+    fn plain(&self, text: &str, span: CharSpan) -> Result<Value, Fatal> {
+        match text {
+            "" | "~" | "null" | "Null" | "NULL" => return Ok(Value::Null),
+            "true" | "True" | "TRUE" => return Ok(Value::Bool(true)),
+            "false" | "False" | "FALSE" => return Ok(Value::Bool(false)),
+            _ => {}
+        }
+        if let Some(int) = parse_int(text) {
+            return match int {
+                Some(n) => Ok(Value::Number(n)),
+                None => Err(self.unsupported(
+                    span,
+                    &format!("integer `{text}`, which is too large for a plan value"),
+                )),
+            };
+        }
+        if is_float(text) {
+            let lower = text.to_ascii_lowercase();
+            let finite = text
+                .parse::<f64>()
+                .ok()
+                .filter(|f| f.is_finite() && !lower.contains("inf") && !lower.contains("nan"));
+            return match finite.and_then(Number::from_f64) {
+                Some(n) => Ok(Value::Number(n)),
+                None => Err(self.unsupported(span, &format!("the non-finite number `{text}`"))),
+            };
+        }
+        Ok(Value::String(text.to_owned()))
+    }
+
+    fn unsupported(&self, span: CharSpan, what: &str) -> Fatal {
+        Box::new(
+            Diagnostic::at(
+                Code::UnsupportedYaml,
+                self.source,
+                span,
+                format!("plan files cannot contain {what}"),
+            )
+            .with_help("plans use plain YAML mappings, lists, strings and numbers: quote the value to make it a string"),
+        )
+    }
+
+    fn unsupported_tag(&self, tag: &Tag, span: CharSpan) -> Fatal {
+        Box::new(
+            Diagnostic::at(
+                Code::UnsupportedYaml,
+                self.source,
+                span,
+                format!("plan files cannot use the YAML tag `{}{}`", tag.handle, tag.suffix),
+            )
+            .with_help("remove the tag; plans use plain YAML mappings, lists, strings and numbers"),
+        )
+    }
+
+    fn multiple_documents(&self, span: Span) -> Fatal {
+        Box::new(
+            Diagnostic::at(
+                Code::MultipleDocuments,
+                self.source,
+                char_span(span),
+                format!("`{}` holds more than one YAML document", self.source.name()),
+            )
+            .with_label_text("a second document starts here")
+            .with_help("put each plan in a file of its own; remove the `---` line if it was not meant to start a new document"),
+        )
+    }
+
+    fn scan_error(&self, err: &ScanError) -> Fatal {
+        let mark = err.marker();
+        let info = err.info();
+        let span = CharSpan::new(mark.index(), mark.index() + 1);
+        let (code, help) = if info.contains("recursion limit") {
+            (
+                Code::TooDeep,
+                "a plan nests 4 levels at most: check the brackets".to_owned(),
+            )
+        } else if info.contains("tab") {
+            (
+                Code::YamlSyntax,
+                "YAML indentation must use spaces: replace the tab characters with spaces".to_owned(),
+            )
+        } else {
+            (
+                Code::YamlSyntax,
+                "fix the YAML syntax at this position (check indentation, quotes and `:` after keys)"
+                    .to_owned(),
+            )
+        };
+        Box::new(
+            Diagnostic::at(code, self.source, span, format!("invalid YAML: {info}"))
+                .with_label_text(info.to_owned())
+                .with_help(help),
+        )
+    }
+}
+
+fn char_span(span: Span) -> CharSpan {
+    CharSpan::new(span.start.index(), span.end.index())
+}
+
+fn is_plain_collection_tag(tag: &Tag) -> bool {
+    tag.is_yaml_core_schema() && matches!(tag.suffix.as_str(), "map" | "seq")
+}
+
+/// Parses a YAML 1.2 core-schema integer: decimal with optional sign, `0o` octal or `0x` hex.
+///
+/// Returns `None` when `text` is no integer, `Some(None)` when it is one but does not fit in 64
+/// bits.
+fn parse_int(text: &str) -> Option<Option<Number>> {
+    let (digits, radix) = if let Some(rest) = text.strip_prefix("0x") {
+        (rest, 16)
+    } else if let Some(rest) = text.strip_prefix("0o") {
+        (rest, 8)
+    } else {
+        (text, 10)
+    };
+    let unsigned = if radix == 10 {
+        digits.strip_prefix(['-', '+']).unwrap_or(digits)
+    } else {
+        digits
+    };
+    if unsigned.is_empty() || !unsigned.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    if radix == 10 && digits.starts_with('-') {
+        return Some(digits.parse::<i64>().ok().map(Number::from));
+    }
+    Some(u64::from_str_radix(unsigned, radix).ok().map(Number::from))
+}
+
+/// Whether `text` is a YAML 1.2 core-schema float (including `.inf` and `.nan`).
+fn is_float(text: &str) -> bool {
+    let t = text.strip_prefix(['-', '+']).unwrap_or(text);
+    if matches!(t, ".inf" | ".Inf" | ".INF") || matches!(text, ".nan" | ".NaN" | ".NAN") {
+        return true;
+    }
+    let (mantissa, exponent) = match t.find(['e', 'E']) {
+        Some(i) => (&t[..i], Some(&t[i + 1..])),
+        None => (t, None),
+    };
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some((int, frac)) => {
+            (!int.is_empty() || !frac.is_empty())
+                && int.chars().all(|c| c.is_ascii_digit())
+                && frac.chars().all(|c| c.is_ascii_digit())
+        }
+        None => !mantissa.is_empty() && mantissa.chars().all(|c| c.is_ascii_digit()),
+    };
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && e.chars().all(|c| c.is_ascii_digit())
+    });
+    mantissa_ok && exponent_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Document, Vec<Diagnostic>> {
+        parse(&SourceFile::new("t.yaml", text))
+    }
+
+    fn codes(text: &str) -> Vec<Code> {
+        load(text).unwrap_err().iter().map(|d| d.code).collect()
+    }
+
+    #[test]
+    fn builds_json_and_spans() {
+        let doc = load("a: 1\nb:\n  - x\n  - {id: 'y', n: ~}\n").unwrap();
+        assert_eq!(
+            doc.value,
+            serde_json::json!({"a": 1, "b": ["x", {"id": "y", "n": null}]})
+        );
+        let span = doc.spans.node("/b/1/id");
+        assert_eq!(&"a: 1\nb:\n  - x\n  - {id: 'y', n: ~}\n"[span.start as usize..span.end as usize], "'y'");
+        assert_eq!(doc.spans.key("/b").map(|s| s.start), Some(5));
+    }
+
+    #[test]
+    fn resolves_core_schema_scalars() {
+        let doc = load("[1, -2, 0x1F, 0o17, 1.5, .5, 1e3, true, False, null, ~, yes, '3', 011037]").unwrap();
+        assert_eq!(
+            doc.value,
+            serde_json::json!([1, -2, 31, 15, 1.5, 0.5, 1000.0, true, false, null, null, "yes", "3", 11037])
+        );
+    }
+
+    #[test]
+    fn rejects_duplicate_keys_and_keeps_both_positions() {
+        let diags = load("a: 1\nb: 2\na: 3\n").unwrap_err();
+        assert_eq!(diags.len(), 1);
+        assert_eq!(diags[0].code, Code::DuplicateKey);
+        assert_eq!(diags[0].labels.len(), 2);
+        assert_eq!(diags[0].position().unwrap().line, 3);
+    }
+
+    #[test]
+    fn refuses_second_document() {
+        assert_eq!(codes("a: 1\n---\nb: 2\n"), [Code::MultipleDocuments]);
+    }
+
+    #[test]
+    fn empty_and_comment_only_files_are_empty() {
+        assert_eq!(codes(""), [Code::EmptyFile]);
+        assert_eq!(codes("# nothing here\n\n"), [Code::EmptyFile]);
+    }
+
+    #[test]
+    fn expands_aliases_but_bounds_the_expansion() {
+        let doc = load("a: &x [1, 2]\nb: *x\n").unwrap();
+        assert_eq!(doc.value, serde_json::json!({"a": [1, 2], "b": [1, 2]}));
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let p = i - 1;
+            bomb.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        assert_eq!(codes(&bomb), [Code::AliasLimit]);
+    }
+
+    #[test]
+    fn bounds_nesting_depth() {
+        let deep_flow = "[".repeat(10_000);
+        assert_eq!(codes(&deep_flow), [Code::TooDeep]);
+        let mut deep_block = String::new();
+        for i in 0..200 {
+            deep_block.push_str(&" ".repeat(i * 2));
+            deep_block.push_str("a:\n");
+        }
+        assert_eq!(codes(&deep_block), [Code::TooDeep]);
+    }
+
+    #[test]
+    fn rejects_tabs_with_a_hint() {
+        let diags = load("a:\n\t- x\n").unwrap_err();
+        assert_eq!(diags[0].code, Code::YamlSyntax);
+        assert!(diags[0].help.as_deref().unwrap().contains("spaces"), "{diags:?}");
+    }
+
+    #[test]
+    fn rejects_custom_tags_and_complex_keys() {
+        assert_eq!(codes("a: !secret x\n"), [Code::UnsupportedYaml]);
+        assert_eq!(codes("? [a]\n: b\n"), [Code::UnsupportedYaml]);
+        assert_eq!(codes("a: 99999999999999999999999\n"), [Code::UnsupportedYaml]);
+    }
+
+    #[test]
+    fn reports_invalid_utf8_where_it_is() {
+        let err = source_from_bytes("t.yaml", b"a: 1\nb: \xff\n".to_vec()).unwrap_err();
+        assert_eq!(err.code, Code::NotUtf8);
+        let pos = err.position().unwrap();
+        assert_eq!((pos.line, pos.column), (2, 4));
+    }
+
+    #[test]
+    fn drops_bom_and_accepts_crlf() {
+        let source = source_from_bytes("t.yaml", b"\xef\xbb\xbfa: 1\r\nb: [x]\r\n".to_vec()).unwrap();
+        let doc = parse(&source).unwrap();
+        assert_eq!(doc.value, serde_json::json!({"a": 1, "b": ["x"]}));
+    }
+
+    #[test]
+    fn escapes_pointer_segments() {
+        let doc = load("\"a/b~c\": 1\n").unwrap();
+        assert!(doc.spans.key("/a~1b~0c").is_some());
+    }
+}

@@ -1,0 +1,19 @@
+//! Plans: the file format, loading with positions, the schema, the offline guardrails and the
+//! diagnostics they produce.
+//!
+//! The flow is `load` (YAML -> JSON tree + span table) -> `schema` (jsonschema over the tree) ->
+//! serde (`RawPlan`) -> `guardrails` (`Plan`); `check` runs it over files and directories.
+
+pub mod check;
+pub mod diags;
+pub mod guardrails;
+pub mod load;
+pub mod model;
+pub mod schema;
+pub mod source;
+
+pub use check::{CheckReport, FileReport, check_paths};
+pub use diags::{Code, Diagnostic, Severity};
+pub use guardrails::CheckOptions;
+pub use model::{AdhocApiVersion, Plan, RawPlan};
+pub use source::SourceFile;

@@ -1,0 +1,282 @@
+//! The plan format `aepact/v1`: raw types as written, and the checked [`Plan`].
+//!
+//! [`RawPlan`] mirrors the YAML exactly; serde reads it and schemars turns it (doc comments
+//! included) into `schemas/plan.schema.json`. Only [`Plan`], built by the guardrails once a raw
+//! plan has passed every check, flows on to planning and applying.
+
+use std::sync::Arc;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+/// Plan names: a slug, so it is safe in file names, URLs and lockfiles.
+pub const NAME_PATTERN: &str = "^[a-z0-9][a-z0-9-]{0,62}$";
+/// Destination (dataflow) and segment IDs: lowercase UUIDs, as the platform returns them.
+pub const UUID_PATTERN: &str = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
+/// Export job IDs written as strings: digits only.
+pub const EXPORT_ID_PATTERN: &str = "^[0-9]{1,20}$";
+/// Sandbox names: lowercase letters, digits and hyphens (our reading of the platform's rule;
+/// it also keeps the value safe to send as an HTTP header).
+pub const SANDBOX_PATTERN: &str = "^[a-z0-9][a-z0-9-]{0,255}$";
+
+/// An aepact activation plan: which audience segments to activate ad hoc, to which batch
+/// destinations, in which sandbox, from which segment export job.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(title = "aepact activation plan")]
+pub struct RawPlan {
+    /// Format of this file. Always `aepact/v1`.
+    pub api_version: FormatVersion,
+    /// The plan's name: a slug of lowercase letters, digits and dashes (at most 63 characters,
+    /// starting with a letter or digit), unique in the repository. It names the lockfile entry.
+    #[schemars(regex(pattern = NAME_PATTERN))]
+    pub name: String,
+    /// What the activation is for; shown in plans, never sent.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub description: Option<String>,
+    /// Sandbox to activate in, sent as `x-sandbox-name`. Defaults to `AEP_SANDBOX`, then `prod`.
+    #[serde(default)]
+    #[schemars(with = "String", regex(pattern = SANDBOX_PATTERN))]
+    pub sandbox: Option<String>,
+    /// Segment export job to activate from: `latest` (the newest profile export job that
+    /// succeeded, resolved when planning) or a list of export job IDs. Required by ad-hoc API
+    /// version 1; may be left out under version 2, where the platform uses its latest
+    /// segmentation.
+    #[serde(default)]
+    #[schemars(with = "RawExports")]
+    pub exports: Option<RawExports>,
+    /// Where the segments go: one entry per destination dataflow, each with its segments.
+    #[schemars(length(min = 1))]
+    pub destinations: Vec<RawDestination>,
+    /// Activation counter, 1 or more (default 1). Bump it to activate the same plan again.
+    #[serde(default = "default_run")]
+    #[schemars(range(min = 1), default = "default_run")]
+    pub run: u64,
+}
+
+fn default_run() -> u64 {
+    1
+}
+
+/// The plan format version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+pub enum FormatVersion {
+    /// The first plan format.
+    #[serde(rename = "aepact/v1")]
+    V1,
+}
+
+/// `latest`, or a non-empty list of export job IDs.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawExports {
+    /// The keyword `latest`: resolve the newest succeeded profile export job when planning.
+    Latest(LatestKeyword),
+    /// Export job IDs, as integers or digit strings (sent as strings).
+    Ids(#[schemars(length(min = 1))] Vec<RawExportId>),
+}
+
+/// The keyword `latest`.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+pub enum LatestKeyword {
+    #[serde(rename = "latest")]
+    Latest,
+}
+
+/// A segment export job ID: an integer, or a string of digits.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawExportId {
+    /// The ID as the export jobs API returns it.
+    Number(u64),
+    /// The ID as a string of digits.
+    Digits(#[schemars(regex(pattern = EXPORT_ID_PATTERN))] String),
+}
+
+impl RawExportId {
+    /// The ID as sent to the platform: a string of digits.
+    pub fn normalized(&self) -> String {
+        match self {
+            RawExportId::Number(n) => n.to_string(),
+            RawExportId::Digits(s) => s.clone(),
+        }
+    }
+}
+
+/// A destination dataflow and the segments to activate to it.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawDestination {
+    /// The activation dataflow's ID (the "destination ID" in the Platform UI): a lowercase UUID.
+    #[schemars(regex(pattern = UUID_PATTERN))]
+    pub id: String,
+    /// A label for people, shown in plans and never sent.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub name: Option<String>,
+    /// Segments (audiences) to activate: bare IDs or `{id, name}` entries.
+    #[schemars(length(min = 1))]
+    pub segments: Vec<RawSegment>,
+}
+
+/// A segment: a bare ID, or an `{id, name}` mapping.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawSegment {
+    /// The segment's ID: a lowercase UUID.
+    Bare(#[schemars(regex(pattern = UUID_PATTERN))] String),
+    /// The segment's ID with a label.
+    Detailed(RawSegmentDetail),
+}
+
+/// A segment with a label.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawSegmentDetail {
+    /// The segment's (audience's) ID: a lowercase UUID.
+    #[schemars(regex(pattern = UUID_PATTERN))]
+    pub id: String,
+    /// A label for people, shown in plans and never sent.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub name: Option<String>,
+}
+
+impl RawSegment {
+    pub fn id(&self) -> &str {
+        match self {
+            RawSegment::Bare(id) => id,
+            RawSegment::Detailed(d) => &d.id,
+        }
+    }
+
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            RawSegment::Bare(_) => None,
+            RawSegment::Detailed(d) => d.name.as_deref(),
+        }
+    }
+}
+
+/// The ad-hoc activation API version to speak (DESIGN.md "API versions").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum AdhocApiVersion {
+    /// The beta API of the seed document: `exportIds` required, 20 segments per job.
+    #[default]
+    #[value(name = "1")]
+    V1,
+    /// `Accept: application/vnd.adobe.adhoc.activation+json; version=2`: `exportIds` optional,
+    /// 80 segments per job.
+    #[value(name = "2")]
+    V2,
+}
+
+impl AdhocApiVersion {
+    /// The platform's limit of distinct segments in one ad-hoc job under this version.
+    pub fn max_segments_per_job(self) -> usize {
+        match self {
+            AdhocApiVersion::V1 => 20,
+            AdhocApiVersion::V2 => 80,
+        }
+    }
+
+    pub fn number(self) -> u8 {
+        match self {
+            AdhocApiVersion::V1 => 1,
+            AdhocApiVersion::V2 => 2,
+        }
+    }
+}
+
+/// A plan that passed the schema and every offline guardrail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// The file it came from.
+    pub path: Arc<str>,
+    pub name: String,
+    pub description: Option<String>,
+    pub sandbox: Option<String>,
+    pub exports: Exports,
+    pub destinations: Vec<Destination>,
+    pub run: u64,
+}
+
+/// Which export job(s) the activation uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exports {
+    /// Resolve the newest succeeded profile export job when planning.
+    Latest,
+    /// These export job IDs, normalised to digit strings.
+    Ids(Vec<String>),
+    /// Left out (API version 2 only): the platform uses its latest segmentation.
+    Omitted,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Destination {
+    pub id: String,
+    pub name: Option<String>,
+    pub segments: Vec<Segment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    pub id: String,
+    pub name: Option<String>,
+}
+
+/// One ad-hoc activation request: destinations, each with the segments it gets in this job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    /// Distinct segments of the job, in plan order.
+    pub segments: Vec<String>,
+    /// Destination ID -> its segments in this job, in plan order; destinations without any
+    /// segment in this job are left out.
+    pub activation: Vec<(String, Vec<String>)>,
+}
+
+impl Plan {
+    /// Distinct segment IDs across all destinations, in order of first appearance.
+    pub fn distinct_segments(&self) -> Vec<&str> {
+        let mut seen = std::collections::HashSet::new();
+        self.destinations
+            .iter()
+            .flat_map(|d| &d.segments)
+            .map(|s| s.id.as_str())
+            .filter(|id| seen.insert(*id))
+            .collect()
+    }
+
+    /// Packs the plan into jobs of at most `limit` distinct segments each, keeping every segment
+    /// whole: a segment goes to all of its destinations in one job, never split over two.
+    ///
+    /// Segments are taken in order of first appearance, so the packing is stable and uses the
+    /// fewest jobs possible (`ceil(distinct / limit)`).
+    pub fn jobs(&self, limit: usize) -> Vec<Job> {
+        let limit = limit.max(1);
+        self.distinct_segments()
+            .chunks(limit)
+            .map(|chunk| {
+                let in_job: std::collections::HashSet<&str> = chunk.iter().copied().collect();
+                let activation = self
+                    .destinations
+                    .iter()
+                    .filter_map(|d| {
+                        let segs: Vec<String> = d
+                            .segments
+                            .iter()
+                            .filter(|s| in_job.contains(s.id.as_str()))
+                            .map(|s| s.id.clone())
+                            .collect();
+                        (!segs.is_empty()).then(|| (d.id.clone(), segs))
+                    })
+                    .collect();
+                Job {
+                    segments: chunk.iter().map(|s| (*s).to_owned()).collect(),
+                    activation,
+                }
+            })
+            .collect()
+    }
+}
