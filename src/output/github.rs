@@ -47,7 +47,9 @@ pub fn validate(report: &CheckReport) -> String {
 
 /// Escapes a command's message.
 fn data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// Escapes a command property's value.

@@ -48,7 +48,10 @@ pub fn validate(report: &CheckReport, style: Style) -> String {
         let _ = writeln!(
             out,
             "{} plan `{}` ({}): {} over {} of at most {limit}",
-            style.paint(Ansi::new().fg_color(Some(AnsiColor::Cyan.into())).bold(), "split"),
+            style.paint(
+                Ansi::new().fg_color(Some(AnsiColor::Cyan.into())).bold(),
+                "split"
+            ),
             file.plan_name.as_deref().unwrap_or("?"),
             file.path,
             plural(total, "distinct segment", "distinct segments"),
@@ -84,10 +87,19 @@ pub fn summary(report: &CheckReport, style: Style) -> String {
         String::new()
     };
     if errors == 0 {
-        let ok = style.paint(Ansi::new().fg_color(Some(AnsiColor::Green.into())).bold(), "ok");
-        format!("{ok}: {} valid{warn}\n", plural(total, "plan file", "plan files"))
+        let ok = style.paint(
+            Ansi::new().fg_color(Some(AnsiColor::Green.into())).bold(),
+            "ok",
+        );
+        format!(
+            "{ok}: {} valid{warn}\n",
+            plural(total, "plan file", "plan files")
+        )
     } else {
-        let err = style.paint(Ansi::new().fg_color(Some(AnsiColor::Red.into())).bold(), "error");
+        let err = style.paint(
+            Ansi::new().fg_color(Some(AnsiColor::Red.into())).bold(),
+            "error",
+        );
         format!(
             "{err}: {invalid} of {} invalid ({}{warn})\n",
             plural(total, "plan file", "plan files"),

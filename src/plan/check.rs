@@ -203,7 +203,9 @@ fn display_path(path: &Path) -> String {
         return ".".to_owned();
     }
     let joined = parts.join("/");
-    joined.strip_prefix("//").map_or(joined.clone(), |rest| format!("/{rest}"))
+    joined
+        .strip_prefix("//")
+        .map_or(joined.clone(), |rest| format!("/{rest}"))
 }
 
 /// Checks one plan file through every offline stage.
@@ -280,8 +282,10 @@ pub fn check_source(
 /// leaves it off to keep memory flat.
 pub fn check_paths(paths: &[PathBuf], options: &CheckOptions, keep_plans: bool) -> CheckReport {
     let targets = discover(paths);
-    let slots: Vec<std::sync::Mutex<Option<FileReport>>> =
-        targets.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    let slots: Vec<std::sync::Mutex<Option<FileReport>>> = targets
+        .iter()
+        .map(|_| std::sync::Mutex::new(None))
+        .collect();
     let next = AtomicUsize::new(0);
     let workers = std::thread::available_parallelism()
         .map_or(1, usize::from)

@@ -250,14 +250,16 @@ impl miette::Diagnostic for Diagnostic {
         if self.labels.is_empty() {
             return None;
         }
-        Some(Box::new(self.labels.iter().enumerate().map(|(i, label)| {
-            let span = source.label_span(label.span);
-            if i == 0 {
-                LabeledSpan::new_primary_with_span(label.text.clone(), span)
-            } else {
-                LabeledSpan::new_with_span(label.text.clone(), span)
-            }
-        })))
+        Some(Box::new(self.labels.iter().enumerate().map(
+            |(i, label)| {
+                let span = source.label_span(label.span);
+                if i == 0 {
+                    LabeledSpan::new_primary_with_span(label.text.clone(), span)
+                } else {
+                    LabeledSpan::new_with_span(label.text.clone(), span)
+                }
+            },
+        )))
     }
 
     fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {

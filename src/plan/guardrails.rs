@@ -11,9 +11,7 @@ use std::sync::Arc;
 
 use super::diags::{Code, Diagnostic};
 use super::load::Document;
-use super::model::{
-    AdhocApiVersion, Destination, Exports, Plan, RawExports, RawPlan, Segment,
-};
+use super::model::{AdhocApiVersion, Destination, Exports, Plan, RawExports, RawPlan, Segment};
 use super::source::{CharSpan, SourceFile};
 
 /// Options that change what the offline checks accept.
@@ -131,7 +129,7 @@ pub fn check_plan(
             source,
             doc.spans.key("/destinations").unwrap_or_default(),
             format!(
-                "plan `{}` activates {} distinct segments, but one ad-hoc job may activate at most {limit} ({source_of_limit})",
+                "plan `{}` has {} distinct segments; one job allows at most {limit} ({source_of_limit})",
                 raw.name,
                 segments.len()
             ),
@@ -319,7 +317,9 @@ pub fn check_across(
                     )
                     .with_label_text("used again here")
                     .with_pointer("/name")
-                    .with_help("give each plan a unique `name`: it keys the plan's lockfile records")
+                    .with_help(
+                        "give each plan a unique `name`: it keys the plan's lockfile records",
+                    )
                     .with_related(related),
                 ));
             }

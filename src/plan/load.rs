@@ -44,8 +44,8 @@ pub fn read_source(path: &Path, display: &str) -> Result<SourceFile, Diagnostic>
         )
         .with_help("check that the file exists and that you may read it")
     };
-    let file = File::open(path).map_err(unreadable)?;
-    let meta = file.metadata().map_err(unreadable)?;
+    // Stat before opening: opening a FIFO would block until someone writes to it.
+    let meta = std::fs::metadata(path).map_err(unreadable)?;
     if !meta.is_file() {
         return Err(Diagnostic::error(
             Code::Unreadable,
@@ -59,8 +59,7 @@ pub fn read_source(path: &Path, display: &str) -> Result<SourceFile, Diagnostic>
             Code::FileTooLarge,
             display,
             format!(
-                "`{display}` is {} bytes, more than the {MAX_FILE_BYTES}-byte (1 MiB) limit for a plan file",
-                len
+                "`{display}` is {len} bytes, more than the {MAX_FILE_BYTES}-byte (1 MiB) limit for a plan file"
             ),
         )
         .with_help("a plan is a few KiB of YAML: split it into several plans, or check that this is the file you meant")
@@ -68,6 +67,7 @@ pub fn read_source(path: &Path, display: &str) -> Result<SourceFile, Diagnostic>
     if meta.len() > MAX_FILE_BYTES {
         return Err(too_large(meta.len()));
     }
+    let file = File::open(path).map_err(unreadable)?;
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     file.take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
@@ -99,10 +99,14 @@ pub fn source_from_bytes(display: &str, bytes: Vec<u8>) -> Result<SourceFile, Di
                 Code::NotUtf8,
                 &source,
                 CharSpan::new(char_at, char_at + 1),
-                format!("`{display}` is not valid UTF-8: byte 0x{bad:02X} cannot start a character here"),
+                format!(
+                    "`{display}` is not valid UTF-8: byte 0x{bad:02X} cannot start a character here"
+                ),
             )
             .with_label_text("invalid byte")
-            .with_help("save the file as UTF-8 (plans may hold any Unicode text, but in UTF-8 only)"))
+            .with_help(
+                "save the file as UTF-8 (plans may hold any Unicode text, but in UTF-8 only)",
+            ))
         }
     }
 }
@@ -276,7 +280,8 @@ impl Builder<'_> {
                     if self.expecting_key() {
                         return Err(self.unsupported(span, "an alias used as a mapping key"));
                     }
-                    let Some((value, count)) = self.anchors.get(&id).map(|(v, n)| (v.clone(), *n)) else {
+                    let Some((value, count)) = self.anchors.get(&id).map(|(v, n)| (v.clone(), *n))
+                    else {
                         return Err(Box::new(Diagnostic::at(
                             Code::YamlSyntax,
                             self.source,
@@ -294,10 +299,10 @@ impl Builder<'_> {
                     if self.expecting_key() {
                         return Err(self.unsupported(span, "a collection used as a mapping key"));
                     }
-                    if let Some(tag) = tag.as_deref() {
-                        if !is_plain_collection_tag(tag) {
-                            return Err(self.unsupported_tag(tag, span));
-                        }
+                    if let Some(tag) = tag.as_deref()
+                        && !is_plain_collection_tag(tag)
+                    {
+                        return Err(self.unsupported_tag(tag, span));
                     }
                     if self.stack.len() >= MAX_DEPTH {
                         return Err(Box::new(
@@ -347,7 +352,13 @@ impl Builder<'_> {
                             pointer_len,
                             anchor,
                             nodes_before,
-                        } => (Value::Array(items), start, pointer_len, anchor, nodes_before),
+                        } => (
+                            Value::Array(items),
+                            start,
+                            pointer_len,
+                            anchor,
+                            nodes_before,
+                        ),
                         Frame::Map {
                             entries,
                             start,
@@ -355,7 +366,13 @@ impl Builder<'_> {
                             anchor,
                             nodes_before,
                             ..
-                        } => (Value::Object(entries), start, pointer_len, anchor, nodes_before),
+                        } => (
+                            Value::Object(entries),
+                            start,
+                            pointer_len,
+                            anchor,
+                            nodes_before,
+                        ),
                     };
                     self.pointer.truncate(pointer_len);
                     let whole = CharSpan {
@@ -477,16 +494,17 @@ impl Builder<'_> {
             return match tag.suffix.as_str() {
                 "str" => Ok(Value::String(text.to_owned())),
                 "null" | "bool" | "int" | "float" => {
-                    self.plain(text, span).and_then(|v| match (tag.suffix.as_str(), &v) {
-                        ("null", Value::Null)
-                        | ("bool", Value::Bool(_))
-                        | ("int", Value::Number(_))
-                        | ("float", Value::Number(_)) => Ok(v),
-                        _ => Err(self.unsupported(
-                            span,
-                            &format!("`{text}` tagged `!!{}`, which it is not", tag.suffix),
-                        )),
-                    })
+                    self.plain(text, span)
+                        .and_then(|v| match (tag.suffix.as_str(), &v) {
+                            ("null", Value::Null)
+                            | ("bool", Value::Bool(_))
+                            | ("int", Value::Number(_))
+                            | ("float", Value::Number(_)) => Ok(v),
+                            _ => Err(self.unsupported(
+                                span,
+                                &format!("`{text}` tagged `!!{}`, which it is not", tag.suffix),
+                            )),
+                        })
                 }
                 _ => Err(self.unsupported_tag(tag, span)),
             };
@@ -545,8 +563,12 @@ impl Builder<'_> {
                 Code::UnsupportedYaml,
                 self.source,
                 span,
-                format!("plan files cannot use the YAML tag `{}{}`", tag.handle, tag.suffix),
+                format!(
+                    "plan files cannot use the YAML tag `{}{}`",
+                    tag.handle, tag.suffix
+                ),
             )
+            .with_label_text("tagged value")
             .with_help("remove the tag; plans use plain YAML mappings, lists, strings and numbers"),
         )
     }
@@ -564,10 +586,28 @@ impl Builder<'_> {
         )
     }
 
+    /// The character index of the first tab on the line holding character `index`.
+    fn tab_on_line_of(&self, index: usize) -> Option<usize> {
+        let text = self.source.text();
+        let byte = self.source.byte_of_char(index as u32);
+        let line_start = text[..byte].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[line_start..]
+            .find('\n')
+            .map_or(text.len(), |i| line_start + i);
+        let tab = text[line_start..line_end].find('\t')? + line_start;
+        Some(text[..tab].chars().count())
+    }
+
     fn scan_error(&self, err: &ScanError) -> Fatal {
         let mark = err.marker();
         let info = err.info();
-        let span = CharSpan::new(mark.index(), mark.index() + 1);
+        let mut span = CharSpan::new(mark.index(), mark.index() + 1);
+        if info.contains("tab") {
+            // The scanner marks the character after the indentation; point at the tab itself.
+            if let Some(tab) = self.tab_on_line_of(mark.index()) {
+                span = CharSpan::new(tab, tab + 1);
+            }
+        }
         let (code, help) = if info.contains("recursion limit") {
             (
                 Code::TooDeep,
@@ -576,7 +616,8 @@ impl Builder<'_> {
         } else if info.contains("tab") {
             (
                 Code::YamlSyntax,
-                "YAML indentation must use spaces: replace the tab characters with spaces".to_owned(),
+                "YAML indentation must use spaces: replace the tab characters with spaces"
+                    .to_owned(),
             )
         } else {
             (
@@ -672,16 +713,22 @@ mod tests {
             serde_json::json!({"a": 1, "b": ["x", {"id": "y", "n": null}]})
         );
         let span = doc.spans.node("/b/1/id");
-        assert_eq!(&"a: 1\nb:\n  - x\n  - {id: 'y', n: ~}\n"[span.start as usize..span.end as usize], "'y'");
+        assert_eq!(
+            &"a: 1\nb:\n  - x\n  - {id: 'y', n: ~}\n"[span.start as usize..span.end as usize],
+            "'y'"
+        );
         assert_eq!(doc.spans.key("/b").map(|s| s.start), Some(5));
     }
 
     #[test]
     fn resolves_core_schema_scalars() {
-        let doc = load("[1, -2, 0x1F, 0o17, 1.5, .5, 1e3, true, False, null, ~, yes, '3', 011037]").unwrap();
+        let doc = load("[1, -2, 0x1F, 0o17, 1.5, .5, 1e3, true, False, null, ~, yes, '3', 011037]")
+            .unwrap();
         assert_eq!(
             doc.value,
-            serde_json::json!([1, -2, 31, 15, 1.5, 0.5, 1000.0, true, false, null, null, "yes", "3", 11037])
+            serde_json::json!([
+                1, -2, 31, 15, 1.5, 0.5, 1000.0, true, false, null, null, "yes", "3", 11037
+            ])
         );
     }
 
@@ -735,14 +782,20 @@ mod tests {
     fn rejects_tabs_with_a_hint() {
         let diags = load("a:\n\t- x\n").unwrap_err();
         assert_eq!(diags[0].code, Code::YamlSyntax);
-        assert!(diags[0].help.as_deref().unwrap().contains("spaces"), "{diags:?}");
+        assert!(
+            diags[0].help.as_deref().unwrap().contains("spaces"),
+            "{diags:?}"
+        );
     }
 
     #[test]
     fn rejects_custom_tags_and_complex_keys() {
         assert_eq!(codes("a: !secret x\n"), [Code::UnsupportedYaml]);
         assert_eq!(codes("? [a]\n: b\n"), [Code::UnsupportedYaml]);
-        assert_eq!(codes("a: 99999999999999999999999\n"), [Code::UnsupportedYaml]);
+        assert_eq!(
+            codes("a: 99999999999999999999999\n"),
+            [Code::UnsupportedYaml]
+        );
     }
 
     #[test]
@@ -755,7 +808,8 @@ mod tests {
 
     #[test]
     fn drops_bom_and_accepts_crlf() {
-        let source = source_from_bytes("t.yaml", b"\xef\xbb\xbfa: 1\r\nb: [x]\r\n".to_vec()).unwrap();
+        let source =
+            source_from_bytes("t.yaml", b"\xef\xbb\xbfa: 1\r\nb: [x]\r\n".to_vec()).unwrap();
         let doc = parse(&source).unwrap();
         assert_eq!(doc.value, serde_json::json!({"a": 1, "b": ["x"]}));
     }

@@ -194,27 +194,36 @@ fn convert(
                 .with_label_text(format!("invalid {what}"))
                 .with_help(hint)
         }
-        ValidationErrorKind::MinItems { .. } => at(
-            Code::EmptyList,
-            format!("{} is empty", subject(pointer)),
-        )
-        .with_label_text("needs at least one entry")
-        .with_help(match help {
-            Some(h) => format!("add at least one entry. {h}"),
-            None => "add at least one entry".to_owned(),
-        }),
+        ValidationErrorKind::MinItems { .. } => {
+            at(Code::EmptyList, format!("{} is empty", subject(pointer)))
+                .with_label_text("needs at least one entry")
+                .with_help(match help {
+                    Some(h) => format!("add at least one entry. {h}"),
+                    None => "add at least one entry".to_owned(),
+                })
+        }
         ValidationErrorKind::Minimum { limit } => at(
             Code::InvalidValue,
-            format!("{} must be at least {limit}, not {instance}", subject(pointer)),
+            format!(
+                "{} must be at least {limit}, not {instance}",
+                subject(pointer)
+            ),
         )
         .with_label_text("too small")
         .with_help(help.unwrap_or_default()),
         ValidationErrorKind::Enum { .. } | ValidationErrorKind::Constant { .. } => {
             let expected = expected(pointer).unwrap_or_else(|| "one of the allowed values".into());
             let message = if pointer == "/apiVersion" {
-                format!("unsupported apiVersion {}: this aepact reads {expected}", found_short(instance))
+                format!(
+                    "unsupported apiVersion {}: this aepact reads {expected}",
+                    found_short(instance)
+                )
             } else {
-                format!("{} must be {expected}, not {}", subject(pointer), found_short(instance))
+                format!(
+                    "{} must be {expected}, not {}",
+                    subject(pointer),
+                    found_short(instance)
+                )
             };
             at(Code::InvalidValue, message)
                 .with_label_text("not allowed here")
@@ -242,7 +251,11 @@ fn convert(
                     )
                 })
             });
-            let code = if only_values { Code::InvalidValue } else { Code::WrongType };
+            let code = if only_values {
+                Code::InvalidValue
+            } else {
+                Code::WrongType
+            };
             at(
                 code,
                 format!(
@@ -276,7 +289,13 @@ fn is_shape_error(err: &ValidationError<'_>, pointer: &str) -> bool {
 fn shape(pointer: &str) -> String {
     pointer
         .split('/')
-        .map(|s| if s.bytes().all(|b| b.is_ascii_digit()) && !s.is_empty() { "*" } else { s })
+        .map(|s| {
+            if s.bytes().all(|b| b.is_ascii_digit()) && !s.is_empty() {
+                "*"
+            } else {
+                s
+            }
+        })
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -390,7 +409,11 @@ fn type_names(kind: &TypeKind) -> String {
     };
     match kind {
         TypeKind::Single(t) => name(t),
-        TypeKind::Multiple(set) => set.iter().map(|t| name(&t)).collect::<Vec<_>>().join(" or "),
+        TypeKind::Multiple(set) => set
+            .iter()
+            .map(|t| name(&t))
+            .collect::<Vec<_>>()
+            .join(" or "),
     }
 }
 
@@ -453,7 +476,12 @@ fn slug_suggestion(name: &str) -> Option<String> {
 fn suggest<'a>(key: &str, allowed: &'a [String]) -> Option<&'a str> {
     allowed
         .iter()
-        .map(|a| (a, edit_distance(&key.to_ascii_lowercase(), &a.to_ascii_lowercase())))
+        .map(|a| {
+            (
+                a,
+                edit_distance(&key.to_ascii_lowercase(), &a.to_ascii_lowercase()),
+            )
+        })
         .filter(|(_, d)| *d <= 2)
         .min_by_key(|(_, d)| *d)
         .map(|(a, _)| a.as_str())
@@ -501,10 +529,10 @@ fn schemas_at<'a>(root: &'a Value, pointer: &str) -> Vec<&'a Value> {
             }
             if let Some(prop) = node.get("properties").and_then(|p| p.get(&segment)) {
                 next.push(prop);
-            } else if segment.bytes().all(|b| b.is_ascii_digit()) {
-                if let Some(items) = node.get("items") {
-                    next.push(items);
-                }
+            } else if segment.bytes().all(|b| b.is_ascii_digit())
+                && let Some(items) = node.get("items")
+            {
+                next.push(items);
             }
         }
         current = next;
@@ -547,8 +575,15 @@ mod tests {
     fn generated_schema_compiles_and_describes_fields() {
         let schema = generate();
         jsonschema::validator_for(&schema).unwrap();
-        assert!(describe(&schema, "/destinations/0/segments/2/id").unwrap().contains("UUID"));
-        assert_eq!(allowed_keys(&schema, "/destinations/0/segments/1"), ["id", "name"]);
+        assert!(
+            describe(&schema, "/destinations/0/segments/2/id")
+                .unwrap()
+                .contains("UUID")
+        );
+        assert_eq!(
+            allowed_keys(&schema, "/destinations/0/segments/1"),
+            ["id", "name"]
+        );
         assert_eq!(
             allowed_keys(&schema, "/destinations/3"),
             ["id", "name", "segments"]

@@ -151,10 +151,10 @@ impl SourceCode for SourceFile {
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let contents =
-            self.0
-                .text
-                .read_span(span, context_lines_before, context_lines_after)?;
+        let contents = self
+            .0
+            .text
+            .read_span(span, context_lines_before, context_lines_after)?;
         Ok(Box::new(miette::MietteSpanContents::new_named(
             self.0.name.clone(),
             contents.data(),
@@ -183,6 +183,9 @@ mod tests {
     fn label_spans_stop_at_the_end_of_the_first_line() {
         let src = SourceFile::new("x.yaml", "a:\n  - id: x   # note\n  - y\nb: 1\n");
         let span = src.label_span(CharSpan::new(5, 29));
-        assert_eq!(&src.text()[span.offset()..span.offset() + span.len()], "- id: x");
+        assert_eq!(
+            &src.text()[span.offset()..span.offset() + span.len()],
+            "- id: x"
+        );
     }
 }

@@ -1,6 +1,9 @@
 //! The one integration-test binary: every file in `tests/it/` is a module here (a test below
 //! fails if one is left out), so the crate links once.
 
+// Helpers are `pub` for the modules of this one binary; nothing here is public API.
+#![allow(unreachable_pub)]
+
 mod common;
 mod examples;
 mod schema;
@@ -13,13 +16,13 @@ fn every_test_file_is_a_module() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it");
     for entry in std::fs::read_dir(dir).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
-        if let Some(module) = name.strip_suffix(".rs") {
-            if module != "main" {
-                assert!(
-                    main.contains(&format!("mod {module};")),
-                    "tests/it/{name} is not declared in tests/it/main.rs"
-                );
-            }
+        if let Some(module) = name.strip_suffix(".rs")
+            && module != "main"
+        {
+            assert!(
+                main.contains(&format!("mod {module};")),
+                "tests/it/{name} is not declared in tests/it/main.rs"
+            );
         }
     }
 }
