@@ -28,7 +28,8 @@ pub struct FileReport {
     pub plan_name: Option<String>,
     /// Jobs the plan packs into when `--split` was given: segment IDs per job.
     pub jobs: Option<Vec<JobSummary>>,
-    summary: Option<PlanSummary>,
+    /// What the cross-plan checks need, when the file held a schema-valid plan.
+    pub(crate) summary: Option<PlanSummary>,
 }
 
 /// One job of a split plan.

@@ -39,8 +39,24 @@ impl CheckOptions {
 pub struct PlanSummary {
     pub name: String,
     pub name_span: CharSpan,
-    /// Distinct segments with the span of their first listing.
-    pub segments: Vec<(u128, CharSpan)>,
+    /// Distinct segments, each where it is first listed.
+    pub segments: Vec<SegmentSite>,
+}
+
+/// A distinct segment of a plan and where it is first listed.
+#[derive(Debug, Clone, Copy)]
+pub struct SegmentSite {
+    /// The UUID's 128 bits: a compact key for cross-plan lookups.
+    pub id: u128,
+    pub span: CharSpan,
+    /// Index of the destination and of the segment within it.
+    pub at: (u32, u32),
+}
+
+impl SegmentSite {
+    pub fn pointer(&self) -> String {
+        format!("/destinations/{}/segments/{}", self.at.0, self.at.1)
+    }
 }
 
 /// Runs every single-plan guardrail on a schema-valid plan.
@@ -107,13 +123,17 @@ pub fn check_plan(
     }
 
     // Distinct segments per job.
-    let mut segments: Vec<(u128, CharSpan)> = Vec::new();
-    let mut index: HashMap<u128, ()> = HashMap::new();
+    let mut segments: Vec<SegmentSite> = Vec::new();
+    let mut index = std::collections::HashSet::new();
     for (d, dest) in raw.destinations.iter().enumerate() {
         for (s, segment) in dest.segments.iter().enumerate() {
             let id = uuid_bits(segment.id());
-            if index.insert(id, ()).is_none() {
-                segments.push((id, segment_span(doc, d, s)));
+            if index.insert(id) {
+                segments.push(SegmentSite {
+                    id,
+                    span: segment_span(doc, d, s),
+                    at: (d as u32, s as u32),
+                });
             }
         }
     }
@@ -145,8 +165,11 @@ pub fn check_plan(
                 ""
             }
         ));
-        if let Some(&(_, span)) = segments.get(limit) {
-            diag = diag.with_label(span, format!("segment {} is over the limit", limit + 1));
+        if let Some(site) = segments.get(limit) {
+            diag = diag.with_label(
+                site.span,
+                format!("segment {} is over the limit", limit + 1),
+            );
         }
         out.push(diag);
     }
@@ -303,7 +326,8 @@ pub fn check_across(
                     plans[j].summary.name_span,
                     format!("plan `{}` is first named here", plan.summary.name),
                 )
-                .with_label_text("first used here");
+                .with_label_text("first used here")
+                .with_pointer("/name");
                 out.push((
                     i,
                     at(
@@ -331,25 +355,26 @@ pub fn check_across(
 
     // Segment -> first plan that activates it; then, per later plan, which earlier plans share
     // segments with it.
-    let mut first_plan: HashMap<u128, (usize, CharSpan)> = HashMap::new();
+    let mut first_plan: HashMap<u128, (usize, SegmentSite)> = HashMap::new();
     for (i, plan) in plans.iter().enumerate() {
-        let mut shared: Vec<(usize, CharSpan, CharSpan, u128)> = Vec::new();
-        for &(id, span) in &plan.summary.segments {
-            match first_plan.entry(id) {
+        // (earlier plan, site here, site there)
+        let mut shared: Vec<(usize, SegmentSite, SegmentSite)> = Vec::new();
+        for site in &plan.summary.segments {
+            match first_plan.entry(site.id) {
                 Entry::Occupied(first) => {
-                    let (j, first_span) = *first.get();
-                    shared.push((j, span, first_span, id));
+                    let (j, there) = *first.get();
+                    shared.push((j, *site, there));
                 }
                 Entry::Vacant(slot) => {
-                    slot.insert((i, span));
+                    slot.insert((i, *site));
                 }
             }
         }
         shared.sort_by_key(|s| s.0);
         for group in shared.chunk_by(|a, b| a.0 == b.0) {
-            let j = group[0].0;
+            let (j, here, there) = group[0];
             let count = group.len();
-            let first_id = format_uuid(group[0].3);
+            let first_id = format_uuid(here.id);
             let what = if count == 1 {
                 format!("segment `{first_id}`")
             } else {
@@ -358,7 +383,7 @@ pub fn check_across(
             let mut diag = at(
                 i,
                 Code::SegmentInSeveralPlans,
-                group[0].1,
+                here.span,
                 format!(
                     "plan `{}` activates {what} that plan `{}` (`{}`) activates too",
                     plan.summary.name, plans[j].summary.name, plans[j].path
@@ -366,21 +391,23 @@ pub fn check_across(
             )
             .warning()
             .with_label_text("also in another plan")
+            .with_pointer(here.pointer())
             .with_help(format!(
                 "the platform refuses two ad-hoc jobs for one segment at the same time: apply `{}` and `{}` one after the other, or merge them",
                 plans[j].summary.name, plan.summary.name
             ));
             for extra in group.iter().skip(1).take(4) {
-                diag = diag.with_label(extra.1, "also in another plan");
+                diag = diag.with_label(extra.1.span, "also in another plan");
             }
             let related = at(
                 j,
                 Code::SegmentInSeveralPlans,
-                group[0].2,
+                there.span,
                 format!("plan `{}` activates it here", plans[j].summary.name),
             )
             .warning()
-            .with_label_text("first activated here");
+            .with_label_text("first activated here")
+            .with_pointer(there.pointer());
             out.push((i, diag.with_related(related)));
         }
     }
@@ -397,4 +424,266 @@ fn format_uuid(bits: u128) -> String {
         &hex[16..20],
         &hex[20..32]
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::check::{FileReport, check_source};
+    use crate::plan::diags::Severity;
+    use crate::plan::model::Job;
+
+    const DEST_A: &str = "0b7c2f9e-1a2b-4c3d-8e9f-0a1b2c3d4e5f";
+    const DEST_B: &str = "3f9d6c1a-7e2b-4a5c-9d8e-1f2a3b4c5d6e";
+
+    fn seg(n: usize) -> String {
+        format!("00000000-0000-4000-8000-{n:012x}")
+    }
+
+    /// A plan with the given destinations, each a list of segment numbers.
+    fn yaml(exports: Option<&str>, destinations: &[(&str, &[usize])]) -> String {
+        let mut text = String::from("apiVersion: aepact/v1\nname: test-plan\n");
+        if let Some(e) = exports {
+            text.push_str(&format!("exports: {e}\n"));
+        }
+        text.push_str("destinations:\n");
+        for (id, segments) in destinations {
+            text.push_str(&format!("  - id: {id}\n    segments:\n"));
+            for n in *segments {
+                text.push_str(&format!("      - {}\n", seg(*n)));
+            }
+        }
+        text
+    }
+
+    fn check(text: &str, options: CheckOptions) -> FileReport {
+        let source = SourceFile::new("plan.yaml", text);
+        check_source(&source, "plan.yaml".into(), &options, true)
+    }
+
+    fn codes(report: &FileReport) -> Vec<Code> {
+        report.diagnostics.iter().map(|d| d.code).collect()
+    }
+
+    #[test]
+    fn accepts_a_valid_plan_and_normalises_it() {
+        let text = "apiVersion: aepact/v1\nname: ok\nexports: [11037, \"11038\"]\ndestinations:\n  - id: 0b7c2f9e-1a2b-4c3d-8e9f-0a1b2c3d4e5f\n    name: Email\n    segments:\n      - {id: 00000000-0000-4000-8000-000000000001, name: Gold}\n      - 00000000-0000-4000-8000-000000000002\n";
+        let report = check(text, CheckOptions::default());
+        assert!(report.diagnostics.is_empty(), "{:?}", report.diagnostics);
+        let plan = report.plan.unwrap();
+        assert_eq!(
+            plan.exports,
+            Exports::Ids(vec!["11037".into(), "11038".into()])
+        );
+        assert_eq!(plan.run, 1);
+        assert_eq!(plan.destinations[0].name.as_deref(), Some("Email"));
+        assert_eq!(
+            plan.destinations[0].segments[0].name.as_deref(),
+            Some("Gold")
+        );
+        assert_eq!(plan.destinations[0].segments[1].name, None);
+    }
+
+    #[test]
+    fn rejects_a_destination_listed_twice() {
+        let report = check(
+            &yaml(
+                Some("latest"),
+                &[(DEST_A, &[1]), (DEST_B, &[2]), (DEST_A, &[3])],
+            ),
+            CheckOptions::default(),
+        );
+        assert_eq!(codes(&report), [Code::DuplicateDestination]);
+        let diag = &report.diagnostics[0];
+        assert_eq!(diag.labels.len(), 2);
+        assert_eq!(diag.pointer.as_deref(), Some("/destinations/2/id"));
+        assert!(report.plan.is_none());
+    }
+
+    #[test]
+    fn rejects_a_segment_twice_under_one_destination_but_not_under_two() {
+        let report = check(
+            &yaml(Some("latest"), &[(DEST_A, &[1, 2, 1])]),
+            CheckOptions::default(),
+        );
+        assert_eq!(codes(&report), [Code::DuplicateSegment]);
+        assert_eq!(
+            report.diagnostics[0].pointer.as_deref(),
+            Some("/destinations/0/segments/2")
+        );
+        let report = check(
+            &yaml(Some("latest"), &[(DEST_A, &[1, 2]), (DEST_B, &[1])]),
+            CheckOptions::default(),
+        );
+        assert!(report.diagnostics.is_empty());
+    }
+
+    #[test]
+    fn limits_distinct_segments_per_job_by_api_version() {
+        let twenty: Vec<usize> = (0..20).collect();
+        let twenty_one: Vec<usize> = (0..21).collect();
+        let v1 = CheckOptions::default();
+        assert!(
+            check(&yaml(Some("latest"), &[(DEST_A, &twenty)]), v1)
+                .diagnostics
+                .is_empty()
+        );
+        // Shared segments count once.
+        let report = check(
+            &yaml(Some("latest"), &[(DEST_A, &twenty), (DEST_B, &twenty)]),
+            v1,
+        );
+        assert!(report.diagnostics.is_empty());
+        let report = check(&yaml(Some("latest"), &[(DEST_A, &twenty_one)]), v1);
+        assert_eq!(codes(&report), [Code::TooManySegments]);
+
+        let v2 = CheckOptions {
+            api_version: AdhocApiVersion::V2,
+            ..CheckOptions::default()
+        };
+        let eighty: Vec<usize> = (0..80).collect();
+        let eighty_one: Vec<usize> = (0..81).collect();
+        assert!(
+            check(&yaml(None, &[(DEST_A, &eighty)]), v2)
+                .diagnostics
+                .is_empty()
+        );
+        assert_eq!(
+            codes(&check(&yaml(None, &[(DEST_A, &eighty_one)]), v2)),
+            [Code::TooManySegments]
+        );
+
+        let lowered = CheckOptions {
+            max_segments_per_job: Some(3),
+            ..CheckOptions::default()
+        };
+        assert_eq!(
+            codes(&check(
+                &yaml(Some("latest"), &[(DEST_A, &[1, 2, 3, 4])]),
+                lowered
+            )),
+            [Code::TooManySegments]
+        );
+    }
+
+    #[test]
+    fn split_packs_instead_of_failing() {
+        let options = CheckOptions {
+            max_segments_per_job: Some(2),
+            split: true,
+            ..CheckOptions::default()
+        };
+        let report = check(
+            &yaml(Some("latest"), &[(DEST_A, &[1, 2, 3]), (DEST_B, &[3, 1])]),
+            options,
+        );
+        assert!(report.diagnostics.is_empty());
+        let plan = report.plan.unwrap();
+        assert_eq!(
+            plan.jobs(2),
+            [
+                Job {
+                    segments: vec![seg(1), seg(2)],
+                    activation: vec![
+                        (DEST_A.into(), vec![seg(1), seg(2)]),
+                        (DEST_B.into(), vec![seg(1)]),
+                    ],
+                },
+                Job {
+                    segments: vec![seg(3)],
+                    activation: vec![(DEST_A.into(), vec![seg(3)]), (DEST_B.into(), vec![seg(3)]),],
+                },
+            ]
+        );
+        assert_eq!(report.jobs.unwrap().len(), 2);
+    }
+
+    #[test]
+    fn exports_are_required_under_v1_only() {
+        let text = yaml(None, &[(DEST_A, &[1])]);
+        assert_eq!(
+            codes(&check(&text, CheckOptions::default())),
+            [Code::MissingExports]
+        );
+        let v2 = CheckOptions {
+            api_version: AdhocApiVersion::V2,
+            ..CheckOptions::default()
+        };
+        let report = check(&text, v2);
+        assert!(report.diagnostics.is_empty());
+        assert_eq!(report.plan.unwrap().exports, Exports::Omitted);
+    }
+
+    #[test]
+    fn the_same_export_id_twice_is_an_error_however_written() {
+        let report = check(
+            &yaml(Some("[11037, \"11037\"]"), &[(DEST_A, &[1])]),
+            CheckOptions::default(),
+        );
+        assert_eq!(codes(&report), [Code::DuplicateExport]);
+    }
+
+    fn summary_of(name: &str, segments: &[usize]) -> PlanSummary {
+        let text = yaml(Some("latest"), &[(DEST_A, segments)]).replace("test-plan", name);
+        check(&text, CheckOptions::default()).summary.unwrap()
+    }
+
+    #[test]
+    fn plans_of_one_invocation_need_unique_names() {
+        let paths: Vec<Arc<str>> = vec!["a.yaml".into(), "b.yaml".into(), "c.yaml".into()];
+        let summaries = [
+            summary_of("same", &[1]),
+            summary_of("other", &[2]),
+            summary_of("same", &[3]),
+        ];
+        let plans: Vec<CrossPlan<'_>> = paths
+            .iter()
+            .zip(&summaries)
+            .map(|(path, summary)| CrossPlan { path, summary })
+            .collect();
+        let found = check_across(&plans, &|_| None);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].0, 2);
+        assert_eq!(found[0].1.code, Code::DuplicateName);
+        assert_eq!(found[0].1.severity, Severity::Error);
+        assert_eq!(&*found[0].1.related[0].path, "a.yaml");
+    }
+
+    #[test]
+    fn a_segment_in_two_plans_is_one_warning_per_pair_of_plans() {
+        let paths: Vec<Arc<str>> = vec!["a.yaml".into(), "b.yaml".into(), "c.yaml".into()];
+        let summaries = [
+            summary_of("a", &[1, 2, 3]),
+            summary_of("b", &[4, 5]),
+            summary_of("c", &[3, 2, 5, 9]),
+        ];
+        let plans: Vec<CrossPlan<'_>> = paths
+            .iter()
+            .zip(&summaries)
+            .map(|(path, summary)| CrossPlan { path, summary })
+            .collect();
+        let found = check_across(&plans, &|_| None);
+        let seen: Vec<(usize, &str, Severity)> = found
+            .iter()
+            .map(|(i, d)| (*i, &*d.related[0].path, d.severity))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (2, "a.yaml", Severity::Warning),
+                (2, "b.yaml", Severity::Warning)
+            ]
+        );
+        assert!(
+            found[0].1.message.contains("2 segments"),
+            "{}",
+            found[0].1.message
+        );
+    }
+
+    #[test]
+    fn uuid_bits_round_trip() {
+        let id = "db8961e9-d52f-45bc-b3fb-76d0382a6851";
+        assert_eq!(format_uuid(uuid_bits(id)), id);
+    }
 }
