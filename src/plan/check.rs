@@ -11,25 +11,25 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::diags::{Code, Diagnostic, Severity};
-use super::guardrails::{self, CheckOptions, CrossPlan, PlanSummary};
+use super::guardrails::{self, CheckOptions, CrossPlan, SegmentUse};
 use super::load;
 use super::model::{Plan, RawPlan};
 use super::schema;
 
 /// The outcome of checking one path: a plan file, or a path that yielded no file.
+///
+/// Kept small (the plan boxed, no text): `validate` holds one per file until the end.
 #[derive(Debug)]
 pub struct FileReport {
     /// The path as given, or as found under a directory that was given.
     pub path: Arc<str>,
     pub diagnostics: Vec<Diagnostic>,
     /// The checked plan, when the caller asked to keep plans and the file has no errors.
-    pub plan: Option<Plan>,
+    pub plan: Option<Box<Plan>>,
     /// The plan's name, when the file held a schema-valid plan.
-    pub plan_name: Option<String>,
+    pub plan_name: Option<Box<str>>,
     /// Jobs the plan packs into when `--split` was given: segment IDs per job.
     pub jobs: Option<Vec<JobSummary>>,
-    /// What the cross-plan checks need, when the file held a schema-valid plan.
-    pub(crate) summary: Option<PlanSummary>,
 }
 
 /// One job of a split plan.
@@ -47,7 +47,6 @@ impl FileReport {
             plan: None,
             plan_name: None,
             jobs: None,
-            summary: None,
         }
     }
 
@@ -99,95 +98,98 @@ impl CheckReport {
 /// What to check.
 enum Target {
     File { path: PathBuf, display: Arc<str> },
-    Problem(Diagnostic),
+    Problem(Box<Diagnostic>),
 }
 
 /// Expands the command line's paths into plan files, in order: a file as given; a directory as
 /// every `*.yaml`/`*.yml` below it, sorted, skipping hidden entries and symlinked directories
 /// (so a link loop cannot trap the walk). A path given twice is checked once.
 fn discover(paths: &[PathBuf]) -> Vec<Target> {
-    let mut targets = Vec::new();
-    let mut seen = std::collections::HashSet::new();
+    let mut found = Discovery::default();
     for path in paths {
         let display = display_path(path);
         match std::fs::metadata(path) {
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                targets.push(Target::Problem(
-                    Diagnostic::error(
-                        Code::PathNotFound,
-                        display.as_str(),
-                        format!("`{display}` does not exist"),
-                    )
-                    .with_help("check the path; plans are `*.yaml` or `*.yml` files, or directories holding them"),
-                ));
-            }
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => found.problem(
+                Diagnostic::error(
+                    Code::PathNotFound,
+                    display.as_str(),
+                    format!("`{display}` does not exist"),
+                )
+                .with_help("check the path; plans are `*.yaml` or `*.yml` files, or directories holding them"),
+            ),
             Ok(meta) if meta.is_dir() => {
-                let before = targets.len();
-                walk(path, &mut targets, &mut seen);
-                if targets.len() == before {
-                    targets.push(Target::Problem(
+                let before = found.targets.len();
+                found.walk(path);
+                if found.targets.len() == before {
+                    found.problem(
                         Diagnostic::error(
                             Code::NoPlans,
                             display.as_str(),
                             format!("directory `{display}` holds no plan files"),
                         )
                         .with_help("plans are files named `*.yaml` or `*.yml`; check that this is the right directory"),
-                    ));
+                    );
                 }
             }
             // Files, and paths we cannot stat: reading will say what is wrong with them.
-            _ => {
-                if seen.insert(display.clone()) {
-                    targets.push(Target::File {
-                        path: path.clone(),
-                        display: display.into(),
-                    });
-                }
-            }
+            _ => found.file(path.clone(), display),
         }
     }
-    targets
+    found.targets
 }
 
-fn walk(dir: &Path, targets: &mut Vec<Target>, seen: &mut std::collections::HashSet<String>) {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(err) => {
-            let display = display_path(dir);
-            targets.push(Target::Problem(
-                Diagnostic::error(
-                    Code::Unreadable,
-                    display.as_str(),
-                    format!("cannot read directory `{display}`: {err}"),
-                )
-                .with_help("check that the directory exists and that you may read it"),
-            ));
-            return;
+#[derive(Default)]
+struct Discovery {
+    targets: Vec<Target>,
+    seen: std::collections::HashSet<Arc<str>>,
+}
+
+impl Discovery {
+    fn problem(&mut self, diag: Diagnostic) {
+        self.targets.push(Target::Problem(Box::new(diag)));
+    }
+
+    fn file(&mut self, path: PathBuf, display: String) {
+        let display: Arc<str> = display.into();
+        if self.seen.insert(display.clone()) {
+            self.targets.push(Target::File { path, display });
         }
-    };
-    let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
-    entries.sort_by_key(std::fs::DirEntry::file_name);
-    for entry in entries {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with('.') {
-            continue;
-        }
-        let path = entry.path();
-        let Ok(kind) = entry.file_type() else {
-            continue;
+    }
+
+    fn walk(&mut self, dir: &Path) {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(err) => {
+                let display = display_path(dir);
+                return self.problem(
+                    Diagnostic::error(
+                        Code::Unreadable,
+                        display.as_str(),
+                        format!("cannot read directory `{display}`: {err}"),
+                    )
+                    .with_help("check that the directory exists and that you may read it"),
+                );
+            }
         };
-        if kind.is_dir() {
-            walk(&path, targets, seen);
-        } else if (name.ends_with(".yaml") || name.ends_with(".yml"))
-            && !(kind.is_symlink() && path.is_dir())
-        {
-            let display = display_path(&path);
-            if seen.insert(display.clone()) {
-                targets.push(Target::File {
-                    path,
-                    display: display.into(),
-                });
+        let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
+        entries.sort_by_key(std::fs::DirEntry::file_name);
+        for entry in entries {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') {
+                continue;
+            }
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                self.walk(&path);
+            } else if (name.ends_with(".yaml") || name.ends_with(".yml"))
+                && !(kind.is_symlink() && path.is_dir())
+            {
+                let display = display_path(&path);
+                self.file(path, display);
             }
         }
     }
@@ -210,33 +212,38 @@ fn display_path(path: &Path) -> String {
 }
 
 /// Checks one plan file through every offline stage.
+///
+/// Returns the report and the plan's distinct segment IDs, as [`check_source`] does.
 pub fn check_file(
     path: &Path,
     display: Arc<str>,
     options: &CheckOptions,
     keep_plan: bool,
-) -> FileReport {
+) -> (FileReport, Vec<u128>) {
     let source = match load::read_source(path, &display) {
         Ok(source) => source,
-        Err(diag) => return FileReport::new(display, vec![diag]),
+        Err(diag) => return (FileReport::new(display, vec![diag]), Vec::new()),
     };
     check_source(&source, display, options, keep_plan)
 }
 
 /// Checks a plan's text (already read) through every offline stage.
+///
+/// Returns the report and the plan's distinct segment IDs (empty unless the plan passed the
+/// schema), for the cross-plan checks.
 pub fn check_source(
     source: &super::source::SourceFile,
     display: Arc<str>,
     options: &CheckOptions,
     keep_plan: bool,
-) -> FileReport {
+) -> (FileReport, Vec<u128>) {
     let doc = match load::parse(source) {
         Ok(doc) => doc,
-        Err(diags) => return FileReport::new(display, diags),
+        Err(diags) => return (FileReport::new(display, diags), Vec::new()),
     };
     let diags = schema::check(&doc, source);
     if !diags.is_empty() {
-        return FileReport::new(display, diags);
+        return (FileReport::new(display, diags), Vec::new());
     }
     let raw: RawPlan = match serde_json::from_value(doc.value.clone()) {
         Ok(raw) => raw,
@@ -249,15 +256,14 @@ pub fn check_source(
                 format!("the plan passed the schema but could not be read: {err}"),
             )
             .with_help("this is a bug in aepact: please report it with this file");
-            return FileReport::new(display, vec![diag]);
+            return (FileReport::new(display, vec![diag]), Vec::new());
         }
     };
     let mut diags = Vec::new();
-    let name = raw.name.clone();
-    let (summary, checked) = guardrails::check_plan(raw, &doc, source, options, &mut diags);
+    let name = raw.name.clone().into_boxed_str();
+    let (distinct, checked) = guardrails::check_plan(raw, &doc, source, options, &mut diags);
     let mut report = FileReport::new(display, diags);
     report.plan_name = Some(name);
-    report.summary = Some(summary);
     if let Some(plan) = checked {
         if options.split {
             report.jobs = Some(
@@ -271,10 +277,10 @@ pub fn check_source(
             );
         }
         if keep_plan {
-            report.plan = Some(plan);
+            report.plan = Some(Box::new(plan));
         }
     }
-    report
+    (report, distinct)
 }
 
 /// Checks every plan under `paths`: each file on its own (in parallel), then across files.
@@ -292,64 +298,66 @@ pub fn check_paths(paths: &[PathBuf], options: &CheckOptions, keep_plans: bool) 
         .map_or(1, usize::from)
         .min(targets.len())
         .max(1);
+    // Each worker returns the segments of the plans it checked, flat (no per-file allocation).
     let work = || {
+        let mut uses = Vec::new();
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
             let Some(target) = targets.get(i) else { break };
             let report = match target {
                 Target::File { path, display } => {
-                    check_file(path, display.clone(), options, keep_plans)
+                    let (report, distinct) = check_file(path, display.clone(), options, keep_plans);
+                    uses.extend(distinct.into_iter().map(|id| SegmentUse::new(id, i)));
+                    report
                 }
-                Target::Problem(diag) => FileReport::new(diag.path.clone(), vec![diag.clone()]),
+                Target::Problem(diag) => FileReport::new(diag.path.clone(), vec![(**diag).clone()]),
             };
             // Each slot is written by exactly one worker; the lock is never contended.
             *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(report);
         }
+        uses
     };
-    if workers == 1 {
-        work();
+    let mut uses = if workers == 1 {
+        work()
     } else {
         std::thread::scope(|scope| {
-            for _ in 1..workers {
-                scope.spawn(work);
+            let others: Vec<_> = (1..workers).map(|_| scope.spawn(work)).collect();
+            let mut uses = work();
+            for other in others {
+                // A worker only panics on a bug; its files then have no report and are skipped.
+                uses.extend(other.join().unwrap_or_default());
             }
-            work();
-        });
-    }
+            uses
+        })
+    };
     let mut files: Vec<FileReport> = slots
         .into_iter()
         .filter_map(|slot| slot.into_inner().unwrap_or_else(|e| e.into_inner()))
         .collect();
+    if files.len() != targets.len() {
+        // Only after a worker panicked; keep indices aligned with `targets` by giving up on the
+        // cross-plan checks rather than reporting them against the wrong files.
+        return CheckReport {
+            files,
+            options: *options,
+        };
+    }
 
-    let cross: Vec<(usize, CrossPlan<'_>)> = files
+    let plans: Vec<CrossPlan<'_>> = files
         .iter()
-        .enumerate()
-        .filter_map(|(i, f)| {
-            f.summary.as_ref().map(|summary| {
-                (
-                    i,
-                    CrossPlan {
-                        path: &f.path,
-                        summary,
-                    },
-                )
-            })
+        .map(|f| CrossPlan {
+            path: &f.path,
+            name: f.plan_name.as_deref(),
         })
         .collect();
-    let file_of: Vec<usize> = cross.iter().map(|(i, _)| *i).collect();
-    let plans: Vec<CrossPlan<'_>> = cross.into_iter().map(|(_, p)| p).collect();
-    let by_display: std::collections::HashMap<&str, &PathBuf> = targets
-        .iter()
-        .filter_map(|t| match t {
-            Target::File { path, display } => Some((&**display, path)),
-            Target::Problem(_) => None,
-        })
-        .collect();
-    let reload = |display: &str| load::read_source(by_display.get(display)?, display).ok();
-    let found = guardrails::check_across(&plans, &reload);
+    let reload = |i: usize| match &targets[i] {
+        Target::File { path, display } => load::read_source(path, display).ok(),
+        Target::Problem(_) => None,
+    };
+    let found = guardrails::check_across(&plans, &mut uses, &reload);
     drop(plans);
-    for (plan_index, diag) in found {
-        let file = &mut files[file_of[plan_index]];
+    for (i, diag) in found {
+        let file = &mut files[i];
         if diag.severity == Severity::Error {
             file.plan = None;
         }

@@ -33,43 +33,17 @@ impl CheckOptions {
     }
 }
 
-/// What the cross-plan checks need from each valid plan, kept small so that checking thousands
-/// of files never holds their text or full models at once.
-#[derive(Debug, Clone)]
-pub struct PlanSummary {
-    pub name: String,
-    pub name_span: CharSpan,
-    /// Distinct segments, each where it is first listed.
-    pub segments: Vec<SegmentSite>,
-}
-
-/// A distinct segment of a plan and where it is first listed.
-#[derive(Debug, Clone, Copy)]
-pub struct SegmentSite {
-    /// The UUID's 128 bits: a compact key for cross-plan lookups.
-    pub id: u128,
-    pub span: CharSpan,
-    /// Index of the destination and of the segment within it.
-    pub at: (u32, u32),
-}
-
-impl SegmentSite {
-    pub fn pointer(&self) -> String {
-        format!("/destinations/{}/segments/{}", self.at.0, self.at.1)
-    }
-}
-
 /// Runs every single-plan guardrail on a schema-valid plan.
 ///
-/// Returns the plan's summary for the cross-plan checks, and the checked plan unless an error was
-/// pushed to `out`.
+/// Returns the plan's distinct segments (for the cross-plan checks), and the checked plan unless
+/// an error was pushed to `out`.
 pub fn check_plan(
     raw: RawPlan,
     doc: &Document,
     source: &SourceFile,
     options: &CheckOptions,
     out: &mut Vec<Diagnostic>,
-) -> (PlanSummary, Option<Plan>) {
+) -> (Vec<u128>, Option<Plan>) {
     let errors_before = out.len();
     let exports = check_exports(&raw, doc, source, options, out);
 
@@ -123,17 +97,14 @@ pub fn check_plan(
     }
 
     // Distinct segments per job.
-    let mut segments: Vec<SegmentSite> = Vec::new();
+    // Distinct segments, with where each is first listed.
+    let mut segments: Vec<(u128, usize, usize)> = Vec::new();
     let mut index = std::collections::HashSet::new();
     for (d, dest) in raw.destinations.iter().enumerate() {
         for (s, segment) in dest.segments.iter().enumerate() {
             let id = uuid_bits(segment.id());
             if index.insert(id) {
-                segments.push(SegmentSite {
-                    id,
-                    span: segment_span(doc, d, s),
-                    at: (d as u32, s as u32),
-                });
+                segments.push((id, d, s));
             }
         }
     }
@@ -165,25 +136,21 @@ pub fn check_plan(
                 ""
             }
         ));
-        if let Some(site) = segments.get(limit) {
+        if let Some(&(_, d, s)) = segments.get(limit) {
             diag = diag.with_label(
-                site.span,
+                segment_span(doc, d, s),
                 format!("segment {} is over the limit", limit + 1),
             );
         }
         out.push(diag);
     }
 
-    let summary = PlanSummary {
-        name: raw.name.clone(),
-        name_span: doc.spans.node("/name"),
-        segments,
-    };
+    let distinct: Vec<u128> = segments.iter().map(|&(id, _, _)| id).collect();
     if out.len() > errors_before {
-        return (summary, None);
+        return (distinct, None);
     }
     let Some(exports) = exports else {
-        return (summary, None);
+        return (distinct, None);
     };
     let plan = Plan {
         path: Arc::from(source.name()),
@@ -209,7 +176,7 @@ pub fn check_plan(
             .collect(),
         run: raw.run,
     };
-    (summary, Some(plan))
+    (distinct, Some(plan))
 }
 
 fn check_exports(
@@ -290,61 +257,75 @@ pub fn uuid_bits(id: &str) -> u128 {
         .fold(0u128, |acc, d| (acc << 4) | u128::from(d))
 }
 
-/// A valid plan as seen by the cross-plan checks: its file, and a way to read the file again
-/// to show snippets (only needed when a problem is found).
+/// A segment a plan lists, as the cross-plan checks keep it: 24 bytes, so that the segments of
+/// thousands of plans take little memory. Spans are found again (by reading the file once more)
+/// only for the few segments that turn out to be shared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SegmentUse {
+    id: [u64; 2],
+    plan: u32,
+}
+
+impl SegmentUse {
+    pub fn new(id: u128, plan: usize) -> Self {
+        Self {
+            id: [(id >> 64) as u64, id as u64],
+            plan: plan as u32,
+        }
+    }
+
+    fn id(&self) -> u128 {
+        (u128::from(self.id[0]) << 64) | u128::from(self.id[1])
+    }
+}
+
+/// A plan file as the cross-plan checks see it; `name` is `None` when the file held no
+/// schema-valid plan (it then takes no part).
+#[derive(Debug, Clone, Copy)]
 pub struct CrossPlan<'a> {
-    pub path: &'a Arc<str>,
-    pub summary: &'a PlanSummary,
+    pub path: &'a str,
+    pub name: Option<&'a str>,
 }
 
 /// Checks across the plans of one invocation: unique names, and no segment in two plans (they
 /// would be separate ad-hoc jobs, which the platform forbids running concurrently per segment).
 ///
-/// `load` reads a plan's source again for the snippet. Returns each diagnostic with the index of
-/// the plan it belongs to.
+/// `uses` holds every plan's distinct segments, `plan` indexing `plans`; it is sorted in place.
+/// `load` reads a plan's source again, to point at the clash. Returns each diagnostic with the
+/// index of the plan it belongs to.
 pub fn check_across(
     plans: &[CrossPlan<'_>],
-    load: &dyn Fn(&str) -> Option<SourceFile>,
+    uses: &mut [SegmentUse],
+    load: &dyn Fn(usize) -> Option<SourceFile>,
 ) -> Vec<(usize, Diagnostic)> {
     let mut out = Vec::new();
-    let at = |i: usize, code: Code, span: CharSpan, message: String| {
-        let path = plans[i].path;
-        match load(path) {
-            Some(source) => Diagnostic::at(code, &source, span, message),
-            None => Diagnostic::error(code, path.clone(), message),
-        }
+    let mut sites = Sites {
+        load,
+        cache: HashMap::new(),
     };
 
     let mut names: HashMap<&str, usize> = HashMap::new();
     for (i, plan) in plans.iter().enumerate() {
-        match names.entry(plan.summary.name.as_str()) {
+        let Some(name) = plan.name else { continue };
+        match names.entry(name) {
             Entry::Occupied(first) => {
                 let j = *first.get();
-                let related = at(
-                    j,
-                    Code::DuplicateName,
-                    plans[j].summary.name_span,
-                    format!("plan `{}` is first named here", plan.summary.name),
-                )
-                .with_label_text("first used here")
-                .with_pointer("/name");
+                let related = sites
+                    .name(j, plans, format!("plan `{name}` is first named here"))
+                    .with_label_text("first used here");
                 out.push((
                     i,
-                    at(
-                        i,
-                        Code::DuplicateName,
-                        plan.summary.name_span,
-                        format!(
-                            "plan name `{}` is already used by `{}`",
-                            plan.summary.name, plans[j].path
-                        ),
-                    )
-                    .with_label_text("used again here")
-                    .with_pointer("/name")
-                    .with_help(
-                        "give each plan a unique `name`: it keys the plan's lockfile records",
-                    )
-                    .with_related(related),
+                    sites
+                        .name(
+                            i,
+                            plans,
+                            format!("plan name `{name}` is already used by `{}`", plans[j].path),
+                        )
+                        .with_label_text("used again here")
+                        .with_help(
+                            "give each plan a unique `name`: it keys the plan's lockfile records",
+                        )
+                        .with_related(related),
                 ));
             }
             Entry::Vacant(slot) => {
@@ -353,65 +334,143 @@ pub fn check_across(
         }
     }
 
-    // Segment -> first plan that activates it; then, per later plan, which earlier plans share
-    // segments with it.
-    let mut first_plan: HashMap<u128, (usize, SegmentSite)> = HashMap::new();
-    for (i, plan) in plans.iter().enumerate() {
-        // (earlier plan, site here, site there)
-        let mut shared: Vec<(usize, SegmentSite, SegmentSite)> = Vec::new();
-        for site in &plan.summary.segments {
-            match first_plan.entry(site.id) {
-                Entry::Occupied(first) => {
-                    let (j, there) = *first.get();
-                    shared.push((j, *site, there));
-                }
-                Entry::Vacant(slot) => {
-                    slot.insert((i, *site));
-                }
-            }
+    // Sorted, each segment's uses sit together, earliest plan first: every later plan shares it
+    // with that first one. Then one warning per pair of plans.
+    uses.sort_unstable();
+    let mut pairs: Vec<(usize, usize, u128)> = Vec::new();
+    for group in uses.chunk_by(|a, b| a.id == b.id) {
+        let first = group[0].plan as usize;
+        for later in &group[1..] {
+            pairs.push((later.plan as usize, first, later.id()));
         }
-        shared.sort_by_key(|s| s.0);
-        for group in shared.chunk_by(|a, b| a.0 == b.0) {
-            let (j, here, there) = group[0];
-            let count = group.len();
-            let first_id = format_uuid(here.id);
-            let what = if count == 1 {
-                format!("segment `{first_id}`")
-            } else {
-                format!("{count} segments (`{first_id}` and {} more)", count - 1)
-            };
-            let mut diag = at(
+    }
+    pairs.sort_unstable();
+    for group in pairs.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
+        let (i, j, _) = group[0];
+        // Point at the shared segments in the order the plan lists them.
+        let mut ids: Vec<u128> = group.iter().map(|&(_, _, id)| id).collect();
+        ids.sort_by_cached_key(|&id| sites.position(i, id));
+        let id = ids[0];
+        let (name_i, name_j) = (plans[i].name.unwrap_or("?"), plans[j].name.unwrap_or("?"));
+        let count = group.len();
+        let first_id = format_uuid(id);
+        let what = if count == 1 {
+            format!("segment `{first_id}`")
+        } else {
+            format!("{count} segments (`{first_id}` and {} more)", count - 1)
+        };
+        let mut diag = sites
+            .segment(
                 i,
-                Code::SegmentInSeveralPlans,
-                here.span,
+                plans,
+                id,
                 format!(
-                    "plan `{}` activates {what} that plan `{}` (`{}`) activates too",
-                    plan.summary.name, plans[j].summary.name, plans[j].path
+                    "plan `{name_i}` activates {what} that plan `{name_j}` (`{}`) activates too",
+                    plans[j].path
                 ),
             )
             .warning()
             .with_label_text("also in another plan")
-            .with_pointer(here.pointer())
             .with_help(format!(
-                "the platform refuses two ad-hoc jobs for one segment at the same time: apply `{}` and `{}` one after the other, or merge them",
-                plans[j].summary.name, plan.summary.name
+                "the platform refuses two ad-hoc jobs for one segment at the same time: apply `{name_j}` and `{name_i}` one after the other, or merge them"
             ));
-            for extra in group.iter().skip(1).take(4) {
-                diag = diag.with_label(extra.1.span, "also in another plan");
+        for &other in ids.iter().skip(1).take(4) {
+            if let Some(span) = sites.segment_span(i, other) {
+                diag = diag.with_label(span, "also in another plan");
             }
-            let related = at(
-                j,
-                Code::SegmentInSeveralPlans,
-                there.span,
-                format!("plan `{}` activates it here", plans[j].summary.name),
-            )
-            .warning()
-            .with_label_text("first activated here")
-            .with_pointer(there.pointer());
-            out.push((i, diag.with_related(related)));
         }
+        let related = sites
+            .segment(j, plans, id, format!("plan `{name_j}` activates it here"))
+            .warning()
+            .with_label_text("first activated here");
+        out.push((i, diag.with_related(related)));
     }
     out
+}
+
+/// Finds where names and segments are in plan files read again, reading each file once.
+struct Sites<'l> {
+    load: &'l dyn Fn(usize) -> Option<SourceFile>,
+    cache: HashMap<usize, Option<(SourceFile, Document)>>,
+}
+
+impl Sites<'_> {
+    fn get(&mut self, plan: usize) -> Option<&(SourceFile, Document)> {
+        let load = self.load;
+        self.cache
+            .entry(plan)
+            .or_insert_with(|| {
+                let source = load(plan)?;
+                let doc = super::load::parse(&source).ok()?;
+                Some((source, doc))
+            })
+            .as_ref()
+    }
+
+    /// A diagnostic at the plan's `name`.
+    fn name(&mut self, plan: usize, plans: &[CrossPlan<'_>], message: String) -> Diagnostic {
+        match self.get(plan) {
+            Some((source, doc)) => Diagnostic::at(
+                Code::DuplicateName,
+                source,
+                doc.spans.node("/name"),
+                message,
+            )
+            .with_pointer("/name"),
+            None => Diagnostic::error(Code::DuplicateName, plans[plan].path, message),
+        }
+    }
+
+    /// A diagnostic at the first listing of segment `id` in the plan.
+    fn segment(
+        &mut self,
+        plan: usize,
+        plans: &[CrossPlan<'_>],
+        id: u128,
+        message: String,
+    ) -> Diagnostic {
+        let found = self.get(plan).and_then(|(source, doc)| {
+            let (d, s) = find_segment(doc, id)?;
+            Some(
+                Diagnostic::at(
+                    Code::SegmentInSeveralPlans,
+                    source,
+                    segment_span(doc, d, s),
+                    message.clone(),
+                )
+                .with_pointer(format!("/destinations/{d}/segments/{s}")),
+            )
+        });
+        found.unwrap_or_else(|| {
+            Diagnostic::error(Code::SegmentInSeveralPlans, plans[plan].path, message)
+        })
+    }
+
+    /// Where segment `id` is first listed, as (destination, segment) indices.
+    fn position(&mut self, plan: usize, id: u128) -> Option<(usize, usize)> {
+        find_segment(&self.get(plan)?.1, id)
+    }
+
+    fn segment_span(&mut self, plan: usize, id: u128) -> Option<CharSpan> {
+        let (_, doc) = self.get(plan)?;
+        let (d, s) = find_segment(doc, id)?;
+        Some(segment_span(doc, d, s))
+    }
+}
+
+/// Where a segment is first listed in a (schema-valid) plan document.
+fn find_segment(doc: &Document, id: u128) -> Option<(usize, usize)> {
+    let destinations = doc.value.get("destinations")?.as_array()?;
+    destinations.iter().enumerate().find_map(|(d, dest)| {
+        let segments = dest.get("segments")?.as_array()?;
+        segments
+            .iter()
+            .position(|seg| {
+                let text = seg.as_str().or_else(|| seg.get("id")?.as_str());
+                text.is_some_and(|t| uuid_bits(t) == id)
+            })
+            .map(|s| (d, s))
+    })
 }
 
 fn format_uuid(bits: u128) -> String {
@@ -458,7 +517,7 @@ mod tests {
 
     fn check(text: &str, options: CheckOptions) -> FileReport {
         let source = SourceFile::new("plan.yaml", text);
-        check_source(&source, "plan.yaml".into(), &options, true)
+        check_source(&source, "plan.yaml".into(), &options, true).0
     }
 
     fn codes(report: &FileReport) -> Vec<Code> {
@@ -623,55 +682,73 @@ mod tests {
         assert_eq!(codes(&report), [Code::DuplicateExport]);
     }
 
-    fn summary_of(name: &str, segments: &[usize]) -> PlanSummary {
-        let text = yaml(Some("latest"), &[(DEST_A, segments)]).replace("test-plan", name);
-        check(&text, CheckOptions::default()).summary.unwrap()
+    /// Runs the cross-plan checks over in-memory plans, each a name and its segments.
+    fn across(plans: &[(&str, &[usize])]) -> Vec<(usize, Diagnostic)> {
+        let sources: Vec<SourceFile> = plans
+            .iter()
+            .enumerate()
+            .map(|(i, (name, segments))| {
+                let text = yaml(Some("latest"), &[(DEST_A, segments)]).replace("test-plan", name);
+                SourceFile::new(format!("{i}.yaml"), text)
+            })
+            .collect();
+        let mut uses = Vec::new();
+        let mut names = Vec::new();
+        for (i, source) in sources.iter().enumerate() {
+            let (report, distinct) = check_source(
+                source,
+                source.name().into(),
+                &CheckOptions::default(),
+                false,
+            );
+            uses.extend(distinct.into_iter().map(|id| SegmentUse::new(id, i)));
+            names.push(report.plan_name);
+        }
+        let cross: Vec<CrossPlan<'_>> = sources
+            .iter()
+            .zip(&names)
+            .map(|(source, name)| CrossPlan {
+                path: source.name(),
+                name: name.as_deref(),
+            })
+            .collect();
+        check_across(&cross, &mut uses, &|i| Some(sources[i].clone()))
     }
 
     #[test]
     fn plans_of_one_invocation_need_unique_names() {
-        let paths: Vec<Arc<str>> = vec!["a.yaml".into(), "b.yaml".into(), "c.yaml".into()];
-        let summaries = [
-            summary_of("same", &[1]),
-            summary_of("other", &[2]),
-            summary_of("same", &[3]),
-        ];
-        let plans: Vec<CrossPlan<'_>> = paths
-            .iter()
-            .zip(&summaries)
-            .map(|(path, summary)| CrossPlan { path, summary })
-            .collect();
-        let found = check_across(&plans, &|_| None);
+        let found = across(&[("same", &[1]), ("other", &[2]), ("same", &[3])]);
         assert_eq!(found.len(), 1);
-        assert_eq!(found[0].0, 2);
-        assert_eq!(found[0].1.code, Code::DuplicateName);
-        assert_eq!(found[0].1.severity, Severity::Error);
-        assert_eq!(&*found[0].1.related[0].path, "a.yaml");
+        let (i, diag) = &found[0];
+        assert_eq!(*i, 2);
+        assert_eq!(diag.code, Code::DuplicateName);
+        assert_eq!(diag.severity, Severity::Error);
+        assert_eq!(diag.position().unwrap().line, 2);
+        assert_eq!(&*diag.related[0].path, "0.yaml");
     }
 
     #[test]
     fn a_segment_in_two_plans_is_one_warning_per_pair_of_plans() {
-        let paths: Vec<Arc<str>> = vec!["a.yaml".into(), "b.yaml".into(), "c.yaml".into()];
-        let summaries = [
-            summary_of("a", &[1, 2, 3]),
-            summary_of("b", &[4, 5]),
-            summary_of("c", &[3, 2, 5, 9]),
-        ];
-        let plans: Vec<CrossPlan<'_>> = paths
+        let found = across(&[("a", &[1, 2, 3]), ("b", &[4, 5]), ("c", &[3, 2, 5, 9])]);
+        let seen: Vec<(usize, &str, Severity, Option<&str>)> = found
             .iter()
-            .zip(&summaries)
-            .map(|(path, summary)| CrossPlan { path, summary })
-            .collect();
-        let found = check_across(&plans, &|_| None);
-        let seen: Vec<(usize, &str, Severity)> = found
-            .iter()
-            .map(|(i, d)| (*i, &*d.related[0].path, d.severity))
+            .map(|(i, d)| (*i, &*d.related[0].path, d.severity, d.pointer.as_deref()))
             .collect();
         assert_eq!(
             seen,
             [
-                (2, "a.yaml", Severity::Warning),
-                (2, "b.yaml", Severity::Warning)
+                (
+                    2,
+                    "0.yaml",
+                    Severity::Warning,
+                    Some("/destinations/0/segments/0")
+                ),
+                (
+                    2,
+                    "1.yaml",
+                    Severity::Warning,
+                    Some("/destinations/0/segments/2")
+                ),
             ]
         );
         assert!(
@@ -679,6 +756,7 @@ mod tests {
             "{}",
             found[0].1.message
         );
+        assert_eq!(found[0].1.labels.len(), 2);
     }
 
     #[test]
