@@ -26,29 +26,38 @@ python3 "$gen" "$n" "$work/corpus" >/dev/null
 plans=("$work"/corpus/plan-*.yaml)
 
 python3 - "$bin" "$work/corpus" "${plans[0]}" "$runs" <<'PY'
-import json, os, resource, statistics, subprocess, sys, time
+import json, os, shutil, statistics, subprocess, sys, time
 
 binary, corpus, one, runs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 
 def measure(args):
-    """Median wall time (s) over `runs` runs, and the largest peak RSS (MiB) seen."""
-    times, peak = [], 0
+    """Median wall time (s) over `runs` runs, and peak RSS (MiB) of one run.
+
+    RSS comes from GNU time (`/usr/bin/time -f %M`): a forked Python child would report the
+    parent's pages as its own.
+    """
+    times = []
     for _ in range(runs):
         start = time.perf_counter()
-        pid = os.fork()
-        if pid == 0:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, 1)
-            os.execv(binary, [binary] + args)
-        _, status, usage = os.wait4(pid, 0)
+        subprocess.run([binary] + args, stdout=subprocess.DEVNULL)
         times.append(time.perf_counter() - start)
-        peak = max(peak, usage.ru_maxrss / 1024)
+    peak = float("nan")
+    if os.path.exists("/usr/bin/time"):
+        r = subprocess.run(["/usr/bin/time", "-f", "%M", binary] + args,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        peak = int(r.stderr.strip().splitlines()[-1]) / 1024
     return statistics.median(times), peak
 
 files = len([f for f in os.listdir(corpus) if f.endswith(".yaml")])
 print(f"corpus: {files} plans, {runs} runs each, median wall time, peak RSS")
 t, rss = measure(["validate", corpus])
 print(f"validate DIR (human)         {t*1000:8.1f} ms   {rss:6.1f} MiB   ({files/t:,.0f} plans/s)")
+if shutil.which("taskset"):
+    pinned = binary
+    binary = "taskset"
+    t1, _ = measure(["-c", "0", pinned, "validate", corpus])
+    binary = pinned
+    print(f"validate DIR on one core     {t1*1000:8.1f} ms              (speed-up on all cores: {t1/t:.2f}x)")
 t, rss = measure(["validate", "--format", "json", corpus])
 print(f"validate --format json DIR   {t*1000:8.1f} ms   {rss:6.1f} MiB")
 t, rss = measure(["validate", one])

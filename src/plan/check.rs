@@ -322,10 +322,13 @@ pub fn check_paths(paths: &[PathBuf], options: &CheckOptions, keep_plans: bool) 
     } else {
         std::thread::scope(|scope| {
             let others: Vec<_> = (1..workers).map(|_| scope.spawn(work)).collect();
-            let mut uses = work();
-            for other in others {
-                // A worker only panics on a bug; its files then have no report and are skipped.
-                uses.extend(other.join().unwrap_or_default());
+            let mut parts = vec![work()];
+            // A worker only panics on a bug; its files then have no report (handled below).
+            parts.extend(others.into_iter().map(|o| o.join().unwrap_or_default()));
+            // Sized exactly: this list is the largest thing `validate` holds.
+            let mut uses = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+            for part in parts {
+                uses.extend(part);
             }
             uses
         })

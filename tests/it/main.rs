@@ -5,6 +5,7 @@
 #![allow(unreachable_pub)]
 
 mod common;
+mod docs;
 mod examples;
 mod schema;
 mod validate;
