@@ -42,11 +42,14 @@ impl Property {
             (text, Op::Exists, "")
         };
         let path = path.trim();
-        if path.is_empty()
-            || path
-                .split('.')
-                .any(|seg| seg.trim_end_matches("[]").is_empty())
-        {
+        let valid_segment = |seg: &str| {
+            let name = seg.strip_suffix("[]").unwrap_or(seg);
+            !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        };
+        if path.is_empty() || !path.split('.').all(valid_segment) {
             return Err(format!(
                 "invalid property filter `{text}`: expected `<field path><operator><value>`, e.g. `flowId==<id>`"
             ));
@@ -167,7 +170,9 @@ mod tests {
 
     #[test]
     fn malformed_filters_are_refused() {
-        for bad in ["", "==x", "a..b==x", "id==", "x>abc", "id==a,,b"] {
+        for bad in [
+            "", "==x", "=x", "a..b==x", "id==", "x>abc", "id==a,,b", "a b==c",
+        ] {
             assert!(Property::parse(bad).is_err(), "{bad}");
         }
     }

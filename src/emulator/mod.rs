@@ -425,7 +425,7 @@ impl App {
         let mut inner = self.lock();
         let Inner { world, store, .. } = &mut *inner;
         let _file_lock = store.lock()?;
-        store.refresh(world);
+        store.reload(world);
         let mut copy = world.clone();
         match f(&mut copy) {
             Ok((value, changed)) => {

@@ -17,8 +17,8 @@ use super::state::{STATE_FORMAT, World};
 /// Where the world is kept, if anywhere.
 pub(crate) struct Store {
     path: Option<PathBuf>,
-    /// Modification time and length of the file as we last read or wrote it.
-    stamp: Option<(SystemTime, u64)>,
+    /// Identity of the file as we last read or wrote it: see [`stamp`].
+    stamp: Option<Stamp>,
 }
 
 /// Holds the state file's lock until dropped.
@@ -99,8 +99,8 @@ impl Store {
         Ok(world)
     }
 
-    /// Reloads `world` if another process changed the file since we last saw it. Problems are
-    /// ignored: the world in memory stays as it was, and the next write reports them.
+    /// Reloads `world` if another process changed the file since we last saw it (one `stat`).
+    /// Problems are ignored: the world in memory stays as it was.
     pub(crate) fn refresh(&mut self, world: &mut World) {
         let Some(path) = &self.path else { return };
         let Ok(meta) = fs::metadata(path) else { return };
@@ -108,6 +108,17 @@ impl Store {
             return;
         }
         if let Ok(fresh) = self.load() {
+            *world = fresh;
+        }
+    }
+
+    /// Reloads `world` from the file unconditionally, for a change made under the lock: a
+    /// timestamp can miss a write by another process within its granularity, and a lost
+    /// update (two runs for one segment) must never happen.
+    pub(crate) fn reload(&mut self, world: &mut World) {
+        if self.path.is_some()
+            && let Ok(fresh) = self.load()
+        {
             *world = fresh;
         }
     }
@@ -158,10 +169,19 @@ impl Store {
     }
 }
 
-fn stamp(meta: &fs::Metadata) -> (SystemTime, u64) {
+/// What tells us the file changed: every save renames a new file into place, so its inode
+/// changes along with its modification time and, usually, its length.
+type Stamp = (SystemTime, u64, u64);
+
+fn stamp(meta: &fs::Metadata) -> Stamp {
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(meta);
+    #[cfg(not(unix))]
+    let inode = 0;
     (
         meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
         meta.len(),
+        inode,
     )
 }
 

@@ -2,6 +2,9 @@
 //! fails if one is left out), so the crate links once.
 
 mod common;
+mod emulator;
+mod emulator_cli;
+mod emulator_seed_request;
 mod examples;
 mod schema;
 mod validate;
