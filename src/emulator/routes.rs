@@ -35,7 +35,8 @@ const MAX_SEGMENTS_V2: usize = 80;
 /// Access tokens live this long (seconds), as IMS says in `expires_in`.
 const TOKEN_LIFETIME_SECS: i64 = 86_399;
 
-/// Default and largest page size of the list endpoints.
+/// Default page size of the Flow Service lists (export jobs return everything unless asked),
+/// and the largest `limit` any list accepts.
 const DEFAULT_PAGE: usize = 100;
 const MAX_PAGE: usize = 1000;
 
@@ -586,9 +587,10 @@ fn query_value<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str>
         .map(|(_, v)| v.as_str())
 }
 
-fn parse_limit(pairs: &[(String, String)]) -> Result<usize, String> {
+/// The `limit` parameter: `default` when absent, else 1 to [`MAX_PAGE`].
+fn parse_limit(pairs: &[(String, String)], default: usize) -> Result<usize, String> {
     match query_value(pairs, "limit") {
-        None => Ok(DEFAULT_PAGE),
+        None => Ok(default),
         Some(text) => match text.parse::<usize>() {
             Ok(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
             _ => Err(format!(
@@ -622,7 +624,7 @@ async fn export_jobs_list(
             Ok(p) => p,
             Err(e) => return bad(e),
         };
-        let limit = match parse_limit(&pairs) {
+        let limit = match parse_limit(&pairs, usize::MAX) {
             Ok(l) => l,
             Err(e) => return bad(e),
         };
@@ -779,7 +781,7 @@ fn list_items(path: &str, uri: &Uri, mut items: Vec<Value>) -> HttpResponse {
             if desc { ord.reverse() } else { ord }
         });
     }
-    let limit = match parse_limit(&pairs) {
+    let limit = match parse_limit(&pairs, DEFAULT_PAGE) {
         Ok(l) => l,
         Err(e) => return bad(e),
     };
