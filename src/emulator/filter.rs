@@ -72,6 +72,12 @@ impl Property {
         })
     }
 
+    /// The values of an `==` filter on the top-level field `field`, if this is one.
+    pub(crate) fn equals_on(&self, field: &str) -> Option<Vec<String>> {
+        (self.op == Op::Eq && self.path.len() == 1 && self.path[0] == field)
+            .then(|| self.values.clone())
+    }
+
     /// Whether `item` passes the filter.
     pub(crate) fn matches(&self, item: &Value) -> bool {
         let mut leaves = Vec::new();

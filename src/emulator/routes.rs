@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, Uri};
 use axum::routing::{get, post};
@@ -553,6 +553,12 @@ fn media_type(headers: &HeaderMap) -> Option<String> {
     (!media.is_empty()).then_some(media)
 }
 
+/// The last path segment, as sent: IDs are plain ASCII, so there is nothing to decode, and a
+/// strange one is simply not found rather than refused by the framework.
+fn last_segment(uri: &Uri) -> String {
+    uri.path().rsplit('/').next().unwrap_or_default().to_owned()
+}
+
 /// Runs `f` on the caller's sandbox after the gateway checks.
 fn with_sandbox(
     app: &App,
@@ -704,8 +710,9 @@ async fn export_job_get(
     State(app): State<Arc<App>>,
     method: Method,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    uri: Uri,
 ) -> HttpResponse {
+    let id = last_segment(&uri);
     with_sandbox(&app, &headers, &method, |world, sandbox_name, sandbox| {
         let Ok(number) = id.parse::<u64>() else {
             return problem(
@@ -840,8 +847,9 @@ async fn flow_get(
     State(app): State<Arc<App>>,
     method: Method,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    uri: Uri,
 ) -> HttpResponse {
+    let id = last_segment(&uri);
     with_sandbox(&app, &headers, &method, |_, name, sandbox| {
         match sandbox.flow(&id.to_ascii_lowercase()) {
             Some(flow) => json_response(
@@ -860,12 +868,24 @@ async fn runs_list(
     headers: HeaderMap,
     uri: Uri,
 ) -> HttpResponse {
+    // The usual query is `property=flowId==<id>`: pick those runs before rendering any JSON.
+    let flow_ids: Option<Vec<String>> = query_pairs(&uri).ok().and_then(|pairs| {
+        pairs
+            .iter()
+            .filter(|(k, _)| k == "property")
+            .find_map(|(_, v)| Property::parse(v).ok()?.equals_on("flowId"))
+    });
     with_sandbox(&app, &headers, &method, |world, name, sandbox| {
         let now = world.now();
         let items = sandbox
             .runs
             .iter()
             .rev()
+            .filter(|r| {
+                flow_ids
+                    .as_ref()
+                    .is_none_or(|ids| ids.iter().any(|id| id.eq_ignore_ascii_case(&r.flow_id)))
+            })
             .map(|r| r.to_json(name, sandbox, now))
             .collect();
         list_items("/data/foundation/flowservice/runs", &uri, items)
@@ -877,8 +897,9 @@ async fn run_get(
     State(app): State<Arc<App>>,
     method: Method,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    uri: Uri,
 ) -> HttpResponse {
+    let id = last_segment(&uri);
     with_sandbox(
         &app,
         &headers,

@@ -9,7 +9,6 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::EmulatorError;
 use super::state::{
@@ -427,13 +426,6 @@ fn is_sandbox_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
-
-/// The JSON value of a seed, for tests that tweak the demo world.
-pub fn demo_value() -> Value {
-    load::parse(&SourceFile::new("demo-world.yaml", DEMO_SEED))
-        .map(|d| d.value)
-        .unwrap_or(Value::Null)
 }
 
 #[cfg(test)]

@@ -1507,3 +1507,37 @@ fn a_seed_file_describes_another_world() {
     );
     assert!(rendered.contains("is not an IMS org ID"), "{rendered}");
 }
+
+#[test]
+fn spawn_runs_on_the_callers_runtime() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let emulator = EmulatorBuilder::new().spawn().await.unwrap();
+        let addr = emulator.addr();
+        assert_eq!(emulator.platform_url(), emulator.ims_url());
+        let reply =
+            tokio::task::spawn_blocking(move || send(addr, "GET", "/_emulator/info", &[], None))
+                .await
+                .unwrap()
+                .unwrap();
+        assert_eq!(reply.json()["demo"], true);
+        drop(emulator);
+    });
+}
+
+#[test]
+fn odd_ids_in_paths_are_not_found_not_errors() {
+    let api = Api::new();
+    for target in [
+        "/data/foundation/flowservice/runs/%FF%FE",
+        "/data/foundation/flowservice/flows/..",
+        "/data/foundation/flowservice/runs/a%2Fb",
+    ] {
+        let reply = api.get(target);
+        assert_eq!(reply.status, 404, "{target}: {}", reply.body);
+        assert!(reply.json().is_object());
+    }
+}

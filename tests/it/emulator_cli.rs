@@ -170,3 +170,10 @@ fn the_emulator_command_refuses_bad_seeds_and_arguments() {
     assert_eq!(out.status, 1, "{out}");
     assert!(out.stderr.contains("format 7"), "{out}");
 }
+
+#[test]
+fn emulator_help_describes_every_flag() {
+    let out = TestEnv::new().run(["emulator", "--help"]);
+    assert_eq!(out.status, 0, "{out}");
+    insta::assert_snapshot!("emulator_help", out.stdout);
+}
