@@ -109,6 +109,9 @@ async fn clock(State(app): State<Arc<App>>) -> HttpResponse {
     })
 }
 
+/// How far the virtual clock may run ahead, so that no time arithmetic can overflow.
+const MAX_CLOCK_OFFSET_MS: i64 = 100 * 366 * 86_400_000;
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct Advance {
@@ -122,15 +125,25 @@ async fn advance_clock(State(app): State<Arc<App>>, bytes: Bytes) -> HttpRespons
         Ok(a) => a,
         Err(response) => return response,
     };
+    let too_far = || {
+        error(
+            StatusCode::BAD_REQUEST,
+            format!("the clock may move at most {MAX_CLOCK_OFFSET_MS} ms (about 100 years) in all"),
+        )
+    };
     let Ok(ms) = i64::try_from(advance.advance_ms) else {
-        return error(StatusCode::BAD_REQUEST, "`advanceMs` is too large");
+        return too_far();
     };
     match app.write(|world| {
-        world.clock_offset_ms = world.clock_offset_ms.saturating_add(ms);
-        Ok::<_, ()>(((world.now(), world.clock_offset_ms), true))
+        let offset = world.clock_offset_ms.saturating_add(ms);
+        if offset > MAX_CLOCK_OFFSET_MS {
+            return Err(());
+        }
+        world.clock_offset_ms = offset;
+        Ok(((world.now(), offset), ms != 0))
     }) {
         Ok(Ok((now, offset))) => reply(StatusCode::OK, json!({"now": now, "offsetMs": offset})),
-        Ok(Err(())) => error(StatusCode::INTERNAL_SERVER_ERROR, "unreachable"),
+        Ok(Err(())) => too_far(),
         Err(err) => save_failed(err),
     }
 }

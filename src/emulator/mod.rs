@@ -44,6 +44,9 @@ use store::Store;
 /// How long an ad-hoc run takes from creation to its final status unless configured.
 pub const DEFAULT_RUN_DURATION: Duration = Duration::from_secs(10);
 
+/// The longest run duration honoured (a year); longer ones are cut to it.
+const MAX_RUN_DURATION_MS: u64 = 366 * 86_400_000;
+
 /// Errors that stop the emulator from starting or from keeping its state.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum EmulatorError {
@@ -194,7 +197,10 @@ impl EmulatorBuilder {
         let base_url = format!("http://{local}");
         let app = Arc::new(App {
             base_url,
-            run_duration_ms: u64::try_from(self.run_duration.as_millis()).unwrap_or(u64::MAX),
+            // Capped at a year so that time arithmetic on runs cannot overflow.
+            run_duration_ms: u64::try_from(self.run_duration.as_millis())
+                .unwrap_or(u64::MAX)
+                .min(MAX_RUN_DURATION_MS),
             seed,
             is_demo,
             inner: Mutex::new(Inner {

@@ -378,7 +378,7 @@ async fn ims_token(
                 "invalid client_secret parameter",
             );
         }
-        let expires = world.now() + TOKEN_LIFETIME_SECS * 1000;
+        let expires = world.now().saturating_add(TOKEN_LIFETIME_SECS * 1000);
         json_response(
             StatusCode::OK,
             &json!({

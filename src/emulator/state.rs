@@ -210,7 +210,7 @@ impl Run {
     /// The run's phase at `now`: scheduled for the first quarter of its duration, in progress
     /// until the duration has passed, then finished.
     pub fn phase(&self, now: i64) -> Phase {
-        let elapsed = now.saturating_sub(self.created_at).max(0) as u64;
+        let elapsed = u64::try_from(now.saturating_sub(self.created_at)).unwrap_or(0);
         if elapsed >= self.duration_ms {
             Phase::Done(self.outcome)
         } else if elapsed < self.duration_ms / 4 {
@@ -221,11 +221,11 @@ impl Run {
     }
 
     pub fn started_at(&self) -> i64 {
-        self.created_at + (self.duration_ms / 4) as i64
+        self.created_at.saturating_add(ms_i64(self.duration_ms / 4))
     }
 
     pub fn completed_at(&self) -> i64 {
-        self.created_at + self.duration_ms as i64
+        self.created_at.saturating_add(ms_i64(self.duration_ms))
     }
 
     /// The run as `GET /runs/{id}` returns it.
@@ -274,7 +274,7 @@ impl Run {
             _ => {}
         }
         // About 120 bytes per exported profile row.
-        let bytes = |records: u64| records * 120;
+        let bytes = |records: u64| records.saturating_mul(120);
         let files = u64::from(done && output > 0);
         let entity = json!({
             "id": format!("segment:{}", self.segment_id),
@@ -490,6 +490,11 @@ impl ExportJob {
         }
         job
     }
+}
+
+/// A duration in ms as a time offset (state files are data: a huge value must not overflow).
+fn ms_i64(ms: u64) -> i64 {
+    i64::try_from(ms).unwrap_or(i64::MAX)
 }
 
 /// The system clock in epoch milliseconds.

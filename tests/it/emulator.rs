@@ -1316,6 +1316,110 @@ fn admin_endpoints_report_and_refuse_clearly() {
         api.raw("GET", "/_emulator/nope", &[], None).unwrap().status,
         404
     );
+    let reply = api
+        .raw(
+            "POST",
+            "/_emulator/clock",
+            &[],
+            Some("{\"advanceMs\": 9000000000000000000}"),
+        )
+        .unwrap();
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert_eq!(api.admin("GET", "clock", None)["offsetMs"], 0);
+}
+
+/// Garbage in every position gets a 4xx answer, never a 5xx or a dropped connection.
+#[test]
+fn garbage_requests_get_client_errors() {
+    let api = Api::new();
+    let auth = format!("Bearer {}", api.token);
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let pieces = [
+        "",
+        "{",
+        "}",
+        "[",
+        "null",
+        "\"x\"",
+        "42",
+        "-1",
+        "1e999",
+        "\u{0}",
+        "é",
+        "%FF",
+        "=",
+        "&",
+        "==",
+        ",",
+        "activationInfo",
+        "exportIds",
+        EMAIL,
+        GOLD,
+        "11044",
+        ":",
+        "\\",
+        "\"",
+        "true",
+        "{}",
+        "[]",
+    ];
+    let targets = [
+        ADHOC,
+        "/data/core/ups/export/jobs",
+        "/data/foundation/flowservice/runs",
+        "/data/foundation/flowservice/flows",
+        "/ims/token/v3",
+    ];
+    for _ in 0..300 {
+        let mut text = String::new();
+        for _ in 0..(next() % 12) {
+            text.push_str(pieces[(next() % pieces.len() as u64) as usize]);
+        }
+        let target = targets[(next() % targets.len() as u64) as usize];
+        let encoded: String = text
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        let (method, target, body) = match next() % 3 {
+            0 => (
+                "GET",
+                format!("{target}?property={encoded}&limit={encoded}&status={encoded}"),
+                None,
+            ),
+            1 => ("GET", format!("{target}/{encoded}"), None),
+            _ => ("POST", target.to_owned(), Some(text.as_str())),
+        };
+        let content_type = if target.starts_with("/ims") {
+            "application/x-www-form-urlencoded"
+        } else {
+            "application/json"
+        };
+        let headers = [
+            ("Authorization", auth.as_str()),
+            ("x-api-key", CLIENT_ID),
+            ("x-gw-ims-org-id", ORG),
+            ("Content-Type", content_type),
+        ];
+        let reply = api.raw(method, &target, &headers, body).unwrap();
+        assert!(
+            reply.status < 500,
+            "{method} {target} {body:?}: {} {}",
+            reply.status,
+            reply.body
+        );
+    }
 }
 
 #[test]
