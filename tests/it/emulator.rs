@@ -1534,11 +1534,28 @@ fn a_state_file_is_shared_between_emulators_and_gets_never_write_it() {
 
 #[test]
 fn dropping_the_handle_stops_the_server() {
+    use std::io::Read;
     let emulator = Emulator::start_demo().unwrap();
     let addr = emulator.addr();
     assert!(send(addr, "GET", "/_emulator/info", &[], None).is_ok());
+    // A connection open when the handle drops is closed without a response. (Connecting again
+    // afterwards would prove less: another test may already have been given the port.)
+    let mut idle = std::net::TcpStream::connect(addr).unwrap();
+    // A safety net against a hung test, not an assertion about speed.
+    idle.set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
     drop(emulator);
-    assert!(send(addr, "GET", "/_emulator/info", &[], None).is_err());
+    let mut buf = [0u8; 16];
+    match idle.read(&mut buf) {
+        Ok(n) => assert_eq!(n, 0, "the server answered after it was dropped"),
+        Err(err) => assert!(
+            !matches!(
+                err.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+            "the connection stayed open: {err}"
+        ),
+    }
 }
 
 #[test]
