@@ -1213,6 +1213,23 @@ fn a_dropped_connection_loses_the_response_but_not_the_job() {
         ))
         .json();
     assert_eq!(runs["items"].as_array().unwrap().len(), 1);
+    // A client reconciling the lost response finds the run by segment and creation time.
+    let created = runs["items"][0]["createdAt"].as_i64().unwrap();
+    let found = api
+        .get(&format!(
+            "/data/foundation/flowservice/runs?property=flowId=={EMAIL}\
+             &property=metrics.recordSummary.targetSummaries[].entitySummaries[].id==segment:{GOLD}\
+             &property=createdAt%3E{}",
+            created - 1
+        ))
+        .json();
+    assert_eq!(found["items"][0]["id"], runs["items"][0]["id"]);
+    let none = api
+        .get(&format!(
+            "/data/foundation/flowservice/runs?property=metrics.recordSummary.targetSummaries[].entitySummaries[].id==segment:{SILVER}"
+        ))
+        .json();
+    assert_eq!(none["items"], json!([]));
     assert_eq!(
         api.adhoc(&v1_body(&[(EMAIL, &[GOLD])], json!(["11044"])))
             .status,
