@@ -26,6 +26,7 @@ pub struct Cli {
 pub enum Command {
     Validate(ValidateArgs),
     Schema(SchemaArgs),
+    Emulator(EmulatorArgs),
 }
 
 /// Colour choice for human output.
@@ -103,6 +104,58 @@ impl GuardrailArgs {
 #[derive(Debug, Args)]
 pub struct SchemaArgs {}
 
+/// Serve the local AEP emulator on 127.0.0.1
+///
+/// A stand-in for Adobe Experience Platform: IMS tokens, the gateway's header checks, segment
+/// export jobs, Flow Service flows and runs, and ad-hoc activation, with a built-in demo
+/// organisation whose IDs match `examples/`. Prints its base URL and the environment to point
+/// aepact at it, then serves until interrupted. Control endpoints live under `/_emulator/`; see
+/// docs/emulator.md.
+#[derive(Debug, Args)]
+pub struct EmulatorArgs {
+    /// Port on 127.0.0.1; 0 picks a free one
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+
+    /// YAML file describing another world instead of the demo one (format in docs/emulator.md)
+    #[arg(long, value_name = "FILE")]
+    pub seed: Option<PathBuf>,
+
+    /// Keep the world in this JSON file, so separate runs share it (created when missing)
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    /// How long an ad-hoc run takes to finish, e.g. `30s`, `2m`, `500ms`; 0 finishes at once
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub run_duration: std::time::Duration,
+}
+
+/// Parses `500ms`, `30s`, `2m`, `1h` or a bare number of seconds.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration: use e.g. `30s`, `2m`, `500ms` or `0`"))?;
+    let ms = match unit {
+        "ms" => Some(n),
+        "" | "s" => n.checked_mul(1_000),
+        "m" => n.checked_mul(60_000),
+        "h" => n.checked_mul(3_600_000),
+        _ => {
+            return Err(format!(
+                "`{text}` has an unknown unit: use `ms`, `s`, `m` or `h`"
+            ));
+        }
+    };
+    ms.filter(|&ms| ms <= 7 * 24 * 3_600_000)
+        .map(std::time::Duration::from_millis)
+        .ok_or_else(|| format!("`{text}` is longer than a week"))
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
@@ -112,5 +165,19 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_parse_with_units() {
+        use std::time::Duration;
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("5d").is_err());
+        assert!(parse_duration("-1s").is_err());
+        assert!(parse_duration("99999999999999999999s").is_err());
     }
 }

@@ -15,6 +15,10 @@ pub enum Error {
         help("check that standard output is writable (a full disk, a closed pipe)")
     )]
     Output(#[source] io::Error),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Emulator(#[from] crate::emulator::EmulatorError),
 }
 
 impl Error {

@@ -10,6 +10,7 @@
 //! - [`plan`]: the plan format, YAML loading with positions, schema, guardrails, diagnostics.
 //! - [`output`]: the only code that writes stdout; one renderer per `--format`.
 //! - [`error`]: operational errors (I/O and, later, HTTP and lockfiles).
+//! - [`emulator`]: the local AEP emulator (`aepact emulator`); async, like the API client.
 //!
 //! Validation is synchronous and starts no async runtime or HTTP client: `aepact validate` on one
 //! file is a pre-commit hook and must start fast.
@@ -18,6 +19,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod emulator;
 pub mod error;
 pub mod output;
 pub mod plan;
@@ -54,6 +56,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = match &cli.command {
         Command::Validate(args) => commands::validate::run(args, style),
         Command::Schema(_) => commands::schema::run(),
+        Command::Emulator(args) => commands::emulator::run(args),
     };
     match result {
         Ok(exit) => exit.into(),

@@ -6,6 +6,9 @@
 
 mod common;
 mod docs;
+mod emulator;
+mod emulator_cli;
+mod emulator_seed_request;
 mod examples;
 mod schema;
 mod validate;

@@ -1,0 +1,627 @@
+//! The emulated world and its rules: org and clients, sandboxes with their segments, dataflows,
+//! export jobs and flow runs, the virtual clock, and the JSON the platform would return for each.
+//!
+//! Everything here is plain data and pure functions of (world, now), with no I/O and no async, so
+//! the rules can be read and tested apart from HTTP. A run's status is never stored: it is
+//! derived from its creation time, its duration and the clock, so reading a run writes nothing.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// The state file's format version; a file with another version is refused, not guessed at.
+pub const STATE_FORMAT: u32 = 1;
+
+/// The schema name of profile export jobs, the only kind ad-hoc activation accepts.
+pub const PROFILE_SCHEMA: &str = "_xdm.context.profile";
+
+/// The Flow Service spec ID our destination dataflows claim (any stable UUID does).
+const DESTINATION_FLOW_SPEC: &str = "71471eba-b620-49e4-90fd-23f1fa0174d8";
+/// The Flow Service spec ID our source dataflows claim.
+const SOURCE_FLOW_SPEC: &str = "9753525b-82c7-4dce-8a9b-5ccfce2b9876";
+
+/// Everything the emulator knows, as kept in the state file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct World {
+    pub format: u32,
+    pub org_id: String,
+    pub clients: Vec<Client>,
+    /// Key of the keyed hash that signs access tokens, so tokens are checked without being stored.
+    pub token_key: u64,
+    /// Virtual clock: milliseconds added to the system clock (`POST /_emulator/clock`).
+    pub clock_offset_ms: i64,
+    /// When the world was built (epoch ms, virtual clock).
+    pub created_at: i64,
+    /// The next ID for a new export job (IDs are unique across sandboxes).
+    pub next_export_job_id: u64,
+    pub sandboxes: BTreeMap<String, Sandbox>,
+}
+
+/// An OAuth server-to-server credential of the org.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Client {
+    pub id: String,
+    pub secret: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Sandbox {
+    pub id: String,
+    pub segments: Vec<Segment>,
+    pub flows: Vec<Flow>,
+    pub export_jobs: Vec<ExportJob>,
+    pub runs: Vec<Run>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Segment {
+    pub id: String,
+    pub name: String,
+    /// Profiles a run of this segment exports (the run's record metrics).
+    pub profiles: u64,
+    /// How its runs end.
+    pub outcome: Outcome,
+}
+
+/// How a finished run ends, as the world decides per segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Outcome {
+    Success,
+    Failed,
+    PartialSuccess,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failed => "failed",
+            Outcome::PartialSuccess => "partialSuccess",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Flow {
+    pub id: String,
+    pub name: String,
+    /// A destination (activation) dataflow; `false` for a source dataflow.
+    pub destination: bool,
+    pub enabled: bool,
+    pub created_at: i64,
+    pub etag: String,
+    pub source_connection_id: String,
+    pub target_connection_id: String,
+    pub selectors: Vec<Selector>,
+}
+
+/// A segment mapped to a destination dataflow, with its export schedule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Selector {
+    pub segment_id: String,
+    pub frequency: String,
+    pub start_date: String,
+    pub end_date: Option<String>,
+    pub start_time: String,
+}
+
+impl Selector {
+    /// Whether the schedule covers the day `today` (`YYYY-MM-DD` strings compare as dates).
+    pub fn covers(&self, today: &str) -> bool {
+        self.start_date.as_str() <= today && self.end_date.as_deref().is_none_or(|end| today <= end)
+    }
+}
+
+/// Status of a segment export job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum JobStatus {
+    New,
+    Processing,
+    Succeeded,
+    Failed,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::New => "NEW",
+            JobStatus::Processing => "PROCESSING",
+            JobStatus::Succeeded => "SUCCEEDED",
+            JobStatus::Failed => "FAILED",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.to_ascii_uppercase().as_str() {
+            "NEW" => Some(JobStatus::New),
+            "PROCESSING" => Some(JobStatus::Processing),
+            "SUCCEEDED" => Some(JobStatus::Succeeded),
+            "FAILED" => Some(JobStatus::Failed),
+            _ => None,
+        }
+    }
+
+    /// Whether the job still runs (blocks ad-hoc activation).
+    pub fn is_running(self) -> bool {
+        matches!(self, JobStatus::New | JobStatus::Processing)
+    }
+}
+
+/// A segment (profile) export job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExportJob {
+    pub id: u64,
+    pub status: JobStatus,
+    pub schema: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub profiles: u64,
+    pub dataset_id: String,
+    pub batch_id: String,
+    pub request_id: String,
+}
+
+/// An ad-hoc activation run of one segment to one dataflow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Run {
+    pub id: String,
+    pub flow_id: String,
+    pub segment_id: String,
+    /// The client that asked for it.
+    pub client_id: String,
+    pub created_at: i64,
+    /// How long it takes from creation to its final status (fixed when it is created).
+    pub duration_ms: u64,
+    pub outcome: Outcome,
+    pub profiles: u64,
+    pub etag: String,
+}
+
+/// Where a run stands at a given instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Scheduled,
+    InProgress,
+    Done(Outcome),
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Scheduled => "scheduled",
+            Phase::InProgress => "inProgress",
+            Phase::Done(outcome) => outcome.as_str(),
+        }
+    }
+}
+
+impl Run {
+    /// The run's phase at `now`: scheduled for the first quarter of its duration, in progress
+    /// until the duration has passed, then finished.
+    pub fn phase(&self, now: i64) -> Phase {
+        let elapsed = u64::try_from(now.saturating_sub(self.created_at)).unwrap_or(0);
+        if elapsed >= self.duration_ms {
+            Phase::Done(self.outcome)
+        } else if elapsed < self.duration_ms / 4 {
+            Phase::Scheduled
+        } else {
+            Phase::InProgress
+        }
+    }
+
+    pub fn started_at(&self) -> i64 {
+        self.created_at.saturating_add(ms_i64(self.duration_ms / 4))
+    }
+
+    pub fn completed_at(&self) -> i64 {
+        self.created_at.saturating_add(ms_i64(self.duration_ms))
+    }
+
+    /// The run as `GET /runs/{id}` returns it.
+    pub fn to_json(&self, sandbox_name: &str, sandbox: &Sandbox, now: i64) -> Value {
+        let phase = self.phase(now);
+        let (input, output, failed) = match phase {
+            Phase::Scheduled | Phase::InProgress => (0, 0, 0),
+            Phase::Done(Outcome::Success) => (self.profiles, self.profiles, 0),
+            Phase::Done(Outcome::PartialSuccess) => {
+                let failed = (self.profiles / 10).max(1).min(self.profiles);
+                (self.profiles, self.profiles - failed, failed)
+            }
+            Phase::Done(Outcome::Failed) => (self.profiles, 0, self.profiles),
+        };
+        let mut duration = serde_json::Map::new();
+        if phase != Phase::Scheduled {
+            duration.insert("startedAtUTC".into(), json!(self.started_at()));
+        }
+        let done = matches!(phase, Phase::Done(_));
+        if done {
+            duration.insert("completedAtUTC".into(), json!(self.completed_at()));
+        }
+        let updated_at = match phase {
+            Phase::Scheduled => self.created_at,
+            Phase::InProgress => self.started_at(),
+            Phase::Done(_) => self.completed_at(),
+        };
+        let target = sandbox
+            .flow(&self.flow_id)
+            .map(|f| f.target_connection_id.clone())
+            .unwrap_or_default();
+        let mut status = json!({"status": phase.as_str(), "activityRefs": ["exportActivity"]});
+        match phase {
+            Phase::Done(Outcome::Failed) => {
+                status["errors"] = json!([{
+                    "code": "DEST-ADH-500",
+                    "message": format!("The destination rejected all {} records of segment {}.", self.profiles, self.segment_id),
+                }]);
+            }
+            Phase::Done(Outcome::PartialSuccess) => {
+                status["errors"] = json!([{
+                    "code": "DEST-ADH-207",
+                    "message": format!("The destination rejected {failed} of {input} records of segment {}.", self.segment_id),
+                }]);
+            }
+            _ => {}
+        }
+        // About 120 bytes per exported profile row.
+        let bytes = |records: u64| records.saturating_mul(120);
+        let files = u64::from(done && output > 0);
+        let entity = json!({
+            "id": format!("segment:{}", self.segment_id),
+            "type": "segment",
+            "inputRecordCount": input,
+            "outputRecordCount": output,
+            "failedRecordCount": failed,
+        });
+        json!({
+            "id": self.id,
+            "flowId": self.flow_id,
+            "createdAt": self.created_at,
+            "updatedAt": updated_at,
+            "createdBy": format!("{}@AdobeID", self.client_id),
+            "updatedBy": format!("{}@AdobeID", self.client_id),
+            "createdClient": self.client_id,
+            "updatedClient": self.client_id,
+            "sandboxId": sandbox.id,
+            "sandboxName": sandbox_name,
+            "etag": self.etag,
+            "metrics": {
+                "durationSummary": Value::Object(duration),
+                "sizeSummary": {"inputBytes": bytes(input), "outputBytes": bytes(output)},
+                "recordSummary": {
+                    "inputRecordCount": input,
+                    "outputRecordCount": output,
+                    "failedRecordCount": failed,
+                    "targetSummaries": [{"id": target, "entitySummaries": [entity]}],
+                },
+                "fileSummary": {"inputFileCount": 0, "outputFileCount": files, "activityRefs": ["exportActivity"]},
+                "statusSummary": status,
+            },
+            "activities": [{
+                "id": "exportActivity",
+                "updatedAtUTC": updated_at,
+                "durationSummary": {},
+                "sizeSummary": {},
+                "recordSummary": {},
+                "fileSummary": {},
+                "statusSummary": {"status": phase.as_str()},
+                "targetInfo": [{"id": target, "type": "TargetConnection"}],
+            }],
+        })
+    }
+}
+
+impl World {
+    /// The virtual now, in epoch milliseconds.
+    pub fn now(&self) -> i64 {
+        system_now_ms().saturating_add(self.clock_offset_ms)
+    }
+
+    pub fn client(&self, id: &str) -> Option<&Client> {
+        self.clients.iter().find(|c| c.id == id)
+    }
+
+    /// Finds an export job by ID in any sandbox.
+    pub fn export_job_mut(&mut self, id: u64) -> Option<(&str, &mut ExportJob)> {
+        self.sandboxes.iter_mut().find_map(|(name, sb)| {
+            sb.export_jobs
+                .iter_mut()
+                .find(|j| j.id == id)
+                .map(|j| (name.as_str(), j))
+        })
+    }
+}
+
+impl Sandbox {
+    pub fn flow(&self, id: &str) -> Option<&Flow> {
+        self.flows.iter().find(|f| f.id == id)
+    }
+
+    pub fn segment(&self, id: &str) -> Option<&Segment> {
+        self.segments.iter().find(|s| s.id == id)
+    }
+
+    pub fn run(&self, id: &str) -> Option<&Run> {
+        self.runs.iter().find(|r| r.id == id)
+    }
+
+    pub fn export_job(&self, id: u64) -> Option<&ExportJob> {
+        self.export_jobs.iter().find(|j| j.id == id)
+    }
+
+    /// A segment export job that is still running, if any.
+    pub fn running_export_job(&self) -> Option<&ExportJob> {
+        self.export_jobs.iter().find(|j| j.status.is_running())
+    }
+
+    /// A run of `segment_id` that has not finished at `now`, if any.
+    pub fn active_run(&self, segment_id: &str, now: i64) -> Option<&Run> {
+        self.runs
+            .iter()
+            .find(|r| r.segment_id == segment_id && !matches!(r.phase(now), Phase::Done(_)))
+    }
+}
+
+impl Flow {
+    /// The flow as Flow Service returns it.
+    pub fn to_json(&self, sandbox_name: &str, sandbox: &Sandbox) -> Value {
+        let selectors: Vec<Value> = self
+            .selectors
+            .iter()
+            .map(|s| {
+                let name = sandbox
+                    .segment(&s.segment_id)
+                    .map(|seg| seg.name.as_str())
+                    .unwrap_or_default();
+                json!({
+                    "type": "PLATFORM_SEGMENT",
+                    "value": {
+                        "id": s.segment_id,
+                        "name": name,
+                        "filenameTemplate": "%DESTINATION_NAME%_%SEGMENT_ID%_%DATETIME(YYYYMMdd_HHmmss)%",
+                        "exportMode": "DAILY_FULL_EXPORT",
+                        "schedule": {
+                            "frequency": s.frequency,
+                            "triggerType": "SCHEDULED",
+                            "startDate": s.start_date,
+                            "endDate": s.end_date,
+                            "startTime": s.start_time,
+                        },
+                    },
+                })
+            })
+            .collect();
+        let transformations = if self.destination {
+            json!([{
+                "name": "GeneralTransform",
+                "params": {
+                    "segmentSelectors": {"selectors": selectors},
+                    "profileSelectors": {"selectors": [
+                        {"type": "JSON_PATH", "value": {"path": "personalEmail.address", "operator": "EXISTS"}},
+                        {"type": "JSON_PATH", "value": {"path": "person.name.firstName", "operator": "EXISTS"}},
+                    ]},
+                },
+            }])
+        } else {
+            json!([])
+        };
+        let spec = if self.destination {
+            DESTINATION_FLOW_SPEC
+        } else {
+            SOURCE_FLOW_SPEC
+        };
+        json!({
+            "id": self.id,
+            "name": self.name,
+            "flowSpec": {"id": spec, "version": "1.0"},
+            "state": if self.enabled { "enabled" } else { "disabled" },
+            "version": self.etag,
+            "etag": self.etag,
+            "createdAt": self.created_at,
+            "updatedAt": self.created_at,
+            "sandboxId": sandbox.id,
+            "sandboxName": sandbox_name,
+            "sourceConnectionIds": [self.source_connection_id],
+            "targetConnectionIds": [self.target_connection_id],
+            "inheritedAttributes": {
+                "properties": {"isSourceFlow": !self.destination, "isDestinationFlow": self.destination},
+                "sourceConnections": [{"id": self.source_connection_id}],
+                "targetConnections": [{"id": self.target_connection_id}],
+            },
+            "transformations": transformations,
+            "runs": format!("/runs?property=flowId=={}", self.id),
+        })
+    }
+}
+
+impl ExportJob {
+    /// The job as `GET /export/jobs` returns it.
+    pub fn to_json(&self, org_id: &str) -> Value {
+        let finished = matches!(self.status, JobStatus::Succeeded | JobStatus::Failed);
+        let start = self.created_at;
+        let end = if finished { self.updated_at } else { 0 };
+        let total = if finished { end - start } else { 0 };
+        let mut job = json!({
+            "id": self.id,
+            "jobType": "BATCH",
+            "destination": {
+                "datasetId": self.dataset_id,
+                "segmentPerBatch": false,
+                "batchId": self.batch_id,
+            },
+            "fields": "identities.id,personalEmail.address,person.name.firstName",
+            "schema": {"name": self.schema},
+            "imsOrgId": org_id,
+            "status": self.status.as_str(),
+            "filter": {"segments": [], "emptyProfiles": false},
+            "mergePolicy": {"id": "timestampOrdered-none-mp", "version": 1},
+            "profileInstanceId": "ups",
+            "metrics": {
+                "totalTime": {"startTimeInMs": start, "endTimeInMs": end, "totalTimeInMs": total},
+                "profileExportTime": {"startTimeInMs": start, "endTimeInMs": end, "totalTimeInMs": total},
+                "totalExportedProfileCounter": if self.status == JobStatus::Succeeded { self.profiles } else { 0 },
+                "exportedProfileByNamespaceCounter": if self.status == JobStatus::Succeeded {
+                    json!({"ECID": self.profiles, "Email": self.profiles / 2})
+                } else {
+                    json!({})
+                },
+            },
+            "computeGatewayJobId": {"exportJob": self.request_id},
+            "creationTime": self.created_at,
+            "updateTime": self.updated_at,
+            "requestId": self.request_id,
+        });
+        if self.status == JobStatus::Failed {
+            job["errors"] = json!([{
+                "code": "0100000003",
+                "msg": "Error in Export Job",
+                "callStack": "com.adobe.aep.unifiedprofile.exception.ExportJobException: profile export failed (emulated)",
+            }]);
+        }
+        job
+    }
+}
+
+/// A duration in ms as a time offset (state files are data: a huge value must not overflow).
+fn ms_i64(ms: u64) -> i64 {
+    i64::try_from(ms).unwrap_or(i64::MAX)
+}
+
+/// The system clock in epoch milliseconds.
+pub fn system_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// A fresh random lowercase UUID.
+pub fn new_uuid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// A fresh etag, quoted as Flow Service quotes them.
+pub fn new_etag() -> String {
+    format!("\"{}\"", uuid::Uuid::new_v4().simple())
+}
+
+/// A 24-hex-digit ID, the shape of dataset IDs.
+pub fn new_hex24() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..24].to_owned()
+}
+
+/// Whether `text` is a lowercase or uppercase hyphenated UUID.
+pub fn is_uuid(text: &str) -> bool {
+    text.len() == 36
+        && text.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// The calendar day (`YYYY-MM-DD`, UTC) of an epoch-millisecond instant.
+pub fn date_of(ms: i64) -> String {
+    let (y, m, d) = civil_from_days(ms.div_euclid(86_400_000));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Parses `YYYY-MM-DD` into days since 1970-01-01.
+pub fn days_of(date: &str) -> Option<i64> {
+    let b = date.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |s: &str| s.parse::<i64>().ok();
+    let (y, m, d) = (num(&date[..4])?, num(&date[5..7])?, num(&date[8..])?);
+    if !(1..=12).contains(&m) || !(1..=days_in_month(y, m)).contains(&d) {
+        return None;
+    }
+    Some(days_from_civil(y, m, d))
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The date of a day count since 1970-01-01 (inverse of `days_from_civil`).
+pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_round_trip() {
+        assert_eq!(date_of(0), "1970-01-01");
+        assert_eq!(date_of(951_782_400_000), "2000-02-29");
+        for date in ["1999-12-31", "2000-02-29", "2026-11-29", "2100-03-01"] {
+            let days = days_of(date).unwrap();
+            assert_eq!(date_of(days * 86_400_000), date);
+        }
+        assert_eq!(days_of("2026-02-29"), None);
+        assert_eq!(days_of("2026-13-01"), None);
+        assert_eq!(days_of("26-01-01"), None);
+    }
+
+    #[test]
+    fn runs_move_through_their_phases() {
+        let run = Run {
+            id: "r".into(),
+            flow_id: "f".into(),
+            segment_id: "s".into(),
+            client_id: "c".into(),
+            created_at: 1_000,
+            duration_ms: 400,
+            outcome: Outcome::PartialSuccess,
+            profiles: 10,
+            etag: String::new(),
+        };
+        assert_eq!(run.phase(1_000), Phase::Scheduled);
+        assert_eq!(run.phase(1_099), Phase::Scheduled);
+        assert_eq!(run.phase(1_100), Phase::InProgress);
+        assert_eq!(run.phase(1_399), Phase::InProgress);
+        assert_eq!(run.phase(1_400), Phase::Done(Outcome::PartialSuccess));
+        let instant = Run {
+            duration_ms: 0,
+            ..run
+        };
+        assert_eq!(instant.phase(1_000), Phase::Done(Outcome::PartialSuccess));
+    }
+}
