@@ -11,12 +11,14 @@
 //! - [`output`]: the only code that writes stdout; one renderer per `--format`.
 //! - [`error`]: operational errors (I/O and, later, HTTP and lockfiles).
 //! - [`emulator`]: the local AEP emulator (`aepact emulator`); async, like the API client.
+//! - [`api`]: the HTTP client for the Platform and IMS (tokens, retries, typed responses).
 //!
 //! Validation is synchronous and starts no async runtime or HTTP client: `aepact validate` on one
 //! file is a pre-commit hook and must start fast.
 
 #![allow(clippy::result_large_err)]
 
+pub mod api;
 pub mod cli;
 pub mod commands;
 pub mod emulator;

@@ -1,0 +1,589 @@
+//! [`Client`]: the one HTTP client of aepact, and the Platform calls `plan`, `apply` and
+//! `status` make.
+//!
+//! Every request goes through [`Client::send`], which applies the retry rules of
+//! [`super::retry`] and counts what goes on the wire ([`Client::requests_sent`]). Platform
+//! calls add the gateway headers; the access token comes from the process-wide cache in
+//! [`super::auth`]. The ad-hoc POST reports what became of it as an [`AdhocOutcome`] instead of
+//! an error, because "it may have been sent" must reach the lockfile, not just the terminal.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use reqwest::{Method, StatusCode, Url};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::auth::{Issued, TokenCache, TokenResponse};
+use super::retry::{self, RequestKind};
+use super::types::{
+    AdhocOutcome, AdhocResponse, ExportJob, ExportJobList, Flow, Items, Run, error_message,
+};
+use super::{ApiConfig, ApiError, Credentials, Secret};
+use crate::plan::AdhocApiVersion;
+
+/// `User-Agent` of every request.
+pub const USER_AGENT: &str = concat!("aepact/", env!("CARGO_PKG_VERSION"));
+
+/// The `Accept` value that selects version 2 of the ad-hoc API.
+const ADHOC_V2_ACCEPT: &str = "application/vnd.adobe.adhoc.activation+json; version=2";
+
+const EXPORT_JOBS: &str = "/data/core/ups/export/jobs";
+const FLOWS: &str = "/data/foundation/flowservice/flows";
+const RUNS: &str = "/data/foundation/flowservice/runs";
+const ADHOC: &str = "/data/core/activation/disflowprovider/adhocrun";
+const TOKEN: &str = "/ims/token/v3";
+
+/// Most pages followed in one listing, against a server whose cursor never ends.
+const MAX_PAGES: usize = 100;
+
+/// The Platform client. Cheap to clone (one shared connection pool, token cache and counter),
+/// so independent calls can run concurrently on spawned tasks.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    config: ApiConfig,
+    platform: Url,
+    tokens: TokenCache,
+    sent: AtomicU64,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("config", &self.inner.config)
+            .field("requests_sent", &self.requests_sent())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A response read to its end.
+struct Reply {
+    status: StatusCode,
+    body: Vec<u8>,
+}
+
+/// Why [`Client::send`] returned no response.
+enum SendError {
+    /// The request could not be built: never sent.
+    Build(reqwest::Error),
+    /// The transport failed on the last attempt.
+    Transport(reqwest::Error),
+}
+
+impl Client {
+    /// Builds the client: installs the ring crypto provider for rustls (once per process; a
+    /// second install is a no-op), sets the connect and request timeouts and the user agent.
+    /// This is the only place a `reqwest::Client` is made.
+    pub fn new(config: ApiConfig) -> Result<Self, ApiError> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let platform = Url::parse(&config.platform_url).map_err(|_| {
+            ApiError::Config(super::ConfigError::InvalidUrl {
+                name: "AEP_PLATFORM_URL",
+                value: config.platform_url.clone(),
+            })
+        })?;
+        Url::parse(&config.ims_url).map_err(|_| {
+            ApiError::Config(super::ConfigError::InvalidUrl {
+                name: "AEP_IMS_URL",
+                value: config.ims_url.clone(),
+            })
+        })?;
+        let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.request_timeout)
+            .build()
+            .map_err(ApiError::ClientBuild)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http,
+                config,
+                platform,
+                tokens: TokenCache::default(),
+                sent: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &ApiConfig {
+        &self.inner.config
+    }
+
+    /// HTTP requests put on the wire so far, token requests and retries included.
+    pub fn requests_sent(&self) -> u64 {
+        self.inner.sent.load(Ordering::Relaxed)
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // The calls.
+
+    /// Every segment export job of the sandbox, newest first as the platform lists them: one
+    /// `GET /export/jobs` (more only if the platform pages the answer).
+    pub async fn list_export_jobs(&self, sandbox: &str) -> Result<Vec<ExportJob>, ApiError> {
+        let mut jobs = Vec::new();
+        let mut query: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut url = self.url(EXPORT_JOBS);
+            url.set_query(query.as_deref());
+            let page: ExportJobList = self
+                .get_json(sandbox, url, false)
+                .await?
+                .unwrap_or_else(|| unreachable!("get_json returns None only when 404 is allowed"));
+            jobs.extend(page.records);
+            // `link.next` is relative to the Segmentation service (`/export/jobs/?limit=..&offset=..`):
+            // take its query and ask again.
+            let next = page
+                .link
+                .and_then(|l| l.next)
+                .and_then(|n| n.split_once('?').map(|(_, q)| q.to_owned()))
+                .filter(|q| !q.is_empty());
+            match next {
+                Some(q) if Some(&q) != query.as_ref() => query = Some(q),
+                _ => break,
+            }
+        }
+        Ok(jobs)
+    }
+
+    /// One export job; `None` when the sandbox has no such job.
+    pub async fn get_export_job(
+        &self,
+        sandbox: &str,
+        id: u64,
+    ) -> Result<Option<ExportJob>, ApiError> {
+        let url = self.url_with_id(EXPORT_JOBS, &id.to_string());
+        self.get_json(sandbox, url, true).await
+    }
+
+    /// A dataflow; `None` when the sandbox has no flow with this ID.
+    pub async fn get_flow(&self, sandbox: &str, id: &str) -> Result<Option<Flow>, ApiError> {
+        let url = self.url_with_id(FLOWS, id);
+        let items: Option<Items<Flow>> = self.get_json(sandbox, url, true).await?;
+        Ok(items.and_then(|i| i.items.into_iter().next()))
+    }
+
+    /// The runs of a dataflow created after `created_after` (epoch ms, exclusive), oldest
+    /// first: how `status` finds the runs of a job whose response was lost. Pass the send time
+    /// minus a margin for clock skew.
+    pub async fn list_runs(
+        &self,
+        sandbox: &str,
+        flow_id: &str,
+        created_after: i64,
+    ) -> Result<Vec<Run>, ApiError> {
+        let base = vec![
+            ("property".to_owned(), format!("flowId=={flow_id}")),
+            ("property".to_owned(), format!("createdAt>{created_after}")),
+        ];
+        let mut runs: Vec<Run> = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut url = self.url(RUNS);
+            {
+                let mut pairs = url.query_pairs_mut();
+                for (k, v) in &base {
+                    pairs.append_pair(k, v);
+                }
+                if let Some(t) = &token {
+                    pairs.append_pair("continuationToken", t);
+                }
+            }
+            let page: Items<Run> = self
+                .get_json(sandbox, url, false)
+                .await?
+                .unwrap_or_else(|| unreachable!("get_json returns None only when 404 is allowed"));
+            runs.extend(page.items);
+            let next = page
+                .links
+                .and_then(|l| l.next)
+                .and_then(|n| continuation_token(&self.inner.platform, &n.href));
+            match next {
+                Some(t) if Some(&t) != token.as_ref() => token = Some(t),
+                _ => break,
+            }
+        }
+        // The filter is the server's; check it here too, in case it was ignored.
+        runs.retain(|r| {
+            r.flow_id.eq_ignore_ascii_case(flow_id)
+                && r.created_at.is_none_or(|t| t > created_after)
+        });
+        runs.sort_by_key(|r| r.created_at);
+        Ok(runs)
+    }
+
+    /// The run behind an order's `statusURL`, followed as given (it is absolute); `None` when
+    /// the platform does not know the run. The URL must be on the configured Platform endpoint:
+    /// credentials are never sent elsewhere.
+    pub async fn get_run(&self, sandbox: &str, status_url: &str) -> Result<Option<Run>, ApiError> {
+        let foreign = || ApiError::ForeignStatusUrl {
+            url: status_url.to_owned(),
+            platform: self.inner.config.platform_url.clone(),
+        };
+        let url = Url::parse(status_url).map_err(|_| foreign())?;
+        if url.origin() != self.inner.platform.origin() {
+            return Err(foreign());
+        }
+        let items: Option<Items<Run>> = self.get_json(sandbox, url, true).await?;
+        Ok(items.and_then(|i| i.items.into_iter().next()))
+    }
+
+    /// Submits an ad-hoc activation job: `body` is sent exactly as given. Under API version 2
+    /// the request carries `Accept: application/vnd.adobe.adhoc.activation+json; version=2`.
+    ///
+    /// Retried only on 429 and 503 and when the connection failed before anything was sent;
+    /// see [`AdhocOutcome`] for what each result means.
+    pub async fn post_adhoc(
+        &self,
+        sandbox: &str,
+        body: &Value,
+        version: AdhocApiVersion,
+    ) -> AdhocOutcome {
+        let url = self.url(ADHOC);
+        let token = match self.token().await {
+            Ok(token) => token,
+            Err(error) => return AdhocOutcome::NotSent { error },
+        };
+        let bytes = match serde_json::to_vec(body) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                return AdhocOutcome::NotSent {
+                    error: ApiError::Decode {
+                        url: url.to_string(),
+                        message: format!("the request body cannot be serialised: {e}"),
+                    },
+                };
+            }
+        };
+        let result = self
+            .send(RequestKind::AdhocPost, || {
+                let mut request = self
+                    .platform_request(Method::POST, url.clone(), sandbox, &token)
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(bytes.clone());
+                if version == AdhocApiVersion::V2 {
+                    request = request.header(ACCEPT, ADHOC_V2_ACCEPT);
+                }
+                request.build()
+            })
+            .await;
+        match result {
+            Ok(reply) if reply.status.is_success() => {
+                match serde_json::from_slice::<AdhocResponse>(&reply.body) {
+                    Ok(response) => AdhocOutcome::Accepted(response.order),
+                    // Accepted, but we cannot tell which runs started: as good as lost.
+                    Err(e) => AdhocOutcome::Unknown {
+                        error: self.decode_error(&url, &reply.body, &e),
+                    },
+                }
+            }
+            Ok(reply) => AdhocOutcome::Rejected {
+                status: reply.status.as_u16(),
+                body: self.body_json(&reply.body),
+            },
+            Err(SendError::Build(e)) => AdhocOutcome::NotSent {
+                error: self.transport_error("POST", &url, e),
+            },
+            // Only a failed connect proves nothing left this machine.
+            Err(SendError::Transport(e)) if e.is_connect() => AdhocOutcome::NotSent {
+                error: self.transport_error("POST", &url, e),
+            },
+            Err(SendError::Transport(e)) => AdhocOutcome::Unknown {
+                error: self.transport_error("POST", &url, e),
+            },
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Plumbing.
+
+    fn url(&self, path: &str) -> Url {
+        let mut url = self.inner.platform.clone();
+        let base = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&format!("{base}{path}"));
+        url
+    }
+
+    /// `path/{id}`, the ID percent-encoded as one path segment.
+    fn url_with_id(&self, path: &str, id: &str) -> Url {
+        let mut url = self.url(path);
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments.push(id);
+        }
+        url
+    }
+
+    /// A Platform request with the gateway headers.
+    fn platform_request(
+        &self,
+        method: Method,
+        url: Url,
+        sandbox: &str,
+        token: &Secret,
+    ) -> reqwest::RequestBuilder {
+        let config = &self.inner.config;
+        let mut auth = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+            .unwrap_or_else(|_| HeaderValue::from_static("Bearer invalid-token"));
+        auth.set_sensitive(true);
+        self.inner
+            .http
+            .request(method, url)
+            .header(AUTHORIZATION, auth)
+            .header("x-api-key", config.api_key())
+            .header("x-gw-ims-org-id", &config.org_id)
+            .header("x-sandbox-name", sandbox)
+    }
+
+    /// The access token: the configured one, or the cached IMS token (fetched on first use).
+    async fn token(&self) -> Result<Secret, ApiError> {
+        match &self.inner.config.credentials {
+            Credentials::AccessToken { access_token, .. } => Ok(access_token.clone()),
+            Credentials::OAuth {
+                client_id,
+                client_secret,
+                scopes,
+            } => {
+                self.inner
+                    .tokens
+                    .get_or_fetch(|| self.fetch_token(client_id, client_secret, scopes))
+                    .await
+            }
+        }
+    }
+
+    async fn fetch_token(
+        &self,
+        client_id: &str,
+        client_secret: &Secret,
+        scopes: &str,
+    ) -> Result<Issued, ApiError> {
+        let url = format!("{}{TOKEN}", self.inner.config.ims_url);
+        let url = Url::parse(&url).map_err(|_| {
+            ApiError::Config(super::ConfigError::InvalidUrl {
+                name: "AEP_IMS_URL",
+                value: self.inner.config.ims_url.clone(),
+            })
+        })?;
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+            ("client_secret", client_secret.expose()),
+            ("scope", scopes),
+        ];
+        let reply = self
+            .send(RequestKind::Idempotent, || {
+                self.inner.http.post(url.clone()).form(&form).build()
+            })
+            .await
+            .map_err(|e| match e {
+                SendError::Build(e) | SendError::Transport(e) => {
+                    self.transport_error("POST", &url, e)
+                }
+            })?;
+        if !reply.status.is_success() {
+            let body = self.body_json(&reply.body);
+            let message = match (
+                body.get("error").and_then(Value::as_str),
+                error_message(&body),
+            ) {
+                (Some(code), Some(text)) if code != text => format!("{code}: {text}"),
+                (_, Some(text)) => text.to_owned(),
+                _ => "no error message".to_owned(),
+            };
+            return Err(ApiError::Token {
+                status: reply.status.as_u16(),
+                message: self.redact(&message),
+            });
+        }
+        serde_json::from_slice::<TokenResponse>(&reply.body)
+            .map(TokenResponse::into_issued)
+            .map_err(|e| self.decode_error(&url, &reply.body, &e))
+    }
+
+    /// A Platform GET decoded as `T`. With `allow_404`, a 404 is `Ok(None)`.
+    /// A 401 with an IMS token renews the token once and tries again.
+    async fn get_json<T: DeserializeOwned>(
+        &self,
+        sandbox: &str,
+        url: Url,
+        allow_404: bool,
+    ) -> Result<Option<T>, ApiError> {
+        let mut renewed = false;
+        loop {
+            let token = self.token().await?;
+            let reply = self
+                .send(RequestKind::Idempotent, || {
+                    self.platform_request(Method::GET, url.clone(), sandbox, &token)
+                        .build()
+                })
+                .await
+                .map_err(|e| match e {
+                    SendError::Build(e) | SendError::Transport(e) => {
+                        self.transport_error("GET", &url, e)
+                    }
+                })?;
+            match reply.status {
+                status if status.is_success() => {
+                    return serde_json::from_slice(&reply.body)
+                        .map(Some)
+                        .map_err(|e| self.decode_error(&url, &reply.body, &e));
+                }
+                StatusCode::NOT_FOUND if allow_404 => return Ok(None),
+                StatusCode::UNAUTHORIZED
+                    if !renewed
+                        && matches!(self.inner.config.credentials, Credentials::OAuth { .. }) =>
+                {
+                    renewed = true;
+                    self.inner.tokens.invalidate(&token).await;
+                }
+                status => return Err(self.http_error("GET", &url, status, &reply.body)),
+            }
+        }
+    }
+
+    /// Sends a request built by `build`, retrying as [`retry`] allows for `kind`; the body is
+    /// read as part of the attempt.
+    async fn send(
+        &self,
+        kind: RequestKind,
+        build: impl Fn() -> reqwest::Result<reqwest::Request>,
+    ) -> Result<Reply, SendError> {
+        let policy = self.inner.config.retry;
+        let mut attempt = 1;
+        loop {
+            let request = build().map_err(SendError::Build)?;
+            self.inner.sent.fetch_add(1, Ordering::Relaxed);
+            let failure = match self.inner.http.execute(request).await {
+                Ok(response) => {
+                    let status = response.status();
+                    if retry::retryable_status(kind, status)
+                        && let Some(wait) =
+                            policy.delay(attempt, retry::retry_after(response.headers()))
+                    {
+                        drop(response);
+                        tokio::time::sleep(wait).await;
+                        attempt += 1;
+                        continue;
+                    }
+                    match response.bytes().await {
+                        Ok(body) => {
+                            return Ok(Reply {
+                                status,
+                                body: body.to_vec(),
+                            });
+                        }
+                        Err(e) => e,
+                    }
+                }
+                Err(e) => e,
+            };
+            if retry::retryable_error(kind, &failure)
+                && let Some(wait) = policy.delay(attempt, None)
+            {
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+                continue;
+            }
+            return Err(SendError::Transport(failure));
+        }
+    }
+
+    fn body_json(&self, body: &[u8]) -> Value {
+        serde_json::from_slice(body).unwrap_or_else(|_| {
+            let text = String::from_utf8_lossy(body);
+            serde_json::json!({ "message": self.redact(&truncate(&text, 2000)) })
+        })
+    }
+
+    fn http_error(
+        &self,
+        method: &'static str,
+        url: &Url,
+        status: StatusCode,
+        body: &[u8],
+    ) -> ApiError {
+        let json = self.body_json(body);
+        let message = error_message(&json).map_or_else(
+            || truncate(&String::from_utf8_lossy(body), 300),
+            str::to_owned,
+        );
+        let help = match status.as_u16() {
+            401 => {
+                "the access token was refused: check `AEP_CLIENT_ID` and `AEP_CLIENT_SECRET`, or get a new `AEP_ACCESS_TOKEN` (tokens last 24 hours)"
+            }
+            403 => {
+                "the credentials lack access: check `AEP_ORG_ID`, the API key (`AEP_CLIENT_ID` or `AEP_API_KEY`), the sandbox name, and the product profile's permissions"
+            }
+            429 => {
+                "the platform is rate limiting aepact and kept refusing after the retries: try again later"
+            }
+            500..=599 => "the platform failed (retried where safe): try again later",
+            _ => "the platform refused the request; its message is above",
+        };
+        ApiError::Http {
+            method,
+            url: url.to_string(),
+            status: status.as_u16(),
+            message: self.redact(&message),
+            help: help.to_owned(),
+        }
+    }
+
+    fn transport_error(&self, method: &'static str, url: &Url, source: reqwest::Error) -> ApiError {
+        let reason = if source.is_connect() {
+            "could not connect"
+        } else if source.is_timeout() {
+            "timed out"
+        } else if source.is_builder() {
+            "invalid request"
+        } else {
+            "the connection failed"
+        };
+        ApiError::Transport {
+            method,
+            url: url.to_string(),
+            reason: reason.to_owned(),
+            source,
+        }
+    }
+
+    fn decode_error(&self, url: &Url, body: &[u8], error: &serde_json::Error) -> ApiError {
+        ApiError::Decode {
+            url: url.to_string(),
+            message: self.redact(&format!(
+                "{error} in `{}`",
+                truncate(&String::from_utf8_lossy(body), 300)
+            )),
+        }
+    }
+
+    /// Scrubs the configured secret from text that came from a server.
+    fn redact(&self, text: &str) -> String {
+        self.inner
+            .config
+            .secrets()
+            .iter()
+            .filter(|s| !s.expose().is_empty())
+            .fold(text.to_owned(), |t, s| t.replace(s.expose(), "***"))
+    }
+}
+
+/// The `continuationToken` of a Flow Service `_links.next.href` (absolute, or a path).
+fn continuation_token(platform: &Url, href: &str) -> Option<String> {
+    let url = platform.join(href).ok()?;
+    url.query_pairs()
+        .find(|(k, _)| k == "continuationToken")
+        .map(|(_, v)| v.into_owned())
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_owned(),
+    }
+}

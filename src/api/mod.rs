@@ -1,0 +1,351 @@
+//! The HTTP client for Adobe Experience Platform: IMS tokens, segment export jobs, Flow Service
+//! flows and runs, and ad-hoc activation (`docs/api-client.md`).
+//!
+//! - [`ApiConfig`]: credentials and endpoints, from the `AEP_*` environment or built directly;
+//! - [`Client`]: the one `reqwest` client (rustls, timeouts, user agent), the token cache, the
+//!   gateway headers, and one method per call `plan`, `apply` and `status` make;
+//! - [`retry`]: which failures are retried, and how long to wait;
+//! - [`types`]: the Platform's JSON as typed values, with the checks the commands need;
+//! - [`Secret`]: credentials that print as `***`.
+//!
+//! Async (like the emulator); the commands build one tokio runtime at their edge. The client
+//! never knows whether it talks to Adobe or to the emulator: only the base URLs differ.
+
+mod auth;
+mod client;
+pub mod retry;
+mod secret;
+pub mod types;
+
+use std::time::Duration;
+
+pub use client::{Client, USER_AGENT};
+pub use retry::RetryPolicy;
+pub use secret::Secret;
+pub use types::{
+    AdhocOutcome, ExportJob, ExportJobStatus, Flow, Mapping, Order, Run, RunAlreadyGoing,
+    RunStatus, UtcDate,
+};
+
+/// The default Platform endpoint.
+pub const DEFAULT_PLATFORM_URL: &str = "https://platform.adobe.io";
+/// The default IMS endpoint.
+pub const DEFAULT_IMS_URL: &str = "https://ims-na1.adobelogin.com";
+/// The scopes asked for when `AEP_SCOPES` is not set.
+pub const DEFAULT_SCOPES: &str = "openid,AdobeID,read_organizations";
+
+/// How aepact authenticates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credentials {
+    /// OAuth server-to-server: a token from IMS `/ims/token/v3`, fetched once per process and
+    /// renewed before it expires. The client ID is also the API key.
+    OAuth {
+        client_id: String,
+        client_secret: Secret,
+        /// Comma-separated, no spaces.
+        scopes: String,
+    },
+    /// A token issued elsewhere (`AEP_ACCESS_TOKEN`), used as is, with its API key.
+    AccessToken {
+        access_token: Secret,
+        api_key: String,
+    },
+}
+
+/// Everything the client needs: org, credentials, endpoints, retries and timeouts.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// `x-gw-ims-org-id`: `<24 hex>@AdobeOrg`.
+    pub org_id: String,
+    pub credentials: Credentials,
+    /// Platform base URL, without a trailing slash.
+    pub platform_url: String,
+    /// IMS base URL, without a trailing slash.
+    pub ims_url: String,
+    /// `AEP_SANDBOX`: the sandbox of plans that name none.
+    pub sandbox: Option<String>,
+    pub retry: RetryPolicy,
+    /// Longest wait for a TCP (and TLS) connection.
+    pub connect_timeout: Duration,
+    /// Longest wait for a whole request and its response, per attempt.
+    pub request_timeout: Duration,
+}
+
+/// The variables [`ApiConfig::from_env`] reads.
+pub const ENV_VARS: &[&str] = &[
+    "AEP_ORG_ID",
+    "AEP_CLIENT_ID",
+    "AEP_CLIENT_SECRET",
+    "AEP_SCOPES",
+    "AEP_ACCESS_TOKEN",
+    "AEP_API_KEY",
+    "AEP_SANDBOX",
+    "AEP_PLATFORM_URL",
+    "AEP_IMS_URL",
+];
+
+impl ApiConfig {
+    /// A configuration with the default endpoints, retries and timeouts.
+    pub fn new(org_id: impl Into<String>, credentials: Credentials) -> Self {
+        Self {
+            org_id: org_id.into(),
+            credentials,
+            platform_url: DEFAULT_PLATFORM_URL.to_owned(),
+            ims_url: DEFAULT_IMS_URL.to_owned(),
+            sandbox: None,
+            retry: RetryPolicy::default(),
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+        }
+    }
+
+    /// Points the client at other endpoints (the emulator, a staging environment). Trailing
+    /// slashes are dropped.
+    pub fn with_urls(mut self, platform_url: &str, ims_url: &str) -> Self {
+        self.platform_url = platform_url.trim_end_matches('/').to_owned();
+        self.ims_url = ims_url.trim_end_matches('/').to_owned();
+        self
+    }
+
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    pub fn with_timeouts(mut self, connect: Duration, request: Duration) -> Self {
+        self.connect_timeout = connect;
+        self.request_timeout = request;
+        self
+    }
+
+    /// The configuration for a running emulator: its URLs, org and (demo) credentials.
+    pub fn for_emulator(info: &crate::emulator::EmulatorInfo) -> Self {
+        Self::new(
+            info.org_id.clone(),
+            Credentials::OAuth {
+                client_id: info.client_id.clone(),
+                client_secret: Secret::new(info.client_secret.clone()),
+                scopes: DEFAULT_SCOPES.to_owned(),
+            },
+        )
+        .with_urls(&info.platform_url, &info.ims_url)
+    }
+
+    /// Reads the `AEP_*` variables through `get` (`|k| std::env::var(k).ok()` in the binary, a
+    /// map in tests). Empty values count as unset.
+    ///
+    /// Returns an error naming the variables to set when the org or credentials are missing;
+    /// it never shows a value.
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |name: &str| {
+            get(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let org = var("AEP_ORG_ID");
+        let (client_id, client_secret) = (var("AEP_CLIENT_ID"), var("AEP_CLIENT_SECRET"));
+        let (access_token, api_key) = (var("AEP_ACCESS_TOKEN"), var("AEP_API_KEY"));
+
+        let mut missing = Vec::new();
+        if org.is_none() {
+            missing.push("AEP_ORG_ID");
+        }
+        let credentials = match (client_id, client_secret, access_token, api_key) {
+            (Some(client_id), Some(secret), _, _) => Some(Credentials::OAuth {
+                client_id,
+                client_secret: Secret::new(secret),
+                scopes: var("AEP_SCOPES")
+                    .map(|s| {
+                        s.split(',')
+                            .map(str::trim)
+                            .filter(|s| !s.is_empty())
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    })
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or_else(|| DEFAULT_SCOPES.to_owned()),
+            }),
+            (_, _, Some(token), Some(api_key)) => Some(Credentials::AccessToken {
+                access_token: Secret::new(token),
+                api_key,
+            }),
+            // Half of a pair: name the other half.
+            (Some(_), None, _, _) => {
+                missing.push("AEP_CLIENT_SECRET");
+                None
+            }
+            (None, Some(_), _, _) => {
+                missing.push("AEP_CLIENT_ID");
+                None
+            }
+            (None, None, Some(_), None) => {
+                missing.push("AEP_API_KEY");
+                None
+            }
+            (None, None, None, Some(_)) => {
+                missing.push("AEP_ACCESS_TOKEN");
+                None
+            }
+            (None, None, None, None) => {
+                missing.extend(["AEP_CLIENT_ID", "AEP_CLIENT_SECRET"]);
+                None
+            }
+        };
+        let (Some(org), Some(credentials)) = (org, credentials) else {
+            return Err(ConfigError::Missing { missing });
+        };
+        let url = |name: &'static str, default: &str| -> Result<String, ConfigError> {
+            let value = var(name).unwrap_or_else(|| default.to_owned());
+            match reqwest::Url::parse(&value) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {
+                    Ok(value.trim_end_matches('/').to_owned())
+                }
+                _ => Err(ConfigError::InvalidUrl {
+                    name,
+                    value: value.clone(),
+                }),
+            }
+        };
+        let platform_url = url("AEP_PLATFORM_URL", DEFAULT_PLATFORM_URL)?;
+        let ims_url = url("AEP_IMS_URL", DEFAULT_IMS_URL)?;
+        let mut config = Self::new(org, credentials).with_urls(&platform_url, &ims_url);
+        config.sandbox = var("AEP_SANDBOX");
+        Ok(config)
+    }
+
+    /// The `x-api-key` value: the OAuth client ID, or `AEP_API_KEY`.
+    pub fn api_key(&self) -> &str {
+        match &self.credentials {
+            Credentials::OAuth { client_id, .. } => client_id,
+            Credentials::AccessToken { api_key, .. } => api_key,
+        }
+    }
+
+    /// The configured secrets, to scrub from any text we did not write ourselves.
+    fn secrets(&self) -> [&Secret; 1] {
+        match &self.credentials {
+            Credentials::OAuth { client_secret, .. } => [client_secret],
+            Credentials::AccessToken { access_token, .. } => [access_token],
+        }
+    }
+}
+
+/// A configuration that cannot work.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum ConfigError {
+    #[error("AEP credentials are missing: set {}", list(missing))]
+    #[diagnostic(
+        code(aepact::api::credentials_missing),
+        help(
+            "set `AEP_ORG_ID` and either `AEP_CLIENT_ID` + `AEP_CLIENT_SECRET` (OAuth server-to-server, optional `AEP_SCOPES`) or `AEP_ACCESS_TOKEN` + `AEP_API_KEY`; or try the loop locally with `--emulator`"
+        )
+    )]
+    Missing { missing: Vec<&'static str> },
+
+    #[error("`{name}` is not an http(s) URL: `{value}`")]
+    #[diagnostic(
+        code(aepact::api::invalid_url),
+        help(
+            "give a base URL such as `https://platform.adobe.io`, or unset `{name}` for the default"
+        )
+    )]
+    InvalidUrl { name: &'static str, value: String },
+}
+
+fn list(names: &[&str]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    match quoted.as_slice() {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// A call to the Platform or IMS that failed.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum ApiError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Config(#[from] ConfigError),
+
+    #[error("cannot set up the HTTP client")]
+    #[diagnostic(
+        code(aepact::api::client),
+        help("this is a bug in aepact, or the system's TLS setup is broken; please report it")
+    )]
+    ClientBuild(#[source] reqwest::Error),
+
+    #[error("IMS refused the token request (HTTP {status}): {message}")]
+    #[diagnostic(
+        code(aepact::api::token),
+        help(
+            "check `AEP_CLIENT_ID`, `AEP_CLIENT_SECRET` and `AEP_SCOPES` (the Developer Console project's OAuth server-to-server credential), and `AEP_IMS_URL`"
+        )
+    )]
+    Token { status: u16, message: String },
+
+    #[error("`{method} {url}` failed with HTTP {status}: {message}")]
+    #[diagnostic(code(aepact::api::http), help("{help}"))]
+    Http {
+        method: &'static str,
+        url: String,
+        status: u16,
+        message: String,
+        help: String,
+    },
+
+    #[error("cannot reach `{url}` ({method}): {reason}")]
+    #[diagnostic(
+        code(aepact::api::transport),
+        help(
+            "check the network, `AEP_PLATFORM_URL` and `AEP_IMS_URL`; requests that are safe to repeat were retried"
+        )
+    )]
+    Transport {
+        method: &'static str,
+        url: String,
+        reason: String,
+        #[source]
+        source: reqwest::Error,
+    },
+
+    #[error("unexpected response from `{url}`: {message}")]
+    #[diagnostic(
+        code(aepact::api::decode),
+        help(
+            "this is a bug in aepact or a change in the platform's API; please report it with the command you ran"
+        )
+    )]
+    Decode { url: String, message: String },
+
+    #[error("the status URL `{url}` is not on the platform endpoint `{platform}`")]
+    #[diagnostic(
+        code(aepact::api::foreign_status_url),
+        help(
+            "aepact sends its credentials only to `AEP_PLATFORM_URL`: set it to the endpoint the job was applied to (the lockfile records it)"
+        )
+    )]
+    ForeignStatusUrl { url: String, platform: String },
+}
+
+impl ApiError {
+    /// The HTTP status of a refusal, if this is one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Http { status, .. } | Self::Token { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Whether trying again later may help: the network failed, or the platform answered 429
+    /// or 5xx after the retries.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Transport { .. } => true,
+            Self::Http { status, .. } | Self::Token { status, .. } => {
+                *status == 429 || *status >= 500
+            }
+            _ => false,
+        }
+    }
+}
