@@ -315,6 +315,33 @@ async fn a_lost_response_is_unknown_sent_once_and_found_among_the_runs() {
 }
 
 #[tokio::test]
+async fn a_timed_out_post_is_unknown_and_never_sent_again() {
+    let emulator = EmulatorBuilder::new()
+        .run_duration(Duration::ZERO)
+        .start()
+        .unwrap();
+    let config = ApiConfig::for_emulator(emulator.info())
+        .with_retry(RetryPolicy::fast())
+        .with_timeouts(Duration::from_secs(10), Duration::from_millis(300));
+    let client = Client::new(config).unwrap();
+    client.get_flow("prod", EMAIL).await.unwrap();
+    // The emulator holds the POST far longer than the client waits.
+    fault(
+        &emulator,
+        json!({"route": "adhocrun", "latencyMs": 30_000, "times": 1}),
+    );
+    let outcome = client
+        .post_adhoc("prod", &v1_body(&[GOLD]), AdhocApiVersion::V1)
+        .await;
+    let AdhocOutcome::Unknown { error } = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert!(matches!(error, ApiError::Transport { .. }), "{error:?}");
+    // Token, flow, and exactly one POST.
+    assert_eq!(client.requests_sent(), 3);
+}
+
+#[tokio::test]
 async fn a_refused_connection_is_not_sent() {
     // A port nobody listens on: bind one, note it, close it.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
