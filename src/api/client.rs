@@ -98,6 +98,9 @@ impl Client {
             .user_agent(USER_AGENT)
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
+            // The Platform does not redirect; following one could re-send a POST elsewhere or
+            // carry the API key to another host.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(ApiError::ClientBuild)?;
         Ok(Self {
@@ -229,6 +232,20 @@ impl Client {
         if url.origin() != self.inner.platform.origin() {
             return Err(foreign());
         }
+        let items: Option<Items<Run>> = self.get_json(sandbox, url, true).await?;
+        Ok(items.and_then(|i| i.items.into_iter().next()))
+    }
+
+    /// A run by ID on the configured Platform endpoint: for a recorded `statusURL` whose host
+    /// no longer answers (an emulator restarted on another port), with [`Order::run_id`].
+    ///
+    /// [`Order::run_id`]: super::Order::run_id
+    pub async fn get_run_by_id(
+        &self,
+        sandbox: &str,
+        run_id: &str,
+    ) -> Result<Option<Run>, ApiError> {
+        let url = self.url_with_id(RUNS, run_id);
         let items: Option<Items<Run>> = self.get_json(sandbox, url, true).await?;
         Ok(items.and_then(|i| i.items.into_iter().next()))
     }

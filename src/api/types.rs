@@ -709,6 +709,18 @@ pub struct Order {
     pub status_url: String,
 }
 
+impl Order {
+    /// The run ID: the last path segment of `statusURL`
+    /// (`…/data/foundation/flowservice/runs/{runId}`).
+    pub fn run_id(&self) -> Option<&str> {
+        let path = self.status_url.split(['?', '#']).next()?;
+        path.trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .filter(|id| !id.is_empty() && !id.contains(':'))
+    }
+}
+
 /// The 200 body of an ad-hoc job.
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct AdhocResponse {
@@ -958,6 +970,25 @@ mod tests {
         assert!(
             RunAlreadyGoing::from_body(&json!({"message": "Segments x are not part"})).is_none()
         );
+    }
+
+    #[test]
+    fn run_ids_come_from_status_urls() {
+        let order = |url: &str| Order {
+            segment: "s".into(),
+            order: "o".into(),
+            status_url: url.into(),
+        };
+        let url = "https://platform.adobe.io/data/foundation/flowservice/runs/88d6da63-dc97-460e-b781-fc795a7386d9";
+        assert_eq!(
+            order(url).run_id(),
+            Some("88d6da63-dc97-460e-b781-fc795a7386d9")
+        );
+        assert_eq!(
+            order(&format!("{url}/?x=1")).run_id(),
+            Some("88d6da63-dc97-460e-b781-fc795a7386d9")
+        );
+        assert_eq!(order("https:").run_id(), None);
     }
 
     #[test]

@@ -457,6 +457,12 @@ async fn runs_report_status_times_and_metrics() {
     assert_eq!(run.errors()[0].code.as_deref(), Some("DEST-ADH-500"));
     assert_eq!(run.segment_ids(), [CATALOG]);
 
+    // The same run by ID, for a statusURL whose host has moved.
+    let by_id = client
+        .get_run_by_id("prod", orders[0].run_id().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(by_id, Some(run.clone()));
     // The run is invisible from another sandbox, and unknown runs are `None`.
     assert!(client.get_run("dev", url).await.unwrap().is_none());
     let missing = url.replace(run.id.as_str(), "00000000-0000-4000-8000-000000000000");
