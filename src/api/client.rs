@@ -134,10 +134,7 @@ impl Client {
         for _ in 0..MAX_PAGES {
             let mut url = self.url(EXPORT_JOBS);
             url.set_query(query.as_deref());
-            let page: ExportJobList = self
-                .get_json(sandbox, url, false)
-                .await?
-                .unwrap_or_else(|| unreachable!("get_json returns None only when 404 is allowed"));
+            let page: ExportJobList = self.get_json(sandbox, url).await?;
             jobs.extend(page.records);
             // `link.next` is relative to the Segmentation service (`/export/jobs/?limit=..&offset=..`):
             // take its query and ask again.
@@ -161,13 +158,13 @@ impl Client {
         id: u64,
     ) -> Result<Option<ExportJob>, ApiError> {
         let url = self.url_with_id(EXPORT_JOBS, &id.to_string());
-        self.get_json(sandbox, url, true).await
+        self.get_json_opt(sandbox, url).await
     }
 
     /// A dataflow; `None` when the sandbox has no flow with this ID.
     pub async fn get_flow(&self, sandbox: &str, id: &str) -> Result<Option<Flow>, ApiError> {
         let url = self.url_with_id(FLOWS, id);
-        let items: Option<Items<Flow>> = self.get_json(sandbox, url, true).await?;
+        let items: Option<Items<Flow>> = self.get_json_opt(sandbox, url).await?;
         Ok(items.and_then(|i| i.items.into_iter().next()))
     }
 
@@ -197,10 +194,7 @@ impl Client {
                     pairs.append_pair("continuationToken", t);
                 }
             }
-            let page: Items<Run> = self
-                .get_json(sandbox, url, false)
-                .await?
-                .unwrap_or_else(|| unreachable!("get_json returns None only when 404 is allowed"));
+            let page: Items<Run> = self.get_json(sandbox, url).await?;
             runs.extend(page.items);
             let next = page
                 .links
@@ -232,7 +226,7 @@ impl Client {
         if url.origin() != self.inner.platform.origin() {
             return Err(foreign());
         }
-        let items: Option<Items<Run>> = self.get_json(sandbox, url, true).await?;
+        let items: Option<Items<Run>> = self.get_json_opt(sandbox, url).await?;
         Ok(items.and_then(|i| i.items.into_iter().next()))
     }
 
@@ -246,7 +240,7 @@ impl Client {
         run_id: &str,
     ) -> Result<Option<Run>, ApiError> {
         let url = self.url_with_id(RUNS, run_id);
-        let items: Option<Items<Run>> = self.get_json(sandbox, url, true).await?;
+        let items: Option<Items<Run>> = self.get_json_opt(sandbox, url).await?;
         Ok(items.and_then(|i| i.items.into_iter().next()))
     }
 
@@ -422,14 +416,32 @@ impl Client {
             .map_err(|e| self.decode_error(&url, &reply.body, &e))
     }
 
-    /// A Platform GET decoded as `T`. With `allow_404`, a 404 is `Ok(None)`.
-    /// A 401 with an IMS token renews the token once and tries again.
-    async fn get_json<T: DeserializeOwned>(
+    /// A Platform GET decoded as `T`.
+    async fn get_json<T: DeserializeOwned>(&self, sandbox: &str, url: Url) -> Result<T, ApiError> {
+        let reply = self.get(sandbox, &url).await?;
+        if !reply.status.is_success() {
+            return Err(self.http_error("GET", &url, reply.status, &reply.body));
+        }
+        self.decode(&url, &reply.body)
+    }
+
+    /// A Platform GET decoded as `T`; `None` on 404 (no such resource in the sandbox).
+    async fn get_json_opt<T: DeserializeOwned>(
         &self,
         sandbox: &str,
         url: Url,
-        allow_404: bool,
     ) -> Result<Option<T>, ApiError> {
+        let reply = self.get(sandbox, &url).await?;
+        match reply.status {
+            StatusCode::NOT_FOUND => Ok(None),
+            status if status.is_success() => self.decode(&url, &reply.body).map(Some),
+            status => Err(self.http_error("GET", &url, status, &reply.body)),
+        }
+    }
+
+    /// A Platform GET with retries. A 401 with an IMS token renews the token once and tries
+    /// again (the platform may expire a token before our cache expects).
+    async fn get(&self, sandbox: &str, url: &Url) -> Result<Reply, ApiError> {
         let mut renewed = false;
         loop {
             let token = self.token().await?;
@@ -441,26 +453,21 @@ impl Client {
                 .await
                 .map_err(|e| match e {
                     SendError::Build(e) | SendError::Transport(e) => {
-                        self.transport_error("GET", &url, e)
+                        self.transport_error("GET", url, e)
                     }
                 })?;
-            match reply.status {
-                status if status.is_success() => {
-                    return serde_json::from_slice(&reply.body)
-                        .map(Some)
-                        .map_err(|e| self.decode_error(&url, &reply.body, &e));
-                }
-                StatusCode::NOT_FOUND if allow_404 => return Ok(None),
-                StatusCode::UNAUTHORIZED
-                    if !renewed
-                        && matches!(self.inner.config.credentials, Credentials::OAuth { .. }) =>
-                {
-                    renewed = true;
-                    self.inner.tokens.invalidate(&token).await;
-                }
-                status => return Err(self.http_error("GET", &url, status, &reply.body)),
+            let oauth = matches!(self.inner.config.credentials, Credentials::OAuth { .. });
+            if reply.status == StatusCode::UNAUTHORIZED && oauth && !renewed {
+                renewed = true;
+                self.inner.tokens.invalidate(&token).await;
+                continue;
             }
+            return Ok(reply);
         }
+    }
+
+    fn decode<T: DeserializeOwned>(&self, url: &Url, body: &[u8]) -> Result<T, ApiError> {
+        serde_json::from_slice(body).map_err(|e| self.decode_error(url, body, &e))
     }
 
     /// Sends a request built by `build`, retrying as [`retry`] allows for `kind`; the body is
