@@ -89,8 +89,14 @@ async fn one_token_serves_many_calls_even_concurrent_ones() {
     a.unwrap();
     b.unwrap().unwrap();
     c.unwrap().unwrap();
+    // Clones share the token and the counter, and calls run on spawned tasks.
+    let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..5 {
-        client.get_export_job("prod", 11044).await.unwrap().unwrap();
+        let client = client.clone();
+        tasks.spawn(async move { client.get_export_job("prod", 11044).await });
+    }
+    while let Some(job) = tasks.join_next().await {
+        assert_eq!(job.unwrap().unwrap().unwrap().id, 11044);
     }
     client.list_runs("prod", EMAIL, 0).await.unwrap();
     let all = log(&emulator, None);
