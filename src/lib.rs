@@ -19,6 +19,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod diff;
 pub mod emulator;
 pub mod error;
 pub mod output;
