@@ -24,6 +24,7 @@ pub mod emulator;
 pub mod error;
 pub mod output;
 pub mod plan;
+pub mod time;
 
 use std::process::ExitCode;
 
