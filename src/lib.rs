@@ -21,10 +21,12 @@
 pub mod api;
 pub mod cli;
 pub mod commands;
+pub mod diff;
 pub mod emulator;
 pub mod error;
 pub mod output;
 pub mod plan;
+pub mod time;
 
 use std::process::ExitCode;
 

@@ -9,6 +9,7 @@ pub mod diags;
 pub mod guardrails;
 pub mod load;
 pub mod model;
+pub mod request;
 pub mod schema;
 pub mod source;
 

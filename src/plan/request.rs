@@ -1,0 +1,154 @@
+//! From a checked [`Plan`] to what is sent: the ad-hoc request body of each job, and the plan's
+//! intent digest.
+//!
+//! The body is built once, here, and then shown by `plan`, saved by `plan --out`, recorded in
+//! the lockfile and POSTed by `apply`, so that what was reviewed is byte for byte what is sent.
+
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use super::model::{AdhocApiVersion, Exports, Job, Plan};
+
+/// The request body of one ad-hoc job:
+/// `{"activationInfo": {destination: [segment, ...]}, "exportIds": [...]}`.
+///
+/// Destinations are keyed (and so ordered) by ID; segments keep plan order. `exportIds` is sent
+/// when the plan names export jobs (resolved from `latest` or listed), and left out only under
+/// API version 2 with `exports` omitted.
+pub fn request_body(job: &Job, export_ids: Option<&[String]>) -> Value {
+    let activation: Map<String, Value> = job
+        .activation
+        .iter()
+        .map(|(dest, segments)| (dest.clone(), json!(segments)))
+        .collect();
+    let mut body = Map::new();
+    body.insert("activationInfo".into(), Value::Object(activation));
+    if let Some(ids) = export_ids {
+        body.insert("exportIds".into(), json!(ids));
+    }
+    Value::Object(body)
+}
+
+/// The sandbox a plan runs in: its own, else `AEP_SANDBOX`, else `prod`.
+pub fn effective_sandbox<'a>(plan: &'a Plan, default: Option<&'a str>) -> &'a str {
+    plan.sandbox.as_deref().or(default).unwrap_or("prod")
+}
+
+/// The plan's intent: what it activates, independent of labels, key order, list order and of
+/// which export `latest` resolves to (DESIGN "Idempotency": a new nightly export must not
+/// re-fire a merged plan). Changing a segment, a destination, the sandbox, the exports spec, the
+/// API version or `run` changes it.
+pub fn intent(plan: &Plan, sandbox: &str, version: AdhocApiVersion) -> Value {
+    let exports = match &plan.exports {
+        Exports::Latest => json!("latest"),
+        Exports::Ids(ids) => {
+            let mut ids = ids.clone();
+            ids.sort();
+            json!(ids)
+        }
+        Exports::Omitted => Value::Null,
+    };
+    let activation: Map<String, Value> = plan
+        .destinations
+        .iter()
+        .map(|d| {
+            let mut segments: Vec<&str> = d.segments.iter().map(|s| s.id.as_str()).collect();
+            segments.sort_unstable();
+            (d.id.clone(), json!(segments))
+        })
+        .collect();
+    json!({
+        "sandbox": sandbox,
+        "apiVersion": version.number(),
+        "exports": exports,
+        "activation": activation,
+        "run": plan.run,
+    })
+}
+
+/// `sha256:<hex>` of the canonical (compact, sorted-key) JSON of [`intent`].
+pub fn intent_digest(plan: &Plan, sandbox: &str, version: AdhocApiVersion) -> String {
+    let canonical = serde_json::to_string(&intent(plan, sandbox, version))
+        .expect("invariant: a serde_json::Value always serialises");
+    format!("sha256:{}", sha256_hex(canonical.as_bytes()))
+}
+
+/// Lowercase hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::plan::model::{Destination, Segment};
+
+    fn plan(segments_a: &[&str], segments_b: &[&str]) -> Plan {
+        let dest = |id: &str, segs: &[&str]| Destination {
+            id: id.into(),
+            name: Some("label".into()),
+            segments: segs
+                .iter()
+                .map(|s| Segment {
+                    id: (*s).into(),
+                    name: None,
+                })
+                .collect(),
+        };
+        Plan {
+            path: Arc::from("p.yaml"),
+            name: "p".into(),
+            description: None,
+            sandbox: None,
+            exports: Exports::Latest,
+            destinations: vec![dest("d-b", segments_b), dest("d-a", segments_a)],
+            run: 1,
+        }
+    }
+
+    #[test]
+    fn body_has_the_seed_shape() {
+        let p = plan(&["s1", "s2"], &["s2", "s3"]);
+        let job = &p.jobs(20)[0];
+        let body = request_body(job, Some(&["11037".to_owned()]));
+        assert_eq!(
+            serde_json::to_string(&body).unwrap(),
+            r#"{"activationInfo":{"d-a":["s1","s2"],"d-b":["s2","s3"]},"exportIds":["11037"]}"#
+        );
+        let body = request_body(job, None);
+        assert!(body.get("exportIds").is_none());
+    }
+
+    #[test]
+    fn intent_ignores_order_labels_and_resolution_but_not_run_or_sandbox() {
+        let a = plan(&["s1", "s2"], &["s3"]);
+        let mut reordered = plan(&["s2", "s1"], &["s3"]);
+        reordered.destinations.reverse();
+        reordered.destinations[0].name = None;
+        let v1 = AdhocApiVersion::V1;
+        let digest = intent_digest(&a, "prod", v1);
+        assert!(digest.starts_with("sha256:") && digest.len() == 71);
+        assert_eq!(digest, intent_digest(&reordered, "prod", v1));
+        let mut bumped = a.clone();
+        bumped.run = 2;
+        assert_ne!(digest, intent_digest(&bumped, "prod", v1));
+        assert_ne!(digest, intent_digest(&a, "dev", v1));
+        assert_ne!(digest, intent_digest(&a, "prod", AdhocApiVersion::V2));
+        let more = plan(&["s1", "s2", "s4"], &["s3"]);
+        assert_ne!(digest, intent_digest(&more, "prod", v1));
+    }
+
+    #[test]
+    fn sandbox_falls_back_to_the_environment_then_prod() {
+        let mut p = plan(&["s1"], &["s2"]);
+        assert_eq!(effective_sandbox(&p, None), "prod");
+        assert_eq!(effective_sandbox(&p, Some("dev")), "dev");
+        p.sandbox = Some("stage".into());
+        assert_eq!(effective_sandbox(&p, Some("dev")), "stage");
+    }
+}
