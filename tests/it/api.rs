@@ -680,3 +680,30 @@ async fn a_canary_secret_never_shows_in_debug_output_or_errors() {
     let logged = serde_json::to_string(&log(&emulator, None)).unwrap();
     assert!(!logged.contains(CANARY));
 }
+
+#[tokio::test]
+async fn run_lists_follow_every_page() {
+    let (emulator, client) = start();
+    let before = admin(&emulator, "GET", "clock", None)["now"]
+        .as_i64()
+        .unwrap();
+    let today = UtcDate::today();
+    let email = client.get_flow("prod", EMAIL).await.unwrap().unwrap();
+    let segments: Vec<&str> = email
+        .selectors()
+        .filter_map(|s| s.value.id.as_deref())
+        .filter(|id| email.covers_segment(id, today))
+        .collect();
+    // Runs finish at once, so the same segments can run again: past one page of 100.
+    let rounds = 100 / segments.len() + 1;
+    for _ in 0..rounds {
+        let outcome = client
+            .post_adhoc("prod", &v1_body(&segments), AdhocApiVersion::V1)
+            .await;
+        assert!(matches!(outcome, AdhocOutcome::Accepted(_)), "{outcome:?}");
+    }
+    let runs = client.list_runs("prod", EMAIL, before - 1).await.unwrap();
+    assert_eq!(runs.len(), rounds * segments.len());
+    assert!(runs.windows(2).all(|w| w[0].created_at <= w[1].created_at));
+    assert_eq!(log(&emulator, Some("runs.list")).len(), 2);
+}
