@@ -10,6 +10,7 @@
 //! - [`plan`]: the plan format, YAML loading with positions, schema, guardrails, diagnostics.
 //! - [`output`]: the only code that writes stdout; one renderer per `--format`.
 //! - [`error`]: operational errors (I/O and, later, HTTP and lockfiles).
+//! - [`lockfile`]: the per-plan activation record: format, atomic save, lock.
 //! - [`emulator`]: the local AEP emulator (`aepact emulator`); async, like the API client.
 //!
 //! Validation is synchronous and starts no async runtime or HTTP client: `aepact validate` on one
@@ -21,6 +22,7 @@ pub mod cli;
 pub mod commands;
 pub mod emulator;
 pub mod error;
+pub mod lockfile;
 pub mod output;
 pub mod plan;
 
