@@ -1,0 +1,736 @@
+//! The lockfile (issue 4): golden format, byte-stable round trips, atomic saves, the plan lock,
+//! clear errors for damaged files, and append-only history.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Barrier, mpsc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use aepact::lockfile::{
+    ExportsRecord, JobError, JobRef, JobStatus, LockGuard, Lockfile, LockfileError, NewOrder,
+    NewRun, OrderMetrics, OrderRef, OrderStatus, OrderUpdate, Timestamp, lockfile_path,
+};
+use aepact::plan::AdhocApiVersion;
+use aepact::plan::model::Exports;
+use serde_json::json;
+
+use crate::common::repo_root;
+
+const DEST: &str = "0b7c2f9e-1a2b-4c3d-8e9f-0a1b2c3d4e5f";
+const SEG_A: &str = "db8961e9-d52f-45bc-b3fb-76d0382a6851";
+const SEG_B: &str = "6a1f0c3e-5b7d-4e9f-a1b2-c3d4e5f6a7b8";
+const SEG_C: &str = "1c2d3e4f-5a6b-4c7d-8e9f-a0b1c2d3e4f5";
+const ORG: &str = "5555467B5D8013E50A494220@AdobeOrg";
+
+/// 2026-11-29T18:00:00.000Z plus `secs`.
+fn at(secs: i64) -> Timestamp {
+    Timestamp::from_unix_ms(1_795_975_200_000 + secs * 1000).unwrap()
+}
+
+fn status_url(run: &str) -> String {
+    format!("https://platform.adobe.io/data/foundation/flowservice/runs/{run}")
+}
+
+fn request(segments: &[&str], exports: Option<&str>) -> serde_json::Value {
+    let mut body = json!({ "activationInfo": { DEST: segments } });
+    if let Some(id) = exports {
+        body["exportIds"] = json!([id]);
+    }
+    body
+}
+
+fn new_run(run: u64, digest: &str, start: i64, requests: Vec<serde_json::Value>) -> NewRun {
+    NewRun {
+        run,
+        intent_digest: digest.to_owned(),
+        applied_at: at(start),
+        endpoint: "https://platform.adobe.io".to_owned(),
+        org: ORG.to_owned(),
+        sandbox: "prod".to_owned(),
+        api_version: AdhocApiVersion::V1,
+        exports: ExportsRecord::new(&Exports::Latest, vec!["11037".to_owned()]),
+        requests,
+    }
+}
+
+fn order(segment: &str, run: &str) -> NewOrder {
+    NewOrder {
+        segment: segment.to_owned(),
+        order: DEST.to_owned(),
+        status_url: status_url(run),
+    }
+}
+
+fn job(lock: &mut Lockfile, run: usize, job: usize) -> (u64, &mut aepact::lockfile::JobRecord) {
+    lock.job_mut(JobRef { run, job }).unwrap()
+}
+
+/// A lockfile with every job status and every kind of order status, built through the same
+/// mutators `apply` and `status` use.
+fn every_state() -> Lockfile {
+    let mut lock = Lockfile::new("black-friday-flash-sale");
+
+    // Run 1: two jobs (`--split`): one submitted and polled to the end, one rejected.
+    let r = lock.append_run(new_run(
+        1,
+        "d1",
+        0,
+        vec![
+            request(&[SEG_A, SEG_B], Some("11037")),
+            request(&[SEG_C], Some("11037")),
+        ],
+    ));
+    let (n, j) = job(&mut lock, r, 0);
+    j.mark_sending(n, at(1)).unwrap();
+    j.mark_submitted(
+        n,
+        vec![
+            order(SEG_A, "88d6da63-dc97-460e-b781-fc795a7386d9"),
+            order(SEG_B, "9830305a-985f-47d0-b030-5a985fd7d004"),
+        ],
+    )
+    .unwrap();
+    let (n, j) = job(&mut lock, r, 1);
+    j.mark_sending(n, at(2)).unwrap();
+    j.mark_rejected(
+        n,
+        JobError {
+            http_status: Some(409),
+            message: format!(
+                "Run already going on for audience {SEG_C} for order {DEST} with run id 6becd765-a2ca-4a8f-8041-37fad0f4391a"
+            ),
+            body: Some(json!({
+                "type": "https://ns.adobe.com/aep/errors/DEST-ADH-409",
+                "title": "Conflict",
+                "status": 409,
+                "detail": "Run already going on ..."
+            })),
+        },
+    )
+    .unwrap();
+    lock.order_mut(OrderRef {
+        run: r,
+        job: 0,
+        order: 0,
+    })
+    .unwrap()
+    .update(OrderUpdate {
+        status: OrderStatus::from_platform("success"),
+        run_id: None,
+        created_at: Some(at(1)),
+        started_at: Some(at(5)),
+        finished_at: Some(at(65)),
+        metrics: Some(OrderMetrics {
+            input_records: Some(100),
+            output_records: Some(99),
+            failed_records: Some(1),
+            input_files: Some(1),
+            output_files: Some(1),
+        }),
+        errors: vec![],
+        checked_at: at(70),
+    });
+    lock.order_mut(OrderRef {
+        run: r,
+        job: 0,
+        order: 1,
+    })
+    .unwrap()
+    .update(OrderUpdate {
+        status: OrderStatus::from_platform("Failed"),
+        run_id: None,
+        created_at: Some(at(1)),
+        started_at: Some(at(5)),
+        finished_at: Some(at(30)),
+        metrics: Some(OrderMetrics::default()),
+        errors: vec![json!({"code": "CONNECTOR-2001-500", "message": "SFTP login failed"})],
+        checked_at: at(70),
+    });
+
+    // Run 2: API version 2 without exports; a lost response reconciled by `status`, then one
+    // still unknown.
+    let r = lock.append_run(NewRun {
+        api_version: AdhocApiVersion::V2,
+        exports: ExportsRecord::new(&Exports::Omitted, vec![]),
+        sandbox: "dev".to_owned(),
+        ..new_run(
+            2,
+            "d2",
+            3600,
+            vec![request(&[SEG_A], None), request(&[SEG_B], None)],
+        )
+    });
+    let lost = JobError {
+        http_status: None,
+        message: "the connection closed after the request was sent".to_owned(),
+        body: None,
+    };
+    let (n, j) = job(&mut lock, r, 0);
+    j.mark_sending(n, at(3601)).unwrap();
+    j.mark_unknown(n, lost.clone()).unwrap();
+    j.reconcile_submitted(
+        n,
+        vec![order(SEG_A, "5f0e7c1a-2b3c-4d5e-8f9a-0b1c2d3e4f5a")],
+        at(3700),
+    )
+    .unwrap();
+    let (n, j) = job(&mut lock, r, 1);
+    j.mark_sending(n, at(3602)).unwrap();
+    j.mark_unknown(n, lost).unwrap();
+    lock.order_mut(OrderRef {
+        run: r,
+        job: 0,
+        order: 0,
+    })
+    .unwrap()
+    .update(OrderUpdate {
+        status: OrderStatus::from_platform("inProgress"),
+        run_id: None,
+        created_at: Some(at(3601)),
+        started_at: Some(at(3605)),
+        finished_at: None,
+        metrics: None,
+        errors: vec![],
+        checked_at: at(3700),
+    });
+
+    // Run 3: the process stopped after recording the first send: one pending job that may have
+    // been sent, one never sent. Plus a platform status this version does not know.
+    let r = lock.append_run(new_run(
+        3,
+        "d3",
+        7200,
+        vec![
+            request(&[SEG_A], Some("11040")),
+            request(&[SEG_B], Some("11040")),
+        ],
+    ));
+    let (n, j) = job(&mut lock, r, 0);
+    j.mark_sending(n, at(7201)).unwrap();
+
+    // An order with an unknown status, and one never polled, on a fourth (complete) run.
+    let r = lock.append_run(new_run(
+        4,
+        "d4",
+        10_800,
+        vec![request(&[SEG_A, SEG_C], Some("11041"))],
+    ));
+    let (n, j) = job(&mut lock, r, 0);
+    j.mark_sending(n, at(10_801)).unwrap();
+    j.mark_submitted(
+        n,
+        vec![
+            order(SEG_A, "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"),
+            order(SEG_C, "b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e"),
+        ],
+    )
+    .unwrap();
+    lock.order_mut(OrderRef {
+        run: r,
+        job: 0,
+        order: 0,
+    })
+    .unwrap()
+    .update(OrderUpdate {
+        status: OrderStatus::from_platform("queued"),
+        run_id: None,
+        created_at: Some(at(10_801)),
+        started_at: None,
+        finished_at: None,
+        metrics: None,
+        errors: vec![],
+        checked_at: at(10_900),
+    });
+    lock
+}
+
+fn scratch() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("flash-sale.lock.json");
+    (dir, path)
+}
+
+/// Renders an error the way the CLI does, without colour, for snapshots. Temp directories are
+/// shown as `[TMP]` (snapshots use fixed relative paths, so wrapping does not depend on them).
+fn render(err: &LockfileError, dir: &Path) -> String {
+    let handler =
+        miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+            .with_width(100)
+            .with_links(false)
+            .with_word_splitter(textwrap::WordSplitter::NoHyphenation)
+            .with_break_words(false);
+    let mut out = String::new();
+    handler.render_report(&mut out, err).unwrap();
+    out.replace(&dir.display().to_string(), "[TMP]")
+}
+
+#[test]
+fn golden_lockfile_with_every_state() {
+    insta::assert_snapshot!(every_state().to_json());
+}
+
+#[test]
+fn load_then_save_is_byte_identical() {
+    let (_dir, path) = scratch();
+    let lock = every_state();
+    lock.save(&path).unwrap();
+    let first = fs::read(&path).unwrap();
+    let loaded = Lockfile::load(&path).unwrap().unwrap();
+    assert_eq!(loaded, lock);
+    loaded.save(&path).unwrap();
+    assert_eq!(fs::read(&path).unwrap(), first);
+    let text = String::from_utf8(first).unwrap();
+    assert!(text.ends_with("}\n") && !text.ends_with("\n\n"));
+    assert!(text.starts_with("{\n  \"lockfileVersion\": 1,\n  \"plan\": "));
+}
+
+#[test]
+fn docs_example_is_a_valid_byte_stable_lockfile() {
+    let docs = fs::read_to_string(repo_root().join("docs/lockfile.md")).unwrap();
+    let start = docs
+        .find("```json\n")
+        .expect("docs/lockfile.md has a ```json example")
+        + 8;
+    let end = start + docs[start..].find("```\n").unwrap();
+    let example = &docs[start..end];
+    let lock = Lockfile::parse(example, Path::new("docs/lockfile.md")).unwrap();
+    assert_eq!(
+        lock.to_json(),
+        example,
+        "the example is not in the written form"
+    );
+}
+
+#[test]
+fn missing_lockfile_is_none() {
+    let (_dir, path) = scratch();
+    assert!(Lockfile::load(&path).unwrap().is_none());
+}
+
+#[test]
+fn lockfile_sits_beside_the_plan() {
+    assert_eq!(
+        lockfile_path(Path::new("plans/flash-sale.yaml")),
+        Path::new("plans/flash-sale.lock.json")
+    );
+    assert_eq!(
+        lockfile_path(Path::new("plans/flash-sale.yml")),
+        Path::new("plans/flash-sale.lock.json")
+    );
+}
+
+#[test]
+fn appending_runs_never_rewrites_earlier_ones() {
+    let mut lock = Lockfile::new("p");
+    lock.append_run(new_run(1, "d1", 0, vec![request(&[SEG_A], Some("1"))]));
+    let (n, j) = job(&mut lock, 0, 0);
+    j.mark_sending(n, at(1)).unwrap();
+    j.mark_submitted(n, vec![order(SEG_A, "r1")]).unwrap();
+    let before = lock.to_json();
+    let run1_end = before.strip_suffix("\n  ]\n}\n").unwrap();
+
+    let r = lock.append_run(new_run(2, "d2", 60, vec![request(&[SEG_A], Some("2"))]));
+    let (n, j) = job(&mut lock, r, 0);
+    j.mark_sending(n, at(61)).unwrap();
+    j.mark_unknown(
+        n,
+        JobError {
+            http_status: None,
+            message: "lost".into(),
+            body: None,
+        },
+    )
+    .unwrap();
+    let after = lock.to_json();
+    assert!(
+        after.starts_with(&format!("{run1_end},\n    {{\n      \"run\": 2,")),
+        "run 1's bytes changed:\n{after}"
+    );
+}
+
+#[test]
+fn save_leaves_no_temp_files_and_replaces_a_read_only_target() {
+    let (dir, path) = scratch();
+    let lock = every_state();
+    fs::write(&path, "old").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o444)).unwrap();
+    }
+    for _ in 0..3 {
+        lock.save(&path).unwrap();
+    }
+    assert_eq!(fs::read_to_string(&path).unwrap(), lock.to_json());
+    let names: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names, ["flash-sale.lock.json"]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o444, "the file's permissions are kept");
+    }
+}
+
+#[test]
+fn failed_save_leaves_nothing_behind() {
+    let (dir, _) = scratch();
+    let path = dir.path().join("no-such-dir/x.lock.json");
+    let err = Lockfile::new("p").save(&path).unwrap_err();
+    assert!(matches!(err, LockfileError::Write { .. }), "{err:?}");
+    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn stray_temp_file_from_a_crash_is_ignored() {
+    let (dir, path) = scratch();
+    let stray = dir.path().join(".flash-sale.lock.json.tmp.1.0");
+    fs::write(&stray, "{ half a lockf").unwrap();
+    assert!(Lockfile::load(&path).unwrap().is_none());
+    every_state().save(&path).unwrap();
+    assert_eq!(Lockfile::load(&path).unwrap().unwrap(), every_state());
+}
+
+/// A reader never sees a half-written lockfile, however its reads and the writes interleave.
+#[test]
+fn readers_see_only_whole_lockfiles_during_saves() {
+    let (_dir, path) = scratch();
+    let small = Lockfile::new("p");
+    let big = every_state();
+    small.save(&path).unwrap();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let (path, stop) = (path.clone(), Arc::clone(&stop));
+        let (small, big) = (small.clone(), big.clone());
+        thread::spawn(move || {
+            let mut reads = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let lock = Lockfile::load(&path).unwrap().unwrap();
+                assert!(lock == small || lock == big);
+                reads += 1;
+            }
+            reads
+        })
+    };
+    for i in 0..100 {
+        if i % 2 == 0 { &big } else { &small }.save(&path).unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(reader.join().unwrap() > 0);
+}
+
+#[test]
+fn second_lock_times_out_with_a_clear_error_and_succeeds_after_drop() {
+    let (dir, _) = scratch();
+    let plan = dir.path().join("flash-sale.yaml");
+    fs::write(&plan, "name: flash-sale\n").unwrap();
+    let guard = LockGuard::acquire(&plan, Duration::ZERO).unwrap();
+    assert_eq!(guard.path(), plan);
+
+    let other = {
+        let plan = plan.clone();
+        thread::spawn(move || {
+            LockGuard::acquire(&plan, Duration::from_millis(150)).map_err(Box::new)
+        })
+    };
+    let started = Instant::now();
+    let err = *other.join().unwrap().unwrap_err();
+    assert!(started.elapsed() >= Duration::from_millis(100));
+    assert!(matches!(err, LockfileError::LockTimeout { .. }), "{err:?}");
+    let text = err
+        .to_string()
+        .replace(&dir.path().display().to_string(), "[TMP]")
+        .replace(|c: char| c.is_ascii_digit(), "N");
+    insta::assert_snapshot!(text, @"another `aepact apply` or `aepact status` is working on `[TMP]/flash-sale.yaml`: its lock was still held after NNNms");
+    let help = miette::Diagnostic::help(&err).unwrap().to_string();
+    assert!(help.contains("`--lock-timeout`"), "{help}");
+
+    // Saving the lockfile (a rename beside the plan) does not disturb the lock.
+    every_state().save(&lockfile_path(&plan)).unwrap();
+    assert!(LockGuard::acquire(&plan, Duration::ZERO).is_err());
+
+    drop(guard);
+    let again = thread::spawn(move || LockGuard::acquire(&plan, Duration::ZERO).is_ok());
+    assert!(again.join().unwrap(), "the lock was not released on drop");
+}
+
+#[test]
+fn waiting_lock_is_granted_when_the_holder_releases() {
+    let (dir, _) = scratch();
+    let plan = dir.path().join("flash-sale.yaml");
+    fs::write(&plan, "name: flash-sale\n").unwrap();
+    let barrier = Arc::new(Barrier::new(2));
+    let (tx, rx) = mpsc::channel();
+    let holder = {
+        let (plan, barrier) = (plan.clone(), Arc::clone(&barrier));
+        thread::spawn(move || {
+            let guard = LockGuard::acquire(&plan, Duration::ZERO).unwrap();
+            barrier.wait();
+            thread::sleep(Duration::from_millis(200));
+            tx.send(Instant::now()).unwrap();
+            drop(guard);
+        })
+    };
+    barrier.wait();
+    let guard = LockGuard::acquire(&plan, Duration::from_secs(10)).unwrap();
+    let released = rx.recv().unwrap();
+    assert!(
+        Instant::now() >= released,
+        "granted before the holder let go"
+    );
+    holder.join().unwrap();
+    drop(guard);
+}
+
+/// Exactly one of many concurrent acquirers gets the lock at a time.
+#[test]
+fn concurrent_lockers_are_mutually_exclusive() {
+    let (dir, _) = scratch();
+    let plan = dir.path().join("flash-sale.yaml");
+    fs::write(&plan, "x").unwrap();
+    let inside = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let (plan, inside) = (plan.clone(), Arc::clone(&inside));
+            thread::spawn(move || {
+                for _ in 0..5 {
+                    let _guard = LockGuard::acquire(&plan, Duration::from_secs(30)).unwrap();
+                    let now = inside.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    assert_eq!(now, 0, "two holders at once");
+                    thread::sleep(Duration::from_millis(5));
+                    inside.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+}
+
+#[test]
+fn locking_a_missing_plan_says_so() {
+    let (dir, _) = scratch();
+    let err = LockGuard::acquire(&dir.path().join("gone.yaml"), Duration::ZERO).unwrap_err();
+    assert!(matches!(err, LockfileError::Lock { .. }), "{err:?}");
+    assert!(render(&err, dir.path()).contains("cannot lock the plan `[TMP]/gone.yaml`"));
+}
+
+/// Loads `text` from a file, checks the file is left as it was, and returns the error that the
+/// same text parsed under the fixed name `plans/flash-sale.lock.json` gives (so snapshots do
+/// not depend on the temp directory's name).
+fn load_err(text: &str) -> (tempfile::TempDir, LockfileError) {
+    let (dir, path) = scratch();
+    fs::write(&path, text).unwrap();
+    let err = Lockfile::load(&path).unwrap_err();
+    assert_eq!(
+        fs::read_to_string(&path).unwrap(),
+        text,
+        "the file was changed"
+    );
+    let fixed = Lockfile::parse(text, Path::new("plans/flash-sale.lock.json")).unwrap_err();
+    assert_eq!(
+        fixed.to_string(),
+        err.to_string()
+            .replace(&path.display().to_string(), "plans/flash-sale.lock.json")
+    );
+    (dir, fixed)
+}
+
+#[test]
+fn truncated_lockfile_reports_line_and_column() {
+    let text = every_state().to_json();
+    let cut = &text[..text.find("\"orders\"").unwrap() + 11];
+    let (dir, err) = load_err(cut);
+    let LockfileError::Syntax { line, column, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        (*line, *column),
+        (cut.lines().count(), cut.lines().last().unwrap().len())
+    );
+    insta::assert_snapshot!(render(&err, dir.path()));
+}
+
+#[test]
+fn misspelt_key_reports_line_and_column() {
+    let text = every_state()
+        .to_json()
+        .replacen("\"statusUrl\"", "\"statsUrl\"", 1);
+    let (dir, err) = load_err(&text);
+    let LockfileError::Invalid { line, message, .. } = &err else {
+        panic!("{err:?}")
+    };
+    let expected_line = text.lines().position(|l| l.contains("statsUrl")).unwrap() + 1;
+    assert_eq!(*line, expected_line);
+    assert!(message.contains("unknown field `statsUrl`"), "{message}");
+    insta::assert_snapshot!(render(&err, dir.path()));
+}
+
+#[test]
+fn wrong_types_and_missing_fields_are_invalid() {
+    let good = every_state().to_json();
+    for (from, to, says) in [
+        (
+            "\"status\": \"submitted\"",
+            "\"status\": \"sent\"",
+            "unknown variant `sent`",
+        ),
+        ("\"apiVersion\": 2", "\"apiVersion\": 3", "must be 1 or 2"),
+        (
+            "\"appliedAt\": \"2026-11-29T18:00:00.000Z\"",
+            "\"appliedAt\": \"yesterday\"",
+            "RFC 3339",
+        ),
+        ("\"run\": 1,\n", "", "missing field `run`"),
+    ] {
+        assert!(good.contains(from), "{from}");
+        let (_dir, err) = load_err(&good.replacen(from, to, 1));
+        let LockfileError::Invalid { message, line, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert!(message.contains(says), "{message}");
+        assert!(*line > 0);
+    }
+}
+
+#[test]
+fn unknown_lockfile_version_is_refused() {
+    let text =
+        every_state()
+            .to_json()
+            .replacen("\"lockfileVersion\": 1", "\"lockfileVersion\": 2", 1);
+    let (dir, err) = load_err(&text);
+    insta::assert_snapshot!(render(&err, dir.path()));
+    let (_dir, err) = load_err("{\"lockfileVersion\": \"1\", \"plan\": \"p\", \"runs\": []}\n");
+    assert!(
+        matches!(&err, LockfileError::UnsupportedVersion { found, .. } if found == "\"1\""),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn empty_and_non_object_files_are_errors() {
+    let (_dir, err) = load_err("");
+    assert!(matches!(err, LockfileError::Syntax { .. }), "{err:?}");
+    let (_dir, err) = load_err("[]\n");
+    assert!(matches!(err, LockfileError::Invalid { .. }), "{err:?}");
+    let (_dir, err) = load_err("{\"plan\": \"p\", \"runs\": []}\n");
+    assert!(
+        matches!(&err, LockfileError::Invalid { message, .. } if message.contains("lockfileVersion")),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn job_index_out_of_place_is_inconsistent() {
+    let text = every_state()
+        .to_json()
+        .replacen("\"index\": 1", "\"index\": 0", 1);
+    let (_dir, err) = load_err(&text);
+    assert!(matches!(err, LockfileError::Inconsistent { .. }), "{err:?}");
+}
+
+#[test]
+fn unreadable_lockfile_is_a_read_error() {
+    let (dir, _) = scratch();
+    let err = Lockfile::load(dir.path()).unwrap_err();
+    assert!(matches!(err, LockfileError::Read { .. }), "{err:?}");
+}
+
+#[test]
+fn queries_find_applied_runs_jobs_in_doubt_and_orders_in_flight() {
+    let lock = every_state();
+    // Run 1 has a rejected job, run 2 an unknown one, run 3 pending ones: only run 4 counts.
+    assert!(lock.already_applied("d1").is_none());
+    assert!(lock.already_applied("d2").is_none());
+    assert!(lock.already_applied("d3").is_none());
+    assert_eq!(lock.already_applied("d4").map(|r| r.run), Some(4));
+    assert!(lock.already_applied("nope").is_none());
+    assert_eq!(
+        lock.latest_run_for("d2").map(|(i, r)| (i, r.run)),
+        Some((1, 2))
+    );
+
+    let jr = |run, job| JobRef { run, job };
+    assert_eq!(lock.unsettled_jobs(), [jr(1, 1), jr(2, 0), jr(2, 1)]);
+    assert_eq!(lock.jobs_in_doubt(), [jr(1, 1), jr(2, 0)]);
+    assert_eq!(lock.job(jr(2, 1)).unwrap().status, JobStatus::Pending);
+    assert!(lock.job(jr(9, 0)).is_none());
+
+    let or = |run, job, order| OrderRef { run, job, order };
+    assert_eq!(
+        lock.non_final_orders(),
+        [or(1, 0, 0), or(3, 0, 0), or(3, 0, 1)]
+    );
+    assert_eq!(
+        lock.order(or(3, 0, 0)).unwrap().status,
+        OrderStatus::Other("queued".into())
+    );
+    assert_eq!(
+        lock.order(or(3, 0, 1)).unwrap().status,
+        OrderStatus::NotChecked
+    );
+
+    assert_eq!(lock.last_applied_run().map(|r| r.run), Some(4));
+    let mut only_rejected = Lockfile::new("p");
+    only_rejected.append_run(new_run(1, "d", 0, vec![request(&[SEG_A], Some("1"))]));
+    assert!(
+        only_rejected.last_applied_run().is_none(),
+        "nothing was sent"
+    );
+    let (n, j) = job(&mut only_rejected, 0, 0);
+    j.mark_sending(n, at(1)).unwrap();
+    assert_eq!(
+        only_rejected.last_applied_run().map(|r| r.requests().len()),
+        Some(1),
+        "a send in doubt may have applied"
+    );
+}
+
+#[test]
+fn mutators_name_missing_entries() {
+    let mut lock = every_state();
+    assert!(matches!(
+        lock.job_mut(JobRef { run: 0, job: 7 }),
+        Err(LockfileError::NoEntry { .. })
+    ));
+    assert!(matches!(
+        lock.order_mut(OrderRef {
+            run: 0,
+            job: 0,
+            order: 7
+        }),
+        Err(LockfileError::NoEntry { .. })
+    ));
+}
+
+#[test]
+fn endpoint_credentials_never_reach_the_lockfile() {
+    let mut lock = Lockfile::new("p");
+    lock.append_run(NewRun {
+        endpoint: "https://svc:canary-secret-123@platform.adobe.io/?access_token=canary-secret-123"
+            .to_owned(),
+        ..new_run(1, "d", 0, vec![])
+    });
+    let text = lock.to_json();
+    assert!(!text.contains("canary-secret-123"), "{text}");
+    assert!(text.contains("\"endpoint\": \"https://platform.adobe.io\""));
+}
+
+#[test]
+fn lockfile_for_another_plan_is_refused() {
+    let lock = Lockfile::new("flash-sale");
+    lock.check_plan("flash-sale", Path::new("x")).unwrap();
+    let err = lock
+        .check_plan("black-friday", Path::new("plans/x.lock.json"))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the lockfile `plans/x.lock.json` records plan `flash-sale`, not `black-friday`"
+    );
+}
