@@ -11,6 +11,7 @@
 //! Secrets never reach this module's types: a run records the endpoint (with any user info,
 //! query or fragment removed), the org ID and the sandbox, never a token, key or client secret.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -860,6 +861,30 @@ impl JobRecord {
         self.status == JobStatus::Submitted || self.in_doubt()
     }
 
+    /// The (destination, segment) pairs in the request's `activationInfo`.
+    ///
+    /// Returns no pairs for a body without that object (a request body is always built with
+    /// it).
+    pub fn requested_pairs(&self) -> Vec<(String, String)> {
+        let Some(info) = self
+            .request
+            .get("activationInfo")
+            .and_then(Value::as_object)
+        else {
+            return Vec::new();
+        };
+        info.iter()
+            .flat_map(|(dest, segments)| {
+                segments
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(move |seg| (dest.clone(), seg.to_owned()))
+            })
+            .collect()
+    }
+
     /// Records that the request is about to be sent (save the lockfile before sending).
     ///
     /// Allowed only on a `pending` job not yet sent.
@@ -1099,6 +1124,41 @@ impl Lockfile {
             .get(at.job)?
             .orders
             .get(at.order)
+    }
+
+    /// The (destination, segment) pairs that runs with this intent digest may have activated:
+    /// those of every job `submitted` or in doubt, read from its request's `activationInfo`.
+    ///
+    /// `apply` resuming an intent whose last run did not submit every job (one was rejected,
+    /// or never sent) must not send these pairs again; [`already_applied`](Self::already_applied)
+    /// alone does not say which jobs remain.
+    pub fn maybe_activated_pairs(&self, intent_digest: &str) -> BTreeSet<(String, String)> {
+        self.runs
+            .iter()
+            .filter(|r| r.intent_digest == intent_digest)
+            .flat_map(|r| &r.jobs)
+            .filter(|j| j.maybe_activated())
+            .flat_map(JobRecord::requested_pairs)
+            .collect()
+    }
+
+    /// Segments that may still be running on the platform: those of orders not final, and
+    /// those requested by jobs in doubt. `plan` and `apply` refuse (exit 75) a plan with one of
+    /// them, since the platform runs one ad-hoc job per segment at a time.
+    pub fn segments_in_flight(&self) -> BTreeSet<String> {
+        let mut segments = BTreeSet::new();
+        for (_, job) in self.job_refs() {
+            if job.in_doubt() {
+                segments.extend(job.requested_pairs().into_iter().map(|(_, s)| s));
+            }
+            segments.extend(
+                job.orders
+                    .iter()
+                    .filter(|o| !o.status.is_final())
+                    .map(|o| o.segment.clone()),
+            );
+        }
+        segments
     }
 
     /// The latest run that may have activated something (a job `submitted` or in doubt): its

@@ -693,6 +693,37 @@ fn queries_find_applied_runs_jobs_in_doubt_and_orders_in_flight() {
 }
 
 #[test]
+fn pairs_and_segments_in_flight_cover_jobs_in_doubt() {
+    let lock = every_state();
+    let pairs = |digest| {
+        lock.maybe_activated_pairs(digest)
+            .into_iter()
+            .map(|(d, s)| format!("{}/{}", &d[..4], &s[..4]))
+            .collect::<Vec<_>>()
+    };
+    // Run 1: job 0 submitted (A, B), job 1 rejected (C): C may be sent again.
+    assert_eq!(pairs("d1"), ["0b7c/6a1f", "0b7c/db89"]);
+    // Run 2: job 0 reconciled (A), job 1 unknown (B): both may have been activated.
+    assert_eq!(pairs("d2"), ["0b7c/6a1f", "0b7c/db89"]);
+    // Run 3: job 0 pending and sent (A); job 1 never sent.
+    assert_eq!(pairs("d3"), ["0b7c/db89"]);
+    assert!(pairs("nope").is_empty());
+
+    // In flight: run 2's inProgress order (A) and unknown job (B), run 3's job in doubt (A),
+    // run 4's queued and unchecked orders (A, C). Run 1's orders are final.
+    assert_eq!(
+        lock.segments_in_flight().into_iter().collect::<Vec<_>>(),
+        [SEG_C, SEG_B, SEG_A]
+    );
+    let mut done = Lockfile::new("p");
+    done.append_run(new_run(1, "d", 0, vec![request(&[SEG_A], Some("1"))]));
+    assert!(
+        done.segments_in_flight().is_empty(),
+        "never sent, not in flight"
+    );
+}
+
+#[test]
 fn mutators_name_missing_entries() {
     let mut lock = every_state();
     assert!(matches!(
