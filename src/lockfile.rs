@@ -173,6 +173,18 @@ pub enum LockfileError {
     )]
     LockTimeout { path: String, waited: String },
 
+    #[error("the lockfile `{path}` changed on disk while aepact held the plan's lock")]
+    #[diagnostic(
+        code(aepact::lockfile::changed),
+        help(
+            "something else wrote it meanwhile (an `aepact` run on a replaced plan file, a `git \
+             checkout` or `git pull`, an editor). aepact did not overwrite it and wrote its own \
+             record to `{ours}`: merge the runs of both by hand (keep every run and order), \
+             delete that file, then run `aepact status`"
+        )
+    )]
+    ChangedOnDisk { path: String, ours: String },
+
     #[error("job {job} of run {run} cannot go from `{from}` to `{to}`")]
     #[diagnostic(
         code(aepact::lockfile::transition),
@@ -1379,6 +1391,112 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
     {
         let _ = dir;
         Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A lockfile opened for change
+
+/// A plan's lockfile opened for change by `apply` or `status`: the plan's lock, held until this
+/// is dropped, and the lockfile as read.
+///
+/// [`Ledger::save`] writes atomically and only over the file this ledger read or last wrote: if
+/// anything else changed the lockfile meanwhile, it refuses, leaves that file alone and writes
+/// its own record beside it, so neither record is lost.
+#[derive(Debug)]
+pub struct Ledger {
+    guard: LockGuard,
+    path: PathBuf,
+    lockfile: Lockfile,
+    /// SHA-256 of the lockfile's bytes on disk as last read or written; `None`: no file.
+    on_disk: Option<String>,
+}
+
+impl Ledger {
+    /// Locks the plan at `plan_path` (waiting up to `timeout`, see [`LockGuard::acquire`]),
+    /// then reads its lockfile, or starts an empty one when there is none.
+    ///
+    /// Returns an error when the lock is not granted in time, or when the lockfile cannot be
+    /// read, is not a valid lockfile, or records another plan than `plan_name`.
+    pub fn open(plan_path: &Path, plan_name: &str, timeout: Duration) -> Result<Ledger> {
+        let guard = LockGuard::acquire(plan_path, timeout)?;
+        let path = lockfile_path(plan_path);
+        let (lockfile, on_disk) = match read_bytes(&path)? {
+            Some(bytes) => {
+                let text = String::from_utf8_lossy(&bytes);
+                let lockfile = Lockfile::parse(&text, &path)?;
+                lockfile.check_plan(plan_name, &path)?;
+                (lockfile, Some(sha256_hex(&bytes)))
+            }
+            None => (Lockfile::new(plan_name), None),
+        };
+        Ok(Ledger {
+            guard,
+            path,
+            lockfile,
+            on_disk,
+        })
+    }
+
+    /// The lockfile as it stands in memory.
+    pub fn lockfile(&self) -> &Lockfile {
+        &self.lockfile
+    }
+
+    /// The lockfile, to change before [`save`](Self::save).
+    pub fn lockfile_mut(&mut self) -> &mut Lockfile {
+        &mut self.lockfile
+    }
+
+    /// Where the lockfile is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The plan file whose lock is held.
+    pub fn plan_path(&self) -> &Path {
+        self.guard.path()
+    }
+
+    /// SHA-256 (hex) of the lockfile on disk as last read or written, `None` when there is no
+    /// file: what a saved plan records to notice later that the lockfile changed.
+    pub fn disk_digest(&self) -> Option<&str> {
+        self.on_disk.as_deref()
+    }
+
+    /// Writes the lockfile atomically (see [`write_atomic`]), after checking that the file on
+    /// disk is still the one read or last written.
+    ///
+    /// Returns [`LockfileError::ChangedOnDisk`] when it is not: the file on disk is left as it
+    /// is and this ledger's record is written to `<lockfile>.conflict-<pid>` instead.
+    pub fn save(&mut self) -> Result<()> {
+        let text = self.lockfile.to_json();
+        let current = read_bytes(&self.path)?.map(|bytes| sha256_hex(&bytes));
+        if current != self.on_disk {
+            let mut ours = self.path.clone().into_os_string();
+            ours.push(format!(".conflict-{}", std::process::id()));
+            let ours = PathBuf::from(ours);
+            write_atomic(&ours, text.as_bytes())?;
+            return Err(LockfileError::ChangedOnDisk {
+                path: self.path.display().to_string(),
+                ours: ours.display().to_string(),
+            });
+        }
+        write_atomic(&self.path, text.as_bytes())?;
+        self.on_disk = Some(sha256_hex(text.as_bytes()));
+        Ok(())
+    }
+}
+
+/// A file's bytes, or `None` when it does not exist.
+fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(LockfileError::Read {
+            path: path.display().to_string(),
+            source,
+        }),
     }
 }
 

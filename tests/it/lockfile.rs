@@ -8,8 +8,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use aepact::lockfile::{
-    ExportsRecord, JobError, JobRef, JobStatus, LockGuard, Lockfile, LockfileError, NewOrder,
-    NewRun, OrderMetrics, OrderRef, OrderStatus, OrderUpdate, Timestamp, lockfile_path,
+    ExportsRecord, JobError, JobRef, JobStatus, Ledger, LockGuard, Lockfile, LockfileError,
+    NewOrder, NewRun, OrderMetrics, OrderRef, OrderStatus, OrderUpdate, Timestamp, file_digest,
+    lockfile_path,
 };
 use aepact::plan::AdhocApiVersion;
 use aepact::plan::model::Exports;
@@ -764,4 +765,120 @@ fn lockfile_for_another_plan_is_refused() {
         err.to_string(),
         "the lockfile `plans/x.lock.json` records plan `flash-sale`, not `black-friday`"
     );
+}
+
+fn plan_file(dir: &Path) -> PathBuf {
+    let plan = dir.join("flash-sale.yaml");
+    fs::write(&plan, "name: flash-sale\n").unwrap();
+    plan
+}
+
+#[test]
+fn ledger_reads_changes_and_saves_the_lockfile_beside_the_plan() {
+    let (dir, _) = scratch();
+    let plan = plan_file(dir.path());
+    let mut ledger = Ledger::open(&plan, "flash-sale", Duration::ZERO).unwrap();
+    assert_eq!(ledger.path(), dir.path().join("flash-sale.lock.json"));
+    assert_eq!(ledger.plan_path(), plan);
+    assert!(ledger.lockfile().runs.is_empty() && ledger.disk_digest().is_none());
+    // The plan is locked while the ledger lives.
+    assert!(LockGuard::acquire(&plan, Duration::ZERO).is_err());
+
+    let r =
+        ledger
+            .lockfile_mut()
+            .append_run(new_run(1, "d", 0, vec![request(&[SEG_A], Some("1"))]));
+    ledger.save().unwrap();
+    let (n, j) = ledger
+        .lockfile_mut()
+        .job_mut(JobRef { run: r, job: 0 })
+        .unwrap();
+    j.mark_sending(n, at(1)).unwrap();
+    ledger.save().unwrap();
+    let digest = file_digest(ledger.path()).unwrap();
+    assert_eq!(ledger.disk_digest(), Some(digest.as_str()));
+    let saved = ledger.lockfile().clone();
+    drop(ledger);
+
+    let ledger = Ledger::open(&plan, "flash-sale", Duration::ZERO).unwrap();
+    assert_eq!(ledger.lockfile(), &saved);
+    assert_eq!(ledger.disk_digest(), Some(digest.as_str()));
+    drop(ledger);
+    let err = Ledger::open(&plan, "other-plan", Duration::ZERO).unwrap_err();
+    assert!(matches!(err, LockfileError::WrongPlan { .. }), "{err:?}");
+}
+
+/// A lockfile written behind the ledger's back (say by an apply that locked a replaced plan
+/// file) is neither overwritten nor allowed to swallow this ledger's record.
+#[test]
+fn ledger_refuses_to_overwrite_a_lockfile_changed_behind_its_back() {
+    let (dir, _) = scratch();
+    let plan = plan_file(dir.path());
+    let mut ledger = Ledger::open(&plan, "flash-sale", Duration::ZERO).unwrap();
+    ledger
+        .lockfile_mut()
+        .append_run(new_run(1, "ours", 0, vec![request(&[SEG_A], Some("1"))]));
+    let mut theirs = Lockfile::new("flash-sale");
+    theirs.append_run(new_run(1, "theirs", 0, vec![request(&[SEG_B], Some("1"))]));
+    theirs.save(ledger.path()).unwrap();
+
+    let err = ledger.save().unwrap_err();
+    let LockfileError::ChangedOnDisk { ours, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(fs::read_to_string(ledger.path()).unwrap(), theirs.to_json());
+    let ours = Lockfile::load(Path::new(ours)).unwrap().unwrap();
+    assert_eq!(&ours, ledger.lockfile());
+    let help = miette::Diagnostic::help(&err).unwrap().to_string();
+    assert!(help.contains("merge the runs"), "{help}");
+
+    // A lockfile deleted behind its back is a change too.
+    let (dir, _) = scratch();
+    let plan = plan_file(dir.path());
+    Lockfile::new("flash-sale")
+        .save(&lockfile_path(&plan))
+        .unwrap();
+    let mut ledger = Ledger::open(&plan, "flash-sale", Duration::ZERO).unwrap();
+    fs::remove_file(ledger.path()).unwrap();
+    assert!(matches!(
+        ledger.save(),
+        Err(LockfileError::ChangedOnDisk { .. })
+    ));
+    assert!(!ledger.path().exists());
+}
+
+/// Two applies racing on one plan: each appends its run under the lock, and both runs are kept.
+#[test]
+fn concurrent_ledgers_never_lose_a_run() {
+    let (dir, _) = scratch();
+    let plan = plan_file(dir.path());
+    let barrier = Arc::new(Barrier::new(4));
+    let threads: Vec<_> = (0..4u64)
+        .map(|i| {
+            let (plan, barrier) = (plan.clone(), Arc::clone(&barrier));
+            thread::spawn(move || {
+                barrier.wait();
+                for k in 0..3u64 {
+                    let mut ledger =
+                        Ledger::open(&plan, "flash-sale", Duration::from_secs(30)).unwrap();
+                    let digest = format!("t{i}-{k}");
+                    assert!(ledger.lockfile().latest_run_for(&digest).is_none());
+                    ledger.lockfile_mut().append_run(new_run(
+                        i * 10 + k,
+                        &digest,
+                        0,
+                        vec![request(&[SEG_A], Some("1"))],
+                    ));
+                    ledger.save().unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let lock = Lockfile::load(&lockfile_path(&plan)).unwrap().unwrap();
+    let mut runs: Vec<u64> = lock.runs.iter().map(|r| r.run).collect();
+    runs.sort_unstable();
+    assert_eq!(runs, [0, 1, 2, 10, 11, 12, 20, 21, 22, 30, 31, 32]);
 }
