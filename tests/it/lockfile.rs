@@ -391,9 +391,29 @@ fn stray_temp_file_from_a_crash_is_ignored() {
     let (dir, path) = scratch();
     let stray = dir.path().join(".flash-sale.lock.json.tmp.1.0");
     fs::write(&stray, "{ half a lockf").unwrap();
+    // Strays named as this process's next temp files (a crashed process with our PID).
+    let pid = std::process::id();
+    let ours: Vec<PathBuf> = (0..200)
+        .map(|n| {
+            dir.path()
+                .join(format!(".flash-sale.lock.json.tmp.{pid}.{n}"))
+        })
+        .filter(|p| !p.exists())
+        .collect();
+    for p in &ours[..5] {
+        fs::write(p, "stray").unwrap();
+    }
     assert!(Lockfile::load(&path).unwrap().is_none());
     every_state().save(&path).unwrap();
     assert_eq!(Lockfile::load(&path).unwrap().unwrap(), every_state());
+    assert_eq!(fs::read_to_string(&stray).unwrap(), "{ half a lockf");
+    for p in &ours[..5] {
+        assert_eq!(
+            fs::read_to_string(p).unwrap(),
+            "stray",
+            "a stray was reused"
+        );
+    }
 }
 
 /// A reader never sees a half-written lockfile, however its reads and the writes interleave.
