@@ -902,3 +902,49 @@ fn concurrent_ledgers_never_lose_a_run() {
     runs.sort_unstable();
     assert_eq!(runs, [0, 1, 2, 10, 11, 12, 20, 21, 22, 30, 31, 32]);
 }
+
+/// Not a test on its own: when `AEPACT_TEST_HOLD_LOCK` names a plan, holds its lock, says so on
+/// stdout and sleeps (at most 60 s) until killed. Run as a child by
+/// `lock_is_held_across_processes_and_released_when_the_holder_dies`.
+#[test]
+fn lock_holder_helper() {
+    let Some(plan) = std::env::var_os("AEPACT_TEST_HOLD_LOCK") else {
+        return;
+    };
+    let _guard = LockGuard::acquire(Path::new(&plan), Duration::from_secs(10)).unwrap();
+    let mut stdout = std::io::stdout();
+    std::io::Write::write_all(&mut stdout, b"locked\n").unwrap();
+    std::io::Write::flush(&mut stdout).unwrap();
+    thread::sleep(Duration::from_secs(60));
+}
+
+#[test]
+fn lock_is_held_across_processes_and_released_when_the_holder_dies() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+
+    let (dir, _) = scratch();
+    let plan = plan_file(dir.path());
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["lockfile::lock_holder_helper", "--exact", "--nocapture"])
+        .args(["--test-threads", "1"])
+        .env("AEPACT_TEST_HOLD_LOCK", &plan)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let locked = lines.any(|l| l.map(|l| l.trim_end().ends_with("locked")).unwrap_or(false));
+    if !locked {
+        let _ = child.kill();
+        panic!("the helper process did not take the lock");
+    }
+
+    let err = LockGuard::acquire(&plan, Duration::from_millis(100)).unwrap_err();
+    assert!(matches!(err, LockfileError::LockTimeout { .. }), "{err:?}");
+
+    // A holder that dies without unlocking (a crash, kill -9) leaves no stale lock.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    LockGuard::acquire(&plan, Duration::from_secs(10)).unwrap();
+}
