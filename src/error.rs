@@ -19,6 +19,10 @@ pub enum Error {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Emulator(#[from] crate::emulator::EmulatorError),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Lockfile(#[from] crate::lockfile::LockfileError),
 }
 
 impl Error {

@@ -10,6 +10,7 @@
 //! - [`plan`]: the plan format, YAML loading with positions, schema, guardrails, diagnostics.
 //! - [`output`]: the only code that writes stdout; one renderer per `--format`.
 //! - [`error`]: operational errors (I/O and, later, HTTP and lockfiles).
+//! - [`lockfile`]: the per-plan activation record: format, atomic save, lock.
 //! - [`emulator`]: the local AEP emulator (`aepact emulator`); async, like the API client.
 //! - [`api`]: the HTTP client for the Platform and IMS (tokens, retries, typed responses).
 //!
@@ -24,6 +25,7 @@ pub mod commands;
 pub mod diff;
 pub mod emulator;
 pub mod error;
+pub mod lockfile;
 pub mod output;
 pub mod plan;
 pub mod time;

@@ -11,6 +11,7 @@ mod emulator;
 mod emulator_cli;
 mod emulator_seed_request;
 mod examples;
+mod lockfile;
 mod schema;
 mod validate;
 mod validate_bad_input;

@@ -1,0 +1,1885 @@
+//! The lockfile: `plans/x.yaml` → `plans/x.lock.json`, the committed, append-only record of every
+//! activation of a plan (`docs/lockfile.md`).
+//!
+//! This module owns the format (types whose field declaration order is the key order on disk),
+//! the byte-stable JSON writer, the atomic save (temp file, fsync, rename, fsync of the
+//! directory), the exclusive lock held for a whole `apply` or `status`, and the state machine of
+//! jobs. It is separate from the commands because exactly-once activation rests on it: every
+//! transition `apply` and `status` make goes through the mutators here, which refuse impossible
+//! ones instead of writing a false record.
+//!
+//! Secrets never reach this module's types: a run records the endpoint (with any user info,
+//! query or fragment removed), the org ID and the sandbox, never a token, key or client secret.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use miette::{NamedSource, SourceSpan};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::plan::AdhocApiVersion;
+use crate::plan::model::Exports;
+
+/// The lockfile format this version of aepact reads and writes.
+pub const LOCKFILE_VERSION: u32 = 1;
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/// Everything that can go wrong reading, writing or locking a lockfile.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum LockfileError {
+    #[error("cannot read `{path}`")]
+    #[diagnostic(
+        code(aepact::lockfile::read),
+        help("check that the file exists and is readable")
+    )]
+    Read {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("the lockfile `{path}` is not valid JSON: {message} at line {line}, column {column}")]
+    #[diagnostic(
+        code(aepact::lockfile::syntax),
+        help(
+            "aepact never overwrites a lockfile it cannot read. It is a committed record: restore \
+             it from git (`git checkout -- {path}`) or fix the JSON by hand, then run the command \
+             again"
+        )
+    )]
+    Syntax {
+        path: String,
+        message: String,
+        line: usize,
+        column: usize,
+        #[source_code]
+        src: NamedSource<String>,
+        #[label("here")]
+        at: SourceSpan,
+    },
+
+    #[error(
+        "the lockfile `{path}` does not match lockfile format 1: {message} at line {line}, column {column}"
+    )]
+    #[diagnostic(
+        code(aepact::lockfile::invalid),
+        help(
+            "a hand edit probably left a typo, an unknown key or a missing field: compare with \
+             docs/lockfile.md, or restore the file from git (`git checkout -- {path}`); aepact \
+             never overwrites a lockfile it cannot read"
+        )
+    )]
+    Invalid {
+        path: String,
+        message: String,
+        line: usize,
+        column: usize,
+        #[source_code]
+        src: NamedSource<String>,
+        #[label("here")]
+        at: SourceSpan,
+    },
+
+    #[error("the lockfile `{path}` has `lockfileVersion` {found}; this aepact reads version 1")]
+    #[diagnostic(
+        code(aepact::lockfile::version),
+        help(
+            "a newer version of aepact probably wrote it: upgrade aepact; if it was edited by \
+             hand, restore it from git (`git checkout -- {path}`). aepact never overwrites a \
+             lockfile it cannot read"
+        )
+    )]
+    UnsupportedVersion {
+        path: String,
+        found: String,
+        #[source_code]
+        src: NamedSource<String>,
+        #[label("this version")]
+        at: SourceSpan,
+    },
+
+    #[error("the lockfile `{path}` is inconsistent: {message}")]
+    #[diagnostic(
+        code(aepact::lockfile::inconsistent),
+        help(
+            "a hand edit probably broke it: restore it from git (`git checkout -- {path}`); \
+             aepact never overwrites a lockfile it cannot read"
+        )
+    )]
+    Inconsistent { path: String, message: String },
+
+    #[error("the lockfile `{path}` records plan `{found}`, not `{expected}`")]
+    #[diagnostic(
+        code(aepact::lockfile::wrong_plan),
+        help(
+            "a lockfile belongs to the plan whose `name` it records: if the plan was renamed, \
+             rename it back; if it is a different plan, move the old lockfile out of the way (it \
+             is the record of real activations: keep it in git history)"
+        )
+    )]
+    WrongPlan {
+        path: String,
+        expected: String,
+        found: String,
+    },
+
+    #[error("cannot write the lockfile `{path}`")]
+    #[diagnostic(
+        code(aepact::lockfile::write),
+        help(
+            "check that the directory is writable and the disk is not full; the previous \
+             lockfile, if there was one, is unchanged"
+        )
+    )]
+    Write {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("cannot lock the plan `{path}`")]
+    #[diagnostic(
+        code(aepact::lockfile::lock),
+        help(
+            "check that the plan file exists and is readable: `apply` and `status` lock the plan \
+             file itself while they work on its lockfile"
+        )
+    )]
+    Lock {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error(
+        "another `aepact apply` or `aepact status` is working on `{path}`: its lock was still held after {waited}"
+    )]
+    #[diagnostic(
+        code(aepact::lockfile::busy),
+        help(
+            "wait for the other command to finish and run this one again, or let it wait longer \
+             with `--lock-timeout` (for example `--lock-timeout 10m`)"
+        )
+    )]
+    LockTimeout { path: String, waited: String },
+
+    #[error("the lockfile `{path}` changed on disk while aepact held the plan's lock")]
+    #[diagnostic(
+        code(aepact::lockfile::changed),
+        help(
+            "something else wrote it meanwhile (an `aepact` run on a replaced plan file, a `git \
+             checkout` or `git pull`, an editor). aepact did not overwrite it and wrote its own \
+             record to `{ours}`: merge the runs of both by hand (keep every run and order), \
+             delete that file, then run `aepact status`"
+        )
+    )]
+    ChangedOnDisk { path: String, ours: String },
+
+    #[error("job {job} of run {run} cannot go from `{from}` to `{to}`")]
+    #[diagnostic(
+        code(aepact::lockfile::transition),
+        help("this is a bug in aepact: please report it with the lockfile")
+    )]
+    Transition {
+        run: u64,
+        job: usize,
+        from: String,
+        to: String,
+    },
+
+    #[error("the lockfile has no {what}")]
+    #[diagnostic(
+        code(aepact::lockfile::no_entry),
+        help("this is a bug in aepact: please report it with the lockfile")
+    )]
+    NoEntry { what: String },
+}
+
+type Result<T, E = LockfileError> = std::result::Result<T, E>;
+
+// ---------------------------------------------------------------------------------------------
+// Paths and digests
+
+/// The lockfile of a plan: `plans/flash-sale.yaml` (or `.yml`) → `plans/flash-sale.lock.json`.
+///
+/// Returns the plan path with `.yaml`/`.yml` replaced by `.lock.json`; any other name gets
+/// `.lock.json` appended.
+pub fn lockfile_path(plan_path: &Path) -> PathBuf {
+    let ext = plan_path.extension().and_then(|e| e.to_str());
+    if matches!(ext, Some("yaml" | "yml")) {
+        plan_path.with_extension("lock.json")
+    } else {
+        let mut name = plan_path.as_os_str().to_owned();
+        name.push(".lock.json");
+        PathBuf::from(name)
+    }
+}
+
+/// SHA-256 of `bytes` as 64 lowercase hex digits.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+/// SHA-256 of a file's contents as 64 lowercase hex digits (as [`sha256_hex`] of its bytes).
+///
+/// Returns an error naming the file when it cannot be read.
+pub fn file_digest(path: &Path) -> Result<String> {
+    let read_err = |source| LockfileError::Read {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut file = File::open(path).map_err(read_err)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(read_err(err)),
+        };
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
+/// Lowercase hex (sha2 0.11's output no longer implements `LowerHex`).
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    out
+}
+
+/// The platform base URL as recorded: user info (`user:pass@`), query and fragment removed, and
+/// no trailing slash, so a URL with credentials in it never reaches a lockfile.
+pub fn redact_endpoint(url: &str) -> String {
+    let url = url.split(['?', '#']).next().unwrap_or_default();
+    let (scheme, rest) = match url.find("://") {
+        Some(i) => (&url[..i + 3], &url[i + 3..]),
+        None => ("", url),
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    format!("{scheme}{host}{path}")
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timestamps
+
+/// A UTC instant with millisecond precision, written as RFC 3339 (`2026-11-29T18:11:12.345Z`).
+///
+/// Always written with three fractional digits and `Z`, so a saved lockfile reads back to the
+/// same bytes. Reading accepts 0 to 9 fractional digits (extra precision is truncated) and only
+/// the `Z` offset. Years 0000 to 9999.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp {
+    unix_ms: i64,
+}
+
+const MS_PER_DAY: i64 = 86_400_000;
+/// 0000-01-01T00:00:00Z and 10000-01-01T00:00:00Z in days since the Unix epoch.
+const MIN_DAY: i64 = -719_528;
+const END_DAY: i64 = 2_932_897;
+
+impl Timestamp {
+    /// The current time (clamped to 1970 if the clock is before it).
+    pub fn now() -> Self {
+        let ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        Timestamp::from_unix_ms(ms).unwrap_or(Timestamp { unix_ms: 0 })
+    }
+
+    /// The instant `ms` milliseconds after the Unix epoch, as the platform reports times.
+    ///
+    /// Returns `None` outside years 0000 to 9999.
+    pub fn from_unix_ms(ms: i64) -> Option<Self> {
+        (MIN_DAY * MS_PER_DAY..END_DAY * MS_PER_DAY)
+            .contains(&ms)
+            .then_some(Timestamp { unix_ms: ms })
+    }
+
+    /// Milliseconds since the Unix epoch (to compare with the platform's `createdAt`).
+    pub fn unix_ms(self) -> i64 {
+        self.unix_ms
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The date of a day count since 1970-01-01 (H. Hinnant's `civil_from_days`).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        4 | 6 | 9 | 11 => 30,
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        _ => 31,
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let days = self.unix_ms.div_euclid(MS_PER_DAY);
+        let ms_of_day = self.unix_ms.rem_euclid(MS_PER_DAY);
+        let (y, m, d) = civil_from_days(days);
+        let (secs, ms) = (ms_of_day / 1000, ms_of_day % 1000);
+        write!(
+            f,
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z",
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60
+        )
+    }
+}
+
+/// Why a string is not a timestamp this module reads.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not an RFC 3339 UTC time like `2026-11-29T18:11:12.345Z`")]
+pub struct TimestampError(String);
+
+impl FromStr for Timestamp {
+    type Err = TimestampError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = || TimestampError(s.to_owned());
+        let b = s.as_bytes();
+        let num = |range: std::ops::Range<usize>| -> Option<i64> {
+            let part = b.get(range)?;
+            part.iter()
+                .all(u8::is_ascii_digit)
+                .then(|| part.iter().fold(0, |n, d| n * 10 + i64::from(d - b'0')))
+        };
+        let sep = |i: usize, c: u8| b.get(i) == Some(&c);
+        if b.len() < 20
+            || !(sep(4, b'-') && sep(7, b'-') && sep(10, b'T') && sep(13, b':') && sep(16, b':'))
+            || b.last() != Some(&b'Z')
+        {
+            return Err(err());
+        }
+        let (y, mo, d) = (num(0..4), num(5..7), num(8..10));
+        let (h, mi, sec) = (num(11..13), num(14..16), num(17..19));
+        let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(sec)) = (y, mo, d, h, mi, sec)
+        else {
+            return Err(err());
+        };
+        let frac = &b[19..b.len() - 1];
+        let ms = match frac {
+            [] => 0,
+            [b'.', digits @ ..] if (1..=9).contains(&digits.len()) => {
+                if !digits.iter().all(u8::is_ascii_digit) {
+                    return Err(err());
+                }
+                digits
+                    .iter()
+                    .chain(std::iter::repeat(&b'0'))
+                    .take(3)
+                    .fold(0, |n, d| n * 10 + i64::from(d - b'0'))
+            }
+            _ => return Err(err()),
+        };
+        if !(1..=12).contains(&mo)
+            || d < 1
+            || d > days_in_month(y, mo)
+            || h > 23
+            || mi > 59
+            || sec > 59
+        {
+            return Err(err());
+        }
+        let ms = days_from_civil(y, mo, d) * MS_PER_DAY + ((h * 60 + mi) * 60 + sec) * 1000 + ms;
+        Timestamp::from_unix_ms(ms).ok_or_else(err)
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The format
+
+/// A plan's lockfile: the append-only history of its activations, one [`RunRecord`] per
+/// `apply`.
+///
+/// Field order is key order on disk; do not reorder fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Lockfile {
+    /// Always [`LOCKFILE_VERSION`]; checked before anything else is read.
+    pub lockfile_version: u32,
+    /// The plan's `name`.
+    pub plan: String,
+    /// Every apply of the plan, oldest first. Runs are appended, never removed or reordered.
+    pub runs: Vec<RunRecord>,
+}
+
+/// One `apply`: what was intended, where it went, and each job sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RunRecord {
+    /// The plan's `run` number at the time.
+    pub run: u64,
+    /// Digest of the plan's intent (sandbox, exports spec, destinations, segments, run): an
+    /// apply whose intent digest is recorded with every job submitted sends nothing.
+    pub intent_digest: String,
+    /// When the apply started (before its first job was recorded).
+    pub applied_at: Timestamp,
+    /// The platform base URL the jobs went to (no credentials, query or fragment).
+    pub endpoint: String,
+    /// The IMS organisation ID (`x-gw-ims-org-id`).
+    pub org: String,
+    /// The sandbox (`x-sandbox-name`).
+    pub sandbox: String,
+    /// The ad-hoc API version spoken: 1 or 2.
+    #[serde(with = "api_version_number")]
+    pub api_version: AdhocApiVersion,
+    /// The plan's export spec and the export job IDs it resolved to.
+    pub exports: ExportsRecord,
+    /// One entry per ad-hoc request (several with `--split`), in the order sent.
+    pub jobs: Vec<JobRecord>,
+}
+
+/// The plan's `exports` and what it resolved to when applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ExportsRecord {
+    /// `latest`, `ids` (explicit IDs in the plan) or `omitted` (API version 2 only).
+    pub spec: ExportsSpec,
+    /// The export job IDs sent as `exportIds` (empty when omitted).
+    pub resolved: Vec<String>,
+}
+
+/// What the plan said about exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ExportsSpec {
+    Latest,
+    Ids,
+    Omitted,
+}
+
+impl ExportsRecord {
+    /// The record of a plan's `exports` and the IDs sent for it.
+    pub fn new(exports: &Exports, resolved: Vec<String>) -> Self {
+        let spec = match exports {
+            Exports::Latest => ExportsSpec::Latest,
+            Exports::Ids(_) => ExportsSpec::Ids,
+            Exports::Omitted => ExportsSpec::Omitted,
+        };
+        ExportsRecord { spec, resolved }
+    }
+}
+
+/// One ad-hoc activation request and its outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct JobRecord {
+    /// Position in the run's `jobs`, from 0.
+    pub index: usize,
+    /// See [`JobStatus`] for the transitions.
+    pub status: JobStatus,
+    /// When the request was about to be sent, recorded before sending: any run it created was
+    /// created after this. `null` while the job has not been sent.
+    pub sent_at: Option<Timestamp>,
+    /// The exact JSON body POSTed (or to be POSTed).
+    pub request: Value,
+    /// Why the job was rejected, or what was known when its response was lost.
+    pub error: Option<JobError>,
+    /// When `status` settled a `pending` or `unknown` job from the platform's runs rather than
+    /// from the response; `null` when the response itself settled it.
+    pub reconciled_at: Option<Timestamp>,
+    /// The orders the platform returned (or `status` found), one per segment and destination.
+    pub orders: Vec<OrderRecord>,
+}
+
+/// Where a job stands.
+///
+/// `pending` (recorded before sending) → `submitted` (orders returned), `rejected` (the
+/// platform answered with an error, or `status` found it created no run) or `unknown` (the
+/// response was lost after the request was sent). `status` settles `unknown`, and `pending`
+/// jobs with a `sentAt`, from the platform's runs: → `submitted` or `rejected`. `submitted` and
+/// `rejected` are final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum JobStatus {
+    Pending,
+    Submitted,
+    Rejected,
+    Unknown,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Pending => "pending",
+            JobStatus::Submitted => "submitted",
+            JobStatus::Rejected => "rejected",
+            JobStatus::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What went wrong with a job: the platform's answer, or what we know about a lost one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct JobError {
+    /// The HTTP status of the platform's answer; `null` when no answer arrived.
+    pub http_status: Option<u16>,
+    /// One line for people: the platform's message, or what happened to the connection.
+    pub message: String,
+    /// The platform's error body as received: JSON, or a string when it was not JSON.
+    pub body: Option<Value>,
+}
+
+/// One (segment, destination) pair activated by a job, and its run's latest known state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct OrderRecord {
+    /// The segment (audience) ID.
+    pub segment: String,
+    /// The order: the destination dataflow ID.
+    pub order: String,
+    /// The Flow Service run URL to poll (the platform's `statusURL`).
+    pub status_url: String,
+    /// The flow run's ID (the last path segment of the status URL).
+    pub run_id: Option<String>,
+    /// The run's latest status; `notChecked` until `status` first polls it.
+    pub status: OrderStatus,
+    /// When the platform created the run.
+    pub created_at: Option<Timestamp>,
+    /// When the run started.
+    pub started_at: Option<Timestamp>,
+    /// When the run finished.
+    pub finished_at: Option<Timestamp>,
+    /// Record and file counts, once the platform reports them.
+    pub metrics: Option<OrderMetrics>,
+    /// The run's errors (`metrics.statusSummary.errors`), as the platform reports them.
+    pub errors: Vec<Value>,
+    /// When `status` last polled the run.
+    pub checked_at: Option<Timestamp>,
+}
+
+/// Record and file counts of a run (`recordSummary`, `fileSummary`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct OrderMetrics {
+    pub input_records: Option<u64>,
+    pub output_records: Option<u64>,
+    pub failed_records: Option<u64>,
+    pub input_files: Option<u64>,
+    pub output_files: Option<u64>,
+}
+
+/// A flow run's status as the platform reports it (`metrics.statusSummary.status`).
+///
+/// Final: `success`, `partialSuccess`, `failed`, `cancelled`. Anything else, including values
+/// this version does not know (kept verbatim), counts as still in flight: `status` keeps polling
+/// and `plan` refuses the plan's segments meanwhile.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum OrderStatus {
+    /// Recorded at submission; `status` has not polled the run yet.
+    NotChecked,
+    Scheduled,
+    InProgress,
+    Success,
+    PartialSuccess,
+    Failed,
+    Cancelled,
+    /// A value this version does not know, kept as the platform wrote it.
+    Other(String),
+}
+
+impl OrderStatus {
+    const KNOWN: [(OrderStatus, &'static str); 7] = [
+        (OrderStatus::NotChecked, "notChecked"),
+        (OrderStatus::Scheduled, "scheduled"),
+        (OrderStatus::InProgress, "inProgress"),
+        (OrderStatus::Success, "success"),
+        (OrderStatus::PartialSuccess, "partialSuccess"),
+        (OrderStatus::Failed, "failed"),
+        (OrderStatus::Cancelled, "cancelled"),
+    ];
+
+    /// The status of a platform value, matched case-insensitively (the platform writes both
+    /// `failed` and `Failed`); unknown values are kept as they are.
+    pub fn from_platform(value: &str) -> Self {
+        Self::KNOWN
+            .iter()
+            .filter(|(status, _)| *status != OrderStatus::NotChecked)
+            .find(|(_, name)| name.eq_ignore_ascii_case(value))
+            .map(|(status, _)| status.clone())
+            .unwrap_or_else(|| OrderStatus::Other(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            OrderStatus::Other(s) => s,
+            known => {
+                Self::KNOWN
+                    .iter()
+                    .find(|(status, _)| status == known)
+                    .map(|(_, name)| *name)
+                    .unwrap_or_default() // every variant but `Other` is in KNOWN
+            }
+        }
+    }
+
+    /// Whether the run has finished (it will not change again).
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self,
+            OrderStatus::Success
+                | OrderStatus::PartialSuccess
+                | OrderStatus::Failed
+                | OrderStatus::Cancelled
+        )
+    }
+}
+
+impl fmt::Display for OrderStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for OrderStatus {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for OrderStatus {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        Ok(Self::KNOWN
+            .iter()
+            .find(|(_, name)| *name == s)
+            .map(|(status, _)| status.clone())
+            .unwrap_or(OrderStatus::Other(s)))
+    }
+}
+
+/// `apiVersion` on disk: the number 1 or 2.
+mod api_version_number {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::plan::AdhocApiVersion;
+
+    pub(super) fn serialize<S: Serializer>(
+        version: &AdhocApiVersion,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u8(version.number())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<AdhocApiVersion, D::Error> {
+        match u8::deserialize(deserializer)? {
+            1 => Ok(AdhocApiVersion::V1),
+            2 => Ok(AdhocApiVersion::V2),
+            n => Err(serde::de::Error::custom(format!(
+                "`apiVersion` must be 1 or 2, not {n}"
+            ))),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Building and changing records
+
+/// Everything `apply` knows about a run before sending its first job.
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    pub run: u64,
+    pub intent_digest: String,
+    pub applied_at: Timestamp,
+    /// The platform base URL; user info, query and fragment are removed before recording.
+    pub endpoint: String,
+    pub org: String,
+    pub sandbox: String,
+    pub api_version: AdhocApiVersion,
+    pub exports: ExportsRecord,
+    /// The exact request body of each job, in the order they will be sent.
+    pub requests: Vec<Value>,
+}
+
+/// An order as the ad-hoc response returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOrder {
+    pub segment: String,
+    pub order: String,
+    pub status_url: String,
+}
+
+/// What `status` learnt about an order's run in one poll.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderUpdate {
+    pub status: OrderStatus,
+    /// The run's ID, when the poll returned it (kept as it was otherwise).
+    pub run_id: Option<String>,
+    pub created_at: Option<Timestamp>,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+    pub metrics: Option<OrderMetrics>,
+    pub errors: Vec<Value>,
+    pub checked_at: Timestamp,
+}
+
+/// A job's place in a lockfile: positions in `runs` and in that run's `jobs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct JobRef {
+    pub run: usize,
+    pub job: usize,
+}
+
+/// An order's place in a lockfile: positions in `runs`, `jobs` and `orders`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OrderRef {
+    pub run: usize,
+    pub job: usize,
+    pub order: usize,
+}
+
+/// The flow run ID in a status URL: the path segment after `/runs/`
+/// (`…/data/foundation/flowservice/runs/{id}`).
+///
+/// Returns `None` when the URL has no `/runs/{id}`.
+pub fn run_id_from_status_url(url: &str) -> Option<String> {
+    let path = url.split(['?', '#']).next()?;
+    let (_, after) = path.rsplit_once("/runs/")?;
+    let id = after.split('/').next()?;
+    (!id.is_empty()).then(|| id.to_owned())
+}
+
+impl OrderRecord {
+    /// A freshly returned order: status `notChecked`, nothing polled yet.
+    pub fn new(new: NewOrder) -> Self {
+        OrderRecord {
+            run_id: run_id_from_status_url(&new.status_url),
+            segment: new.segment,
+            order: new.order,
+            status_url: new.status_url,
+            status: OrderStatus::NotChecked,
+            created_at: None,
+            started_at: None,
+            finished_at: None,
+            metrics: None,
+            errors: Vec::new(),
+            checked_at: None,
+        }
+    }
+
+    /// Records one poll of the order's run. Times and metrics the poll did not report keep
+    /// their earlier values.
+    pub fn update(&mut self, update: OrderUpdate) {
+        self.status = update.status;
+        if update.run_id.is_some() {
+            self.run_id = update.run_id;
+        }
+        self.created_at = update.created_at.or(self.created_at);
+        self.started_at = update.started_at.or(self.started_at);
+        self.finished_at = update.finished_at.or(self.finished_at);
+        self.metrics = update.metrics.or(self.metrics);
+        self.errors = update.errors;
+        self.checked_at = Some(update.checked_at);
+    }
+}
+
+impl JobRecord {
+    /// A job recorded before anything is sent.
+    pub fn pending(index: usize, request: Value) -> Self {
+        JobRecord {
+            index,
+            status: JobStatus::Pending,
+            sent_at: None,
+            request,
+            error: None,
+            reconciled_at: None,
+            orders: Vec::new(),
+        }
+    }
+
+    /// Whether the platform may have received the request: it is `unknown`, or `pending` with a
+    /// `sentAt` (the process stopped between recording the send and recording its outcome).
+    /// Such a job must never be sent again before `status` settles it.
+    pub fn in_doubt(&self) -> bool {
+        match self.status {
+            JobStatus::Unknown => true,
+            JobStatus::Pending => self.sent_at.is_some(),
+            JobStatus::Submitted | JobStatus::Rejected => false,
+        }
+    }
+
+    /// Whether the job may have activated something: `submitted`, or [`in_doubt`](Self::in_doubt).
+    pub fn maybe_activated(&self) -> bool {
+        self.status == JobStatus::Submitted || self.in_doubt()
+    }
+
+    /// The (destination, segment) pairs in the request's `activationInfo`.
+    ///
+    /// Returns no pairs for a body without that object (a request body is always built with
+    /// it).
+    pub fn requested_pairs(&self) -> Vec<(String, String)> {
+        let Some(info) = self
+            .request
+            .get("activationInfo")
+            .and_then(Value::as_object)
+        else {
+            return Vec::new();
+        };
+        info.iter()
+            .flat_map(|(dest, segments)| {
+                segments
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(move |seg| (dest.clone(), seg.to_owned()))
+            })
+            .collect()
+    }
+
+    /// Records that the request is about to be sent (save the lockfile before sending).
+    ///
+    /// Allowed only on a `pending` job not yet sent.
+    pub fn mark_sending(&mut self, run: u64, at: Timestamp) -> Result<()> {
+        if self.status != JobStatus::Pending || self.sent_at.is_some() {
+            return Err(self.transition(run, "pending (sending)"));
+        }
+        self.sent_at = Some(at);
+        Ok(())
+    }
+
+    /// Records the platform's orders for a job whose response arrived.
+    pub fn mark_submitted(&mut self, run: u64, orders: Vec<NewOrder>) -> Result<()> {
+        self.require_sent_pending(run, JobStatus::Submitted)?;
+        self.status = JobStatus::Submitted;
+        self.orders = orders.into_iter().map(OrderRecord::new).collect();
+        Ok(())
+    }
+
+    /// Records the platform's refusal of a job.
+    pub fn mark_rejected(&mut self, run: u64, error: JobError) -> Result<()> {
+        self.require_sent_pending(run, JobStatus::Rejected)?;
+        self.status = JobStatus::Rejected;
+        self.error = Some(error);
+        Ok(())
+    }
+
+    /// Records that the response was lost after the request was (or may have been) sent.
+    pub fn mark_unknown(&mut self, run: u64, error: JobError) -> Result<()> {
+        self.require_sent_pending(run, JobStatus::Unknown)?;
+        self.status = JobStatus::Unknown;
+        self.error = Some(error);
+        Ok(())
+    }
+
+    /// Settles a job in doubt from the platform's runs: it did create these orders. The error
+    /// recorded when the response was lost is kept, as history.
+    pub fn reconcile_submitted(
+        &mut self,
+        run: u64,
+        orders: Vec<NewOrder>,
+        at: Timestamp,
+    ) -> Result<()> {
+        if !self.in_doubt() {
+            return Err(self.transition(run, "submitted"));
+        }
+        self.status = JobStatus::Submitted;
+        self.orders = orders.into_iter().map(OrderRecord::new).collect();
+        self.reconciled_at = Some(at);
+        Ok(())
+    }
+
+    /// Settles a job in doubt from the platform's runs: it created none, so nothing was
+    /// activated. `error` says how that was established.
+    pub fn reconcile_not_received(
+        &mut self,
+        run: u64,
+        error: JobError,
+        at: Timestamp,
+    ) -> Result<()> {
+        if !self.in_doubt() {
+            return Err(self.transition(run, "rejected"));
+        }
+        self.status = JobStatus::Rejected;
+        self.error = Some(error);
+        self.reconciled_at = Some(at);
+        Ok(())
+    }
+
+    fn require_sent_pending(&self, run: u64, to: JobStatus) -> Result<()> {
+        if self.status == JobStatus::Pending && self.sent_at.is_some() {
+            Ok(())
+        } else {
+            Err(self.transition(run, to.as_str()))
+        }
+    }
+
+    fn transition(&self, run: u64, to: &str) -> LockfileError {
+        let from = match (self.status, self.sent_at) {
+            (JobStatus::Pending, Some(_)) => "pending (sent)".to_owned(),
+            (status, _) => status.to_string(),
+        };
+        LockfileError::Transition {
+            run,
+            job: self.index,
+            from,
+            to: to.to_owned(),
+        }
+    }
+}
+
+impl RunRecord {
+    /// Whether every job was submitted: the run's intent is applied.
+    pub fn fully_submitted(&self) -> bool {
+        !self.jobs.is_empty() && self.jobs.iter().all(|j| j.status == JobStatus::Submitted)
+    }
+
+    /// The request bodies of the run's jobs, in order.
+    pub fn requests(&self) -> Vec<&Value> {
+        self.jobs.iter().map(|j| &j.request).collect()
+    }
+}
+
+impl Lockfile {
+    /// An empty lockfile for the plan named `plan`.
+    pub fn new(plan: impl Into<String>) -> Self {
+        Lockfile {
+            lockfile_version: LOCKFILE_VERSION,
+            plan: plan.into(),
+            runs: Vec::new(),
+        }
+    }
+
+    /// Appends a run with every job `pending` and not yet sent.
+    ///
+    /// Returns the run's position in `runs`.
+    pub fn append_run(&mut self, new: NewRun) -> usize {
+        let jobs = new
+            .requests
+            .into_iter()
+            .enumerate()
+            .map(|(i, request)| JobRecord::pending(i, request))
+            .collect();
+        self.runs.push(RunRecord {
+            run: new.run,
+            intent_digest: new.intent_digest,
+            applied_at: new.applied_at,
+            endpoint: redact_endpoint(&new.endpoint),
+            org: new.org,
+            sandbox: new.sandbox,
+            api_version: new.api_version,
+            exports: new.exports,
+            jobs,
+        });
+        self.runs.len() - 1
+    }
+
+    /// The job at `at`, to change it with [`JobRecord`]'s `mark_*`/`reconcile_*` methods.
+    ///
+    /// Returns the run's plan `run` number along with the job (the mutators take it for their
+    /// error messages).
+    pub fn job_mut(&mut self, at: JobRef) -> Result<(u64, &mut JobRecord)> {
+        let run = self
+            .runs
+            .get_mut(at.run)
+            .ok_or_else(|| LockfileError::NoEntry {
+                what: format!("run at position {}", at.run),
+            })?;
+        let number = run.run;
+        let job = run
+            .jobs
+            .get_mut(at.job)
+            .ok_or_else(|| LockfileError::NoEntry {
+                what: format!("job {} in run {number}", at.job),
+            })?;
+        Ok((number, job))
+    }
+
+    /// The order at `at`, to record a poll with [`OrderRecord::update`].
+    pub fn order_mut(&mut self, at: OrderRef) -> Result<&mut OrderRecord> {
+        let (_, job) = self.job_mut(JobRef {
+            run: at.run,
+            job: at.job,
+        })?;
+        job.orders
+            .get_mut(at.order)
+            .ok_or_else(|| LockfileError::NoEntry {
+                what: format!("order {} in job {} of run {}", at.order, at.job, at.run),
+            })
+    }
+
+    /// The latest run recorded for an intent digest, if any, with its position.
+    pub fn latest_run_for(&self, intent_digest: &str) -> Option<(usize, &RunRecord)> {
+        self.runs
+            .iter()
+            .enumerate()
+            .rev()
+            .find(|(_, r)| r.intent_digest == intent_digest)
+    }
+
+    /// The run that already applied this intent: one with this digest whose every job was
+    /// submitted. `apply` then sends nothing and says "already applied (run N at …)".
+    pub fn already_applied(&self, intent_digest: &str) -> Option<&RunRecord> {
+        self.runs
+            .iter()
+            .rev()
+            .find(|r| r.intent_digest == intent_digest && r.fully_submitted())
+    }
+
+    /// Jobs that are `pending` or `unknown`, oldest first. Those that are
+    /// [`in_doubt`](JobRecord::in_doubt) may have reached the platform: `status` settles them,
+    /// and `apply` must not send their intent again until it has.
+    pub fn unsettled_jobs(&self) -> Vec<JobRef> {
+        self.job_refs()
+            .filter(|(_, j)| matches!(j.status, JobStatus::Pending | JobStatus::Unknown))
+            .map(|(at, _)| at)
+            .collect()
+    }
+
+    /// Jobs that may have reached the platform without a recorded outcome (see
+    /// [`JobRecord::in_doubt`]), oldest first.
+    pub fn jobs_in_doubt(&self) -> Vec<JobRef> {
+        self.job_refs()
+            .filter(|(_, j)| j.in_doubt())
+            .map(|(at, _)| at)
+            .collect()
+    }
+
+    /// Orders whose run has not reached a final status, oldest first: what `status` polls, and
+    /// the segments `plan` must treat as in flight.
+    pub fn non_final_orders(&self) -> Vec<OrderRef> {
+        self.job_refs()
+            .flat_map(|(at, job)| {
+                job.orders
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, o)| !o.status.is_final())
+                    .map(move |(order, _)| OrderRef {
+                        run: at.run,
+                        job: at.job,
+                        order,
+                    })
+            })
+            .collect()
+    }
+
+    /// The job at `at`, if it exists.
+    pub fn job(&self, at: JobRef) -> Option<&JobRecord> {
+        self.runs.get(at.run)?.jobs.get(at.job)
+    }
+
+    /// The order at `at`, if it exists.
+    pub fn order(&self, at: OrderRef) -> Option<&OrderRecord> {
+        self.runs
+            .get(at.run)?
+            .jobs
+            .get(at.job)?
+            .orders
+            .get(at.order)
+    }
+
+    /// The (destination, segment) pairs that runs with this intent digest may have activated:
+    /// those of every job `submitted` or in doubt, read from its request's `activationInfo`.
+    ///
+    /// `apply` resuming an intent whose last run did not submit every job (one was rejected,
+    /// or never sent) must not send these pairs again; [`already_applied`](Self::already_applied)
+    /// alone does not say which jobs remain.
+    pub fn maybe_activated_pairs(&self, intent_digest: &str) -> BTreeSet<(String, String)> {
+        self.runs
+            .iter()
+            .filter(|r| r.intent_digest == intent_digest)
+            .flat_map(|r| &r.jobs)
+            .filter(|j| j.maybe_activated())
+            .flat_map(JobRecord::requested_pairs)
+            .collect()
+    }
+
+    /// Segments that may still be running on the platform: those of orders not final, and
+    /// those requested by jobs in doubt. `plan` and `apply` refuse (exit 75) a plan with one of
+    /// them, since the platform runs one ad-hoc job per segment at a time.
+    pub fn segments_in_flight(&self) -> BTreeSet<String> {
+        let mut segments = BTreeSet::new();
+        for (_, job) in self.job_refs() {
+            if job.in_doubt() {
+                segments.extend(job.requested_pairs().into_iter().map(|(_, s)| s));
+            }
+            segments.extend(
+                job.orders
+                    .iter()
+                    .filter(|o| !o.status.is_final())
+                    .map(|o| o.segment.clone()),
+            );
+        }
+        segments
+    }
+
+    /// The latest run that may have activated something (a job `submitted` or in doubt): its
+    /// [`requests`](RunRecord::requests) are what `plan` diffs the new request bodies against.
+    pub fn last_applied_run(&self) -> Option<&RunRecord> {
+        self.runs
+            .iter()
+            .rev()
+            .find(|r| r.jobs.iter().any(JobRecord::maybe_activated))
+    }
+
+    /// Refuses a lockfile that records another plan.
+    pub fn check_plan(&self, plan_name: &str, path: &Path) -> Result<()> {
+        if self.plan == plan_name {
+            Ok(())
+        } else {
+            Err(LockfileError::WrongPlan {
+                path: path.display().to_string(),
+                expected: plan_name.to_owned(),
+                found: self.plan.clone(),
+            })
+        }
+    }
+
+    fn job_refs(&self) -> impl Iterator<Item = (JobRef, &JobRecord)> {
+        self.runs.iter().enumerate().flat_map(|(run, r)| {
+            r.jobs
+                .iter()
+                .enumerate()
+                .map(move |(job, j)| (JobRef { run, job }, j))
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading and writing
+
+impl Lockfile {
+    /// The lockfile as written: pretty JSON, 2-space indent, keys in declaration order, one
+    /// trailing newline.
+    pub fn to_json(&self) -> String {
+        // Invariant: every type here serialises to JSON without error (string keys only, no
+        // fallible custom serialisers).
+        let mut text =
+            serde_json::to_string_pretty(self).expect("lockfile types always serialise to JSON");
+        text.push('\n');
+        text
+    }
+
+    /// Parses a lockfile's text; `path` names it in errors.
+    ///
+    /// Returns an error with the line and column for invalid JSON, an unknown or misspelt key,
+    /// a missing field or a value of the wrong type, and for a `lockfileVersion` other than 1.
+    pub fn parse(text: &str, path: &Path) -> Result<Self> {
+        let name = path.display().to_string();
+        let source = || NamedSource::new(name.clone(), text.to_owned());
+        let value: Value = serde_json::from_str(text).map_err(|err| LockfileError::Syntax {
+            path: name.clone(),
+            message: strip_position(&err),
+            line: err.line(),
+            column: err.column(),
+            src: source(),
+            at: span_at(text, err.line(), err.column()),
+        })?;
+        if let Some(version) = value.get("lockfileVersion")
+            && version.as_u64() != Some(u64::from(LOCKFILE_VERSION))
+        {
+            let at = text
+                .find("\"lockfileVersion\"")
+                .map(|i| SourceSpan::from((i, "\"lockfileVersion\"".len())))
+                .unwrap_or_else(|| SourceSpan::from((0, 0)));
+            return Err(LockfileError::UnsupportedVersion {
+                path: name.clone(),
+                found: version.to_string(),
+                src: source(),
+                at,
+            });
+        }
+        let lockfile: Lockfile =
+            serde_json::from_str(text).map_err(|err| LockfileError::Invalid {
+                path: name.clone(),
+                message: strip_position(&err),
+                line: err.line(),
+                column: err.column(),
+                src: source(),
+                at: span_at(text, err.line(), err.column()),
+            })?;
+        lockfile.check_consistent(&name)?;
+        Ok(lockfile)
+    }
+
+    /// Checks what the types cannot: each job's `index` is its position.
+    fn check_consistent(&self, path: &str) -> Result<()> {
+        for run in &self.runs {
+            for (i, job) in run.jobs.iter().enumerate() {
+                if job.index != i {
+                    return Err(LockfileError::Inconsistent {
+                        path: path.to_owned(),
+                        message: format!(
+                            "job {i} of run {} has `index` {}; jobs are numbered 0, 1, 2, … in order",
+                            run.run, job.index
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the lockfile at `path`.
+    ///
+    /// Returns `None` when there is no file (the plan was never applied), and an error for a
+    /// file that cannot be read or is not a valid lockfile: such a file is never replaced.
+    pub fn load(path: &Path) -> Result<Option<Self>> {
+        match fs::read_to_string(path) {
+            Ok(text) => Lockfile::parse(&text, path).map(Some),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(LockfileError::Read {
+                path: path.display().to_string(),
+                source,
+            }),
+        }
+    }
+
+    /// Writes the lockfile to `path` atomically (see [`write_atomic`]).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        write_atomic(path, self.to_json().as_bytes())
+    }
+}
+
+/// serde_json appends " at line L column C" to its messages; we report those separately.
+fn strip_position(err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    match text.rfind(" at line ") {
+        Some(i) if err.line() > 0 => text[..i].to_owned(),
+        _ => text,
+    }
+}
+
+/// The byte span of serde_json's 1-based (line, column), clamped to the text.
+fn span_at(text: &str, line: usize, column: usize) -> SourceSpan {
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let mut offset = (line_start + column.saturating_sub(1)).min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    SourceSpan::from((offset, 0))
+}
+
+/// Distinguishes temp files of one process's concurrent saves.
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Replaces the file at `path` with `bytes` so that a crash at any instant leaves either the old
+/// file or the new one, complete, never a mix or a truncated file.
+///
+/// Writes a temp file in the same directory (`.NAME.tmp.PID.N`, created exclusively), gives it
+/// the old file's permissions, fsyncs it, renames it over `path` (atomic on POSIX file systems),
+/// then fsyncs the directory so the rename itself survives a power loss. On error the temp file
+/// is removed and the old file is untouched. A crash before the rename can leave a stray temp
+/// file behind; it is never read.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let write_err = |source| LockfileError::Write {
+        path: path.display().to_string(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| write_err(io::Error::other("the path has no file name")))?
+        .to_string_lossy();
+    // A temp file left by a crashed process whose PID we now have is skipped, never reused
+    // or removed.
+    let (tmp, mut file) = {
+        let mut attempt = 0;
+        loop {
+            let tmp = dir.join(format!(
+                ".{name}.tmp.{}.{}",
+                std::process::id(),
+                TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+            ));
+            match OpenOptions::new().write(true).create_new(true).open(&tmp) {
+                Ok(file) => break (tmp, file),
+                Err(err) if err.kind() == io::ErrorKind::AlreadyExists && attempt < 100 => {
+                    attempt += 1;
+                }
+                Err(err) => return Err(write_err(err)),
+            }
+        }
+    };
+    let result = (|| {
+        file.write_all(bytes)?;
+        if let Ok(meta) = fs::metadata(path) {
+            file.set_permissions(meta.permissions())?;
+        }
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&tmp, path)
+    })();
+    if let Err(err) = result {
+        let _ = fs::remove_file(&tmp);
+        return Err(write_err(err));
+    }
+    sync_dir(&dir).map_err(write_err)
+}
+
+/// Makes a rename in `dir` durable. Some platforms and file systems cannot open or fsync a
+/// directory; that is not an error there.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        match File::open(dir).and_then(|d| d.sync_all()) {
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported
+                ) =>
+            {
+                Ok(())
+            }
+            other => other,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A lockfile opened for change
+
+/// A plan's lockfile opened for change by `apply` or `status`: the plan's lock, held until this
+/// is dropped, and the lockfile as read.
+///
+/// [`Ledger::save`] writes atomically and only over the file this ledger read or last wrote: if
+/// anything else changed the lockfile meanwhile, it refuses, leaves that file alone and writes
+/// its own record beside it, so neither record is lost.
+#[derive(Debug)]
+pub struct Ledger {
+    guard: LockGuard,
+    path: PathBuf,
+    lockfile: Lockfile,
+    /// SHA-256 of the lockfile's bytes on disk as last read or written; `None`: no file.
+    on_disk: Option<String>,
+}
+
+impl Ledger {
+    /// Locks the plan at `plan_path` (waiting up to `timeout`, see [`LockGuard::acquire`]),
+    /// then reads its lockfile, or starts an empty one when there is none.
+    ///
+    /// Returns an error when the lock is not granted in time, or when the lockfile cannot be
+    /// read, is not a valid lockfile, or records another plan than `plan_name`.
+    pub fn open(plan_path: &Path, plan_name: &str, timeout: Duration) -> Result<Ledger> {
+        let guard = LockGuard::acquire(plan_path, timeout)?;
+        let path = lockfile_path(plan_path);
+        let (lockfile, on_disk) = match read_bytes(&path)? {
+            Some(bytes) => {
+                let text = String::from_utf8_lossy(&bytes);
+                let lockfile = Lockfile::parse(&text, &path)?;
+                lockfile.check_plan(plan_name, &path)?;
+                (lockfile, Some(sha256_hex(&bytes)))
+            }
+            None => (Lockfile::new(plan_name), None),
+        };
+        Ok(Ledger {
+            guard,
+            path,
+            lockfile,
+            on_disk,
+        })
+    }
+
+    /// The lockfile as it stands in memory.
+    pub fn lockfile(&self) -> &Lockfile {
+        &self.lockfile
+    }
+
+    /// The lockfile, to change before [`save`](Self::save).
+    pub fn lockfile_mut(&mut self) -> &mut Lockfile {
+        &mut self.lockfile
+    }
+
+    /// Where the lockfile is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The plan file whose lock is held.
+    pub fn plan_path(&self) -> &Path {
+        self.guard.path()
+    }
+
+    /// SHA-256 (hex) of the lockfile on disk as last read or written, `None` when there is no
+    /// file: what a saved plan records to notice later that the lockfile changed.
+    pub fn disk_digest(&self) -> Option<&str> {
+        self.on_disk.as_deref()
+    }
+
+    /// Writes the lockfile atomically (see [`write_atomic`]), after checking that the file on
+    /// disk is still the one read or last written.
+    ///
+    /// Returns [`LockfileError::ChangedOnDisk`] when it is not: the file on disk is left as it
+    /// is and this ledger's record is written to `<lockfile>.conflict-<pid>` instead.
+    pub fn save(&mut self) -> Result<()> {
+        let text = self.lockfile.to_json();
+        let current = read_bytes(&self.path)?.map(|bytes| sha256_hex(&bytes));
+        if current != self.on_disk {
+            let mut ours = self.path.clone().into_os_string();
+            ours.push(format!(".conflict-{}", std::process::id()));
+            let ours = PathBuf::from(ours);
+            write_atomic(&ours, text.as_bytes())?;
+            return Err(LockfileError::ChangedOnDisk {
+                path: self.path.display().to_string(),
+                ours: ours.display().to_string(),
+            });
+        }
+        write_atomic(&self.path, text.as_bytes())?;
+        self.on_disk = Some(sha256_hex(text.as_bytes()));
+        Ok(())
+    }
+}
+
+/// A file's bytes, or `None` when it does not exist.
+fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(LockfileError::Read {
+            path: path.display().to_string(),
+            source,
+        }),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Locking
+
+/// An exclusive advisory lock on a plan, held while `apply` or `status` reads, changes and saves
+/// its lockfile. Released when dropped (or when the process exits, however it exits).
+///
+/// The lock is on the plan file itself, opened read-only, not on the lockfile: every save
+/// replaces the lockfile by a rename, and a lock on a replaced file (inode) protects nothing,
+/// because the next process opens the new one. The plan file is only read by aepact, so its
+/// identity is stable. If something else replaces the plan between our open and our lock (an
+/// editor's save, a `git checkout`), [`LockGuard::acquire`] notices that the path names another
+/// file and locks that one instead.
+///
+/// The lock is advisory (`flock` on Unix, `LockFileEx` on Windows): it keeps aepact processes
+/// apart, not other programs.
+#[derive(Debug)]
+pub struct LockGuard {
+    file: File,
+    path: PathBuf,
+}
+
+impl LockGuard {
+    /// Takes the lock on `plan_path`, polling until `timeout` has passed (a zero timeout tries
+    /// once).
+    ///
+    /// Returns [`LockfileError::LockTimeout`] when another process (or another guard in this
+    /// process) still holds it, and [`LockfileError::Lock`] when the plan cannot be opened.
+    pub fn acquire(plan_path: &Path, timeout: Duration) -> Result<LockGuard> {
+        let lock_err = |source| LockfileError::Lock {
+            path: plan_path.display().to_string(),
+            source,
+        };
+        let start = Instant::now();
+        let mut delay = Duration::from_millis(5);
+        loop {
+            let file = File::open(plan_path).map_err(lock_err)?;
+            match file.try_lock() {
+                Ok(()) => {
+                    if same_file(&file, plan_path).map_err(lock_err)? {
+                        return Ok(LockGuard {
+                            file,
+                            path: plan_path.to_owned(),
+                        });
+                    }
+                    // Replaced under us: drop this lock and take the new file's.
+                    continue;
+                }
+                Err(fs::TryLockError::WouldBlock) => {}
+                Err(fs::TryLockError::Error(err)) => return Err(lock_err(err)),
+            }
+            let waited = start.elapsed();
+            if waited >= timeout {
+                return Err(LockfileError::LockTimeout {
+                    path: plan_path.display().to_string(),
+                    waited: format_duration(waited),
+                });
+            }
+            std::thread::sleep(delay.min(timeout - waited));
+            delay = (delay * 2).min(Duration::from_millis(100));
+        }
+    }
+
+    /// The plan file whose lock this is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        // Closing the file releases the lock too; unlocking first makes it explicit.
+        let _ = self.file.unlock();
+    }
+}
+
+/// Whether `path` still names the open `file`.
+fn same_file(file: &File, path: &Path) -> io::Result<bool> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let (open, named) = (file.metadata()?, fs::metadata(path)?);
+        Ok(open.dev() == named.dev() && open.ino() == named.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, path);
+        Ok(true)
+    }
+}
+
+/// `1.5s`, `250ms`: how long we waited, for the timeout message.
+fn format_duration(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lockfile_path_replaces_yaml_extensions() {
+        let p = |s: &str| lockfile_path(Path::new(s));
+        assert_eq!(
+            p("plans/flash-sale.yaml"),
+            Path::new("plans/flash-sale.lock.json")
+        );
+        assert_eq!(
+            p("plans/flash-sale.yml"),
+            Path::new("plans/flash-sale.lock.json")
+        );
+        assert_eq!(p("flash-sale.yaml"), Path::new("flash-sale.lock.json"));
+        assert_eq!(p("plans/odd.plan"), Path::new("plans/odd.plan.lock.json"));
+    }
+
+    #[test]
+    fn sha256_hex_matches_known_vectors() {
+        assert_eq!(
+            sha256_hex(b""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn file_digest_equals_digest_of_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big");
+        // More than one read buffer.
+        let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        fs::write(&path, &bytes).unwrap();
+        assert_eq!(file_digest(&path).unwrap(), sha256_hex(&bytes));
+        let err = file_digest(&dir.path().join("missing")).unwrap_err();
+        assert!(matches!(err, LockfileError::Read { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn endpoints_lose_credentials_query_and_fragment() {
+        assert_eq!(
+            redact_endpoint("https://user:secret@platform.adobe.io/?token=x#f"),
+            "https://platform.adobe.io"
+        );
+        assert_eq!(
+            redact_endpoint("http://127.0.0.1:8080/"),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            redact_endpoint("https://platform-stage.adobe.io/base"),
+            "https://platform-stage.adobe.io/base"
+        );
+    }
+
+    #[test]
+    fn timestamps_format_and_parse_known_instants() {
+        let t = |ms| Timestamp::from_unix_ms(ms).unwrap().to_string();
+        assert_eq!(t(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(t(1_596_656_079_576), "2020-08-05T19:34:39.576Z");
+        assert_eq!(t(951_782_400_000), "2000-02-29T00:00:00.000Z");
+        assert_eq!(t(-1), "1969-12-31T23:59:59.999Z");
+        let p = |s: &str| s.parse::<Timestamp>().map(Timestamp::unix_ms);
+        assert_eq!(p("2020-08-05T19:34:39.576Z"), Ok(1_596_656_079_576));
+        assert_eq!(p("2020-08-05T19:34:39Z"), Ok(1_596_656_079_000));
+        assert_eq!(p("2020-08-05T19:34:39.5Z"), Ok(1_596_656_079_500));
+        assert_eq!(p("2020-08-05T19:34:39.576999999Z"), Ok(1_596_656_079_576));
+        assert_eq!(p("0000-01-01T00:00:00Z"), Ok(MIN_DAY * MS_PER_DAY));
+        assert_eq!(p("9999-12-31T23:59:59.999Z"), Ok(END_DAY * MS_PER_DAY - 1));
+    }
+
+    #[test]
+    fn timestamps_reject_everything_else() {
+        for bad in [
+            "",
+            "2020-08-05",
+            "2020-08-05T19:34:39",
+            "2020-08-05T19:34:39+00:00",
+            "2020-08-05 19:34:39Z",
+            "2020-13-05T19:34:39Z",
+            "2019-02-29T00:00:00Z",
+            "2020-08-05T24:00:00Z",
+            "2020-08-05T19:60:00Z",
+            "2020-08-05T19:34:60Z",
+            "2020-08-05T19:34:39.Z",
+            "2020-08-05T19:34:39.1234567890Z",
+            "2020-08-05T19:34:39.12aZ",
+            "+020-08-05T19:34:39Z",
+            "2020-08-05T19:34:39zZ",
+        ] {
+            assert!(bad.parse::<Timestamp>().is_err(), "accepted {bad:?}");
+        }
+        assert_eq!(Timestamp::from_unix_ms(END_DAY * MS_PER_DAY), None);
+        assert_eq!(Timestamp::from_unix_ms(MIN_DAY * MS_PER_DAY - 1), None);
+    }
+
+    #[test]
+    fn timestamps_round_trip_across_the_range() {
+        // Every day boundary ± 1 ms over 10,000 years, stepping 997 days.
+        let mut day = MIN_DAY;
+        while day < END_DAY {
+            for ms in [day * MS_PER_DAY, day * MS_PER_DAY + 43_199_999] {
+                let t = Timestamp::from_unix_ms(ms).unwrap();
+                let text = t.to_string();
+                assert_eq!(text.len(), 24, "{text}");
+                assert_eq!(text.parse::<Timestamp>(), Ok(t), "{text}");
+            }
+            day += 997;
+        }
+    }
+
+    #[test]
+    fn timestamp_now_is_current() {
+        let now = Timestamp::now();
+        assert!(now.to_string().starts_with("20"), "{now}");
+    }
+
+    #[test]
+    fn run_ids_come_from_status_urls() {
+        assert_eq!(
+            run_id_from_status_url(
+                "https://platform.adobe.io/data/foundation/flowservice/runs/88d6da63-dc97-460e-b781-fc795a7386d9"
+            )
+            .as_deref(),
+            Some("88d6da63-dc97-460e-b781-fc795a7386d9")
+        );
+        assert_eq!(
+            run_id_from_status_url("http://127.0.0.1:1/runs/abc/?x=1").as_deref(),
+            Some("abc")
+        );
+        assert_eq!(run_id_from_status_url("https://platform.adobe.io"), None);
+        assert_eq!(
+            run_id_from_status_url("https://platform.adobe.io/runs/"),
+            None
+        );
+        assert_eq!(run_id_from_status_url(""), None);
+    }
+
+    #[test]
+    fn order_statuses_read_platform_values() {
+        assert_eq!(OrderStatus::from_platform("Failed"), OrderStatus::Failed);
+        assert_eq!(OrderStatus::from_platform("success"), OrderStatus::Success);
+        assert_eq!(
+            OrderStatus::from_platform("partialSuccess"),
+            OrderStatus::PartialSuccess
+        );
+        assert_eq!(
+            OrderStatus::from_platform("notChecked"),
+            OrderStatus::Other("notChecked".into())
+        );
+        assert_eq!(
+            OrderStatus::from_platform("queued"),
+            OrderStatus::Other("queued".into())
+        );
+        assert!(!OrderStatus::Other("queued".into()).is_final());
+        assert!(!OrderStatus::NotChecked.is_final());
+        assert!(!OrderStatus::InProgress.is_final());
+        assert!(OrderStatus::PartialSuccess.is_final());
+        for (status, name) in OrderStatus::KNOWN {
+            assert_eq!(status.as_str(), name);
+        }
+    }
+
+    fn sent_job() -> JobRecord {
+        let mut job = JobRecord::pending(0, Value::Null);
+        job.mark_sending(1, Timestamp::from_unix_ms(0).unwrap())
+            .unwrap();
+        job
+    }
+
+    fn lost() -> JobError {
+        JobError {
+            http_status: None,
+            message: "lost".into(),
+            body: None,
+        }
+    }
+
+    #[test]
+    fn jobs_follow_the_state_machine() {
+        let at = Timestamp::from_unix_ms(0).unwrap();
+        // Nothing but sending is allowed before the send is recorded.
+        let mut job = JobRecord::pending(0, Value::Null);
+        assert!(!job.in_doubt());
+        assert!(job.mark_submitted(1, vec![]).is_err());
+        assert!(job.mark_rejected(1, lost()).is_err());
+        assert!(job.mark_unknown(1, lost()).is_err());
+        assert!(job.reconcile_submitted(1, vec![], at).is_err());
+        assert!(job.reconcile_not_received(1, lost(), at).is_err());
+        job.mark_sending(1, at).unwrap();
+        assert!(job.in_doubt());
+        // Sending twice is refused: the first send may have arrived.
+        let err = job.mark_sending(1, at).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "job 0 of run 1 cannot go from `pending (sent)` to `pending (sending)`"
+        );
+
+        // submitted and rejected are final.
+        let mut job = sent_job();
+        job.mark_submitted(1, vec![]).unwrap();
+        assert!(!job.in_doubt() && job.maybe_activated());
+        assert!(job.mark_unknown(1, lost()).is_err());
+        assert!(job.reconcile_submitted(1, vec![], at).is_err());
+        assert!(job.reconcile_not_received(1, lost(), at).is_err());
+        let mut job = sent_job();
+        job.mark_rejected(1, lost()).unwrap();
+        assert!(!job.maybe_activated());
+        assert!(job.mark_submitted(1, vec![]).is_err());
+        assert!(job.reconcile_submitted(1, vec![], at).is_err());
+
+        // unknown is settled only by reconciling.
+        let mut job = sent_job();
+        job.mark_unknown(1, lost()).unwrap();
+        assert!(job.in_doubt());
+        assert!(job.mark_submitted(1, vec![]).is_err());
+        assert!(job.mark_rejected(1, lost()).is_err());
+        job.reconcile_submitted(1, vec![], at).unwrap();
+        assert_eq!(job.status, JobStatus::Submitted);
+        assert_eq!(job.reconciled_at, Some(at));
+        assert_eq!(job.error, Some(lost()), "the lost response stays on record");
+
+        // A pending job that was sent can be reconciled too (crash before its outcome).
+        let mut job = sent_job();
+        job.reconcile_not_received(1, lost(), at).unwrap();
+        assert_eq!(job.status, JobStatus::Rejected);
+        assert!(!job.in_doubt());
+    }
+
+    #[test]
+    fn order_updates_keep_what_a_poll_did_not_report() {
+        let mut order = OrderRecord::new(NewOrder {
+            segment: "s".into(),
+            order: "o".into(),
+            status_url: "http://x/runs/r1".into(),
+        });
+        assert_eq!(order.run_id.as_deref(), Some("r1"));
+        let t = |ms| Timestamp::from_unix_ms(ms);
+        order.update(OrderUpdate {
+            status: OrderStatus::InProgress,
+            run_id: None,
+            created_at: t(1),
+            started_at: t(2),
+            finished_at: None,
+            metrics: None,
+            errors: vec![],
+            checked_at: t(3).unwrap(),
+        });
+        order.update(OrderUpdate {
+            status: OrderStatus::Success,
+            run_id: Some("r2".into()),
+            created_at: None,
+            started_at: None,
+            finished_at: t(4),
+            metrics: Some(OrderMetrics {
+                output_records: Some(9),
+                ..OrderMetrics::default()
+            }),
+            errors: vec![],
+            checked_at: t(5).unwrap(),
+        });
+        assert_eq!(order.run_id.as_deref(), Some("r2"));
+        assert_eq!((order.created_at, order.started_at), (t(1), t(2)));
+        assert_eq!((order.finished_at, order.checked_at), (t(4), t(5)));
+        assert_eq!(order.metrics.unwrap().output_records, Some(9));
+    }
+}
