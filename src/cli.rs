@@ -25,6 +25,9 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Validate(ValidateArgs),
+    Plan(PlanArgs),
+    Apply(ApplyArgs),
+    Status(StatusArgs),
     Schema(SchemaArgs),
     Emulator(EmulatorArgs),
 }
@@ -95,6 +98,118 @@ impl GuardrailArgs {
             split: self.split,
         }
     }
+}
+
+/// Show what `apply` would send
+///
+/// Checks the plans offline as `validate` does, then resolves them online: `exports: latest`,
+/// the destination dataflows and their segment mappings, export jobs and runs still in flight.
+/// Prints each job's exact request body and a diff against the last applied run in the lockfile.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Plan files or directories (can be repeated)
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+    pub format: PlanFormat,
+
+    /// Exit 0 when there is nothing to apply, 2 when there is, 1 on errors (as `terraform plan`)
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+
+    /// Save the plan (request bodies, resolved exports, digests) for `apply FILE`
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub guardrails: GuardrailArgs,
+
+    #[command(flatten)]
+    pub emulator: EmulatorFlags,
+}
+
+/// Output formats of `plan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// Request bodies, diffs and a summary, for people
+    Human,
+    /// The plan as one JSON document (the format `--out` saves)
+    Json,
+    /// A pull-request comment: summary table, collapsed bodies and diffs
+    Markdown,
+}
+
+/// Submit the plans' ad-hoc activation jobs and record them in the lockfiles
+///
+/// Takes plan files and directories (checked and resolved again, as `plan` does) or one saved
+/// plan from `plan --out`, applied exactly as saved or refused as stale. Asks for `yes` on a
+/// terminal unless `--auto-approve`. A plan whose intent is already recorded as submitted is
+/// not sent again.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Plan files or directories (can be repeated), or one saved plan file
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Apply without asking for confirmation (required without a terminal)
+    #[arg(long)]
+    pub auto_approve: bool,
+
+    /// How long to wait for another aepact holding a plan's lock, e.g. `30s`, `2m`
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub lock_timeout: std::time::Duration,
+
+    #[command(flatten)]
+    pub guardrails: GuardrailArgs,
+
+    #[command(flatten)]
+    pub emulator: EmulatorFlags,
+}
+
+/// Poll the recorded orders' status and update the lockfiles
+///
+/// Follows each non-final order's status URL, records status, times and metrics, and resolves
+/// jobs left `pending` or `unknown` by a crash or a lost response. Exits 0 when every order
+/// succeeded, 1 when any failed, 75 when `--wait` timed out.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Plan files or directories (can be repeated)
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Keep polling until every order is final
+    #[arg(long)]
+    pub wait: bool,
+
+    /// Give up waiting after this long, e.g. `10m` (exit 75)
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+
+    /// How long to wait for another aepact holding a plan's lock, e.g. `30s`, `2m`
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub lock_timeout: std::time::Duration,
+
+    #[command(flatten)]
+    pub emulator: EmulatorFlags,
+}
+
+/// Run against the built-in emulator instead of Adobe Experience Platform.
+#[derive(Debug, Clone, Args)]
+pub struct EmulatorFlags {
+    /// Start the built-in emulator in-process with its demo organisation and use it
+    #[arg(long)]
+    pub emulator: bool,
+
+    /// Where `--emulator` keeps its world between runs
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = ".aepact/emulator-state.json",
+        requires = "emulator"
+    )]
+    pub emulator_state: PathBuf,
 }
 
 /// Print the plan file's JSON schema

@@ -1,5 +1,5 @@
 //! Operational errors: what stops a command before or outside the plan checks (I/O on our own
-//! output, and, in later commands, HTTP and lockfiles). Plan problems are not errors but
+//! output, configuration, HTTP, lockfiles, saved plans). Plan problems are not errors but
 //! [`crate::plan::Diagnostic`]s, collected and reported together.
 
 use std::io;
@@ -23,6 +23,30 @@ pub enum Error {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Lockfile(#[from] crate::lockfile::LockfileError),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Config(#[from] crate::api::ConfigError),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Api(#[from] crate::api::ApiError),
+
+    #[error("{0}")]
+    #[diagnostic(
+        code(aepact::saved_plan),
+        help("make the saved plan again with `aepact plan --out FILE`")
+    )]
+    SavedPlan(String),
+}
+
+impl From<crate::planner::resolve::ResolveError> for Error {
+    fn from(err: crate::planner::resolve::ResolveError) -> Self {
+        match err {
+            crate::planner::resolve::ResolveError::Api(e) => Error::Api(e),
+            crate::planner::resolve::ResolveError::Lockfile(e) => Error::Lockfile(e),
+        }
+    }
 }
 
 impl Error {

@@ -28,6 +28,7 @@ pub mod error;
 pub mod lockfile;
 pub mod output;
 pub mod plan;
+pub mod planner;
 pub mod time;
 
 use std::process::ExitCode;
@@ -41,6 +42,8 @@ pub enum Exit {
     Success,
     /// 1: invalid plans, a refused or failed operation, or a usage error.
     Failure,
+    /// 2: `plan --detailed-exitcode` found something to apply.
+    Changes,
     /// 75 (EX_TEMPFAIL): refused for a reason that clears by itself; try again later.
     TempFail,
 }
@@ -50,6 +53,7 @@ impl From<Exit> for ExitCode {
         ExitCode::from(match exit {
             Exit::Success => 0,
             Exit::Failure => 1,
+            Exit::Changes => 2,
             Exit::TempFail => 75,
         })
     }
@@ -61,6 +65,9 @@ pub fn run(cli: Cli) -> ExitCode {
     let style = output::Style::for_stdout(cli.color);
     let result = match &cli.command {
         Command::Validate(args) => commands::validate::run(args, style),
+        Command::Plan(args) => commands::plan::run(args, style),
+        Command::Apply(args) => commands::apply::run(args, style),
+        Command::Status(args) => commands::status::run(args, style),
         Command::Schema(_) => commands::schema::run(),
         Command::Emulator(args) => commands::emulator::run(args),
     };

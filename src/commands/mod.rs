@@ -1,5 +1,9 @@
 //! One module per subcommand; each `run` returns the command's [`crate::Exit`] status.
 
+pub mod apply;
 pub mod emulator;
+pub mod online;
+pub mod plan;
 pub mod schema;
+pub mod status;
 pub mod validate;

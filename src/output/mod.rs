@@ -4,6 +4,7 @@
 pub mod github;
 pub mod human;
 pub mod json;
+pub mod plan;
 
 use std::io::{IsTerminal, Write};
 
@@ -65,7 +66,14 @@ pub fn write_stdout(text: &str) -> std::io::Result<()> {
     out.flush()
 }
 
+/// Writes text to stderr (problems, when stdout carries JSON or markdown).
+pub fn write_stderr(text: &str) -> std::io::Result<()> {
+    let mut err = std::io::stderr().lock();
+    err.write_all(text.as_bytes())?;
+    err.flush()
+}
+
 /// "1 file", "3 files".
-pub(crate) fn plural(n: usize, singular: &str, plural: &str) -> String {
+pub fn plural(n: usize, singular: &str, plural: &str) -> String {
     format!("{n} {}", if n == 1 { singular } else { plural })
 }

@@ -5,6 +5,7 @@
 #![allow(unreachable_pub)]
 
 mod api;
+mod apply;
 mod common;
 mod docs;
 mod emulator;

@@ -1,0 +1,416 @@
+//! `aepact apply`: submit the plans' jobs, exactly once, with every step recorded first.
+//!
+//! Every plan's exclusive lock is taken before planning and held to the end. For each plan with
+//! something to apply:
+//! 1. the lockfile must be the one the plan was made against (else another apply got there
+//!    first: "already applied", or stale);
+//! 2. a run is appended with every job `pending`, and saved;
+//! 3. per job: its `sentAt` is saved, the POST is sent, and the outcome (`submitted` with the
+//!    orders, `rejected` with the platform's error, or `unknown` when the response was lost) is
+//!    saved before the next job. A lost response is never retried: `status` settles it.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::Exit;
+use crate::api::{AdhocOutcome, Client};
+use crate::cli::ApplyArgs;
+use crate::commands::online;
+use crate::error::Result;
+use crate::lockfile::{
+    ExportsRecord, JobError, JobRef, LockGuard, Lockfile, NewOrder, NewRun, Timestamp,
+    lockfile_path,
+};
+use crate::output::{self, Style};
+use crate::plan::{AdhocApiVersion, Plan};
+use crate::planner::model::{PlanSet, PlannedPlan, SAVED_PLAN_VERSION};
+use crate::planner::resolve::{digest_of, resolve};
+
+pub fn run(args: &ApplyArgs, style: Style) -> Result<Exit> {
+    let mut options = args.guardrails.options();
+    let saved = load_saved_plan(&args.paths)?;
+    let paths: Vec<PathBuf> = match &saved {
+        Some(set) => {
+            // A saved plan is applied with the API version it was made for.
+            options.api_version = if set.api_version == 2 {
+                AdhocApiVersion::V2
+            } else {
+                AdhocApiVersion::V1
+            };
+            set.plans.iter().map(|p| PathBuf::from(&p.path)).collect()
+        }
+        None => args.paths.clone(),
+    };
+    let Some(plans) = online::checked_plans(&paths, &options, style, true)? else {
+        return Ok(Exit::Failure);
+    };
+    let (client, _emulator) = online::connect(&args.emulator)?;
+    // Every plan's lock, for the whole apply (planning included): a second apply of the same
+    // plans waits here, then finds the intent applied. Taken in path order, so two applies of
+    // overlapping plan sets cannot deadlock.
+    let mut lock_paths: Vec<&Path> = plans.iter().map(|p| Path::new(&*p.path)).collect();
+    lock_paths.sort();
+    lock_paths.dedup();
+    let _guards = lock_paths
+        .into_iter()
+        .map(|p| LockGuard::acquire(p, args.lock_timeout))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let runtime = online::runtime()?;
+    runtime.block_on(async {
+        let resolution = resolve(&client, &plans, &options).await?;
+        if !resolution.refusals.is_empty() {
+            output::write_stdout(&output::plan::refusals(&resolution.refusals, style))?;
+            let temporary = resolution.refusals.iter().all(|r| r.temporary);
+            return Ok(if temporary { Exit::TempFail } else { Exit::Failure });
+        }
+        let set = match saved {
+            Some(saved) => {
+                if let Some(reason) = stale_reason(&saved, &resolution.set) {
+                    output::write_stdout(&format!(
+                        "{}: the saved plan is stale: {reason}\n  help: run `aepact plan --out FILE` again, review it, and apply the new file\n",
+                        style.paint(anstyle::Style::new().bold(), "refused"),
+                    ))?;
+                    return Ok(Exit::Failure);
+                }
+                saved
+            }
+            None => resolution.set,
+        };
+        output::write_stdout(&output::plan::human(&set, style))?;
+        let to_apply: Vec<&PlannedPlan> = set.plans.iter().filter(|p| p.to_apply()).collect();
+        if to_apply.is_empty() {
+            output::write_stdout("Nothing to apply.\n")?;
+            return Ok(Exit::Success);
+        }
+        if !args.auto_approve && !confirm(to_apply.len())? {
+            return Ok(Exit::Failure);
+        }
+        let mut exit = Exit::Success;
+        for planned in to_apply {
+            let Some(plan) = plans.iter().find(|p| *p.path == *planned.path) else {
+                continue;
+            };
+            let outcome = apply_one(&client, &set, planned, plan, options.api_version).await?;
+            output::write_stdout(&outcome.describe(planned))?;
+            exit = worse(exit, outcome.exit());
+            if exit != Exit::Success {
+                // Stop at the first plan that did not go through: later plans may depend on
+                // it, and the user has something to look at first.
+                break;
+            }
+        }
+        Ok(exit)
+    })
+}
+
+/// What happened to one plan.
+enum Outcome {
+    /// Every job submitted.
+    Submitted { run: u64, orders: usize },
+    /// Another apply recorded this intent meanwhile.
+    AlreadyApplied { run: u64, applied_at: String },
+    /// The lockfile changed since planning, or a run of this intent was partly sent.
+    Stale(String),
+    /// The platform refused a job.
+    Rejected {
+        job: usize,
+        message: String,
+        temporary: bool,
+    },
+    /// A job's response was lost: it may be running.
+    Unknown { job: usize, message: String },
+}
+
+impl Outcome {
+    fn exit(&self) -> Exit {
+        match self {
+            Outcome::Submitted { .. } | Outcome::AlreadyApplied { .. } => Exit::Success,
+            Outcome::Rejected {
+                temporary: true, ..
+            } => Exit::TempFail,
+            Outcome::Stale(_) | Outcome::Rejected { .. } | Outcome::Unknown { .. } => Exit::Failure,
+        }
+    }
+
+    fn describe(&self, plan: &PlannedPlan) -> String {
+        let name = &plan.name;
+        match self {
+            Outcome::Submitted { run, orders } => format!(
+                "applied `{name}` (run {run}): {} submitted, recorded in `{}`\n",
+                output::plural(*orders, "order", "orders"),
+                lockfile_path(Path::new(&plan.path)).display()
+            ),
+            Outcome::AlreadyApplied { run, applied_at } => {
+                format!("`{name}` already applied (run {run} at {applied_at}): nothing sent\n")
+            }
+            Outcome::Stale(reason) => format!(
+                "refused `{name}`: {reason}\n  help: run `aepact plan` again and review it\n"
+            ),
+            Outcome::Rejected {
+                job,
+                message,
+                temporary,
+            } => {
+                let help = if *temporary {
+                    "a run for one of these segments is still going: wait for it (`aepact status --wait`) and apply again"
+                } else {
+                    "fix the plan or the dataflow, then bump `run` to send the plan again"
+                };
+                format!(
+                    "the platform rejected job {} of `{name}`: {message}\n  help: {help}\n",
+                    job + 1
+                )
+            }
+            Outcome::Unknown { job, message } => format!(
+                "the response to job {} of `{name}` was lost ({message}); it may be running and will not be sent again\n  help: run `aepact status {}` to find out what the platform did\n",
+                job + 1,
+                plan.path
+            ),
+        }
+    }
+}
+
+fn worse(a: Exit, b: Exit) -> Exit {
+    let rank = |e: Exit| match e {
+        Exit::Success | Exit::Changes => 0,
+        Exit::TempFail => 1,
+        Exit::Failure => 2,
+    };
+    if rank(b) > rank(a) { b } else { a }
+}
+
+async fn apply_one(
+    client: &Arc<Client>,
+    set: &PlanSet,
+    planned: &PlannedPlan,
+    plan: &Plan,
+    version: AdhocApiVersion,
+) -> Result<Outcome> {
+    let path = lockfile_path(Path::new(&planned.path));
+
+    // Under the lock, the lockfile must be the one the plan was made against (a saved plan
+    // may be older than the last apply).
+    if digest_of(&path)? != planned.lockfile_digest {
+        let current = Lockfile::load(&path)?;
+        if let Some(run) = current
+            .as_ref()
+            .and_then(|l| l.already_applied(&planned.intent_digest))
+        {
+            return Ok(Outcome::AlreadyApplied {
+                run: run.run,
+                applied_at: run.applied_at.to_string(),
+            });
+        }
+        return Ok(Outcome::Stale(format!(
+            "`{}` changed since the plan was made (another apply or status ran)",
+            path.display()
+        )));
+    }
+    let mut lockfile = Lockfile::load(&path)?.unwrap_or_else(|| Lockfile::new(&planned.name));
+    lockfile.check_plan(&planned.name, &path)?;
+    if let Some((_, run)) = lockfile.latest_run_for(&planned.intent_digest)
+        && run.jobs.iter().any(|j| j.maybe_activated())
+    {
+        return Ok(Outcome::Stale(format!(
+            "run {} of this plan was partly submitted; sending it again would activate its submitted jobs twice. Bump `run` to send the whole plan again",
+            run.run
+        )));
+    }
+
+    let index = lockfile.append_run(NewRun {
+        run: plan.run,
+        intent_digest: planned.intent_digest.clone(),
+        applied_at: Timestamp::now(),
+        endpoint: set.endpoint.clone(),
+        org: set.org.clone(),
+        sandbox: planned.sandbox.clone(),
+        api_version: version,
+        exports: ExportsRecord::new(&plan.exports, planned.exports.ids.clone()),
+        requests: planned.jobs.clone(),
+    });
+    lockfile.save(&path)?;
+
+    let mut orders = 0;
+    for (j, body) in planned.jobs.iter().enumerate() {
+        let at = JobRef { run: index, job: j };
+        {
+            let (run, job) = lockfile.job_mut(at)?;
+            job.mark_sending(run, Timestamp::now())?;
+        }
+        lockfile.save(&path)?;
+        let outcome = client.post_adhoc(&planned.sandbox, body, version).await;
+        let going = outcome.run_already_going().is_some();
+        let (run, job) = lockfile.job_mut(at)?;
+        let result = match outcome {
+            AdhocOutcome::Accepted(accepted) => {
+                orders += accepted.len();
+                job.mark_submitted(
+                    run,
+                    accepted
+                        .into_iter()
+                        .map(|o| NewOrder {
+                            segment: o.segment,
+                            order: o.order,
+                            status_url: o.status_url,
+                        })
+                        .collect(),
+                )?;
+                None
+            }
+            AdhocOutcome::Rejected { status, body } => {
+                let message = error_message(&body).unwrap_or_else(|| format!("HTTP {status}"));
+                job.mark_rejected(
+                    run,
+                    JobError {
+                        http_status: Some(status),
+                        message: message.clone(),
+                        body: Some(body),
+                    },
+                )?;
+                Some(Outcome::Rejected {
+                    job: j,
+                    message: format!("HTTP {status}: {message}"),
+                    temporary: going,
+                })
+            }
+            AdhocOutcome::NotSent { error } => {
+                // Nothing left this machine: nothing was activated.
+                let message = format!("not sent: {error}");
+                job.mark_rejected(
+                    run,
+                    JobError {
+                        http_status: None,
+                        message: message.clone(),
+                        body: None,
+                    },
+                )?;
+                Some(Outcome::Rejected {
+                    job: j,
+                    message,
+                    temporary: false,
+                })
+            }
+            AdhocOutcome::Unknown { error } => {
+                let message = error.to_string();
+                job.mark_unknown(
+                    run,
+                    JobError {
+                        http_status: None,
+                        message: message.clone(),
+                        body: None,
+                    },
+                )?;
+                Some(Outcome::Unknown { job: j, message })
+            }
+        };
+        lockfile.save(&path)?;
+        if let Some(stop) = result {
+            return Ok(stop);
+        }
+    }
+    Ok(Outcome::Submitted {
+        run: plan.run,
+        orders,
+    })
+}
+
+/// The platform's one-line message from an error body (`detail`, `message` or `title`).
+fn error_message(body: &serde_json::Value) -> Option<String> {
+    ["detail", "message", "title", "error_description"]
+        .iter()
+        .find_map(|k| body.get(*k)?.as_str())
+        .map(str::to_owned)
+}
+
+/// Asks for `yes` on a terminal. Without one (and without `--auto-approve`) it refuses: a
+/// pipeline must say `--auto-approve` to send anything.
+fn confirm(plans: usize) -> Result<bool> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        output::write_stdout(
+            "refused: not applying without confirmation, and there is no terminal to ask on\n  help: pass `--auto-approve` to apply from a script or pipeline\n",
+        )?;
+        return Ok(false);
+    }
+    let mut out = std::io::stdout().lock();
+    write!(
+        out,
+        "\nApply {}? Only `yes` is accepted: ",
+        output::plural(plans, "plan", "plans")
+    )?;
+    out.flush()?;
+    let mut answer = String::new();
+    stdin.lock().read_line(&mut answer)?;
+    if answer.trim() == "yes" {
+        Ok(true)
+    } else {
+        output::write_stdout("Apply cancelled: nothing was sent.\n")?;
+        Ok(false)
+    }
+}
+
+/// A saved plan, when `paths` is one file holding one (`plan --out`).
+fn load_saved_plan(paths: &[PathBuf]) -> Result<Option<PlanSet>> {
+    let [path] = paths else { return Ok(None) };
+    if path.extension().is_none_or(|e| e != "json") || !path.is_file() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(path).map_err(crate::error::Error::Output)?;
+    let value: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(_) => return Ok(None),
+    };
+    if value.get("aepactPlanVersion").is_none() {
+        return Ok(None);
+    }
+    match serde_json::from_value::<PlanSet>(value) {
+        Ok(set) if set.aepact_plan_version == SAVED_PLAN_VERSION => Ok(Some(set)),
+        Ok(set) => Err(crate::error::Error::SavedPlan(format!(
+            "`{}` is a saved plan of format {}, which this aepact does not read (it reads {SAVED_PLAN_VERSION})",
+            path.display(),
+            set.aepact_plan_version
+        ))),
+        Err(e) => Err(crate::error::Error::SavedPlan(format!(
+            "`{}` is not a valid saved plan: {e}",
+            path.display()
+        ))),
+    }
+}
+
+/// Why a saved plan no longer matches what planning now finds, if it does not.
+fn stale_reason(saved: &PlanSet, now: &PlanSet) -> Option<String> {
+    if saved.endpoint != now.endpoint || saved.org != now.org {
+        return Some(format!(
+            "it was made for `{}` (org `{}`), not `{}` (org `{}`)",
+            saved.endpoint, saved.org, now.endpoint, now.org
+        ));
+    }
+    for old in &saved.plans {
+        let Some(new) = now.plans.iter().find(|p| p.path == old.path) else {
+            return Some(format!("plan `{}` is no longer found", old.path));
+        };
+        if old.plan_digest != new.plan_digest {
+            return Some(format!("the plan file `{}` changed", old.path));
+        }
+        if old.lockfile_digest != new.lockfile_digest {
+            return Some(format!(
+                "the lockfile `{}` changed",
+                lockfile_path(Path::new(&old.path)).display()
+            ));
+        }
+        if old.exports.ids != new.exports.ids {
+            return Some(format!(
+                "`exports: {}` of `{}` now resolves to {}, not {}",
+                old.exports.spec,
+                old.name,
+                new.exports.ids.join(", "),
+                old.exports.ids.join(", ")
+            ));
+        }
+        if old.jobs != new.jobs || old.intent_digest != new.intent_digest {
+            return Some(format!("the request bodies of `{}` changed", old.name));
+        }
+    }
+    None
+}

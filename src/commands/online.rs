@@ -1,0 +1,78 @@
+//! What the online commands (`plan`, `apply`, `status`) share: the one async runtime, the
+//! client (from `AEP_*` or the in-process emulator) and the offline checks they start with.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::api::{ApiConfig, Client};
+use crate::cli::EmulatorFlags;
+use crate::emulator::{Emulator, EmulatorBuilder, EmulatorError};
+use crate::error::Result;
+use crate::output::{self, Style};
+use crate::plan::{CheckOptions, CheckReport, Plan, check_paths};
+
+/// The tokio runtime of an online command, built once at the command's edge.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(EmulatorError::Runtime)?)
+}
+
+/// The client, and the emulator it talks to when `--emulator` was given (kept alive by the
+/// caller: the emulator stops when dropped).
+pub fn connect(flags: &EmulatorFlags) -> Result<(Arc<Client>, Option<Emulator>)> {
+    if flags.emulator {
+        let state: &PathBuf = &flags.emulator_state;
+        if let Some(dir) = state.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(crate::error::Error::Output)?;
+        }
+        let emulator = EmulatorBuilder::new().state_file(state.clone()).start()?;
+        let mut config = ApiConfig::for_emulator(emulator.info());
+        config.sandbox = std::env::var("AEP_SANDBOX").ok().filter(|s| !s.is_empty());
+        let client = Client::new(config)?;
+        return Ok((Arc::new(client), Some(emulator)));
+    }
+    let config = ApiConfig::from_env(|name| std::env::var(name).ok())?;
+    Ok((Arc::new(Client::new(config)?), None))
+}
+
+/// Runs the offline checks. Returns the checked plans, or `None` after printing the problems
+/// (to stdout when `human`, else to stderr so that stdout stays machine-readable).
+pub fn checked_plans(
+    paths: &[PathBuf],
+    options: &CheckOptions,
+    style: Style,
+    human: bool,
+) -> Result<Option<Vec<Plan>>> {
+    let report: CheckReport = check_paths(paths, options, true);
+    let problems: String = report
+        .files
+        .iter()
+        .flat_map(|f| &f.diagnostics)
+        .map(|d| output::human::diagnostic(d, style) + "\n")
+        .collect();
+    if !problems.is_empty() {
+        let text = if report.is_valid() {
+            problems
+        } else {
+            problems + &output::human::summary(&report, style)
+        };
+        if human {
+            output::write_stdout(&text)?;
+        } else {
+            output::write_stderr(&text)?;
+        }
+    }
+    if !report.is_valid() {
+        return Ok(None);
+    }
+    Ok(Some(
+        report
+            .files
+            .into_iter()
+            .filter_map(|f| f.plan.map(|p| *p))
+            .collect(),
+    ))
+}

@@ -1,0 +1,50 @@
+//! `aepact plan`: the offline checks, then online resolution, request bodies and diffs.
+
+use crate::Exit;
+use crate::cli::{PlanArgs, PlanFormat};
+use crate::commands::online;
+use crate::error::Result;
+use crate::output::{self, Style};
+use crate::planner::resolve::resolve;
+
+pub fn run(args: &PlanArgs, style: Style) -> Result<Exit> {
+    let options = args.guardrails.options();
+    let human = args.format == PlanFormat::Human;
+    let Some(plans) = online::checked_plans(&args.paths, &options, style, human)? else {
+        return Ok(Exit::Failure);
+    };
+    let (client, _emulator) = online::connect(&args.emulator)?;
+    let runtime = online::runtime()?;
+    let resolution = runtime.block_on(resolve(&client, &plans, &options))?;
+
+    let text = match args.format {
+        PlanFormat::Human => output::plan::human(&resolution.set, style),
+        PlanFormat::Json => output::plan::json(&resolution.set),
+        PlanFormat::Markdown => output::plan::markdown(&resolution.set),
+    };
+    output::write_stdout(&text)?;
+    if !resolution.refusals.is_empty() {
+        let text = output::plan::refusals(&resolution.refusals, style);
+        if human {
+            output::write_stdout(&text)?;
+        } else {
+            output::write_stderr(&text)?;
+        }
+        let temporary = resolution.refusals.iter().all(|r| r.temporary);
+        return Ok(if temporary {
+            Exit::TempFail
+        } else {
+            Exit::Failure
+        });
+    }
+    if let Some(out) = &args.out {
+        crate::lockfile::write_atomic(out, output::plan::json(&resolution.set).as_bytes())?;
+        if human {
+            output::write_stdout(&format!("Saved the plan to `{}`.\n", out.display()))?;
+        }
+    }
+    Ok(match (args.detailed_exitcode, resolution.set.to_apply()) {
+        (true, n) if n > 0 => Exit::Changes,
+        _ => Exit::Success,
+    })
+}

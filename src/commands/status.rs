@@ -1,0 +1,317 @@
+//! `aepact status`: poll the orders recorded in the lockfiles and record what the platform says.
+//!
+//! Per plan, under the plan's lock: jobs left in doubt (`pending` after a crash mid-send, or
+//! `unknown` after a lost response) are settled from the runs of their dataflows created after
+//! the send; then every non-final order's statusURL is polled and its status, times and metrics
+//! written back. `--wait` repeats until every order is final.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::Exit;
+use crate::api::{Client, Run};
+use crate::cli::StatusArgs;
+use crate::commands::online;
+use crate::error::Result;
+use crate::lockfile::{
+    JobError, LockGuard, Lockfile, NewOrder, OrderMetrics, OrderStatus, OrderUpdate, Timestamp,
+    lockfile_path,
+};
+use crate::output::{self, Style};
+use crate::plan::{CheckOptions, check_paths};
+
+/// How far before a job's recorded send time its runs may have been created (clock skew
+/// between this machine and the platform).
+const CLOCK_MARGIN_MS: i64 = 5 * 60 * 1000;
+/// After this long without a run for a job in doubt, the platform did not take it.
+const NOT_RECEIVED_AFTER_MS: i64 = 2 * 60 * 1000;
+
+pub fn run(args: &StatusArgs, style: Style) -> Result<Exit> {
+    let report = check_paths(&args.paths, &CheckOptions::default(), false);
+    let plans: Vec<PathBuf> = report
+        .files
+        .iter()
+        .filter(|f| f.is_plan_file())
+        .map(|f| PathBuf::from(&*f.path))
+        .filter(|p| lockfile_path(p).exists())
+        .collect();
+    if plans.is_empty() {
+        output::write_stdout(
+            "No lockfiles found for these plans: nothing has been applied yet.\n",
+        )?;
+        return Ok(Exit::Success);
+    }
+    let (client, _emulator) = online::connect(&args.emulator)?;
+    let runtime = online::runtime()?;
+    runtime.block_on(async {
+        let started = Instant::now();
+        let mut delay = Duration::from_millis(500);
+        loop {
+            let mut tally = Tally::default();
+            let mut lines = String::new();
+            for plan in &plans {
+                let t = poll_plan(&client, plan, args.lock_timeout).await?;
+                lines.push_str(&t.line(plan));
+                tally.add(&t);
+            }
+            let done = tally.in_flight == 0 && tally.in_doubt == 0;
+            if done || !args.wait {
+                output::write_stdout(&lines)?;
+                output::write_stdout(&tally.summary(style))?;
+                return Ok(tally.exit());
+            }
+            if started.elapsed() >= args.timeout {
+                output::write_stdout(&lines)?;
+                output::write_stdout(&tally.summary(style))?;
+                output::write_stdout(&format!(
+                    "timed out after {:?} with {} still in flight\n  help: run `aepact status --wait` again later\n",
+                    args.timeout,
+                    output::plural(tally.in_flight + tally.in_doubt, "order", "orders")
+                ))?;
+                return Ok(Exit::TempFail);
+            }
+            output::write_stdout(&format!(
+                "waiting: {} of {} final\n",
+                tally.total() - tally.in_flight,
+                output::plural(tally.total(), "order", "orders")
+            ))?;
+            tokio::time::sleep(delay.min(args.timeout.saturating_sub(started.elapsed()))).await;
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
+    })
+}
+
+/// Order counts over the plans polled.
+#[derive(Debug, Default)]
+struct Tally {
+    succeeded: usize,
+    failed: usize,
+    in_flight: usize,
+    /// Jobs whose outcome is still unknown after this poll.
+    in_doubt: usize,
+    /// Jobs found to have been received (settled) or not, this poll.
+    settled: usize,
+}
+
+impl Tally {
+    fn add(&mut self, other: &Tally) {
+        self.succeeded += other.succeeded;
+        self.failed += other.failed;
+        self.in_flight += other.in_flight;
+        self.in_doubt += other.in_doubt;
+        self.settled += other.settled;
+    }
+
+    fn total(&self) -> usize {
+        self.succeeded + self.failed + self.in_flight
+    }
+
+    fn exit(&self) -> Exit {
+        if self.failed > 0 {
+            Exit::Failure
+        } else {
+            Exit::Success
+        }
+    }
+
+    fn line(&self, plan: &Path) -> String {
+        let mut line = format!(
+            "{}: {} succeeded, {} failed, {} in flight",
+            plan.display(),
+            self.succeeded,
+            self.failed,
+            self.in_flight
+        );
+        if self.settled > 0 {
+            line.push_str(&format!(
+                ", {} settled from the platform's runs",
+                output::plural(self.settled, "job", "jobs")
+            ));
+        }
+        if self.in_doubt > 0 {
+            line.push_str(&format!(
+                ", {} not settled yet",
+                output::plural(self.in_doubt, "job", "jobs")
+            ));
+        }
+        line.push('\n');
+        line
+    }
+
+    fn summary(&self, style: Style) -> String {
+        let word = if self.failed > 0 {
+            style.paint(
+                anstyle::Style::new()
+                    .fg_color(Some(anstyle::AnsiColor::Red.into()))
+                    .bold(),
+                "failed",
+            )
+        } else if self.in_flight > 0 || self.in_doubt > 0 {
+            "in flight".to_owned()
+        } else {
+            style.paint(
+                anstyle::Style::new()
+                    .fg_color(Some(anstyle::AnsiColor::Green.into()))
+                    .bold(),
+                "succeeded",
+            )
+        };
+        format!(
+            "Status: {word}: {} succeeded, {} failed, {} in flight.\n",
+            self.succeeded, self.failed, self.in_flight
+        )
+    }
+}
+
+/// Polls one plan's lockfile under its lock and writes back what changed.
+async fn poll_plan(client: &Arc<Client>, plan: &Path, lock_timeout: Duration) -> Result<Tally> {
+    let _guard = tokio::task::block_in_place(|| LockGuard::acquire(plan, lock_timeout))?;
+    let path = lockfile_path(plan);
+    let Some(mut lockfile) = Lockfile::load(&path)? else {
+        return Ok(Tally::default());
+    };
+    let before = lockfile.clone();
+    let mut tally = Tally::default();
+
+    // Settle jobs in doubt from the runs of their dataflows.
+    let known: HashSet<String> = lockfile
+        .runs
+        .iter()
+        .flat_map(|r| &r.jobs)
+        .flat_map(|j| &j.orders)
+        .filter_map(|o| o.run_id.clone())
+        .collect();
+    for at in lockfile.jobs_in_doubt() {
+        let sandbox = lockfile.runs[at.run].sandbox.clone();
+        let Some(job) = lockfile.job(at) else {
+            continue;
+        };
+        let Some(sent_at) = job.sent_at.map(Timestamp::unix_ms) else {
+            continue;
+        };
+        let wanted = activation_pairs(&job.request);
+        let mut found = Vec::new();
+        for dest in wanted
+            .iter()
+            .map(|(d, _)| d.clone())
+            .collect::<HashSet<_>>()
+        {
+            let runs = client
+                .list_runs(&sandbox, &dest, sent_at - CLOCK_MARGIN_MS)
+                .await?;
+            for run in runs.into_iter().filter(|r| !known.contains(&r.id)) {
+                for segment in run.segment_ids() {
+                    if wanted.contains(&(dest.clone(), segment.clone())) {
+                        found.push(NewOrder {
+                            segment,
+                            order: dest.clone(),
+                            status_url: format!(
+                                "{}/data/foundation/flowservice/runs/{}",
+                                client.config().platform_url,
+                                run.id
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+        let now = Timestamp::now();
+        let (run, job) = lockfile.job_mut(at)?;
+        if !found.is_empty() {
+            // Keep one order per (destination, segment): the earliest run.
+            let mut seen = HashSet::new();
+            found.retain(|o| seen.insert((o.order.clone(), o.segment.clone())));
+            job.reconcile_submitted(run, found, now)?;
+            tally.settled += 1;
+        } else if now.unix_ms() - sent_at > NOT_RECEIVED_AFTER_MS {
+            job.reconcile_not_received(
+                run,
+                JobError {
+                    http_status: None,
+                    message: "the platform created no run for this job: it was not received".into(),
+                    body: None,
+                },
+                now,
+            )?;
+            tally.settled += 1;
+        } else {
+            tally.in_doubt += 1;
+        }
+    }
+
+    // Poll every order that is not final.
+    for at in lockfile.non_final_orders() {
+        let sandbox = lockfile.runs[at.run].sandbox.clone();
+        let Some(order) = lockfile.order(at) else {
+            continue;
+        };
+        // By run ID where known: the status URL names the host the job was sent to, and a
+        // client only follows URLs on its own platform host (an `--emulator` run moves port).
+        let run = match &order.run_id {
+            Some(id) => client.get_run_by_id(&sandbox, id).await?,
+            None => client.get_run(&sandbox, &order.status_url).await?,
+        };
+        let Some(run) = run else { continue };
+        lockfile.order_mut(at)?.update(order_update(&run));
+    }
+    for order in lockfile
+        .runs
+        .iter()
+        .flat_map(|r| &r.jobs)
+        .flat_map(|j| &j.orders)
+    {
+        match &order.status {
+            OrderStatus::Success => tally.succeeded += 1,
+            s if s.is_final() => tally.failed += 1,
+            _ => tally.in_flight += 1,
+        }
+    }
+    if lockfile != before {
+        lockfile.save(&path)?;
+    }
+    Ok(tally)
+}
+
+/// (destination, segment) pairs of a request body.
+fn activation_pairs(body: &serde_json::Value) -> HashSet<(String, String)> {
+    body.get("activationInfo")
+        .and_then(|v| v.as_object())
+        .into_iter()
+        .flatten()
+        .flat_map(|(dest, segments)| {
+            segments
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|s| s.as_str())
+                .map(move |s| (dest.clone(), s.to_owned()))
+        })
+        .collect()
+}
+
+fn order_update(run: &Run) -> OrderUpdate {
+    let records = run.records();
+    let files = run.files();
+    OrderUpdate {
+        status: OrderStatus::from_platform(run.status().as_str()),
+        run_id: Some(run.id.clone()),
+        created_at: run.created_at.and_then(Timestamp::from_unix_ms),
+        started_at: run.started_at().and_then(Timestamp::from_unix_ms),
+        finished_at: run.completed_at().and_then(Timestamp::from_unix_ms),
+        metrics: Some(OrderMetrics {
+            input_records: records.input,
+            output_records: records.output,
+            failed_records: records.failed,
+            input_files: files.input,
+            output_files: files.output,
+        }),
+        errors: run
+            .errors()
+            .iter()
+            .filter_map(|e| serde_json::to_value(e).ok())
+            .collect(),
+        checked_at: Timestamp::now(),
+    }
+}

@@ -1,0 +1,268 @@
+//! `plan` output: for people (human), for machines (JSON: the same document `--out` saves), and
+//! for pull requests (markdown).
+
+use std::fmt::Write;
+
+use anstyle::{AnsiColor, Style as Ansi};
+
+use super::{Style, plural};
+use crate::planner::model::{PlanSet, PlannedPlan, Refusal, Verdict};
+use crate::time::rfc3339;
+
+/// The path every job is POSTed to.
+pub const ADHOC_PATH: &str = "/data/core/activation/disflowprovider/adhocrun";
+
+fn indent(text: &str, by: &str) -> String {
+    text.lines()
+        .map(|l| {
+            if l.is_empty() {
+                String::new()
+            } else {
+                format!("{by}{l}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn exports_line(plan: &PlannedPlan) -> String {
+    let e = &plan.exports;
+    match e.spec.as_str() {
+        "latest" => {
+            let when = e
+                .finished_at
+                .map(|ms| format!(" (finished {})", rfc3339(ms)))
+                .unwrap_or_default();
+            format!("latest -> {}{when}", e.ids.join(", "))
+        }
+        "omitted" => "omitted (the platform uses its latest segmentation; API version 2)".into(),
+        _ => e.ids.join(", "),
+    }
+}
+
+/// One plan, for people.
+pub fn human_plan(plan: &PlannedPlan, style: Style) -> String {
+    let bold = Ansi::new().bold();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} ({})",
+        style.paint(bold, &format!("plan `{}`", plan.name)),
+        plan.path
+    );
+    let _ = writeln!(out, "  sandbox:  {}", plan.sandbox);
+    let _ = writeln!(out, "  exports:  {}", exports_line(plan));
+    for (i, d) in plan.destinations.iter().enumerate() {
+        let head = if i == 0 {
+            "  dataflow: "
+        } else {
+            "            "
+        };
+        let name = d
+            .platform_name
+            .as_deref()
+            .or(d.label.as_deref())
+            .unwrap_or("(no name)");
+        let _ = writeln!(
+            out,
+            "{head}{} \"{name}\", {}",
+            d.id,
+            plural(d.segments, "segment", "segments")
+        );
+    }
+    match &plan.verdict {
+        Verdict::AlreadyApplied { run, applied_at } => {
+            let _ = writeln!(
+                out,
+                "  {} (run {run} at {applied_at}): nothing to send",
+                style.paint(
+                    Ansi::new().fg_color(Some(AnsiColor::Green.into())),
+                    "already applied"
+                )
+            );
+        }
+        Verdict::Apply => {
+            for (i, body) in plan.jobs.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "  job {} of {}: POST {ADHOC_PATH}",
+                    i + 1,
+                    plan.jobs.len()
+                );
+                let json = serde_json::to_string_pretty(body).unwrap_or_default();
+                let _ = writeln!(out, "{}", indent(&json, "    "));
+            }
+            if let Some(last) = &plan.last_applied {
+                if plan.diff.is_empty() {
+                    let _ = writeln!(
+                        out,
+                        "  request bodies unchanged since run {} ({})",
+                        last.run, last.applied_at
+                    );
+                } else {
+                    let _ = writeln!(
+                        out,
+                        "  changes since run {} ({}):",
+                        last.run, last.applied_at
+                    );
+                    let _ = writeln!(out, "{}", indent(plan.diff.trim_end(), "    "));
+                }
+            }
+            let segments = plan.segment_count();
+            let _ = writeln!(
+                out,
+                "  {}: {} with {} to {}",
+                style.paint(
+                    Ansi::new().fg_color(Some(AnsiColor::Yellow.into())).bold(),
+                    "to apply"
+                ),
+                plural(plan.jobs.len(), "job", "jobs"),
+                plural(segments, "segment", "segments"),
+                plural(plan.destinations.len(), "destination", "destinations"),
+            );
+        }
+    }
+    out
+}
+
+/// The whole plan, for people: each plan, then a summary line.
+pub fn human(set: &PlanSet, style: Style) -> String {
+    let mut out = String::new();
+    for plan in &set.plans {
+        out.push_str(&human_plan(plan, style));
+        out.push('\n');
+    }
+    out.push_str(&summary_line(set));
+    out.push('\n');
+    out
+}
+
+/// "Plan: 1 to apply, 2 already applied."
+pub fn summary_line(set: &PlanSet) -> String {
+    let apply = set.to_apply();
+    let done = set.plans.len() - apply;
+    format!("Plan: {apply} to apply, {done} already applied.")
+}
+
+/// The plan set as JSON (also the saved-plan file format).
+pub fn json(set: &PlanSet) -> String {
+    let mut text =
+        serde_json::to_string_pretty(set).expect("invariant: plan data always serialises");
+    text.push('\n');
+    text
+}
+
+/// Longest markdown comment (GitHub allows 65,536 characters per comment).
+pub const MARKDOWN_BUDGET: usize = 60_000;
+
+/// A pull-request comment: a summary table, then each plan's bodies and diff collapsed. Over
+/// [`MARKDOWN_BUDGET`], details are dropped (largest first) and a note says so.
+pub fn markdown(set: &PlanSet) -> String {
+    let mut head = String::from("<!-- aepact:plan -->\n### aepact plan\n\n");
+    let _ = writeln!(
+        head,
+        "{} against `{}` (ad-hoc API v{})\n",
+        summary_line(set),
+        set.endpoint,
+        set.api_version
+    );
+    head.push_str("| plan | sandbox | jobs | segments | added | removed | verdict |\n");
+    head.push_str("|---|---|---:|---:|---:|---:|---|\n");
+    for plan in &set.plans {
+        let added = plan.changes.iter().filter(|c| c.change == "added").count();
+        let removed = plan.changes.len() - added;
+        let verdict = match &plan.verdict {
+            Verdict::Apply => "**apply**".to_owned(),
+            Verdict::AlreadyApplied { run, .. } => format!("already applied (run {run})"),
+        };
+        let _ = writeln!(
+            head,
+            "| `{}` | {} | {} | {} | {added} | {removed} | {verdict} |",
+            plan.name,
+            plan.sandbox,
+            plan.jobs.len(),
+            plan.segment_count(),
+        );
+    }
+    let mut details: Vec<(usize, String)> = set
+        .plans
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.to_apply())
+        .map(|(i, p)| {
+            let mut d = format!(
+                "\n<details><summary><code>{}</code> ({}): {}</summary>\n\n",
+                p.name,
+                p.path,
+                plural(p.jobs.len(), "job", "jobs")
+            );
+            for (n, body) in p.jobs.iter().enumerate() {
+                let _ = writeln!(d, "Job {}: `POST {ADHOC_PATH}`\n", n + 1);
+                let _ = writeln!(
+                    d,
+                    "```json\n{}\n```\n",
+                    serde_json::to_string_pretty(body).unwrap_or_default()
+                );
+            }
+            if !p.diff.is_empty() {
+                let _ = writeln!(d, "```diff\n{}```\n", p.diff);
+            }
+            d.push_str("</details>\n");
+            (i, d)
+        })
+        .collect();
+    let total =
+        |details: &[(usize, String)]| head.len() + details.iter().map(|d| d.1.len()).sum::<usize>();
+    let mut dropped = 0;
+    while total(&details) > MARKDOWN_BUDGET && !details.is_empty() {
+        let largest = details
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, d)| d.1.len())
+            .map(|(i, _)| i)
+            .unwrap_or(0);
+        details.remove(largest);
+        dropped += 1;
+    }
+    let mut out = head;
+    for (_, d) in &details {
+        out.push_str(d);
+    }
+    if dropped > 0 {
+        let _ = writeln!(
+            out,
+            "\n_Details of {} left out to stay under GitHub's comment size; the full plan is in the saved plan file (`aepact plan --out`)._",
+            if dropped == 1 {
+                "1 plan was".to_owned()
+            } else {
+                format!("{dropped} plans were")
+            }
+        );
+    }
+    out
+}
+
+/// Refusals, for people (stderr-style lines, printed on stdout with the rest of the report).
+pub fn refusals(refusals: &[Refusal], style: Style) -> String {
+    let mut out = String::new();
+    for r in refusals {
+        let tag = if r.temporary {
+            "refused (try again later)"
+        } else {
+            "refused"
+        };
+        let _ = writeln!(
+            out,
+            "{}: plan `{}` ({}): {}\n  help: {}",
+            style.paint(
+                Ansi::new().fg_color(Some(AnsiColor::Red.into())).bold(),
+                tag
+            ),
+            r.plan,
+            r.path,
+            r.message,
+            r.help
+        );
+    }
+    out
+}

@@ -1,0 +1,5 @@
+//! Planning: resolve checked plans online (exports, dataflows, runs in flight), build the exact
+//! request bodies and compare them with the lockfile.
+
+pub mod model;
+pub mod resolve;

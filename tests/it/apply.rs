@@ -1,0 +1,392 @@
+//! `plan`, `apply` and `status` against the emulator on 127.0.0.1: the whole loop, exactly-once
+//! behaviour, stale saved plans, refusals, faults, and secrets kept out of every output.
+
+use std::time::Duration;
+
+use aepact::emulator::EmulatorBuilder;
+use serde_json::{Value, json};
+
+use crate::common::{Output, TestEnv, repo_root};
+use crate::emulator::{Api, CLIENT_ID, ORG, SECRET};
+
+const PLAN: &str = "plans/flash-sale.yaml";
+const LOCK: &str = "plans/flash-sale.lock.json";
+
+/// A scratch directory with the flash-sale example, pointed at a fresh emulator.
+struct Online {
+    api: Api,
+    env: TestEnv,
+}
+
+impl Online {
+    fn new() -> Self {
+        Self::with(EmulatorBuilder::new().run_duration(Duration::ZERO))
+    }
+
+    fn with(builder: EmulatorBuilder) -> Self {
+        let api = Api::with(builder);
+        let example =
+            std::fs::read_to_string(repo_root().join("examples/flash-sale.yaml")).unwrap();
+        let env = TestEnv::new()
+            .with_file(PLAN, example)
+            .with_env("AEP_PLATFORM_URL", api.emulator.platform_url())
+            .with_env("AEP_IMS_URL", api.emulator.ims_url())
+            .with_env("AEP_ORG_ID", ORG)
+            .with_env("AEP_CLIENT_ID", CLIENT_ID)
+            .with_env("AEP_CLIENT_SECRET", SECRET);
+        Self { api, env }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.env.run(args)
+    }
+
+    /// The requests the emulator received on one route.
+    fn requests(&self, route: &str) -> Vec<Value> {
+        let log = self
+            .api
+            .admin("GET", &format!("requests?route={route}"), None);
+        log.as_array()
+            .or_else(|| log["requests"].as_array())
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn posts(&self) -> usize {
+        self.requests("adhocrun").len()
+    }
+
+    fn lockfile(&self) -> Value {
+        let text = std::fs::read_to_string(self.env.path().join(LOCK)).unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
+    fn edit_plan(&self, from: &str, to: &str) {
+        let path = self.env.path().join(PLAN);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{from} not in the plan");
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    }
+}
+
+#[test]
+fn full_loop_plan_apply_status() {
+    let o = Online::new();
+    let plan = o.run(&["plan", "--detailed-exitcode", PLAN]);
+    assert_eq!(plan.status, 2, "{plan}");
+    assert!(plan.stdout.contains("\"activationInfo\""), "{plan}");
+    assert!(plan.stdout.contains("Email vendor (SFTP)"), "{plan}");
+    assert_eq!(o.posts(), 0, "plan sends nothing");
+
+    let apply = o.run(&["apply", "--auto-approve", PLAN]);
+    assert_eq!(apply.status, 0, "{apply}");
+    assert_eq!(o.posts(), 1);
+    let lock = o.lockfile();
+    assert_eq!(lock["runs"].as_array().unwrap().len(), 1);
+    let job = &lock["runs"][0]["jobs"][0];
+    assert_eq!(job["status"], "submitted");
+    assert_eq!(job["orders"].as_array().unwrap().len(), 3, "{job}");
+    // The body sent is the body recorded.
+    let sent = &o.requests("adhocrun")[0]["body"];
+    assert_eq!(sent, &job["request"]);
+
+    let status = o.run(&["status", PLAN]);
+    assert_eq!(status.status, 0, "{status}");
+    assert!(
+        status.stdout.contains("3 succeeded, 0 failed, 0 in flight"),
+        "{status}"
+    );
+    let lock = o.lockfile();
+    assert_eq!(lock["runs"][0]["jobs"][0]["orders"][0]["status"], "success");
+
+    let again = o.run(&["plan", "--detailed-exitcode", PLAN]);
+    assert_eq!(again.status, 0, "nothing left to apply: {again}");
+}
+
+#[test]
+fn reapply_is_a_no_op_and_bumping_run_applies_again() {
+    let o = Online::new();
+    assert_eq!(o.run(&["apply", "--auto-approve", PLAN]).status, 0);
+    let again = o.run(&["apply", "--auto-approve", PLAN]);
+    assert_eq!(again.status, 0, "{again}");
+    assert!(again.stdout.contains("already applied (run 1"), "{again}");
+    assert!(again.stdout.contains("Nothing to apply."), "{again}");
+    assert_eq!(o.posts(), 1, "a re-apply sends nothing");
+
+    o.edit_plan("run: 1", "run: 2");
+    let bumped = o.run(&["apply", "--auto-approve", PLAN]);
+    assert_eq!(bumped.status, 0, "{bumped}");
+    assert_eq!(o.posts(), 2);
+    assert_eq!(o.lockfile()["runs"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn apply_without_a_terminal_or_approval_refuses() {
+    let o = Online::new();
+    let out = o.run(&["apply", PLAN]);
+    assert_eq!(out.status, 1, "{out}");
+    assert!(out.stdout.contains("--auto-approve"), "{out}");
+    assert_eq!(o.posts(), 0);
+}
+
+#[test]
+fn saved_plan_applies_as_saved_or_is_refused_as_stale() {
+    // Applied as saved.
+    let o = Online::new();
+    assert_eq!(o.run(&["plan", "--out", "plan.json", PLAN]).status, 0);
+    let saved = std::fs::read_to_string(o.env.path().join("plan.json")).unwrap();
+    assert!(!saved.contains(SECRET));
+    let out = o.run(&["apply", "--auto-approve", "plan.json"]);
+    assert_eq!(out.status, 0, "{out}");
+    assert_eq!(o.posts(), 1);
+
+    // Stale: the plan file changed.
+    let o = Online::new();
+    assert_eq!(o.run(&["plan", "--out", "plan.json", PLAN]).status, 0);
+    o.edit_plan("Email loyalty members", "Email our loyalty members");
+    let out = o.run(&["apply", "--auto-approve", "plan.json"]);
+    assert_eq!(out.status, 1, "{out}");
+    assert!(
+        out.stdout
+            .contains("the plan file `plans/flash-sale.yaml` changed"),
+        "{out}"
+    );
+    assert_eq!(o.posts(), 0);
+
+    // Stale: the lockfile changed (someone applied meanwhile).
+    let o = Online::new();
+    assert_eq!(o.run(&["plan", "--out", "plan.json", PLAN]).status, 0);
+    assert_eq!(o.run(&["apply", "--auto-approve", PLAN]).status, 0);
+    let out = o.run(&["apply", "--auto-approve", "plan.json"]);
+    assert_eq!(out.status, 1, "{out}");
+    assert!(out.stdout.contains("the lockfile"), "{out}");
+    assert_eq!(o.posts(), 1);
+
+    // Stale: `latest` now resolves to a newer export job.
+    let o = Online::new();
+    assert_eq!(o.run(&["plan", "--out", "plan.json", PLAN]).status, 0);
+    let job = o
+        .api
+        .admin("POST", "export-jobs", Some(json!({"sandbox": "prod"})));
+    let id = job["id"].as_u64().unwrap();
+    o.api.admin(
+        "POST",
+        &format!("export-jobs/{id}/finish"),
+        Some(json!({"status": "SUCCEEDED"})),
+    );
+    let out = o.run(&["apply", "--auto-approve", "plan.json"]);
+    assert_eq!(out.status, 1, "{out}");
+    assert!(out.stdout.contains("now resolves to"), "{out}");
+    assert_eq!(o.posts(), 0);
+}
+
+#[test]
+fn refuses_with_75_while_an_export_job_is_processing() {
+    let o = Online::new();
+    o.api
+        .admin("POST", "export-jobs", Some(json!({"sandbox": "prod"})));
+    let out = o.run(&["plan", PLAN]);
+    assert_eq!(out.status, 75, "{out}");
+    assert!(
+        out.stdout.contains("ad-hoc jobs cannot run beside it"),
+        "{out}"
+    );
+    let out = o.run(&["apply", "--auto-approve", PLAN]);
+    assert_eq!(out.status, 75, "{out}");
+    assert_eq!(o.posts(), 0);
+}
+
+#[test]
+fn refuses_with_75_while_a_segment_run_is_in_flight() {
+    let o = Online::with(EmulatorBuilder::new().run_duration(Duration::from_secs(3600)));
+    assert_eq!(o.run(&["apply", "--auto-approve", PLAN]).status, 0);
+    o.edit_plan("run: 1", "run: 2");
+    let out = o.run(&["plan", PLAN]);
+    assert_eq!(out.status, 75, "{out}");
+    assert!(out.stdout.contains("still in flight"), "{out}");
+    let status = o.run(&["status", PLAN]);
+    assert!(status.stdout.contains("in flight"), "{status}");
+    let timeout = o.run(&["status", "--wait", "--timeout", "1s", PLAN]);
+    assert_eq!(timeout.status, 75, "{timeout}");
+}
+
+#[test]
+fn split_sends_several_jobs_of_whole_segments() {
+    let o = Online::new();
+    let refused = o.run(&["plan", "--max-segments-per-job", "1", PLAN]);
+    assert_eq!(refused.status, 1, "{refused}");
+    assert!(
+        refused.stdout.contains("aepact::too_many_segments"),
+        "{refused}"
+    );
+    let out = o.run(&[
+        "apply",
+        "--auto-approve",
+        "--max-segments-per-job",
+        "1",
+        "--split",
+        PLAN,
+    ]);
+    assert_eq!(out.status, 0, "{out}");
+    assert_eq!(o.posts(), 2);
+    let jobs = o.lockfile()["runs"][0]["jobs"].as_array().unwrap().clone();
+    assert_eq!(jobs.len(), 2);
+    // Loyalty gold goes to both destinations in job 1; silver alone in job 2.
+    assert_eq!(
+        jobs[0]["request"]["activationInfo"]
+            .as_object()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        jobs[1]["request"]["activationInfo"]
+            .as_object()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn api_version_2_sends_the_accept_header() {
+    let o = Online::new();
+    let out = o.run(&["apply", "--auto-approve", "--api-version", "2", PLAN]);
+    assert_eq!(out.status, 0, "{out}");
+    let post = &o.requests("adhocrun")[0];
+    assert_eq!(
+        post["headers"]["accept"],
+        "application/vnd.adobe.adhoc.activation+json; version=2"
+    );
+    let o = Online::new();
+    assert_eq!(o.run(&["apply", "--auto-approve", PLAN]).status, 0);
+    let post = &o.requests("adhocrun")[0];
+    assert_ne!(
+        post["headers"]["accept"],
+        "application/vnd.adobe.adhoc.activation+json; version=2"
+    );
+}
+
+#[test]
+fn lost_response_is_recorded_unknown_sent_once_and_settled_by_status() {
+    let o = Online::new();
+    o.api.admin(
+        "POST",
+        "faults",
+        Some(json!({"route": "adhocrun", "drop": true, "times": 1})),
+    );
+    let out = o.run(&["apply", "--auto-approve", PLAN]);
+    assert_eq!(out.status, 1, "{out}");
+    assert!(out.stdout.contains("aepact status"), "{out}");
+    assert_eq!(o.posts(), 1, "a lost response is never retried");
+    assert_eq!(o.lockfile()["runs"][0]["jobs"][0]["status"], "unknown");
+
+    // Neither plan nor apply sends it again before status settles it.
+    let again = o.run(&["apply", "--auto-approve", PLAN]);
+    assert_eq!(again.status, 1, "{again}");
+    assert_eq!(o.posts(), 1);
+
+    let status = o.run(&["status", PLAN]);
+    assert_eq!(status.status, 0, "{status}");
+    let job = &o.lockfile()["runs"][0]["jobs"][0];
+    assert_eq!(job["status"], "submitted", "{job}");
+    assert_eq!(job["orders"].as_array().unwrap().len(), 3, "{job}");
+    let after = o.run(&["apply", "--auto-approve", PLAN]);
+    assert!(after.stdout.contains("already applied"), "{after}");
+    assert_eq!(o.posts(), 1);
+}
+
+#[test]
+fn retries_429_then_succeeds() {
+    let o = Online::new();
+    o.api.admin(
+        "POST",
+        "faults",
+        Some(json!({"route": "adhocrun", "status": 429, "retryAfter": 0, "times": 1})),
+    );
+    let out = o.run(&["apply", "--auto-approve", PLAN]);
+    assert_eq!(out.status, 0, "{out}");
+    assert_eq!(o.posts(), 2, "one 429, then the accepted retry");
+    assert_eq!(o.lockfile()["runs"][0]["jobs"][0]["status"], "submitted");
+}
+
+#[test]
+fn two_concurrent_applies_post_exactly_once() {
+    let o = Online::with(EmulatorBuilder::new().run_duration(Duration::ZERO));
+    // Slow the POST so both processes overlap.
+    o.api.admin(
+        "POST",
+        "faults",
+        Some(json!({"route": "adhocrun", "latencyMs": 500})),
+    );
+    let spawn = || {
+        o.env
+            .command(["apply", "--auto-approve", PLAN])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert!(a.status.success() && b.status.success(), "{a:?}\n{b:?}");
+    assert_eq!(o.posts(), 1, "exactly one POST across both applies");
+    assert_eq!(o.lockfile()["runs"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_canary_secret_never_appears_anywhere() {
+    let canary = "canary-3f1e-never-print-me";
+    let o = Online::new();
+    let env = TestEnv::new()
+        .with_file(
+            PLAN,
+            std::fs::read_to_string(o.env.path().join(PLAN)).unwrap(),
+        )
+        .with_env("AEP_PLATFORM_URL", o.api.emulator.platform_url())
+        .with_env("AEP_IMS_URL", o.api.emulator.ims_url())
+        .with_env("AEP_ORG_ID", ORG)
+        .with_env("AEP_CLIENT_ID", CLIENT_ID)
+        .with_env("AEP_CLIENT_SECRET", canary)
+        .with_env("RUST_LOG", "trace");
+    for args in [
+        vec!["plan", PLAN],
+        vec!["plan", "--format", "json", "--out", "plan.json", PLAN],
+        vec!["apply", "--auto-approve", PLAN],
+        vec!["status", PLAN],
+    ] {
+        let out = env.run(&args);
+        assert!(
+            !out.stdout.contains(canary) && !out.stderr.contains(canary),
+            "{out}"
+        );
+    }
+    for file in ["plan.json", "plans/flash-sale.lock.json"] {
+        if let Ok(text) = std::fs::read_to_string(env.path().join(file)) {
+            assert!(!text.contains(canary), "{file}");
+        }
+    }
+}
+
+#[test]
+fn missing_credentials_name_the_variables() {
+    let env = TestEnv::new().with_file(
+        PLAN,
+        std::fs::read_to_string(repo_root().join("examples/flash-sale.yaml")).unwrap(),
+    );
+    let out = env.run(["plan", PLAN]);
+    assert_eq!(out.status, 1, "{out}");
+    assert!(out.stderr.contains("AEP_ORG_ID"), "{out}");
+}
+
+#[test]
+fn emulator_flag_runs_the_whole_loop_in_process() {
+    let env = TestEnv::new().with_file(
+        PLAN,
+        std::fs::read_to_string(repo_root().join("examples/flash-sale.yaml")).unwrap(),
+    );
+    let out = env.run(["apply", "--emulator", "--auto-approve", PLAN]);
+    assert_eq!(out.status, 0, "{out}");
+    assert!(env.path().join(".aepact/emulator-state.json").exists());
+    let out = env.run(["apply", "--emulator", "--auto-approve", PLAN]);
+    assert!(out.stdout.contains("already applied"), "{out}");
+}
