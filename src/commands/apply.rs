@@ -77,7 +77,7 @@ pub fn run(args: &ApplyArgs, style: Style) -> Result<Exit> {
             }
             None => resolution.set,
         };
-        output::write_stdout(&output::plan::human(&set, style))?;
+        output::write_stdout(&output::plan::human(&set, &[], style))?;
         let to_apply: Vec<&PlannedPlan> = set.plans.iter().filter(|p| p.to_apply()).collect();
         if to_apply.is_empty() {
             output::write_stdout("Nothing to apply.\n")?;

@@ -17,20 +17,18 @@ pub fn run(args: &PlanArgs, style: Style) -> Result<Exit> {
     let runtime = online::runtime()?;
     let resolution = runtime.block_on(resolve(&client, &plans, &options))?;
 
+    let refused = &resolution.refusals;
     let text = match args.format {
-        PlanFormat::Human => output::plan::human(&resolution.set, style),
+        PlanFormat::Human => output::plan::human(&resolution.set, refused, style),
         PlanFormat::Json => output::plan::json(&resolution.set),
-        PlanFormat::Markdown => output::plan::markdown(&resolution.set),
+        PlanFormat::Markdown => output::plan::markdown(&resolution.set, refused),
     };
     output::write_stdout(&text)?;
-    if !resolution.refusals.is_empty() {
-        let text = output::plan::refusals(&resolution.refusals, style);
-        if human {
-            output::write_stdout(&text)?;
-        } else {
-            output::write_stderr(&text)?;
+    if !refused.is_empty() {
+        if args.format == PlanFormat::Json {
+            output::write_stderr(&output::plan::refusals(refused, style))?;
         }
-        let temporary = resolution.refusals.iter().all(|r| r.temporary);
+        let temporary = refused.iter().all(|r| r.temporary);
         return Ok(if temporary {
             Exit::TempFail
         } else {

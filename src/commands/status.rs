@@ -6,6 +6,7 @@
 //! written back. `--wait` repeats until every order is final.
 
 use std::collections::HashSet;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -45,6 +46,15 @@ pub fn run(args: &StatusArgs, style: Style) -> Result<Exit> {
     }
     let (client, _emulator) = online::connect(&args.emulator)?;
     let runtime = online::runtime()?;
+    // A progress bar on a terminal; plain lines otherwise (logs, pipelines).
+    let bar = (args.wait && std::io::stdout().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} orders final {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
     runtime.block_on(async {
         let started = Instant::now();
         let mut delay = Duration::from_millis(500);
@@ -57,6 +67,14 @@ pub fn run(args: &StatusArgs, style: Style) -> Result<Exit> {
                 tally.add(&t);
             }
             let done = tally.in_flight == 0 && tally.in_doubt == 0;
+            if let Some(bar) = &bar {
+                bar.set_length(tally.total() as u64);
+                bar.set_position((tally.total() - tally.in_flight) as u64);
+                bar.set_message(format!("({} failed)", tally.failed));
+                if done || started.elapsed() >= args.timeout {
+                    bar.finish_and_clear();
+                }
+            }
             if done || !args.wait {
                 output::write_stdout(&lines)?;
                 output::write_stdout(&tally.summary(style))?;
@@ -72,11 +90,13 @@ pub fn run(args: &StatusArgs, style: Style) -> Result<Exit> {
                 ))?;
                 return Ok(Exit::TempFail);
             }
-            output::write_stdout(&format!(
-                "waiting: {} of {} final\n",
-                tally.total() - tally.in_flight,
-                output::plural(tally.total(), "order", "orders")
-            ))?;
+            if bar.is_none() {
+                output::write_stdout(&format!(
+                    "waiting: {} of {} final\n",
+                    tally.total() - tally.in_flight,
+                    output::plural(tally.total(), "order", "orders")
+                ))?;
+            }
             tokio::time::sleep(delay.min(args.timeout.saturating_sub(started.elapsed()))).await;
             delay = (delay * 2).min(Duration::from_secs(5));
         }
@@ -141,27 +161,33 @@ impl Tally {
     }
 
     fn summary(&self, style: Style) -> String {
-        let word = if self.failed > 0 {
-            style.paint(
-                anstyle::Style::new()
-                    .fg_color(Some(anstyle::AnsiColor::Red.into()))
-                    .bold(),
-                "failed",
+        let red = anstyle::Style::new()
+            .fg_color(Some(anstyle::AnsiColor::Red.into()))
+            .bold();
+        let green = anstyle::Style::new()
+            .fg_color(Some(anstyle::AnsiColor::Green.into()))
+            .bold();
+        let total = self.total();
+        let orders = output::plural(total, "order", "orders");
+        let mut line = if self.failed > 0 {
+            format!(
+                "Status: {} of {orders} {}.",
+                self.failed,
+                style.paint(red, "failed")
             )
-        } else if self.in_flight > 0 || self.in_doubt > 0 {
-            "in flight".to_owned()
+        } else if self.in_flight > 0 {
+            format!("Status: {} of {orders} in flight.", self.in_flight)
         } else {
-            style.paint(
-                anstyle::Style::new()
-                    .fg_color(Some(anstyle::AnsiColor::Green.into()))
-                    .bold(),
-                "succeeded",
-            )
+            format!("Status: all {orders} {}.", style.paint(green, "succeeded"))
         };
-        format!(
-            "Status: {word}: {} succeeded, {} failed, {} in flight.\n",
-            self.succeeded, self.failed, self.in_flight
-        )
+        if self.in_doubt > 0 {
+            line.push_str(&format!(
+                " {} not settled yet.",
+                output::plural(self.in_doubt, "job is", "jobs are")
+            ));
+        }
+        line.push('\n');
+        line
     }
 }
 

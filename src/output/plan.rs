@@ -125,23 +125,33 @@ pub fn human_plan(plan: &PlannedPlan, style: Style) -> String {
     out
 }
 
-/// The whole plan, for people: each plan, then a summary line.
-pub fn human(set: &PlanSet, style: Style) -> String {
+/// The whole plan, for people: each plan, the refusals, then a summary line.
+pub fn human(set: &PlanSet, refused: &[Refusal], style: Style) -> String {
     let mut out = String::new();
     for plan in &set.plans {
         out.push_str(&human_plan(plan, style));
         out.push('\n');
     }
-    out.push_str(&summary_line(set));
+    out.push_str(&refusals(refused, style));
+    out.push_str(&summary_line(set, refused));
     out.push('\n');
     out
 }
 
-/// "Plan: 1 to apply, 2 already applied."
-pub fn summary_line(set: &PlanSet) -> String {
+/// "Plan: 1 to apply, 2 already applied." (and ", 1 refused" when some are).
+pub fn summary_line(set: &PlanSet, refused: &[Refusal]) -> String {
     let apply = set.to_apply();
     let done = set.plans.len() - apply;
-    format!("Plan: {apply} to apply, {done} already applied.")
+    let mut plans: Vec<&str> = refused.iter().map(|r| r.plan.as_str()).collect();
+    plans.dedup();
+    if plans.is_empty() {
+        format!("Plan: {apply} to apply, {done} already applied.")
+    } else {
+        format!(
+            "Plan: {apply} to apply, {done} already applied, {} refused.",
+            plans.len()
+        )
+    }
 }
 
 /// The plan set as JSON (also the saved-plan file format).
@@ -157,13 +167,14 @@ pub const MARKDOWN_BUDGET: usize = 60_000;
 
 /// A pull-request comment: a summary table, then each plan's bodies and diff collapsed. Over
 /// [`MARKDOWN_BUDGET`], details are dropped (largest first) and a note says so.
-pub fn markdown(set: &PlanSet) -> String {
+pub fn markdown(set: &PlanSet, refused: &[Refusal]) -> String {
     let mut head = String::from("<!-- aepact:plan -->\n### aepact plan\n\n");
     let _ = writeln!(
         head,
-        "{} against `{}` (ad-hoc API v{})\n",
-        summary_line(set),
+        "{}\n\nPlanned against `{}` (org `{}`, ad-hoc API v{}).\n",
+        summary_line(set, refused),
         set.endpoint,
+        set.org,
         set.api_version
     );
     head.push_str("| plan | sandbox | jobs | segments | added | removed | verdict |\n");
@@ -225,6 +236,9 @@ pub fn markdown(set: &PlanSet) -> String {
         dropped += 1;
     }
     let mut out = head;
+    for r in refused {
+        let _ = writeln!(out, "\n> **refused** `{}`: {}", r.plan, r.message);
+    }
     for (_, d) in &details {
         out.push_str(d);
     }

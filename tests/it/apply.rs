@@ -390,3 +390,50 @@ fn emulator_flag_runs_the_whole_loop_in_process() {
     let out = env.run(["apply", "--emulator", "--auto-approve", PLAN]);
     assert!(out.stdout.contains("already applied"), "{out}");
 }
+
+/// Replaces what changes between runs (times, the emulator's port, run IDs) for snapshots.
+fn settings() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z", "[TIME]");
+    settings.add_filter(r"http://127\.0\.0\.1:\d+", "[SERVER]");
+    settings.add_filter(r"/runs/[0-9a-f-]{36}", "/runs/[RUN]");
+    settings.add_filter(r#""runId": "[0-9a-f-]{36}""#, r#""runId": "[RUN]""#);
+    settings.add_filter(r"sha256:[0-9a-f]{64}", "sha256:[DIGEST]");
+    settings
+}
+
+#[test]
+fn lockfile_records_the_whole_story() {
+    let o = Online::new();
+    assert_eq!(o.run(&["apply", "--auto-approve", PLAN]).status, 0);
+    assert_eq!(o.run(&["status", PLAN]).status, 0);
+    let text = std::fs::read_to_string(o.env.path().join(LOCK)).unwrap();
+    assert!(text.ends_with("}\n"));
+    settings().bind(|| insta::assert_snapshot!(text));
+}
+
+#[test]
+fn plan_output_in_every_format() {
+    let o = Online::new();
+    assert_eq!(o.run(&["apply", "--auto-approve", PLAN]).status, 0);
+    // Add a segment and bump the run: the plan shows the body and the diff against run 1.
+    o.edit_plan(
+        "        name: Loyalty silver",
+        "        name: Loyalty silver\n      - 7d1e3f5a-9b2c-4d6e-8f0a-1b3c5d7e9f2a",
+    );
+    o.edit_plan("run: 1", "run: 2");
+    let human = o.run(&["plan", PLAN]);
+    assert_eq!(human.status, 0, "{human}");
+    let markdown = o.run(&["plan", "--format", "markdown", PLAN]);
+    assert!(
+        markdown.stdout.starts_with("<!-- aepact:plan -->"),
+        "{markdown}"
+    );
+    let json = o.run(&["plan", "--format", "json", PLAN]).json();
+    assert_eq!(json["aepactPlanVersion"], 1);
+    assert_eq!(json["plans"][0]["changes"][0]["change"], "added");
+    settings().bind(|| {
+        insta::assert_snapshot!("plan_human", human);
+        insta::assert_snapshot!("plan_markdown", markdown.stdout);
+    });
+}
