@@ -437,3 +437,16 @@ fn plan_output_in_every_format() {
         insta::assert_snapshot!("plan_markdown", markdown.stdout);
     });
 }
+
+#[test]
+fn a_second_apply_waits_for_the_lock_then_fails_clearly() {
+    let o = Online::new();
+    let held =
+        aepact::lockfile::LockGuard::acquire(&o.env.path().join(PLAN), Duration::ZERO).unwrap();
+    let out = o.run(&["apply", "--auto-approve", "--lock-timeout", "200ms", PLAN]);
+    assert_eq!(out.status, 1, "{out}");
+    assert!(out.stderr.contains("--lock-timeout"), "{out}");
+    assert_eq!(o.posts(), 0);
+    drop(held);
+    assert_eq!(o.run(&["apply", "--auto-approve", PLAN]).status, 0);
+}
