@@ -32,12 +32,14 @@ pub fn run(args: &ApplyArgs, style: Style) -> Result<Exit> {
     let saved = load_saved_plan(&args.paths)?;
     let paths: Vec<PathBuf> = match &saved {
         Some(set) => {
-            // A saved plan is applied with the API version it was made for.
+            // A saved plan is applied with the options it was made with.
             options.api_version = if set.api_version == 2 {
                 AdhocApiVersion::V2
             } else {
                 AdhocApiVersion::V1
             };
+            options.max_segments_per_job = Some(set.max_segments_per_job);
+            options.split = set.split;
             set.plans.iter().map(|p| PathBuf::from(&p.path)).collect()
         }
         None => args.paths.clone(),

@@ -27,6 +27,10 @@ pub struct PlanSet {
     pub org: String,
     /// Ad-hoc API version (1 or 2).
     pub api_version: u8,
+    /// Most distinct segments per job the plan was made with.
+    pub max_segments_per_job: usize,
+    /// Whether plans over the limit were split into several jobs (`--split`).
+    pub split: bool,
     pub plans: Vec<PlannedPlan>,
 }
 

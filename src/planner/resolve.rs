@@ -337,6 +337,8 @@ pub async fn resolve(
             endpoint: lockfile::redact_endpoint(&config.platform_url),
             org: config.org_id.clone(),
             api_version: version.number(),
+            max_segments_per_job: options.segment_limit(),
+            split: options.split,
             plans: planned,
         },
         refusals,

@@ -246,6 +246,22 @@ fn split_sends_several_jobs_of_whole_segments() {
             .len(),
         1
     );
+
+    // A saved split plan is applied with the options it was made with.
+    let o = Online::new();
+    let args = [
+        "plan",
+        "--max-segments-per-job",
+        "1",
+        "--split",
+        "--out",
+        "plan.json",
+        PLAN,
+    ];
+    assert_eq!(o.run(&args).status, 0);
+    let out = o.run(&["apply", "--auto-approve", "plan.json"]);
+    assert_eq!(out.status, 0, "{out}");
+    assert_eq!(o.posts(), 2);
 }
 
 #[test]
