@@ -466,3 +466,90 @@ fn a_second_apply_waits_for_the_lock_then_fails_clearly() {
     drop(held);
     assert_eq!(o.run(&["apply", "--auto-approve", PLAN]).status, 0);
 }
+
+/// A second plan with a segment that the first one's run is still exporting.
+const OTHER: &str = "plans/gold-direct-mail.yaml";
+const OTHER_PLAN: &str = "apiVersion: aepact/v1
+name: gold-direct-mail
+exports: latest
+destinations:
+  - id: 3f9d6c1a-7e2b-4a5c-9d8e-1f2a3b4c5d6e
+    segments: [db8961e9-d52f-45bc-b3fb-76d0382a6851]
+";
+
+#[test]
+fn run_already_going_on_from_the_platform_exits_75() {
+    let o = Online::with(EmulatorBuilder::new().run_duration(Duration::from_secs(3600)));
+    assert_eq!(o.run(&["apply", "--auto-approve", PLAN]).status, 0);
+    // Another plan's lockfile knows nothing of that run: the platform refuses it.
+    o.env.write(OTHER, OTHER_PLAN);
+    let out = o.run(&["apply", "--auto-approve", OTHER]);
+    assert_eq!(out.status, 75, "{out}");
+    assert!(out.stdout.contains("Run already going on"), "{out}");
+    let lock: Value = serde_json::from_str(
+        &std::fs::read_to_string(o.env.path().join("plans/gold-direct-mail.lock.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(lock["runs"][0]["jobs"][0]["status"], "rejected");
+    assert_eq!(lock["runs"][0]["jobs"][0]["error"]["httpStatus"], 409);
+}
+
+#[test]
+fn status_exits_1_when_a_run_failed() {
+    let o = Online::new();
+    o.env.write(
+        OTHER,
+        OTHER_PLAN.replace(
+            "db8961e9-d52f-45bc-b3fb-76d0382a6851",
+            "a62ea7d4-ac30-4a29-a1d8-f413b18eb143",
+        ),
+    );
+    assert_eq!(o.run(&["apply", "--auto-approve", OTHER]).status, 0);
+    let out = o.run(&["status", "--wait", OTHER]);
+    assert_eq!(out.status, 1, "{out}");
+    assert!(out.stdout.contains("1 of 1 order failed"), "{out}");
+}
+
+#[test]
+fn markdown_comment_stays_under_the_size_budget() {
+    use aepact::planner::model::{PlanSet, PlannedPlan, ResolvedExports, Verdict};
+    let plan = |i: usize| PlannedPlan {
+        path: format!("plans/p{i}.yaml"),
+        name: format!("p{i}"),
+        sandbox: "prod".into(),
+        plan_digest: String::new(),
+        lockfile_digest: None,
+        intent_digest: String::new(),
+        exports: ResolvedExports {
+            spec: "latest".into(),
+            ids: vec!["1".into()],
+            finished_at: None,
+        },
+        destinations: Vec::new(),
+        jobs: vec![json!({"activationInfo": {"d": vec!["x".repeat(36); 80]}})],
+        verdict: Verdict::Apply,
+        last_applied: None,
+        changes: Vec::new(),
+        diff: String::new(),
+    };
+    let set = PlanSet {
+        aepact_plan_version: 1,
+        aepact_version: "0".into(),
+        created_at: String::new(),
+        endpoint: "e".into(),
+        org: "o".into(),
+        api_version: 1,
+        max_segments_per_job: 80,
+        split: false,
+        plans: (0..40).map(plan).collect(),
+    };
+    let text = aepact::output::plan::markdown(&set, &[]);
+    assert!(
+        text.len() <= aepact::output::plan::MARKDOWN_BUDGET,
+        "{}",
+        text.len()
+    );
+    // Every plan is still in the summary table, and the comment says what was left out.
+    assert_eq!(text.matches("| **apply** |").count(), 40);
+    assert!(text.contains("left out to stay under GitHub's comment size"));
+}
