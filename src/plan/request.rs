@@ -5,9 +5,9 @@
 //! the lockfile and POSTed by `apply`, so that what was reviewed is byte for byte what is sent.
 
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 
 use super::model::{AdhocApiVersion, Exports, Job, Plan};
+use crate::lockfile::sha256_hex;
 
 /// The request body of one ad-hoc job:
 /// `{"activationInfo": {destination: [segment, ...]}, "exportIds": [...]}`.
@@ -71,14 +71,6 @@ pub fn intent_digest(plan: &Plan, sandbox: &str, version: AdhocApiVersion) -> St
     let canonical = serde_json::to_string(&intent(plan, sandbox, version))
         .expect("invariant: a serde_json::Value always serialises");
     format!("sha256:{}", sha256_hex(canonical.as_bytes()))
-}
-
-/// Lowercase hex SHA-256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 #[cfg(test)]
