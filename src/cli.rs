@@ -29,6 +29,9 @@ pub enum Command {
     Apply(ApplyArgs),
     Status(StatusArgs),
     Schema(SchemaArgs),
+    Init(InitArgs),
+    Completions(CompletionsArgs),
+    Man(ManArgs),
     Emulator(EmulatorArgs),
 }
 
@@ -71,6 +74,10 @@ pub enum ValidateFormat {
     Json,
     /// GitHub Actions workflow commands (`::error file=…,line=…::…`) that annotate the diff
     Github,
+    /// SARIF 2.1.0 for code-scanning dashboards: one rule per diagnostic code
+    Sarif,
+    /// JUnit XML for CI test reports: one test case per plan file
+    Junit,
 }
 
 /// Options of the offline guardrails, shared by every command that checks plans.
@@ -139,6 +146,8 @@ pub enum PlanFormat {
     Json,
     /// A pull-request comment: summary table, collapsed bodies and diffs
     Markdown,
+    /// GitHub Actions workflow commands: a notice per plan to apply, an error per refusal
+    Github,
 }
 
 /// Submit the plans' ad-hoc activation jobs and record them in the lockfiles
@@ -269,6 +278,41 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     ms.filter(|&ms| ms <= 7 * 24 * 3_600_000)
         .map(std::time::Duration::from_millis)
         .ok_or_else(|| format!("`{text}` is longer than a week"))
+}
+
+/// Write a commented starter plan
+///
+/// The plan is valid as written except for the IDs you must fill in, which `aepact validate`
+/// then points at.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The plan's name: lowercase letters, digits and dashes
+    pub name: String,
+
+    /// Where to write the plan [default: NAME.yaml]
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// Print shell completions
+///
+/// For example `aepact completions bash > ~/.local/share/bash-completion/completions/aepact`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// Print the manual page (roff)
+///
+/// For example `aepact man > aepact.1 && man ./aepact.1`, or `--out-dir` for one page per
+/// subcommand.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write aepact.1 and one page per subcommand (aepact-plan.1, ...) into this directory
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
 }
 
 #[cfg(test)]

@@ -69,6 +69,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Apply(args) => commands::apply::run(args, style),
         Command::Status(args) => commands::status::run(args, style),
         Command::Schema(_) => commands::schema::run(),
+        Command::Init(args) => commands::init::run(args),
+        Command::Completions(args) => commands::completions::completions(args),
+        Command::Man(args) => commands::completions::man(args),
         Command::Emulator(args) => commands::emulator::run(args),
     };
     match result {

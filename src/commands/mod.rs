@@ -1,7 +1,9 @@
 //! One module per subcommand; each `run` returns the command's [`crate::Exit`] status.
 
 pub mod apply;
+pub mod completions;
 pub mod emulator;
+pub mod init;
 pub mod online;
 pub mod plan;
 pub mod schema;

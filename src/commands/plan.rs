@@ -22,6 +22,7 @@ pub fn run(args: &PlanArgs, style: Style) -> Result<Exit> {
         PlanFormat::Human => output::plan::human(&resolution.set, refused, style),
         PlanFormat::Json => output::plan::json(&resolution.set),
         PlanFormat::Markdown => output::plan::markdown(&resolution.set, refused),
+        PlanFormat::Github => output::github::plan(&resolution.set, refused),
     };
     output::write_stdout(&text)?;
     if !refused.is_empty() {

@@ -12,6 +12,8 @@ pub fn run(args: &ValidateArgs, style: Style) -> Result<Exit> {
         ValidateFormat::Human => output::human::validate(&report, style),
         ValidateFormat::Json => output::json::validate(&report),
         ValidateFormat::Github => output::github::validate(&report),
+        ValidateFormat::Sarif => output::sarif::validate(&report),
+        ValidateFormat::Junit => output::junit::validate(&report),
     };
     output::write_stdout(&text)?;
     Ok(if report.is_valid() {

@@ -56,3 +56,56 @@ fn data(s: &str) -> String {
 fn property(s: &str) -> String {
     data(s).replace(':', "%3A").replace(',', "%2C")
 }
+
+/// Renders a plan as workflow commands: a notice per plan (what it would send), an error per
+/// refusal (a warning when it clears by itself), then the summary line.
+pub fn plan(
+    set: &crate::planner::model::PlanSet,
+    refused: &[crate::planner::model::Refusal],
+) -> String {
+    use crate::planner::model::Verdict;
+    let mut out = String::new();
+    for p in &set.plans {
+        let added = p.changes.iter().filter(|c| c.change == "added").count();
+        let removed = p.changes.len() - added;
+        let message = match &p.verdict {
+            Verdict::Apply => format!(
+                "plan `{}` will send {} with {} to {} in sandbox `{}` ({added} added, {removed} removed since the last apply)",
+                p.name,
+                super::plural(p.jobs.len(), "job", "jobs"),
+                super::plural(p.segment_count(), "segment", "segments"),
+                super::plural(p.destinations.len(), "destination", "destinations"),
+                p.sandbox,
+            ),
+            Verdict::AlreadyApplied { run, applied_at } => {
+                format!(
+                    "plan `{}` is already applied (run {run} at {applied_at})",
+                    p.name
+                )
+            }
+        };
+        let _ = writeln!(
+            out,
+            "::notice file={},title={}::{}",
+            property(&p.path),
+            property("aepact plan"),
+            data(&message)
+        );
+    }
+    for r in refused {
+        let command = if r.temporary { "warning" } else { "error" };
+        let _ = writeln!(
+            out,
+            "::{command} file={},title={}::{}",
+            property(&r.path),
+            property("aepact plan refused"),
+            data(&format!(
+                "plan `{}`: {}\nhelp: {}",
+                r.plan, r.message, r.help
+            ))
+        );
+    }
+    out.push_str(&super::plan::summary_line(set, refused));
+    out.push('\n');
+    out
+}

@@ -4,7 +4,9 @@
 pub mod github;
 pub mod human;
 pub mod json;
+pub mod junit;
 pub mod plan;
+pub mod sarif;
 
 use std::io::{IsTerminal, Write};
 

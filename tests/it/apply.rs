@@ -9,17 +9,17 @@ use serde_json::{Value, json};
 use crate::common::{Output, TestEnv, repo_root};
 use crate::emulator::{Api, CLIENT_ID, ORG, SECRET};
 
-const PLAN: &str = "plans/flash-sale.yaml";
+pub(crate) const PLAN: &str = "plans/flash-sale.yaml";
 const LOCK: &str = "plans/flash-sale.lock.json";
 
 /// A scratch directory with the flash-sale example, pointed at a fresh emulator.
-struct Online {
-    api: Api,
-    env: TestEnv,
+pub(crate) struct Online {
+    pub(crate) api: Api,
+    pub(crate) env: TestEnv,
 }
 
 impl Online {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::with(EmulatorBuilder::new().run_duration(Duration::ZERO))
     }
 
@@ -37,7 +37,7 @@ impl Online {
         Self { api, env }
     }
 
-    fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         self.env.run(args)
     }
 

@@ -12,6 +12,8 @@ mod emulator;
 mod emulator_cli;
 mod emulator_seed_request;
 mod examples;
+mod gitops;
+mod help;
 mod lockfile;
 mod schema;
 mod validate;
