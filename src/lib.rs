@@ -68,6 +68,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Plan(args) => commands::plan::run(args, style),
         Command::Apply(args) => commands::apply::run(args, style),
         Command::Status(args) => commands::status::run(args, style),
+        Command::Lock(cli::LockCommand::Verify(args)) => commands::lock::run(args, style),
         Command::Schema(_) => commands::schema::run(),
         Command::Emulator(args) => commands::emulator::run(args),
     };

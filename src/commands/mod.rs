@@ -2,6 +2,7 @@
 
 pub mod apply;
 pub mod emulator;
+pub mod lock;
 pub mod online;
 pub mod plan;
 pub mod schema;

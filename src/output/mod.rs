@@ -4,6 +4,7 @@
 pub mod github;
 pub mod human;
 pub mod json;
+pub mod lock;
 pub mod plan;
 
 use std::io::{IsTerminal, Write};

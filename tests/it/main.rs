@@ -12,6 +12,7 @@ mod emulator;
 mod emulator_cli;
 mod emulator_seed_request;
 mod examples;
+mod lock_verify;
 mod lockfile;
 mod schema;
 mod validate;
