@@ -18,6 +18,13 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = ColorMode::Auto, global = true)]
     pub color: ColorMode,
 
+    /// Log what aepact does to stderr: -v info, -vv debug, -vvv trace (can be repeated)
+    ///
+    /// `RUST_LOG` (e.g. `RUST_LOG=aepact=debug`) overrides it. Logs never show a secret, token,
+    /// header value or form body.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
     #[command(subcommand)]
     pub command: Command,
 }

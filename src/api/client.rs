@@ -353,7 +353,10 @@ impl Client {
     /// The access token: the configured one, or the cached IMS token (fetched on first use).
     async fn token(&self) -> Result<Secret, ApiError> {
         match &self.inner.config.credentials {
-            Credentials::AccessToken { access_token, .. } => Ok(access_token.clone()),
+            Credentials::AccessToken { access_token, .. } => {
+                tracing::trace!("using the access token from `AEP_ACCESS_TOKEN`");
+                Ok(access_token.clone())
+            }
             Credentials::OAuth {
                 client_id,
                 client_secret,
@@ -380,6 +383,7 @@ impl Client {
                 value: self.inner.config.ims_url.clone(),
             })
         })?;
+        tracing::info!(path = url.path(), "fetching an IMS access token");
         let form = [
             ("grant_type", "client_credentials"),
             ("client_id", client_id),
@@ -406,14 +410,23 @@ impl Client {
                 (_, Some(text)) => text.to_owned(),
                 _ => "no error message".to_owned(),
             };
+            tracing::warn!(
+                status = reply.status.as_u16(),
+                "IMS refused the token request"
+            );
             return Err(ApiError::Token {
                 status: reply.status.as_u16(),
                 message: self.redact(&message),
             });
         }
-        serde_json::from_slice::<TokenResponse>(&reply.body)
+        let issued = serde_json::from_slice::<TokenResponse>(&reply.body)
             .map(TokenResponse::into_issued)
-            .map_err(|e| self.decode_error(&url, &reply.body, &e))
+            .map_err(|e| self.decode_error(&url, &reply.body, &e))?;
+        tracing::info!(
+            lifetime_secs = issued.lifetime.as_secs(),
+            "IMS access token issued"
+        );
+        Ok(issued)
     }
 
     /// A Platform GET decoded as `T`.
@@ -459,6 +472,10 @@ impl Client {
             let oauth = matches!(self.inner.config.credentials, Credentials::OAuth { .. });
             if reply.status == StatusCode::UNAUTHORIZED && oauth && !renewed {
                 renewed = true;
+                tracing::info!(
+                    path = url.path(),
+                    "the platform refused the access token (401): renewing it once"
+                );
                 self.inner.tokens.invalidate(&token).await;
                 continue;
             }
@@ -481,6 +498,12 @@ impl Client {
         let mut attempt = 1;
         loop {
             let request = build().map_err(SendError::Build)?;
+            // Logged: method and URL path only. The query (filters, paging tokens), headers
+            // (the bearer token, the API key) and bodies (the IMS form) never are.
+            let method = request.method().clone();
+            let path = request.url().path().to_owned();
+            let started = std::time::Instant::now();
+            tracing::debug!(%method, path, attempt, "sending request");
             self.inner.sent.fetch_add(1, Ordering::Relaxed);
             let failure = match self.inner.http.execute(request).await {
                 Ok(response) => {
@@ -490,12 +513,30 @@ impl Client {
                             policy.delay(attempt, retry::retry_after(response.headers()))
                     {
                         drop(response);
+                        tracing::info!(
+                            %method,
+                            path,
+                            status = status.as_u16(),
+                            attempt,
+                            elapsed_ms = elapsed_ms(started),
+                            delay_ms = elapsed_ms_of(wait),
+                            "retrying after a refusal"
+                        );
                         tokio::time::sleep(wait).await;
                         attempt += 1;
                         continue;
                     }
                     match response.bytes().await {
                         Ok(body) => {
+                            tracing::debug!(
+                                %method,
+                                path,
+                                status = status.as_u16(),
+                                attempt,
+                                elapsed_ms = elapsed_ms(started),
+                                bytes = body.len(),
+                                "response"
+                            );
                             return Ok(Reply {
                                 status,
                                 body: body.to_vec(),
@@ -506,13 +547,31 @@ impl Client {
                 }
                 Err(e) => e,
             };
+            let reason = failure_reason(&failure);
             if retry::retryable_error(kind, &failure)
                 && let Some(wait) = policy.delay(attempt, None)
             {
+                tracing::info!(
+                    %method,
+                    path,
+                    reason,
+                    attempt,
+                    elapsed_ms = elapsed_ms(started),
+                    delay_ms = elapsed_ms_of(wait),
+                    "retrying after a transport failure"
+                );
                 tokio::time::sleep(wait).await;
                 attempt += 1;
                 continue;
             }
+            tracing::debug!(
+                %method,
+                path,
+                reason,
+                attempt,
+                elapsed_ms = elapsed_ms(started),
+                "request failed"
+            );
             return Err(SendError::Transport(failure));
         }
     }
@@ -603,6 +662,29 @@ fn continuation_token(platform: &Url, href: &str) -> Option<String> {
     url.query_pairs()
         .find(|(k, _)| k == "continuationToken")
         .map(|(_, v)| v.into_owned())
+}
+
+/// Milliseconds since `started`, for log fields.
+fn elapsed_ms(started: std::time::Instant) -> u64 {
+    elapsed_ms_of(started.elapsed())
+}
+
+fn elapsed_ms_of(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// A transport failure in a few words, for logs: never the error's text, which names the URL
+/// with its query.
+fn failure_reason(error: &reqwest::Error) -> &'static str {
+    if error.is_connect() {
+        "could not connect"
+    } else if error.is_timeout() {
+        "timed out"
+    } else if error.is_body() || error.is_decode() {
+        "the response body was cut off"
+    } else {
+        "the connection failed"
+    }
 }
 
 fn truncate(text: &str, max: usize) -> String {

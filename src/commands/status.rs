@@ -200,6 +200,12 @@ async fn poll_plan(client: &Arc<Client>, plan: &Path, lock_timeout: Duration) ->
     };
     let before = lockfile.clone();
     let mut tally = Tally::default();
+    tracing::info!(
+        plan = %plan.display(),
+        in_doubt = lockfile.jobs_in_doubt().len(),
+        non_final = lockfile.non_final_orders().len(),
+        "polling"
+    );
 
     // Settle jobs in doubt from the runs of their dataflows.
     let known: HashSet<String> = lockfile
@@ -249,6 +255,12 @@ async fn poll_plan(client: &Arc<Client>, plan: &Path, lock_timeout: Duration) ->
             // Keep one order per (destination, segment): the earliest run.
             let mut seen = HashSet::new();
             found.retain(|o| seen.insert((o.order.clone(), o.segment.clone())));
+            tracing::info!(
+                run,
+                job = at.job,
+                orders = found.len(),
+                "job in doubt settled: submitted"
+            );
             job.reconcile_submitted(run, found, now)?;
             tally.settled += 1;
         } else if now.unix_ms() - sent_at > NOT_RECEIVED_AFTER_MS {
@@ -261,8 +273,10 @@ async fn poll_plan(client: &Arc<Client>, plan: &Path, lock_timeout: Duration) ->
                 },
                 now,
             )?;
+            tracing::info!(run, job = at.job, "job in doubt settled: not received");
             tally.settled += 1;
         } else {
+            tracing::info!(run, job = at.job, "job in doubt: no run yet, not settled");
             tally.in_doubt += 1;
         }
     }
@@ -279,8 +293,18 @@ async fn poll_plan(client: &Arc<Client>, plan: &Path, lock_timeout: Duration) ->
             Some(id) => client.get_run_by_id(&sandbox, id).await?,
             None => client.get_run(&sandbox, &order.status_url).await?,
         };
-        let Some(run) = run else { continue };
-        lockfile.order_mut(at)?.update(order_update(&run));
+        let Some(run) = run else {
+            tracing::info!(segment = %order.segment, "the platform does not know this order's run");
+            continue;
+        };
+        let update = order_update(&run);
+        tracing::debug!(
+            segment = %order.segment,
+            run_id = %run.id,
+            status = %update.status,
+            "order polled"
+        );
+        lockfile.order_mut(at)?.update(update);
     }
     for order in lockfile
         .runs
@@ -296,6 +320,7 @@ async fn poll_plan(client: &Arc<Client>, plan: &Path, lock_timeout: Duration) ->
     }
     if lockfile != before {
         lockfile.save(&path)?;
+        tracing::info!(lockfile = %path.display(), "lockfile updated");
     }
     Ok(tally)
 }
