@@ -15,6 +15,7 @@ mod examples;
 mod lock_verify;
 mod lockfile;
 mod schema;
+mod secrets;
 mod validate;
 mod validate_bad_input;
 
