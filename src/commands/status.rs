@@ -31,12 +31,18 @@ const NOT_RECEIVED_AFTER_MS: i64 = 2 * 60 * 1000;
 
 pub fn run(args: &StatusArgs, style: Style) -> Result<Exit> {
     let report = check_paths(&args.paths, &CheckOptions::default(), false);
-    let plans: Vec<PathBuf> = report
+    // Each plan file with a lockfile, and the plan's name when it could be read.
+    let plans: Vec<(PathBuf, Option<String>)> = report
         .files
         .iter()
         .filter(|f| f.is_plan_file())
-        .map(|f| PathBuf::from(&*f.path))
-        .filter(|p| lockfile_path(p).exists())
+        .map(|f| {
+            (
+                PathBuf::from(&*f.path),
+                f.plan_name.as_deref().map(str::to_owned),
+            )
+        })
+        .filter(|(p, _)| lockfile_path(p).exists())
         .collect();
     if plans.is_empty() {
         output::write_stdout(
@@ -61,8 +67,8 @@ pub fn run(args: &StatusArgs, style: Style) -> Result<Exit> {
         loop {
             let mut tally = Tally::default();
             let mut lines = String::new();
-            for plan in &plans {
-                let t = poll_plan(&client, plan, args.lock_timeout).await?;
+            for (plan, name) in &plans {
+                let t = poll_plan(&client, plan, name.as_deref(), args.lock_timeout).await?;
                 lines.push_str(&t.line(plan));
                 tally.add(&t);
             }
@@ -192,12 +198,22 @@ impl Tally {
 }
 
 /// Polls one plan's lockfile under its lock and writes back what changed.
-async fn poll_plan(client: &Arc<Client>, plan: &Path, lock_timeout: Duration) -> Result<Tally> {
+///
+/// A lockfile that records another plan than `name` is refused, never rewritten.
+async fn poll_plan(
+    client: &Arc<Client>,
+    plan: &Path,
+    name: Option<&str>,
+    lock_timeout: Duration,
+) -> Result<Tally> {
     let _guard = tokio::task::block_in_place(|| LockGuard::acquire(plan, lock_timeout))?;
     let path = lockfile_path(plan);
     let Some(mut lockfile) = Lockfile::load(&path)? else {
         return Ok(Tally::default());
     };
+    if let Some(name) = name {
+        lockfile.check_plan(name, &path)?;
+    }
     let before = lockfile.clone();
     let mut tally = Tally::default();
     tracing::info!(

@@ -320,3 +320,25 @@ fn non_utf8_and_unknown_version_are_reported() {
     assert_eq!(out.status, 1, "{out}");
     assert!(out.stdout.contains("not UTF-8"), "{out}");
 }
+
+/// A lockfile that records another plan (a copy from another plan, a renamed plan) is not
+/// polled into, planned against or applied over.
+#[test]
+fn lockfile_of_another_plan_is_refused() {
+    let a = Applied::new();
+    let text = a.lock_text().replacen(
+        "\"plan\": \"black-friday-flash-sale\"",
+        "\"plan\": \"spring-sale\"",
+        1,
+    );
+    a.write_lock(&text);
+    a.assert_refused(&[
+        "the lockfile `plans/flash-sale.lock.json` records plan `spring-sale`, not `black-friday-flash-sale`",
+    ]);
+    let out = a.run(&["lock", "verify", PLAN]);
+    assert_eq!(out.status, 1, "{out}");
+    assert!(
+        out.stdout.contains(": /plan: records plan `spring-sale`"),
+        "{out}"
+    );
+}
