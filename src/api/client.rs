@@ -85,13 +85,13 @@ impl Client {
         let platform = Url::parse(&config.platform_url).map_err(|_| {
             ApiError::Config(super::ConfigError::InvalidUrl {
                 name: "AEP_PLATFORM_URL",
-                value: config.platform_url.clone(),
+                value: super::url_without_secrets(&config.platform_url),
             })
         })?;
         Url::parse(&config.ims_url).map_err(|_| {
             ApiError::Config(super::ConfigError::InvalidUrl {
                 name: "AEP_IMS_URL",
-                value: config.ims_url.clone(),
+                value: super::url_without_secrets(&config.ims_url),
             })
         })?;
         let http = reqwest::Client::builder()
@@ -380,7 +380,7 @@ impl Client {
         let url = Url::parse(&url).map_err(|_| {
             ApiError::Config(super::ConfigError::InvalidUrl {
                 name: "AEP_IMS_URL",
-                value: self.inner.config.ims_url.clone(),
+                value: super::url_without_secrets(&self.inner.config.ims_url),
             })
         })?;
         tracing::info!(path = url.path(), "fetching an IMS access token");

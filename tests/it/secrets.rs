@@ -259,3 +259,46 @@ fn canaries_never_reach_output_lockfiles_saved_plans_or_emulator_state() {
         assert!(files.iter().any(|f| f == name), "{name} missing: {files:?}");
     }
 }
+
+/// A password or token put in `AEP_PLATFORM_URL` or `AEP_IMS_URL` is refused before any
+/// request, and the error shows the URL without it (it used to be printed with every error
+/// naming the URL).
+#[test]
+fn credentials_in_endpoint_urls_are_refused_and_never_printed() {
+    let canary = "canary-url-password-2c7d-never-print";
+    let example = std::fs::read_to_string(repo_root().join("examples/flash-sale.yaml")).unwrap();
+    for (name, url, shown) in [
+        (
+            "AEP_PLATFORM_URL",
+            format!("http://svc:{canary}@127.0.0.1:9/"),
+            "http://***@127.0.0.1:9/",
+        ),
+        (
+            "AEP_IMS_URL",
+            format!("http://127.0.0.1:9/?access_token={canary}"),
+            "http://127.0.0.1:9/",
+        ),
+        ("AEP_PLATFORM_URL", format!("htp:/svc:{canary}@"), "***@"),
+    ] {
+        let env = TestEnv::new()
+            .with_file(PLAN, &example)
+            .with_env("AEP_ORG_ID", ORG)
+            .with_env("AEP_CLIENT_ID", CLIENT_ID)
+            .with_env("AEP_CLIENT_SECRET", SECRET)
+            .with_env(name, &url)
+            .with_env("RUST_LOG", "trace");
+        for args in [
+            &["-vvv", "plan", PLAN][..],
+            &["-vvv", "apply", "--auto-approve", PLAN][..],
+        ] {
+            let out = env.run(args);
+            assert_eq!(out.status, 1, "{out}");
+            assert!(
+                !out.stdout.contains(canary) && !out.stderr.contains(canary),
+                "{out}"
+            );
+            assert!(out.stderr.contains(name), "{out}");
+            assert!(out.stderr.contains(shown), "{shown}: {out}");
+        }
+    }
+}
