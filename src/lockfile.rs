@@ -1407,8 +1407,8 @@ impl Lockfile {
     /// Returns `None` when there is no file (the plan was never applied), and an error for a
     /// file that cannot be read or is not a valid lockfile: such a file is never replaced.
     pub fn load(path: &Path) -> Result<Option<Self>> {
-        match fs::read_to_string(path) {
-            Ok(text) => Lockfile::parse(&text, path).map(Some),
+        match fs::read(path) {
+            Ok(bytes) => Lockfile::parse(&utf8(bytes, path)?, path).map(Some),
             Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(LockfileError::Read {
                 path: path.display().to_string(),
@@ -1450,6 +1450,32 @@ pub fn conflict_marker(text: &str) -> Option<(usize, usize, &'static str)> {
         offset += line.len();
     }
     None
+}
+
+/// A lockfile's bytes as text; bytes that are not UTF-8 are a syntax error at their place.
+fn utf8(bytes: Vec<u8>, path: &Path) -> Result<String> {
+    String::from_utf8(bytes).map_err(|err| {
+        let valid = err.utf8_error().valid_up_to();
+        let bytes = err.into_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let before = String::from_utf8_lossy(&bytes[..valid]);
+        let line = before.matches('\n').count() + 1;
+        let column = before
+            .rsplit('\n')
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .count()
+            + 1;
+        LockfileError::Syntax {
+            path: path.display().to_string(),
+            message: "bytes that are not UTF-8".to_owned(),
+            line,
+            column,
+            at: SourceSpan::from((before.len(), 0)),
+            src: NamedSource::new(path.display().to_string(), text),
+        }
+    })
 }
 
 /// serde_json appends " at line L column C" to its messages; we report those separately.
@@ -1587,10 +1613,12 @@ impl Ledger {
         let path = lockfile_path(plan_path);
         let (lockfile, on_disk) = match read_bytes(&path)? {
             Some(bytes) => {
-                let text = String::from_utf8_lossy(&bytes);
+                // Not lossily: a replaced byte would be written back on the next save.
+                let digest = sha256_hex(&bytes);
+                let text = utf8(bytes, &path)?;
                 let lockfile = Lockfile::parse(&text, &path)?;
                 lockfile.check_plan(plan_name, &path)?;
-                (lockfile, Some(sha256_hex(&bytes)))
+                (lockfile, Some(digest))
             }
             None => (Lockfile::new(plan_name), None),
         };

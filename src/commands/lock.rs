@@ -173,16 +173,17 @@ pub fn verify_file(path: &Path) -> LockfileReport {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => text,
             Err(e) => {
-                report.problems.push(Problem {
-                    kind: "read",
-                    pointer: None,
-                    line: None,
-                    column: None,
-                    message: format!(
-                        "not UTF-8 text (invalid byte at offset {}): restore it from git",
-                        e.utf8_error().valid_up_to()
-                    ),
-                });
+                // Lockfile::load reports the place; read it the same way.
+                match Lockfile::load(path) {
+                    Err(err) => report.problems.push(parse_problem(err)),
+                    Ok(_) => report.problems.push(Problem {
+                        kind: "read",
+                        pointer: None,
+                        line: None,
+                        column: None,
+                        message: format!("not UTF-8 at byte {}", e.utf8_error().valid_up_to()),
+                    }),
+                }
                 return report;
             }
         },

@@ -313,12 +313,22 @@ fn non_utf8_and_unknown_version_are_reported() {
             "plans/flash-sale.lock.json: /lockfileVersion: `lockfileVersion` is 7; this aepact reads version 1"
         ]
     );
+    // A byte that is not UTF-8 inside the plan's name (line 3): never replaced and saved.
     let mut bytes = good.into_bytes();
-    bytes[40] = 0xff;
+    let at = bytes.windows(6).position(|w| w == b"friday").unwrap();
+    bytes[at] = 0xff;
     std::fs::write(a.env.path().join(LOCK), &bytes).unwrap();
     let out = a.run(&["lock", "verify", PLAN]);
     assert_eq!(out.status, 1, "{out}");
-    assert!(out.stdout.contains("not UTF-8"), "{out}");
+    assert_eq!(
+        problem_lines(&out),
+        [
+            "plans/flash-sale.lock.json:3:18: not valid JSON: bytes that are not UTF-8 (truncated or hand-edited? restore it from git)"
+        ]
+    );
+    a.assert_refused(&[
+        "the lockfile `plans/flash-sale.lock.json` is not valid JSON: bytes that are not UTF-8 at line 3, column 18",
+    ]);
 }
 
 /// A lockfile that records another plan (a copy from another plan, a renamed plan) is not
