@@ -352,3 +352,14 @@ fn lockfile_of_another_plan_is_refused() {
         "{out}"
     );
 }
+
+#[test]
+fn the_documented_example_passes() {
+    let docs = std::fs::read_to_string(repo_root().join("docs/lockfile.md")).unwrap();
+    let start = docs.find("```json\n").unwrap() + 8;
+    let end = start + docs[start..].find("```\n").unwrap();
+    let env = TestEnv::new().with_file("plans/black-friday.lock.json", &docs[start..end]);
+    let out = env.run(["lock", "verify", "plans"]);
+    assert_eq!(out.status, 0, "{out}");
+    assert_eq!(out.stdout, "Checked 1 lockfile: no problems.\n");
+}
