@@ -51,6 +51,9 @@ struct Inner {
     platform: Url,
     tokens: TokenCache,
     sent: AtomicU64,
+    /// Access tokens IMS issued to this process, scrubbed (like the configured secret) from any
+    /// text a server sent back: an error page may echo the request's headers.
+    issued: std::sync::Mutex<Vec<Secret>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -110,6 +113,7 @@ impl Client {
                 platform,
                 tokens: TokenCache::default(),
                 sent: AtomicU64::new(0),
+                issued: std::sync::Mutex::new(Vec::new()),
             }),
         })
     }
@@ -419,9 +423,24 @@ impl Client {
                 message: self.redact(&message),
             });
         }
+        // The body is not quoted in this error (unlike other decode errors): it may hold the
+        // token, cut short or of an unexpected shape.
         let issued = serde_json::from_slice::<TokenResponse>(&reply.body)
             .map(TokenResponse::into_issued)
-            .map_err(|e| self.decode_error(&url, &reply.body, &e))?;
+            .map_err(|e| ApiError::Decode {
+                url: url.to_string(),
+                message: format!(
+                    "the IMS token response is not the expected JSON ({:?} error at line {}, column {}; the body is not shown, as it may hold a token)",
+                    e.classify(),
+                    e.line(),
+                    e.column()
+                ),
+            })?;
+        self.inner
+            .issued
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(issued.token.clone());
         tracing::info!(
             lifetime_secs = issued.lifetime.as_secs(),
             "IMS access token issued"
@@ -576,11 +595,12 @@ impl Client {
         }
     }
 
+    /// An error body as JSON (a string message when it is not JSON), with our secrets
+    /// scrubbed first: it is printed, and recorded in the lockfile for a rejected job.
     fn body_json(&self, body: &[u8]) -> Value {
-        serde_json::from_slice(body).unwrap_or_else(|_| {
-            let text = String::from_utf8_lossy(body);
-            serde_json::json!({ "message": self.redact(&truncate(&text, 2000)) })
-        })
+        let text = self.redact(&String::from_utf8_lossy(body));
+        serde_json::from_str(&text)
+            .unwrap_or_else(|_| serde_json::json!({ "message": truncate(&text, 2000) }))
     }
 
     fn http_error(
@@ -645,12 +665,19 @@ impl Client {
         }
     }
 
-    /// Scrubs the configured secret from text that came from a server.
+    /// Scrubs the configured secret and the tokens IMS issued from text that came from a server.
     fn redact(&self, text: &str) -> String {
+        let issued = self
+            .inner
+            .issued
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
         self.inner
             .config
             .secrets()
-            .iter()
+            .into_iter()
+            .chain(&issued)
             .filter(|s| !s.expose().is_empty())
             .fold(text.to_owned(), |t, s| t.replace(s.expose(), "***"))
     }

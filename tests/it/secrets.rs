@@ -23,6 +23,26 @@ const WRONG_SECRET: &str = "canary-wrong-secret-4b2e88d0-never-print";
 /// A made-up access token (the gateway answers 401).
 const BOGUS_TOKEN: &str = "canary-bogus-token-9d1c5e77-never-print";
 
+/// `text` without whitespace and miette's frame characters.
+fn squash(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '│' | '×' | '·' | '─' | '╭' | '╰'))
+        .collect()
+}
+
+/// Whether a run printed `text`, however miette wrapped it.
+fn says(out: &Output, text: &str) -> bool {
+    squash(&format!("{}{}", out.stdout, out.stderr)).contains(&squash(text))
+}
+
+/// Whether a run printed `canary`, even split over lines: miette wraps long messages (at
+/// hyphens too) behind a `│ ` frame, so the text is also searched without whitespace and frame
+/// characters.
+fn leaks(out: &Output, canary: &str) -> bool {
+    let printed = format!("{}{}", out.stdout, out.stderr);
+    printed.contains(canary) || squash(&printed).contains(&squash(canary))
+}
+
 /// Everything a run printed, kept to check at the end; and the checks on each run.
 struct Runs {
     canaries: Vec<String>,
@@ -46,10 +66,7 @@ impl Runs {
     fn assert_clean(&self) {
         for (args, out) in &self.outputs {
             for canary in &self.canaries {
-                assert!(
-                    !out.stdout.contains(canary.as_str()) && !out.stderr.contains(canary.as_str()),
-                    "`{args}` printed a canary:\n{out}"
-                );
+                assert!(!leaks(out, canary), "`{args}` printed a canary:\n{out}");
             }
         }
     }
@@ -212,14 +229,11 @@ fn canaries_never_reach_output_lockfiles_saved_plans_or_emulator_state() {
     runs.run(&oauth, &["status", PLAN], FAILS);
     admin(&emulator, "faults", Value::Null);
     let out = runs.run(&wrong, &["status", PLAN], FAILS);
-    assert!(
-        out.stderr.contains("IMS refused the token request"),
-        "{out}"
-    );
+    assert!(says(out, "IMS refused the token request"), "{out}");
     runs.run(&wrong, &["plan", "--out", "plan.json", PLAN], REFUSED);
     runs.run(&wrong, &["apply", "--auto-approve", PLAN], REFUSED);
     let out = runs.run(&bogus, &["status", PLAN], FAILS);
-    assert!(out.stderr.contains("HTTP 401"), "{out}");
+    assert!(says(out, "HTTP 401"), "{out}");
     runs.run(&bogus, &["plan", PLAN], REFUSED);
     runs.run(&bogus, &["apply", "--auto-approve", PLAN], REFUSED);
     // Settled with the right secret.
@@ -293,12 +307,128 @@ fn credentials_in_endpoint_urls_are_refused_and_never_printed() {
         ] {
             let out = env.run(args);
             assert_eq!(out.status, 1, "{out}");
-            assert!(
-                !out.stdout.contains(canary) && !out.stderr.contains(canary),
-                "{out}"
-            );
-            assert!(out.stderr.contains(name), "{out}");
-            assert!(out.stderr.contains(shown), "{shown}: {out}");
+            assert!(!leaks(&out, canary), "{out}");
+            assert!(says(&out, name), "{out}");
+            assert!(says(&out, shown), "{shown}: {out}");
         }
     }
+}
+
+/// A stand-in server on 127.0.0.1 that answers every request with `respond(request head)` as
+/// `(status, content type, body)`. For replies the emulator cannot make: a token response cut
+/// short, error pages that echo the request's headers.
+fn fake_server(respond: fn(&str) -> (u16, &'static str, String)) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                head.push_str(&line);
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let (status, kind, body) = respond(&head);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+/// The `Authorization` header's value in a request head.
+fn authorization(head: &str) -> String {
+    head.lines()
+        .find_map(|l| {
+            l.split_once(':')
+                .filter(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+        })
+        .map(|(_, v)| v.trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// A token IMS issued may come back in an error body (a proxy's page echoing the request's
+/// headers) or in a token response cut short: neither is ever printed. Both used to be: only
+/// the configured secret was scrubbed, and a token response that did not parse was quoted.
+#[test]
+fn issued_tokens_in_server_replies_are_never_printed() {
+    const ISSUED: &str = "canary-issued-token-5a0f-never-print";
+    let env = |url: &str| {
+        TestEnv::new()
+            .with_file(
+                PLAN,
+                std::fs::read_to_string(repo_root().join("examples/flash-sale.yaml")).unwrap(),
+            )
+            .with_env("AEP_PLATFORM_URL", url)
+            .with_env("AEP_IMS_URL", url)
+            .with_env("AEP_ORG_ID", ORG)
+            .with_env("AEP_CLIENT_ID", CLIENT_ID)
+            .with_env("AEP_CLIENT_SECRET", SECRET)
+            .with_env("RUST_LOG", "trace")
+    };
+    let check = |out: &Output, text: &str| {
+        assert_eq!(out.status, 1, "{out}");
+        for canary in [ISSUED, SECRET] {
+            assert!(!leaks(out, canary), "{out}");
+        }
+        assert!(says(out, text), "{text}: {out}");
+    };
+
+    // A token response cut short.
+    let url = fake_server(|_| {
+        (
+            200,
+            "application/json",
+            format!("{{\"access_token\": \"{ISSUED}"),
+        )
+    });
+    let out = env(&url).run(["-vvv", "plan", PLAN]);
+    check(&out, "the body is not shown");
+
+    // Error pages quoting the request's Authorization header: JSON and HTML.
+    let url = fake_server(|head| {
+        if head.starts_with("POST /ims/token/v3") {
+            let token = format!("{{\"access_token\": \"{ISSUED}\", \"expires_in\": 86399}}");
+            return (200, "application/json", token);
+        }
+        let echo = authorization(head);
+        (
+            500,
+            "application/json",
+            format!("{{\"message\": \"upstream failed for `{echo}`\"}}"),
+        )
+    });
+    let out = env(&url).run(["-vvv", "plan", PLAN]);
+    check(&out, "upstream failed for `Bearer ***`");
+    let url = fake_server(|head| {
+        if head.starts_with("POST /ims/token/v3") {
+            let token = format!("{{\"access_token\": \"{ISSUED}\", \"expires_in\": 86399}}");
+            return (200, "application/json", token);
+        }
+        let echo = authorization(head);
+        (
+            403,
+            "text/html",
+            format!("<html><pre>Authorization: {echo}</pre></html>"),
+        )
+    });
+    let out = env(&url).run(["-vvv", "status", PLAN]);
+    // No lockfile yet: status has nothing to poll. Plan reaches the server.
+    assert_eq!(out.status, 0, "{out}");
+    let out = env(&url).run(["-vvv", "plan", PLAN]);
+    check(&out, "Authorization: Bearer ***");
 }
