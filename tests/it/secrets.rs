@@ -179,7 +179,9 @@ fn canaries_never_reach_output_lockfiles_saved_plans_or_emulator_state() {
     runs.run(&oauth, &["validate", PLAN], OK);
     runs.run(&oauth, &["plan", PLAN], OK);
     let args = ["plan", "--format", "json", "--out", "plan.json", PLAN];
-    runs.run(&oauth, &args, OK);
+    // Logs go to stderr only: stdout is still one JSON document.
+    let json = runs.run(&oauth, &args, OK).json();
+    assert_eq!(json["aepactPlanVersion"], 1);
     let applied = runs.run(&oauth, &["apply", "--auto-approve", "plan.json"], OK);
     // The logs are really there, down to the HTTP stack's own events.
     assert!(
