@@ -18,6 +18,13 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = ColorMode::Auto, global = true)]
     pub color: ColorMode,
 
+    /// Log what aepact does to stderr: -v info, -vv debug, -vvv trace (can be repeated)
+    ///
+    /// `RUST_LOG` (e.g. `RUST_LOG=aepact=debug`) overrides it. Logs never show a secret, token,
+    /// header value or form body.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -28,6 +35,8 @@ pub enum Command {
     Plan(PlanArgs),
     Apply(ApplyArgs),
     Status(StatusArgs),
+    #[command(subcommand)]
+    Lock(LockCommand),
     Schema(SchemaArgs),
     Init(InitArgs),
     Completions(CompletionsArgs),
@@ -202,6 +211,42 @@ pub struct StatusArgs {
 
     #[command(flatten)]
     pub emulator: EmulatorFlags,
+}
+
+/// Check lockfiles
+///
+/// Commands that read lockfiles without changing them.
+#[derive(Debug, Subcommand)]
+pub enum LockCommand {
+    Verify(LockVerifyArgs),
+}
+
+/// Check lockfiles without changing them, so CI can gate on them
+///
+/// Finds `*.lock.json` files (the lockfile of each plan file given, and every lockfile below
+/// each directory given; hidden directories are skipped) and reports every problem, one line
+/// each with the file and its line and column or JSON pointer: merge-conflict markers, invalid
+/// JSON, the format, job statuses that contradict their fields, the plan name, run numbering,
+/// request bodies and orders. Never writes and takes no lock. Exits 0 when every lockfile is
+/// sound and 1 otherwise.
+#[derive(Debug, Args)]
+pub struct LockVerifyArgs {
+    /// Lockfiles, plan files or directories (can be repeated)
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = LockVerifyFormat::Human)]
+    pub format: LockVerifyFormat,
+}
+
+/// Output formats of `lock verify`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LockVerifyFormat {
+    /// One line per problem, then a summary
+    Human,
+    /// One JSON document: per lockfile, its problems with kind, position and JSON pointer
+    Json,
 }
 
 /// Run against the built-in emulator instead of Adobe Experience Platform.

@@ -62,12 +62,14 @@ impl From<Exit> for ExitCode {
 /// Runs a parsed command line: dispatches, prints operational errors on stderr and maps the
 /// outcome to an exit code. A closed stdout pipe counts as success.
 pub fn run(cli: Cli) -> ExitCode {
+    init_logging(cli.verbose, cli.color);
     let style = output::Style::for_stdout(cli.color);
     let result = match &cli.command {
         Command::Validate(args) => commands::validate::run(args, style),
         Command::Plan(args) => commands::plan::run(args, style),
         Command::Apply(args) => commands::apply::run(args, style),
         Command::Status(args) => commands::status::run(args, style),
+        Command::Lock(cli::LockCommand::Verify(args)) => commands::lock::run(args, style),
         Command::Schema(_) => commands::schema::run(),
         Command::Init(args) => commands::init::run(args),
         Command::Completions(args) => commands::completions::completions(args),
@@ -86,4 +88,38 @@ pub fn run(cli: Cli) -> ExitCode {
             Exit::Failure.into()
         }
     }
+}
+
+/// Sends `tracing` events to stderr (stdout carries reports and JSON): aepact's own at the
+/// level `-v` asks for (none: warnings only, `-v` info, `-vv` debug, `-vvv` trace), or what a
+/// non-empty `RUST_LOG` says instead (`RUST_LOG=trace` includes the HTTP stack's events).
+///
+/// Events carry methods, URL paths, statuses, timings, plan names and job numbers; never a
+/// header value, token, secret or form body (`tests/it/secrets.rs` checks at `-vvv` and
+/// `RUST_LOG=trace`). An unreadable `RUST_LOG` falls back to the `-v` level.
+fn init_logging(verbose: u8, color: cli::ColorMode) {
+    use std::io::IsTerminal;
+    use tracing_subscriber::EnvFilter;
+
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let default = || EnvFilter::new(format!("aepact={level}"));
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.trim().is_empty() => {
+            EnvFilter::try_new(spec.trim()).unwrap_or_else(|_| default())
+        }
+        _ => default(),
+    };
+    let ansi = output::color_enabled(color, std::io::stderr().is_terminal());
+    // `try_init` fails only when a subscriber is already set (a test calling `run` twice).
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .with_target(true)
+        .try_init();
 }

@@ -70,6 +70,29 @@ pub enum LockfileError {
     },
 
     #[error(
+        "the lockfile `{path}` has an unresolved merge conflict: `{marker}` at line {line}, column 1"
+    )]
+    #[diagnostic(
+        code(aepact::lockfile::merge_conflict),
+        help(
+            "resolve the conflict keeping both sides' runs: every run and order on either side \
+             really happened. Put the runs of both sides in `runs`, oldest first, keep each \
+             side's jobs and orders as they are, remove the `<<<<<<<`, `=======` and `>>>>>>>` \
+             lines, check the result with `aepact lock verify {path}`, then run `aepact status`. \
+             aepact never overwrites a lockfile it cannot read"
+        )
+    )]
+    MergeConflict {
+        path: String,
+        marker: String,
+        line: usize,
+        #[source_code]
+        src: NamedSource<String>,
+        #[label("conflict marker")]
+        at: SourceSpan,
+    },
+
+    #[error(
         "the lockfile `{path}` does not match lockfile format 1: {message} at line {line}, column {column}"
     )]
     #[diagnostic(
@@ -1193,8 +1216,29 @@ impl Lockfile {
     /// Returns an error with the line and column for invalid JSON, an unknown or misspelt key,
     /// a missing field or a value of the wrong type, and for a `lockfileVersion` other than 1.
     pub fn parse(text: &str, path: &Path) -> Result<Self> {
+        let lockfile = Lockfile::parse_format(text, path)?;
+        lockfile.check_consistent(&path.display().to_string())?;
+        Ok(lockfile)
+    }
+
+    /// Parses a lockfile's text as [`parse`](Self::parse) does, without the consistency checks
+    /// of [`problems`](Self::problems): for `aepact lock verify`, which reports every problem
+    /// instead of the first.
+    ///
+    /// Returns an error for merge-conflict markers, invalid JSON, a `lockfileVersion` other
+    /// than 1, and anything that does not fit the format (with line and column).
+    pub fn parse_format(text: &str, path: &Path) -> Result<Self> {
         let name = path.display().to_string();
         let source = || NamedSource::new(name.clone(), text.to_owned());
+        if let Some((line, offset, marker)) = conflict_marker(text) {
+            return Err(LockfileError::MergeConflict {
+                path: name.clone(),
+                marker: marker.to_owned(),
+                line,
+                src: source(),
+                at: SourceSpan::from((offset, marker.len())),
+            });
+        }
         let value: Value = serde_json::from_str(text).map_err(|err| LockfileError::Syntax {
             path: name.clone(),
             message: strip_position(&err),
@@ -1226,26 +1270,104 @@ impl Lockfile {
                 src: source(),
                 at: span_at(text, err.line(), err.column()),
             })?;
-        lockfile.check_consistent(&name)?;
         Ok(lockfile)
     }
 
-    /// Checks what the types cannot: each job's `index` is its position.
+    /// Refuses a lockfile with a [`problem`](Self::problems), naming the first one.
     fn check_consistent(&self, path: &str) -> Result<()> {
-        for run in &self.runs {
+        let problems = self.problems();
+        let Some(first) = problems.first() else {
+            return Ok(());
+        };
+        let more = match problems.len() {
+            1 => String::new(),
+            2 => " (and 1 more problem: `aepact lock verify` lists it)".to_owned(),
+            n => format!(
+                " (and {} more problems: `aepact lock verify` lists them)",
+                n - 1
+            ),
+        };
+        Err(LockfileError::Inconsistent {
+            path: path.to_owned(),
+            message: format!("at `{}`: {}{more}", first.pointer, first.message),
+        })
+    }
+
+    /// What the types cannot check but every lockfile aepact writes satisfies: each job's
+    /// `index` is its position, each job's fields fit its status (see [`JobStatus`]), and an
+    /// order's `runId` is the run its `statusUrl` names. A lockfile with such a problem was
+    /// edited by hand (or merged badly): `apply` and `status` refuse it.
+    ///
+    /// Returns every problem found, in document order, each at its JSON pointer.
+    pub fn problems(&self) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        let mut push =
+            |pointer: String, message: String| problems.push(Problem { pointer, message });
+        for (r, run) in self.runs.iter().enumerate() {
             for (i, job) in run.jobs.iter().enumerate() {
+                let at = format!("/runs/{r}/jobs/{i}");
                 if job.index != i {
-                    return Err(LockfileError::Inconsistent {
-                        path: path.to_owned(),
-                        message: format!(
+                    push(
+                        format!("{at}/index"),
+                        format!(
                             "job {i} of run {} has `index` {}; jobs are numbered 0, 1, 2, … in order",
                             run.run, job.index
                         ),
-                    });
+                    );
+                }
+                let status = job.status;
+                let sent = job.sent_at.is_some();
+                let needs_sent = status != JobStatus::Pending;
+                if needs_sent && !sent {
+                    push(
+                        format!("{at}/sentAt"),
+                        format!("a `{status}` job must have a `sentAt`: it was sent"),
+                    );
+                }
+                if status != JobStatus::Submitted && !job.orders.is_empty() {
+                    push(
+                        format!("{at}/orders"),
+                        format!("a `{status}` job has no orders; only `submitted` jobs do"),
+                    );
+                }
+                let needs_error = matches!(status, JobStatus::Rejected | JobStatus::Unknown);
+                if needs_error && job.error.is_none() {
+                    push(
+                        format!("{at}/error"),
+                        format!("a `{status}` job must record its `error`"),
+                    );
+                }
+                if status == JobStatus::Pending && job.error.is_some() {
+                    push(
+                        format!("{at}/error"),
+                        "a `pending` job has no `error`: its outcome is not recorded yet"
+                            .to_owned(),
+                    );
+                }
+                if matches!(status, JobStatus::Pending | JobStatus::Unknown)
+                    && job.reconciled_at.is_some()
+                {
+                    push(
+                        format!("{at}/reconciledAt"),
+                        format!("a `{status}` job is not settled, so it has no `reconciledAt`"),
+                    );
+                }
+                for (o, order) in job.orders.iter().enumerate() {
+                    if let (Some(id), Some(from_url)) =
+                        (&order.run_id, run_id_from_status_url(&order.status_url))
+                        && *id != from_url
+                    {
+                        push(
+                            format!("{at}/orders/{o}/runId"),
+                            format!(
+                                "`runId` `{id}` is not the run `{from_url}` that `statusUrl` names"
+                            ),
+                        );
+                    }
                 }
             }
         }
-        Ok(())
+        problems
     }
 
     /// Reads the lockfile at `path`.
@@ -1253,8 +1375,8 @@ impl Lockfile {
     /// Returns `None` when there is no file (the plan was never applied), and an error for a
     /// file that cannot be read or is not a valid lockfile: such a file is never replaced.
     pub fn load(path: &Path) -> Result<Option<Self>> {
-        match fs::read_to_string(path) {
-            Ok(text) => Lockfile::parse(&text, path).map(Some),
+        match fs::read(path) {
+            Ok(bytes) => Lockfile::parse(&utf8(bytes, path)?, path).map(Some),
             Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(LockfileError::Read {
                 path: path.display().to_string(),
@@ -1267,6 +1389,61 @@ impl Lockfile {
     pub fn save(&self, path: &Path) -> Result<()> {
         write_atomic(path, self.to_json().as_bytes())
     }
+}
+
+/// A consistency problem in a lockfile that parsed: where (a JSON pointer) and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// RFC 6901 pointer to the offending value, e.g. `/runs/0/jobs/1/sentAt`.
+    pub pointer: String,
+    /// One sentence for people.
+    pub message: String,
+}
+
+/// The first git merge-conflict marker in `text`: its 1-based line, byte offset and the marker.
+///
+/// A marker is a line starting with seven `<`, `=`, `|` or `>`, as git writes them (`<<<<<<<
+/// HEAD`, `=======`, `|||||||` for diff3, `>>>>>>> branch`). No valid lockfile has such a
+/// line: JSON strings never span lines, and keys and values are indented.
+pub fn conflict_marker(text: &str) -> Option<(usize, usize, &'static str)> {
+    let mut offset = 0;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        for marker in ["<<<<<<<", "=======", "|||||||", ">>>>>>>"] {
+            if let Some(rest) = line.strip_prefix(marker)
+                && (rest.trim().is_empty() || rest.starts_with(' '))
+            {
+                return Some((i + 1, offset, marker));
+            }
+        }
+        offset += line.len();
+    }
+    None
+}
+
+/// A lockfile's bytes as text; bytes that are not UTF-8 are a syntax error at their place.
+fn utf8(bytes: Vec<u8>, path: &Path) -> Result<String> {
+    String::from_utf8(bytes).map_err(|err| {
+        let valid = err.utf8_error().valid_up_to();
+        let bytes = err.into_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let before = String::from_utf8_lossy(&bytes[..valid]);
+        let line = before.matches('\n').count() + 1;
+        let column = before
+            .rsplit('\n')
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .count()
+            + 1;
+        LockfileError::Syntax {
+            path: path.display().to_string(),
+            message: "bytes that are not UTF-8".to_owned(),
+            line,
+            column,
+            at: SourceSpan::from((before.len(), 0)),
+            src: NamedSource::new(path.display().to_string(), text),
+        }
+    })
 }
 
 /// serde_json appends " at line L column C" to its messages; we report those separately.
@@ -1404,10 +1581,12 @@ impl Ledger {
         let path = lockfile_path(plan_path);
         let (lockfile, on_disk) = match read_bytes(&path)? {
             Some(bytes) => {
-                let text = String::from_utf8_lossy(&bytes);
+                // Not lossily: a replaced byte would be written back on the next save.
+                let digest = sha256_hex(&bytes);
+                let text = utf8(bytes, &path)?;
                 let lockfile = Lockfile::parse(&text, &path)?;
                 lockfile.check_plan(plan_name, &path)?;
-                (lockfile, Some(sha256_hex(&bytes)))
+                (lockfile, Some(digest))
             }
             None => (Lockfile::new(plan_name), None),
         };

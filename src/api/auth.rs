@@ -40,7 +40,11 @@ impl TokenCache {
         if let Some(cached) = slot.as_ref()
             && Instant::now() < cached.refresh_at
         {
+            tracing::trace!("reusing the cached access token");
             return Ok(cached.token.clone());
+        }
+        if slot.is_some() {
+            tracing::info!("the cached access token is due for renewal");
         }
         let obtained = Instant::now();
         let issued = fetch().await?;

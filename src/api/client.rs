@@ -51,6 +51,9 @@ struct Inner {
     platform: Url,
     tokens: TokenCache,
     sent: AtomicU64,
+    /// Access tokens IMS issued to this process, scrubbed (like the configured secret) from any
+    /// text a server sent back: an error page may echo the request's headers.
+    issued: std::sync::Mutex<Vec<Secret>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -85,13 +88,13 @@ impl Client {
         let platform = Url::parse(&config.platform_url).map_err(|_| {
             ApiError::Config(super::ConfigError::InvalidUrl {
                 name: "AEP_PLATFORM_URL",
-                value: config.platform_url.clone(),
+                value: super::url_without_secrets(&config.platform_url),
             })
         })?;
         Url::parse(&config.ims_url).map_err(|_| {
             ApiError::Config(super::ConfigError::InvalidUrl {
                 name: "AEP_IMS_URL",
-                value: config.ims_url.clone(),
+                value: super::url_without_secrets(&config.ims_url),
             })
         })?;
         let http = reqwest::Client::builder()
@@ -110,6 +113,7 @@ impl Client {
                 platform,
                 tokens: TokenCache::default(),
                 sent: AtomicU64::new(0),
+                issued: std::sync::Mutex::new(Vec::new()),
             }),
         })
     }
@@ -353,7 +357,10 @@ impl Client {
     /// The access token: the configured one, or the cached IMS token (fetched on first use).
     async fn token(&self) -> Result<Secret, ApiError> {
         match &self.inner.config.credentials {
-            Credentials::AccessToken { access_token, .. } => Ok(access_token.clone()),
+            Credentials::AccessToken { access_token, .. } => {
+                tracing::trace!("using the access token from `AEP_ACCESS_TOKEN`");
+                Ok(access_token.clone())
+            }
             Credentials::OAuth {
                 client_id,
                 client_secret,
@@ -377,9 +384,10 @@ impl Client {
         let url = Url::parse(&url).map_err(|_| {
             ApiError::Config(super::ConfigError::InvalidUrl {
                 name: "AEP_IMS_URL",
-                value: self.inner.config.ims_url.clone(),
+                value: super::url_without_secrets(&self.inner.config.ims_url),
             })
         })?;
+        tracing::info!(path = url.path(), "fetching an IMS access token");
         let form = [
             ("grant_type", "client_credentials"),
             ("client_id", client_id),
@@ -406,14 +414,38 @@ impl Client {
                 (_, Some(text)) => text.to_owned(),
                 _ => "no error message".to_owned(),
             };
+            tracing::warn!(
+                status = reply.status.as_u16(),
+                "IMS refused the token request"
+            );
             return Err(ApiError::Token {
                 status: reply.status.as_u16(),
                 message: self.redact(&message),
             });
         }
-        serde_json::from_slice::<TokenResponse>(&reply.body)
+        // The body is not quoted in this error (unlike other decode errors): it may hold the
+        // token, cut short or of an unexpected shape.
+        let issued = serde_json::from_slice::<TokenResponse>(&reply.body)
             .map(TokenResponse::into_issued)
-            .map_err(|e| self.decode_error(&url, &reply.body, &e))
+            .map_err(|e| ApiError::Decode {
+                url: url.to_string(),
+                message: format!(
+                    "the IMS token response is not the expected JSON ({:?} error at line {}, column {}; the body is not shown, as it may hold a token)",
+                    e.classify(),
+                    e.line(),
+                    e.column()
+                ),
+            })?;
+        self.inner
+            .issued
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(issued.token.clone());
+        tracing::info!(
+            lifetime_secs = issued.lifetime.as_secs(),
+            "IMS access token issued"
+        );
+        Ok(issued)
     }
 
     /// A Platform GET decoded as `T`.
@@ -459,6 +491,10 @@ impl Client {
             let oauth = matches!(self.inner.config.credentials, Credentials::OAuth { .. });
             if reply.status == StatusCode::UNAUTHORIZED && oauth && !renewed {
                 renewed = true;
+                tracing::info!(
+                    path = url.path(),
+                    "the platform refused the access token (401): renewing it once"
+                );
                 self.inner.tokens.invalidate(&token).await;
                 continue;
             }
@@ -481,6 +517,12 @@ impl Client {
         let mut attempt = 1;
         loop {
             let request = build().map_err(SendError::Build)?;
+            // Logged: method and URL path only. The query (filters, paging tokens), headers
+            // (the bearer token, the API key) and bodies (the IMS form) never are.
+            let method = request.method().clone();
+            let path = request.url().path().to_owned();
+            let started = std::time::Instant::now();
+            tracing::debug!(%method, path, attempt, "sending request");
             self.inner.sent.fetch_add(1, Ordering::Relaxed);
             let failure = match self.inner.http.execute(request).await {
                 Ok(response) => {
@@ -490,12 +532,30 @@ impl Client {
                             policy.delay(attempt, retry::retry_after(response.headers()))
                     {
                         drop(response);
+                        tracing::info!(
+                            %method,
+                            path,
+                            status = status.as_u16(),
+                            attempt,
+                            elapsed_ms = elapsed_ms(started),
+                            delay_ms = elapsed_ms_of(wait),
+                            "retrying after a refusal"
+                        );
                         tokio::time::sleep(wait).await;
                         attempt += 1;
                         continue;
                     }
                     match response.bytes().await {
                         Ok(body) => {
+                            tracing::debug!(
+                                %method,
+                                path,
+                                status = status.as_u16(),
+                                attempt,
+                                elapsed_ms = elapsed_ms(started),
+                                bytes = body.len(),
+                                "response"
+                            );
                             return Ok(Reply {
                                 status,
                                 body: body.to_vec(),
@@ -506,22 +566,41 @@ impl Client {
                 }
                 Err(e) => e,
             };
+            let reason = failure_reason(&failure);
             if retry::retryable_error(kind, &failure)
                 && let Some(wait) = policy.delay(attempt, None)
             {
+                tracing::info!(
+                    %method,
+                    path,
+                    reason,
+                    attempt,
+                    elapsed_ms = elapsed_ms(started),
+                    delay_ms = elapsed_ms_of(wait),
+                    "retrying after a transport failure"
+                );
                 tokio::time::sleep(wait).await;
                 attempt += 1;
                 continue;
             }
+            tracing::debug!(
+                %method,
+                path,
+                reason,
+                attempt,
+                elapsed_ms = elapsed_ms(started),
+                "request failed"
+            );
             return Err(SendError::Transport(failure));
         }
     }
 
+    /// An error body as JSON (a string message when it is not JSON), with our secrets
+    /// scrubbed first: it is printed, and recorded in the lockfile for a rejected job.
     fn body_json(&self, body: &[u8]) -> Value {
-        serde_json::from_slice(body).unwrap_or_else(|_| {
-            let text = String::from_utf8_lossy(body);
-            serde_json::json!({ "message": self.redact(&truncate(&text, 2000)) })
-        })
+        let text = self.redact(&String::from_utf8_lossy(body));
+        serde_json::from_str(&text)
+            .unwrap_or_else(|_| serde_json::json!({ "message": truncate(&text, 2000) }))
     }
 
     fn http_error(
@@ -586,12 +665,19 @@ impl Client {
         }
     }
 
-    /// Scrubs the configured secret from text that came from a server.
+    /// Scrubs the configured secret and the tokens IMS issued from text that came from a server.
     fn redact(&self, text: &str) -> String {
+        let issued = self
+            .inner
+            .issued
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
         self.inner
             .config
             .secrets()
-            .iter()
+            .into_iter()
+            .chain(&issued)
             .filter(|s| !s.expose().is_empty())
             .fold(text.to_owned(), |t, s| t.replace(s.expose(), "***"))
     }
@@ -603,6 +689,29 @@ fn continuation_token(platform: &Url, href: &str) -> Option<String> {
     url.query_pairs()
         .find(|(k, _)| k == "continuationToken")
         .map(|(_, v)| v.into_owned())
+}
+
+/// Milliseconds since `started`, for log fields.
+fn elapsed_ms(started: std::time::Instant) -> u64 {
+    elapsed_ms_of(started.elapsed())
+}
+
+fn elapsed_ms_of(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// A transport failure in a few words, for logs: never the error's text, which names the URL
+/// with its query.
+fn failure_reason(error: &reqwest::Error) -> &'static str {
+    if error.is_connect() {
+        "could not connect"
+    } else if error.is_timeout() {
+        "timed out"
+    } else if error.is_body() || error.is_decode() {
+        "the response body was cut off"
+    } else {
+        "the connection failed"
+    }
 }
 
 fn truncate(text: &str, max: usize) -> String {

@@ -197,12 +197,24 @@ impl ApiConfig {
         let url = |name: &'static str, default: &str| -> Result<String, ConfigError> {
             let value = var(name).unwrap_or_else(|| default.to_owned());
             match reqwest::Url::parse(&value) {
+                // A password or token in the URL would be printed with every error naming it.
+                Ok(url)
+                    if !url.username().is_empty()
+                        || url.password().is_some()
+                        || url.query().is_some()
+                        || url.fragment().is_some() =>
+                {
+                    Err(ConfigError::UrlWithCredentials {
+                        name,
+                        value: url_without_secrets(&value),
+                    })
+                }
                 Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {
                     Ok(value.trim_end_matches('/').to_owned())
                 }
                 _ => Err(ConfigError::InvalidUrl {
                     name,
-                    value: value.clone(),
+                    value: url_without_secrets(&value),
                 }),
             }
         };
@@ -250,6 +262,30 @@ pub enum ConfigError {
         )
     )]
     InvalidUrl { name: &'static str, value: String },
+
+    #[error("`{name}` must be a bare base URL, without user info, query or fragment: `{value}`")]
+    #[diagnostic(
+        code(aepact::api::url_credentials),
+        help(
+            "give a base URL such as `https://platform.adobe.io`; credentials go in `AEP_CLIENT_ID` + `AEP_CLIENT_SECRET` or `AEP_ACCESS_TOKEN` + `AEP_API_KEY`, which aepact never prints"
+        )
+    )]
+    UrlWithCredentials { name: &'static str, value: String },
+}
+
+/// A URL as shown in errors: query and fragment dropped, user info (`user:password@`) as
+/// `***@`. Works on text that does not parse as a URL too.
+pub(crate) fn url_without_secrets(value: &str) -> String {
+    let base = value.split(['?', '#']).next().unwrap_or_default();
+    let Some(at) = base.rfind('@') else {
+        return base.to_owned();
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    if scheme_end <= at {
+        format!("{}***@{}", &base[..scheme_end], &base[at + 1..])
+    } else {
+        "***".to_owned()
+    }
 }
 
 fn list(names: &[&str]) -> String {

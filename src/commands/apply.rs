@@ -232,6 +232,13 @@ async fn apply_one(
         requests: planned.jobs.clone(),
     });
     lockfile.save(&path)?;
+    tracing::info!(
+        plan = %planned.name,
+        run = plan.run,
+        jobs = planned.jobs.len(),
+        lockfile = %path.display(),
+        "run recorded, every job pending"
+    );
 
     let mut orders = 0;
     for (j, body) in planned.jobs.iter().enumerate() {
@@ -241,7 +248,14 @@ async fn apply_one(
             job.mark_sending(run, Timestamp::now())?;
         }
         lockfile.save(&path)?;
+        tracing::info!(plan = %planned.name, job = j, "sending job (recorded as sent first)");
         let outcome = client.post_adhoc(&planned.sandbox, body, version).await;
+        tracing::info!(
+            plan = %planned.name,
+            job = j,
+            outcome = outcome_name(&outcome),
+            "job outcome"
+        );
         let going = outcome.run_already_going().is_some();
         let (run, job) = lockfile.job_mut(at)?;
         let result = match outcome {
@@ -315,6 +329,16 @@ async fn apply_one(
         run: plan.run,
         orders,
     })
+}
+
+/// The outcome's name for logs (its details go to the lockfile and the terminal).
+fn outcome_name(outcome: &AdhocOutcome) -> &'static str {
+    match outcome {
+        AdhocOutcome::Accepted(_) => "submitted",
+        AdhocOutcome::Rejected { .. } => "rejected",
+        AdhocOutcome::NotSent { .. } => "not sent",
+        AdhocOutcome::Unknown { .. } => "unknown (response lost)",
+    }
 }
 
 /// The platform's one-line message from an error body (`detail`, `message` or `title`).

@@ -4,6 +4,7 @@ pub mod apply;
 pub mod completions;
 pub mod emulator;
 pub mod init;
+pub mod lock;
 pub mod online;
 pub mod plan;
 pub mod schema;

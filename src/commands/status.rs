@@ -31,12 +31,18 @@ const NOT_RECEIVED_AFTER_MS: i64 = 2 * 60 * 1000;
 
 pub fn run(args: &StatusArgs, style: Style) -> Result<Exit> {
     let report = check_paths(&args.paths, &CheckOptions::default(), false);
-    let plans: Vec<PathBuf> = report
+    // Each plan file with a lockfile, and the plan's name when it could be read.
+    let plans: Vec<(PathBuf, Option<String>)> = report
         .files
         .iter()
         .filter(|f| f.is_plan_file())
-        .map(|f| PathBuf::from(&*f.path))
-        .filter(|p| lockfile_path(p).exists())
+        .map(|f| {
+            (
+                PathBuf::from(&*f.path),
+                f.plan_name.as_deref().map(str::to_owned),
+            )
+        })
+        .filter(|(p, _)| lockfile_path(p).exists())
         .collect();
     if plans.is_empty() {
         output::write_stdout(
@@ -61,8 +67,8 @@ pub fn run(args: &StatusArgs, style: Style) -> Result<Exit> {
         loop {
             let mut tally = Tally::default();
             let mut lines = String::new();
-            for plan in &plans {
-                let t = poll_plan(&client, plan, args.lock_timeout).await?;
+            for (plan, name) in &plans {
+                let t = poll_plan(&client, plan, name.as_deref(), args.lock_timeout).await?;
                 lines.push_str(&t.line(plan));
                 tally.add(&t);
             }
@@ -192,14 +198,30 @@ impl Tally {
 }
 
 /// Polls one plan's lockfile under its lock and writes back what changed.
-async fn poll_plan(client: &Arc<Client>, plan: &Path, lock_timeout: Duration) -> Result<Tally> {
+///
+/// A lockfile that records another plan than `name` is refused, never rewritten.
+async fn poll_plan(
+    client: &Arc<Client>,
+    plan: &Path,
+    name: Option<&str>,
+    lock_timeout: Duration,
+) -> Result<Tally> {
     let _guard = tokio::task::block_in_place(|| LockGuard::acquire(plan, lock_timeout))?;
     let path = lockfile_path(plan);
     let Some(mut lockfile) = Lockfile::load(&path)? else {
         return Ok(Tally::default());
     };
+    if let Some(name) = name {
+        lockfile.check_plan(name, &path)?;
+    }
     let before = lockfile.clone();
     let mut tally = Tally::default();
+    tracing::info!(
+        plan = %plan.display(),
+        in_doubt = lockfile.jobs_in_doubt().len(),
+        non_final = lockfile.non_final_orders().len(),
+        "polling"
+    );
 
     // Settle jobs in doubt from the runs of their dataflows.
     let known: HashSet<String> = lockfile
@@ -249,6 +271,12 @@ async fn poll_plan(client: &Arc<Client>, plan: &Path, lock_timeout: Duration) ->
             // Keep one order per (destination, segment): the earliest run.
             let mut seen = HashSet::new();
             found.retain(|o| seen.insert((o.order.clone(), o.segment.clone())));
+            tracing::info!(
+                run,
+                job = at.job,
+                orders = found.len(),
+                "job in doubt settled: submitted"
+            );
             job.reconcile_submitted(run, found, now)?;
             tally.settled += 1;
         } else if now.unix_ms() - sent_at > NOT_RECEIVED_AFTER_MS {
@@ -261,8 +289,10 @@ async fn poll_plan(client: &Arc<Client>, plan: &Path, lock_timeout: Duration) ->
                 },
                 now,
             )?;
+            tracing::info!(run, job = at.job, "job in doubt settled: not received");
             tally.settled += 1;
         } else {
+            tracing::info!(run, job = at.job, "job in doubt: no run yet, not settled");
             tally.in_doubt += 1;
         }
     }
@@ -279,8 +309,18 @@ async fn poll_plan(client: &Arc<Client>, plan: &Path, lock_timeout: Duration) ->
             Some(id) => client.get_run_by_id(&sandbox, id).await?,
             None => client.get_run(&sandbox, &order.status_url).await?,
         };
-        let Some(run) = run else { continue };
-        lockfile.order_mut(at)?.update(order_update(&run));
+        let Some(run) = run else {
+            tracing::info!(segment = %order.segment, "the platform does not know this order's run");
+            continue;
+        };
+        let update = order_update(&run);
+        tracing::debug!(
+            segment = %order.segment,
+            run_id = %run.id,
+            status = %update.status,
+            "order polled"
+        );
+        lockfile.order_mut(at)?.update(update);
     }
     for order in lockfile
         .runs
@@ -296,6 +336,7 @@ async fn poll_plan(client: &Arc<Client>, plan: &Path, lock_timeout: Duration) ->
     }
     if lockfile != before {
         lockfile.save(&path)?;
+        tracing::info!(lockfile = %path.display(), "lockfile updated");
     }
     Ok(tally)
 }

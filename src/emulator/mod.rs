@@ -459,7 +459,12 @@ impl App {
             ims_url: self.base_url.clone(),
             org_id: world.org_id.clone(),
             client_id: client.map(|c| c.id.clone()).unwrap_or_default(),
-            client_secret: client.map(|c| c.secret.clone()).unwrap_or_default(),
+            // The state file keeps only a digest: the secret comes from the seed, when the
+            // seed has that client (always so for the demo world).
+            client_secret: client
+                .and_then(|c| self.seed.clients.iter().find(|s| s.id == c.id))
+                .map(|s| s.secret.clone())
+                .unwrap_or_default(),
             is_demo: self.is_demo,
             sandboxes: world.sandboxes.keys().cloned().collect(),
         }

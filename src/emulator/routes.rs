@@ -371,7 +371,7 @@ async fn ims_token(
                 "invalid client_id parameter",
             );
         };
-        if !constant_time_eq(client.secret.as_bytes(), secret.as_bytes()) {
+        if !client.secret_matches(secret) {
             return oauth_error(
                 StatusCode::BAD_REQUEST,
                 "invalid_client",
@@ -388,10 +388,6 @@ async fn ims_token(
             }),
         )
     })
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Tokens are signed, not stored: `emu1.<client id, hex>.<expiry ms>.<nonce>.<mac>`, where the

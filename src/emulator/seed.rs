@@ -385,10 +385,7 @@ impl Seed {
             clients: self
                 .clients
                 .iter()
-                .map(|c| Client {
-                    id: c.id.clone(),
-                    secret: c.secret.clone(),
-                })
+                .map(|c| Client::new(c.id.clone(), &c.secret))
                 .collect(),
             token_key: uuid::Uuid::new_v4().as_u64_pair().0,
             clock_offset_ms,

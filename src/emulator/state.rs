@@ -40,11 +40,62 @@ pub struct World {
 }
 
 /// An OAuth server-to-server credential of the org.
+///
+/// The state file keeps the SHA-256 of the secret, never the secret itself: the file may be
+/// committed, shared or attached to a bug report. A file written before this (with `secret`)
+/// is still read; the next save writes the digest instead.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase", try_from = "ClientOnDisk")]
 pub struct Client {
     pub id: String,
-    pub secret: String,
+    /// Lowercase hex SHA-256 of the client secret.
+    pub secret_sha256: String,
+}
+
+impl Client {
+    /// A client whose secret is `secret` (only its digest is kept).
+    pub fn new(id: impl Into<String>, secret: &str) -> Self {
+        Client {
+            id: id.into(),
+            secret_sha256: crate::lockfile::sha256_hex(secret.as_bytes()),
+        }
+    }
+
+    /// Whether `secret` is this client's secret (compared in constant time, by digest).
+    pub fn secret_matches(&self, secret: &str) -> bool {
+        let given = crate::lockfile::sha256_hex(secret.as_bytes());
+        let (a, b) = (given.as_bytes(), self.secret_sha256.as_bytes());
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+}
+
+/// A client as read from a state file: with the secret's digest, or (older files) the secret.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ClientOnDisk {
+    id: String,
+    #[serde(default)]
+    secret_sha256: Option<String>,
+    #[serde(default)]
+    secret: Option<String>,
+}
+
+impl TryFrom<ClientOnDisk> for Client {
+    type Error = String;
+
+    fn try_from(disk: ClientOnDisk) -> Result<Self, Self::Error> {
+        match (disk.secret_sha256, disk.secret) {
+            (Some(digest), None) => Ok(Client {
+                id: disk.id,
+                secret_sha256: digest,
+            }),
+            (None, Some(secret)) => Ok(Client::new(disk.id, &secret)),
+            _ => Err(format!(
+                "client `{}` needs exactly one of `secretSha256` and `secret`",
+                disk.id
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

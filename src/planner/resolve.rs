@@ -90,7 +90,11 @@ pub async fn resolve(
     let mut lockfiles = Vec::with_capacity(plans.len());
     for plan in plans {
         let path = lockfile::lockfile_path(Path::new(&*plan.path));
-        lockfiles.push(Lockfile::load(&path)?);
+        let lockfile = Lockfile::load(&path)?;
+        if let Some(lockfile) = &lockfile {
+            lockfile.check_plan(&plan.name, &path)?;
+        }
+        lockfiles.push(lockfile);
     }
     let in_flight = runs_in_flight(client, plans, &lockfiles).await?;
 

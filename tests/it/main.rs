@@ -14,8 +14,10 @@ mod emulator_seed_request;
 mod examples;
 mod gitops;
 mod help;
+mod lock_verify;
 mod lockfile;
 mod schema;
+mod secrets;
 mod validate;
 mod validate_bad_input;
 

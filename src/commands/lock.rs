@@ -1,0 +1,536 @@
+//! `aepact lock verify`: check lockfiles without touching them, so CI can gate on them.
+//!
+//! Separate from `apply` and `status`, which refuse a damaged lockfile at its first problem:
+//! this command finds the lockfiles under its paths, reads each one (never locks, never
+//! writes) and reports every problem it can find, each at its line and column or JSON pointer:
+//! - the parse: merge-conflict markers, invalid JSON, another `lockfileVersion`, anything that
+//!   does not fit the format (what [`Lockfile::parse_format`] refuses);
+//! - the consistency `apply` and `status` insist on ([`Lockfile::problems`]);
+//! - history that aepact never writes: a plan name that is not the plan's, run numbering, the
+//!   same intent sent twice, request bodies that are not ad-hoc bodies, orders the request did
+//!   not ask for, export IDs that are not the run's, credentials in the endpoint.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::Exit;
+use crate::cli::{LockVerifyArgs, LockVerifyFormat};
+use crate::error::Result;
+use crate::lockfile::{ExportsSpec, JobRecord, Lockfile, LockfileError, redact_endpoint};
+use crate::output::{self, Style};
+use crate::plan::{AdhocApiVersion, CheckOptions, check_paths};
+
+/// What `lock verify` found, per lockfile.
+#[derive(Debug, Default)]
+pub struct VerifyReport {
+    pub lockfiles: Vec<LockfileReport>,
+    /// Paths given that do not exist (each is a problem too).
+    pub missing: Vec<String>,
+}
+
+/// One lockfile checked.
+#[derive(Debug)]
+pub struct LockfileReport {
+    /// As found: the path given, or joined from the directory given.
+    pub path: String,
+    /// The plan file beside it, when there is one.
+    pub plan_file: Option<String>,
+    /// Runs recorded, when the lockfile parsed.
+    pub runs: Option<usize>,
+    pub problems: Vec<Problem>,
+}
+
+/// One problem: where (line and column for a parse error, else a JSON pointer) and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// `merge_conflict`, `syntax`, `format`, `version`, `read`, `inconsistent`, `plan`, `runs`,
+    /// `request`, `orders`, `exports` or `endpoint`.
+    pub kind: &'static str,
+    pub pointer: Option<String>,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub message: String,
+}
+
+impl Problem {
+    fn at(kind: &'static str, pointer: impl Into<String>, message: impl Into<String>) -> Self {
+        Problem {
+            kind,
+            pointer: Some(pointer.into()),
+            line: None,
+            column: None,
+            message: message.into(),
+        }
+    }
+}
+
+impl VerifyReport {
+    /// Problems over every lockfile, missing paths included.
+    pub fn problems(&self) -> usize {
+        self.missing.len()
+            + self
+                .lockfiles
+                .iter()
+                .map(|l| l.problems.len())
+                .sum::<usize>()
+    }
+}
+
+pub fn run(args: &LockVerifyArgs, style: Style) -> Result<Exit> {
+    let report = verify_paths(&args.paths);
+    let text = match args.format {
+        LockVerifyFormat::Human => output::lock::human(&report, style),
+        LockVerifyFormat::Json => output::lock::json(&report),
+    };
+    output::write_stdout(&text)?;
+    Ok(if report.problems() == 0 {
+        Exit::Success
+    } else {
+        Exit::Failure
+    })
+}
+
+/// Finds the lockfiles under `paths` and checks each one.
+///
+/// A `*.lock.json` file is checked as it is; a plan file (`*.yaml`, `*.yml`) stands for its
+/// lockfile, if it has one; a directory is searched recursively for `*.lock.json` files
+/// (hidden directories such as `.git` and `.aepact` are skipped, symbolic links are not
+/// followed), so a lockfile whose plan was deleted or does not validate is checked too.
+pub fn verify_paths(paths: &[PathBuf]) -> VerifyReport {
+    let mut report = VerifyReport::default();
+    let mut found: Vec<PathBuf> = Vec::new();
+    for path in paths {
+        match std::fs::metadata(path) {
+            Err(_) if std::fs::symlink_metadata(path).is_err() => {
+                report.missing.push(path.display().to_string());
+            }
+            Ok(meta) if meta.is_dir() => walk(path, &mut found),
+            _ => {
+                let name = path.to_string_lossy();
+                if name.ends_with(".yaml") || name.ends_with(".yml") {
+                    let lock = crate::lockfile::lockfile_path(path);
+                    if lock.exists() {
+                        found.push(lock);
+                    }
+                } else {
+                    found.push(path.clone());
+                }
+            }
+        }
+    }
+    let mut seen = BTreeSet::new();
+    found.retain(|p| seen.insert(p.clone()));
+    report.lockfiles = found.iter().map(|p| verify_file(p)).collect();
+    report
+}
+
+/// Every `*.lock.json` below `dir`, in name order.
+fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries.filter_map(std::result::Result::ok).collect();
+    entries.sort_by_key(std::fs::DirEntry::file_name);
+    for entry in entries {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        // `file_type` does not follow symbolic links: a link loop cannot trap the walk.
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
+            if !name.starts_with('.') {
+                walk(&entry.path(), found);
+            }
+        } else if kind.is_file() && name.ends_with(".lock.json") {
+            found.push(entry.path());
+        }
+    }
+}
+
+/// The plan file a lockfile belongs to: `x.lock.json` → `x.yaml` or `x.yml`, if either exists.
+fn plan_file_of(lock: &Path) -> Option<PathBuf> {
+    let name = lock.file_name()?.to_str()?;
+    let stem = name.strip_suffix(".lock.json")?;
+    ["yaml", "yml"]
+        .iter()
+        .map(|ext| lock.with_file_name(format!("{stem}.{ext}")))
+        .find(|p| p.is_file())
+}
+
+/// Checks one lockfile.
+pub fn verify_file(path: &Path) -> LockfileReport {
+    let plan_file = plan_file_of(path);
+    let mut report = LockfileReport {
+        path: path.display().to_string(),
+        plan_file: plan_file.as_ref().map(|p| p.display().to_string()),
+        runs: None,
+        problems: Vec::new(),
+    };
+    let text = match std::fs::read(path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                // Lockfile::load reports the place; read it the same way.
+                match Lockfile::load(path) {
+                    Err(err) => report.problems.push(parse_problem(err)),
+                    Ok(_) => report.problems.push(Problem {
+                        kind: "read",
+                        pointer: None,
+                        line: None,
+                        column: None,
+                        message: format!("not UTF-8 at byte {}", e.utf8_error().valid_up_to()),
+                    }),
+                }
+                return report;
+            }
+        },
+        Err(e) => {
+            report.problems.push(Problem {
+                kind: "read",
+                pointer: None,
+                line: None,
+                column: None,
+                message: format!("cannot read it: {e}"),
+            });
+            return report;
+        }
+    };
+    let lockfile = match Lockfile::parse_format(&text, path) {
+        Ok(lockfile) => lockfile,
+        Err(err) => {
+            report.problems.push(parse_problem(err));
+            return report;
+        }
+    };
+    report.runs = Some(lockfile.runs.len());
+    report.problems.extend(
+        lockfile
+            .problems()
+            .into_iter()
+            .map(|p| Problem::at("inconsistent", p.pointer, p.message)),
+    );
+    if let Some(plan) = &plan_file {
+        let checked = check_paths(std::slice::from_ref(plan), &CheckOptions::default(), false);
+        if let Some(name) = checked.files.first().and_then(|f| f.plan_name.as_deref())
+            && name != lockfile.plan
+        {
+            report.problems.push(Problem::at(
+                "plan",
+                "/plan",
+                format!(
+                    "records plan `{}`, but `{}` is plan `{name}`",
+                    lockfile.plan,
+                    plan.display()
+                ),
+            ));
+        }
+    }
+    report.problems.extend(history_problems(&lockfile));
+    report
+}
+
+/// A parse error as a problem at its line and column.
+fn parse_problem(err: LockfileError) -> Problem {
+    let located = |kind, line, column, message: String| Problem {
+        kind,
+        pointer: None,
+        line: Some(line),
+        column: Some(column),
+        message,
+    };
+    match err {
+        LockfileError::MergeConflict { marker, line, .. } => located(
+            "merge_conflict",
+            line,
+            1,
+            format!(
+                "unresolved merge conflict (`{marker}`): resolve it keeping both sides' runs, oldest first, and remove the conflict markers"
+            ),
+        ),
+        LockfileError::Syntax {
+            message,
+            line,
+            column,
+            ..
+        } => located(
+            "syntax",
+            line,
+            column,
+            format!("not valid JSON: {message} (truncated or hand-edited? restore it from git)"),
+        ),
+        LockfileError::Invalid {
+            message,
+            line,
+            column,
+            ..
+        } => located(
+            "format",
+            line,
+            column,
+            format!("does not match lockfile format 1: {message}"),
+        ),
+        LockfileError::UnsupportedVersion { found, .. } => Problem::at(
+            "version",
+            "/lockfileVersion",
+            format!("`lockfileVersion` is {found}; this aepact reads version 1"),
+        ),
+        other => Problem {
+            kind: "read",
+            pointer: None,
+            line: None,
+            column: None,
+            message: other.to_string(),
+        },
+    }
+}
+
+/// Checks of the history that [`Lockfile::problems`] leaves to this command: aepact never
+/// writes these, but refusing them in `apply` or `status` would stop the polling of real
+/// orders, so they are reported here for people to look at.
+///
+/// Run numbering: `run` is the plan's counter, copied into each run when it is applied, so it
+/// is at least 1, and one intent (whose digest covers `run`) always has one run number. A
+/// number may repeat: an apply whose jobs were all rejected or never sent is applied again
+/// under the same number, and a plan changed without bumping `run` is recorded under the old
+/// number with a new intent. What must never happen is an intent recorded again after a run of
+/// it may have activated something (a job `submitted`, or in doubt): that is the same
+/// activation sent twice. Numbers need not increase (a reverted plan may go back to an older
+/// number), so order is not checked.
+fn history_problems(lockfile: &Lockfile) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut first_of: HashMap<&str, usize> = HashMap::new();
+    let mut activated: HashMap<&str, usize> = HashMap::new();
+    for (r, run) in lockfile.runs.iter().enumerate() {
+        let at = format!("/runs/{r}");
+        if run.run == 0 {
+            problems.push(Problem::at(
+                "runs",
+                format!("{at}/run"),
+                "`run` is 0; plans count runs from 1",
+            ));
+        }
+        let digest = run.intent_digest.as_str();
+        let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+        if hex.len() != 64
+            || !hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            problems.push(Problem::at(
+                "runs",
+                format!("{at}/intentDigest"),
+                "`intentDigest` is not a SHA-256 digest (64 lowercase hex digits)",
+            ));
+        }
+        if let Some(&first) = first_of.get(digest) {
+            let earlier = &lockfile.runs[first];
+            if earlier.run != run.run {
+                problems.push(Problem::at(
+                    "runs",
+                    format!("{at}/run"),
+                    format!(
+                        "run {} has the intent digest of run {} (`/runs/{first}`), but the digest covers `run`",
+                        run.run, earlier.run
+                    ),
+                ));
+            }
+        }
+        if let Some(&prior) = activated.get(digest) {
+            problems.push(Problem::at(
+                "runs",
+                format!("{at}/intentDigest"),
+                format!(
+                    "the intent of run {} was sent again after `/runs/{prior}` may already have activated it: segments may have been activated twice",
+                    run.run
+                ),
+            ));
+        }
+        first_of.entry(digest).or_insert(r);
+        if run.jobs.iter().any(JobRecord::maybe_activated) {
+            activated.entry(digest).or_insert(r);
+        }
+
+        if run.jobs.is_empty() {
+            problems.push(Problem::at(
+                "runs",
+                format!("{at}/jobs"),
+                "a run has at least one job",
+            ));
+        }
+        if redact_endpoint(&run.endpoint) != run.endpoint {
+            problems.push(Problem::at(
+                "endpoint",
+                format!("{at}/endpoint"),
+                "`endpoint` carries user info, a query or a fragment: aepact records the bare base URL (remove any credentials from the file and from git history)",
+            ));
+        }
+        match (run.exports.spec, run.exports.resolved.is_empty()) {
+            (ExportsSpec::Omitted, false) => problems.push(Problem::at(
+                "exports",
+                format!("{at}/exports/resolved"),
+                "`exports.spec` is `omitted`, so no export IDs were sent",
+            )),
+            (ExportsSpec::Latest | ExportsSpec::Ids, true) => problems.push(Problem::at(
+                "exports",
+                format!("{at}/exports/resolved"),
+                format!(
+                    "`exports.spec` is `{}`, so the IDs it resolved to are recorded",
+                    spec_name(run.exports.spec)
+                ),
+            )),
+            _ => {}
+        }
+        if run.exports.spec == ExportsSpec::Omitted && run.api_version == AdhocApiVersion::V1 {
+            problems.push(Problem::at(
+                "exports",
+                format!("{at}/exports/spec"),
+                "ad-hoc API version 1 requires export IDs; only version 2 may omit them",
+            ));
+        }
+        for (j, job) in run.jobs.iter().enumerate() {
+            let at = format!("{at}/jobs/{j}");
+            let expected = (run.exports.spec != ExportsSpec::Omitted)
+                .then_some(run.exports.resolved.as_slice());
+            problems.extend(request_problems(&at, &job.request, expected));
+            if job.status == crate::lockfile::JobStatus::Submitted && job.orders.is_empty() {
+                problems.push(Problem::at(
+                    "orders",
+                    format!("{at}/orders"),
+                    "a `submitted` job records the orders the platform returned; there are none",
+                ));
+            }
+            let pairs: BTreeSet<(String, String)> = job.requested_pairs().into_iter().collect();
+            let mut seen = BTreeSet::new();
+            for (o, order) in job.orders.iter().enumerate() {
+                let pair = (order.order.clone(), order.segment.clone());
+                if !pairs.contains(&pair) {
+                    problems.push(Problem::at(
+                        "orders",
+                        format!("{at}/orders/{o}"),
+                        format!(
+                            "segment `{}` to `{}` is not in the job's request",
+                            order.segment, order.order
+                        ),
+                    ));
+                }
+                if !seen.insert(pair) {
+                    problems.push(Problem::at(
+                        "orders",
+                        format!("{at}/orders/{o}"),
+                        format!(
+                            "segment `{}` to `{}` is recorded twice in this job",
+                            order.segment, order.order
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    problems
+}
+
+fn spec_name(spec: ExportsSpec) -> &'static str {
+    match spec {
+        ExportsSpec::Latest => "latest",
+        ExportsSpec::Ids => "ids",
+        ExportsSpec::Omitted => "omitted",
+    }
+}
+
+/// Whether a recorded request is an ad-hoc body as aepact builds it:
+/// `{"activationInfo": {destination: [segment, ...]}, "exportIds": [...]}`, with `exportIds`
+/// the run's resolved IDs (absent when the plan omitted exports).
+fn request_problems(job: &str, request: &Value, export_ids: Option<&[String]>) -> Vec<Problem> {
+    let at = format!("{job}/request");
+    let mut problems = Vec::new();
+    let mut bad = |pointer: String, message: String| {
+        problems.push(Problem::at("request", pointer, message));
+    };
+    let Some(body) = request.as_object() else {
+        bad(at, "the request is not a JSON object".into());
+        return problems;
+    };
+    for key in body.keys() {
+        if key != "activationInfo" && key != "exportIds" {
+            bad(
+                format!("{at}/{}", escape(key)),
+                format!("`{key}` is not part of an ad-hoc request"),
+            );
+        }
+    }
+    match body.get("activationInfo").and_then(Value::as_object) {
+        None => bad(
+            format!("{at}/activationInfo"),
+            "the request has no `activationInfo` object".into(),
+        ),
+        Some(info) if info.is_empty() => bad(
+            format!("{at}/activationInfo"),
+            "`activationInfo` names no destination".into(),
+        ),
+        Some(info) => {
+            for (dest, segments) in info {
+                let here = format!("{at}/activationInfo/{}", escape(dest));
+                if dest.trim().is_empty() {
+                    bad(here.clone(), "a destination ID is empty".into());
+                }
+                let Some(list) = segments.as_array().filter(|l| !l.is_empty()) else {
+                    bad(here, "a destination's segments are a non-empty list".into());
+                    continue;
+                };
+                let mut seen = BTreeSet::new();
+                for (i, segment) in list.iter().enumerate() {
+                    match segment.as_str() {
+                        Some(s) if !s.trim().is_empty() => {
+                            if !seen.insert(s) {
+                                bad(
+                                    format!("{here}/{i}"),
+                                    format!("segment `{s}` is listed twice"),
+                                );
+                            }
+                        }
+                        _ => bad(
+                            format!("{here}/{i}"),
+                            "a segment ID is a non-empty string".into(),
+                        ),
+                    }
+                }
+            }
+        }
+    }
+    let sent: Option<Vec<&str>> = body.get("exportIds").map(|ids| {
+        ids.as_array()
+            .map(|a| a.iter().map(|v| v.as_str().unwrap_or("")).collect())
+            .unwrap_or_default()
+    });
+    match (export_ids, sent) {
+        (None, Some(_)) => bad(
+            format!("{at}/exportIds"),
+            "the run omitted exports, but the request has `exportIds`".into(),
+        ),
+        (Some(_), None) => bad(
+            format!("{at}/exportIds"),
+            "the request has no `exportIds`, but the run resolved export IDs".into(),
+        ),
+        (Some(expected), Some(sent))
+            if sent != expected.iter().map(String::as_str).collect::<Vec<_>>() =>
+        {
+            bad(
+                format!("{at}/exportIds"),
+                format!(
+                    "`exportIds` are not the run's `exports.resolved` ({})",
+                    expected.join(", ")
+                ),
+            );
+        }
+        _ => {}
+    }
+    problems
+}
+
+/// A JSON-pointer segment (RFC 6901): `~` → `~0`, `/` → `~1`.
+fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
