@@ -175,6 +175,23 @@ fn split_overlapping(
     (send, refused)
 }
 
+/// The (destination, segment) pairs of a request body.
+fn activation_pairs(body: &serde_json::Value) -> Vec<(String, String)> {
+    body.get("activationInfo")
+        .and_then(serde_json::Value::as_object)
+        .into_iter()
+        .flatten()
+        .flat_map(|(dest, segments)| {
+            segments
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(serde_json::Value::as_str)
+                .map(move |s| (dest.clone(), s.to_owned()))
+        })
+        .collect()
+}
+
 /// Test-only crash points (`AEPACT_TEST_PAUSE_AFTER=POINT[:JOB]`, see `docs/workflow.md`):
 /// at `POINT` (of job `JOB`, default 0) the process announces itself on stderr and sleeps, so
 /// a test can kill it there. Points: `pending` (run appended and saved), `sending` (`sentAt`
@@ -197,7 +214,7 @@ enum Outcome {
     Submitted { run: u64, orders: usize },
     /// Another apply recorded this intent meanwhile.
     AlreadyApplied { run: u64, applied_at: String },
-    /// The lockfile changed since planning, or a run of this intent was partly sent.
+    /// The lockfile changed since planning, or a job would resend what this intent activated.
     Stale(String),
     /// The platform refused a job.
     Rejected {
@@ -290,12 +307,16 @@ async fn apply_one(
     }
     let mut lockfile = Lockfile::load(&path)?.unwrap_or_else(|| Lockfile::new(&planned.name));
     lockfile.check_plan(&planned.name, &path)?;
-    if let Some((_, run)) = lockfile.latest_run_for(&planned.intent_digest)
-        && run.jobs.iter().any(|j| j.maybe_activated())
-    {
+    // Planning left out what this intent may already have activated (a resumed run); check
+    // again here, under the lock, so a pair is never sent twice for one intent.
+    let done = lockfile.maybe_activated_pairs(&planned.intent_digest);
+    if let Some((dest, segment)) = planned.jobs.iter().find_map(|body| {
+        activation_pairs(body)
+            .into_iter()
+            .find(|pair| done.contains(pair))
+    }) {
         return Ok(Outcome::Stale(format!(
-            "run {} of this plan was partly submitted; sending it again would activate its submitted jobs twice. Bump `run` to send the whole plan again",
-            run.run
+            "segment `{segment}` to `{dest}` may already have been activated by a run of this intent; sending it again would activate it twice"
         )));
     }
 

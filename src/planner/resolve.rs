@@ -275,11 +275,26 @@ pub async fn resolve(
         }
         let Some(resolved) = resolved else { continue };
         let export_ids = (plan.exports != Exports::Omitted).then_some(resolved.ids.as_slice());
-        let bodies: Vec<serde_json::Value> = plan
+        let mut bodies: Vec<serde_json::Value> = plan
             .jobs(options.segment_limit())
             .iter()
             .map(|job| request_body(job, export_ids))
             .collect();
+        // A run of this intent that stopped short (an apply killed between jobs, a job
+        // rejected) is resumed: only the pairs no submitted or in-doubt job requested are sent,
+        // so no segment is activated twice for one intent and none is forgotten.
+        let mut applied = applied;
+        if applied.is_none()
+            && let Some(lockfile) = lockfile
+        {
+            let done = lockfile.maybe_activated_pairs(&intent);
+            if !done.is_empty() {
+                bodies = without_pairs(bodies, &done);
+                if bodies.is_empty() {
+                    applied = lockfile.latest_run_for(&intent).map(|(_, run)| run);
+                }
+            }
+        }
         let verdict = match applied {
             Some(run) => Verdict::AlreadyApplied {
                 run: run.run,
@@ -344,6 +359,30 @@ pub async fn resolve(
         },
         refusals,
     })
+}
+
+/// The request bodies without the (destination, segment) pairs in `done`; a destination left
+/// with no segment is removed, and a body left with no destination is dropped.
+pub fn without_pairs(
+    bodies: Vec<serde_json::Value>,
+    done: &BTreeSet<(String, String)>,
+) -> Vec<serde_json::Value> {
+    bodies
+        .into_iter()
+        .filter_map(|mut body| {
+            let info = body.get_mut("activationInfo")?.as_object_mut()?;
+            for (dest, segments) in info.iter_mut() {
+                if let Some(list) = segments.as_array_mut() {
+                    list.retain(|s| {
+                        s.as_str()
+                            .is_none_or(|s| !done.contains(&(dest.clone(), s.to_owned())))
+                    });
+                }
+            }
+            info.retain(|_, segments| segments.as_array().is_none_or(|l| !l.is_empty()));
+            (!info.is_empty()).then_some(body)
+        })
+        .collect()
 }
 
 /// `sha256:<hex>` of a file, or `None` when it does not exist.

@@ -26,8 +26,9 @@ fn apply_args() -> Vec<&'static str> {
     args
 }
 
-/// Kills an apply at `point`, then checks recovery. Returns the rig for extra checks.
-fn crash_at(point: Point) -> Rig {
+/// Kills an apply at `point`, checks that the emulator had then accepted `accepted_when_killed`
+/// jobs, and checks the recovery.
+fn crash_at(point: Point, accepted_when_killed: usize) {
     let rig = Rig::new();
     let args = apply_args();
     match point {
@@ -54,6 +55,7 @@ fn crash_at(point: Point) -> Rig {
     }
     // The emulator finishes what it received (as the platform would) before we judge.
     rig.settle_emulator();
+    assert_eq!(accepted_at_crash(&rig), accepted_when_killed);
 
     // 1. The lockfile parses, and holds every accepted job as (maybe) submitted.
     assert!(
@@ -80,54 +82,61 @@ fn crash_at(point: Point) -> Rig {
     assert_eq!(status.status, 0, "{status}");
     rig.check_settled_truthfully(TRIO_LOCK);
 
-    // 4. And applying after that still never doubles a job.
+    // 4. Applying after that resumes the plan: every segment ends up activated exactly once,
+    //    none forgotten, none doubled.
     let after = rig.run(&args);
-    assert!(matches!(after.status, 0 | 1), "{after}");
+    assert_eq!(after.status, 0, "{after}");
     rig.settle_emulator();
     rig.check_nothing_lost_or_doubled(TRIO_LOCK);
-    rig
+    assert_eq!(
+        rig.accepted().len(),
+        3,
+        "each of the three jobs accepted once"
+    );
+    let again = rig.run(&args);
+    assert!(again.stdout.contains("already applied"), "{again}");
+}
+
+/// The number of jobs the emulator had accepted when the apply died (read before recovery).
+fn accepted_at_crash(rig: &Rig) -> usize {
+    rig.posts()
+        .iter()
+        .filter(|p| crate::reliability_rig::accepted(p))
+        .count()
 }
 
 #[test]
 fn killed_after_the_pending_run_is_written() {
-    let rig = crash_at(Point::Hook("pending:0"));
-    // Nothing had been sent, so the next apply sent the three jobs, once each.
-    assert_eq!(rig.accepted().len(), 3);
+    crash_at(Point::Hook("pending:0"), 0);
 }
 
 #[test]
 fn killed_after_sent_at_is_written_before_the_post() {
-    let rig = crash_at(Point::Hook("sending:1"));
-    assert_eq!(rig.accepted().len(), 1, "only job 0 reached the platform");
+    crash_at(Point::Hook("sending:1"), 1);
 }
 
 #[test]
 fn killed_while_the_first_post_waits_for_its_response() {
-    let rig = crash_at(Point::InFlight(0));
-    // The platform finished the request its client had given up on: job 0 ran, once.
-    assert_eq!(rig.accepted().len(), 1);
+    // The platform finishes the request its client gave up on: job 0 runs, once.
+    crash_at(Point::InFlight(0), 1);
 }
 
 #[test]
 fn killed_while_the_second_post_waits_for_its_response() {
-    let rig = crash_at(Point::InFlight(1));
-    assert_eq!(rig.accepted().len(), 2);
+    crash_at(Point::InFlight(1), 2);
 }
 
 #[test]
 fn killed_after_the_response_before_it_is_recorded() {
-    let rig = crash_at(Point::Hook("response:1"));
-    assert_eq!(rig.accepted().len(), 2);
+    crash_at(Point::Hook("response:1"), 2);
 }
 
 #[test]
 fn killed_between_jobs() {
-    let rig = crash_at(Point::Hook("job:0"));
-    assert_eq!(rig.accepted().len(), 1);
+    crash_at(Point::Hook("job:0"), 1);
 }
 
 #[test]
 fn killed_after_the_last_job_is_recorded() {
-    let rig = crash_at(Point::Hook("job:2"));
-    assert_eq!(rig.accepted().len(), 3);
+    crash_at(Point::Hook("job:2"), 3);
 }
