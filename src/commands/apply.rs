@@ -146,16 +146,8 @@ fn split_overlapping(
         let segments: std::collections::BTreeSet<String> = plan
             .jobs
             .iter()
-            .flat_map(|body| {
-                body.get("activationInfo")
-                    .and_then(serde_json::Value::as_object)
-                    .into_iter()
-                    .flat_map(|info| info.values())
-                    .filter_map(serde_json::Value::as_array)
-                    .flatten()
-                    .filter_map(serde_json::Value::as_str)
-                    .map(str::to_owned)
-            })
+            .flat_map(activation_pairs)
+            .map(|(_, segment)| segment)
             .collect();
         let clash = segments.iter().find_map(|s| {
             taken

@@ -279,3 +279,36 @@ fn connection_refused_fails_cleanly_everywhere() {
     assert_eq!(before, after, "nothing recorded without a connection");
     assert_eq!(rig.posts().len(), 1);
 }
+
+#[test]
+fn status_settling_a_job_in_doubt_under_run_list_faults() {
+    let rig = Rig::new();
+    rig.fault(json!({"route": "adhocrun", "drop": true, "times": 1}));
+    assert_eq!(apply(&rig).status, 1);
+    rig.settle_emulator();
+    let before = std::fs::read_to_string(rig.env.path().join(TRIO_LOCK)).unwrap();
+    // Not retried (500) or unreadable: status fails clearly and records nothing.
+    for fault in [
+        json!({"route": "runs.list", "status": 500, "times": 1}),
+        json!({"route": "runs.list", "response": "malformedJson", "times": 1}),
+    ] {
+        rig.fault(fault.clone());
+        let out = rig.status(&[TRIO]);
+        rig.clear_faults();
+        assert_eq!(out.status, 1, "{fault}: {out}");
+        let after = std::fs::read_to_string(rig.env.path().join(TRIO_LOCK)).unwrap();
+        assert_eq!(before, after, "{fault}: the job stays in doubt, untouched");
+    }
+    // Retried (502, a lost connection): the job is found among the runs.
+    for fault in [
+        json!({"route": "runs.list", "status": 502, "times": 1}),
+        json!({"route": "runs.list", "drop": true, "times": 1}),
+    ] {
+        rig.fault(fault);
+    }
+    let out = rig.status(&[TRIO]);
+    rig.clear_faults();
+    assert_eq!(out.status, 0, "{out}");
+    rig.check_settled_truthfully(TRIO_LOCK);
+    assert_eq!(rig.jobs(TRIO_LOCK)[0]["status"], "submitted");
+}
