@@ -213,7 +213,7 @@ async fn poll_plan(client: &Arc<Client>, plan: &Path, lock_timeout: Duration) ->
     let mut tally = Tally::default();
 
     // Settle jobs in doubt from the runs of their dataflows.
-    let known: HashSet<String> = lockfile
+    let mut known: HashSet<String> = lockfile
         .runs
         .iter()
         .flat_map(|r| &r.jobs)
@@ -229,6 +229,8 @@ async fn poll_plan(client: &Arc<Client>, plan: &Path, lock_timeout: Duration) ->
             continue;
         };
         let wanted = activation_pairs(&job.request);
+        let in_request_order = job.requested_pairs();
+        // Candidates: (created before the send, distance from the send, run id, order).
         let mut found = Vec::new();
         for dest in wanted
             .iter()
@@ -239,27 +241,48 @@ async fn poll_plan(client: &Arc<Client>, plan: &Path, lock_timeout: Duration) ->
                 .list_runs(&sandbox, &dest, sent_at - CLOCK_MARGIN_MS)
                 .await?;
             for run in runs.into_iter().filter(|r| !known.contains(&r.id)) {
+                let (before, distance) = match run.created_at {
+                    Some(t) if t < sent_at => (true, sent_at - t),
+                    Some(t) => (false, t - sent_at),
+                    None => (false, i64::MAX),
+                };
                 for segment in run.segment_ids() {
                     if wanted.contains(&(dest.clone(), segment.clone())) {
-                        found.push(NewOrder {
-                            segment,
-                            order: dest.clone(),
-                            status_url: format!(
-                                "{}/data/foundation/flowservice/runs/{}",
-                                client.config().platform_url,
-                                run.id
-                            ),
-                        });
+                        found.push((
+                            before,
+                            distance,
+                            run.id.clone(),
+                            NewOrder {
+                                segment,
+                                order: dest.clone(),
+                                status_url: format!(
+                                    "{}/data/foundation/flowservice/runs/{}",
+                                    client.config().platform_url,
+                                    run.id
+                                ),
+                            },
+                        ));
                     }
                 }
             }
         }
+        // One order per (destination, segment): the run created first after the send; one
+        // created before it (within the clock-skew margin) only when there is none after, since
+        // it may be another job's (another plan's, or an earlier run's).
+        found.sort_by_key(|(before, distance, _, _)| (*before, *distance));
+        let mut seen = HashSet::new();
+        found.retain(|(_, _, _, o)| seen.insert((o.order.clone(), o.segment.clone())));
+        found.sort_by_key(|(_, _, _, o)| {
+            in_request_order
+                .iter()
+                .position(|(d, s)| *d == o.order && *s == o.segment)
+        });
+        // A run settles one job only.
+        known.extend(found.iter().map(|(_, _, id, _)| id.clone()));
+        let found: Vec<NewOrder> = found.into_iter().map(|(_, _, _, o)| o).collect();
         let now = Timestamp::now();
         let (run, job) = lockfile.job_mut(at)?;
         if !found.is_empty() {
-            // Keep one order per (destination, segment): the earliest run.
-            let mut seen = HashSet::new();
-            found.retain(|o| seen.insert((o.order.clone(), o.segment.clone())));
             job.reconcile_submitted(run, found, now)?;
             tally.settled += 1;
         } else if now.unix_ms() - sent_at > not_received_after_ms() {

@@ -312,3 +312,47 @@ fn status_settling_a_job_in_doubt_under_run_list_faults() {
     rig.check_settled_truthfully(TRIO_LOCK);
     assert_eq!(rig.jobs(TRIO_LOCK)[0]["status"], "submitted");
 }
+
+#[test]
+fn a_lost_response_is_settled_with_its_own_runs_not_another_plans() {
+    use crate::reliability_rig::GOLD;
+    let rig = Rig::new();
+    // Another plan activated gold to the same dataflow a moment earlier (its runs finished).
+    rig.env
+        .write("plans/gold.yaml", crate::common::plan("gold", &[GOLD]));
+    assert_eq!(
+        rig.run(&["apply", "--auto-approve", "plans/gold.yaml"])
+            .status,
+        0
+    );
+    let other = rig.lockfile("plans/gold.lock.json").unwrap();
+    let other_run = other["runs"][0]["jobs"][0]["orders"][0]["runId"].clone();
+
+    // Then trio's response is lost; status must find trio's runs, not gold's.
+    rig.fault(json!({"route": "adhocrun", "drop": true, "times": 1}));
+    assert_eq!(apply(&rig).status, 1);
+    rig.settle_emulator();
+    assert_eq!(rig.status(&[TRIO]).status, 0);
+    let job = &rig.jobs(TRIO_LOCK)[0];
+    assert_eq!(job["status"], "submitted");
+    let orders = job["orders"].as_array().unwrap();
+    assert_eq!(orders.len(), 3, "{job:#}");
+    let gold = orders.iter().find(|o| o["segment"] == GOLD).unwrap();
+    assert_ne!(
+        gold["runId"], other_run,
+        "trio's gold order is the other plan's run"
+    );
+    // In request order, like the platform's answer.
+    let segments: Vec<&str> = orders
+        .iter()
+        .map(|o| o["segment"].as_str().unwrap())
+        .collect();
+    let requested: Vec<&str> = job["request"]["activationInfo"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|v| v.as_array().unwrap())
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(segments, requested);
+}
