@@ -255,7 +255,8 @@ fn connection_refused_fails_cleanly_everywhere() {
         ("AEP_PLATFORM_URL", closed.as_str()),
         ("AEP_IMS_URL", closed.as_str()),
     ];
-    for args in [
+    // The three at once: each retries its connection with backoff before it gives up.
+    let commands = [
         vec!["plan", TRIO],
         vec![
             "apply",
@@ -266,15 +267,23 @@ fn connection_refused_fails_cleanly_everywhere() {
             TRIO,
         ],
         vec!["status", TRIO],
-    ] {
-        let out = rig.run_with(&vars, &args);
-        assert_eq!(out.status, 1, "{args:?}: {out}");
-        assert!(
-            out.stderr.contains("aepact::api::transport"),
-            "{args:?}: {out}"
-        );
-        assert!(out.stderr.contains("Connection refused"), "{args:?}: {out}");
-    }
+    ];
+    let (rig_ref, vars_ref) = (&rig, &vars);
+    std::thread::scope(|scope| {
+        let runs: Vec<_> = commands
+            .iter()
+            .map(|args| scope.spawn(move || (args, rig_ref.run_with(vars_ref, args))))
+            .collect();
+        for run in runs {
+            let (args, out) = run.join().unwrap();
+            assert_eq!(out.status, 1, "{args:?}: {out}");
+            assert!(
+                out.stderr.contains("aepact::api::transport"),
+                "{args:?}: {out}"
+            );
+            assert!(out.stderr.contains("Connection refused"), "{args:?}: {out}");
+        }
+    });
     let after = std::fs::read_to_string(rig.env.path().join(TRIO_LOCK)).unwrap();
     assert_eq!(before, after, "nothing recorded without a connection");
     assert_eq!(rig.posts().len(), 1);
