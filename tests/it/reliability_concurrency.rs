@@ -115,3 +115,11 @@ fn plan_order_decides_which_plan_goes_first() {
     no_409(&rig.posts());
     assert!(rig.lockfile("plans/a.lock.json").is_none());
 }
+
+#[test]
+fn the_same_plan_twice_in_one_invocation_is_sent_once() {
+    let rig = Rig::new();
+    let out = rig.run(&["apply", "--auto-approve", TRIO, TRIO]);
+    assert_eq!(out.status, 0, "{out}");
+    assert_eq!(rig.posts().len(), 1);
+}
