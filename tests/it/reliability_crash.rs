@@ -84,8 +84,15 @@ fn crash_at(point: Point, accepted_when_killed: usize) {
 
     // 4. Applying after that resumes the plan: every segment ends up activated exactly once,
     //    none forgotten, none doubled.
+    let resumed = rig
+        .jobs(TRIO_LOCK)
+        .iter()
+        .any(|j| j["status"] == "submitted");
     let after = rig.run(&args);
     assert_eq!(after.status, 0, "{after}");
+    if resumed && rig.accepted().len() < 3 {
+        assert!(after.stdout.contains("resuming run 1"), "{after}");
+    }
     rig.settle_emulator();
     rig.check_nothing_lost_or_doubled(TRIO_LOCK);
     assert_eq!(
