@@ -253,7 +253,7 @@ impl Outcome {
                 )
             }
             Outcome::Unknown { job, message } => format!(
-                "the response to job {} of `{name}` was lost ({message}); it may be running and will not be sent again\n  help: run `aepact status {}` to find out what the platform did\n",
+                "the outcome of job {} of `{name}` is not known ({message}); it may be running and will not be sent again\n  help: run `aepact status {}` to find out what the platform did\n",
                 job + 1,
                 plan.path
             ),
