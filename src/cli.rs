@@ -300,7 +300,7 @@ pub struct EmulatorArgs {
 }
 
 /// Parses `500ms`, `30s`, `2m`, `1h` or a bare number of seconds.
-fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit())

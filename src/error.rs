@@ -38,6 +38,14 @@ pub enum Error {
         help("make the saved plan again with `aepact plan --out FILE`")
     )]
     SavedPlan(String),
+
+    /// An `AEPACT_*` test/operations knob with a value that cannot work.
+    #[error("{0}")]
+    #[diagnostic(
+        code(aepact::setting),
+        help("unset it, or give a duration such as `5s` or `500ms`")
+    )]
+    Setting(String),
 }
 
 impl From<crate::planner::resolve::ResolveError> for Error {

@@ -957,6 +957,19 @@ impl JobRecord {
         Ok(())
     }
 
+    /// Settles a `pending` job that was never sent (`sentAt` null) of an apply that stopped
+    /// (only `status`, under the plan's lock, so no apply is still working on it): nothing was
+    /// activated. `error` says so.
+    pub fn settle_never_sent(&mut self, run: u64, error: JobError, at: Timestamp) -> Result<()> {
+        if self.status != JobStatus::Pending || self.sent_at.is_some() {
+            return Err(self.transition(run, "rejected (never sent)"));
+        }
+        self.status = JobStatus::Rejected;
+        self.error = Some(error);
+        self.reconciled_at = Some(at);
+        Ok(())
+    }
+
     fn require_sent_pending(&self, run: u64, to: JobStatus) -> Result<()> {
         if self.status == JobStatus::Pending && self.sent_at.is_some() {
             Ok(())
@@ -1317,7 +1330,12 @@ impl Lockfile {
                 }
                 let status = job.status;
                 let sent = job.sent_at.is_some();
-                let needs_sent = status != JobStatus::Pending;
+                // Sent, except a job `status` settled as never sent (`rejected`, `reconciledAt`).
+                let needs_sent = match status {
+                    JobStatus::Pending => false,
+                    JobStatus::Rejected => job.reconciled_at.is_none(),
+                    JobStatus::Submitted | JobStatus::Unknown => true,
+                };
                 if needs_sent && !sent {
                     push(
                         format!("{at}/sentAt"),

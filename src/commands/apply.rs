@@ -6,8 +6,12 @@
 //!    first: "already applied", or stale);
 //! 2. a run is appended with every job `pending`, and saved;
 //! 3. per job: its `sentAt` is saved, the POST is sent, and the outcome (`submitted` with the
-//!    orders, `rejected` with the platform's error, or `unknown` when the response was lost) is
-//!    saved before the next job. A lost response is never retried: `status` settles it.
+//!    orders, `rejected` with the platform's error, or `unknown` when the response was lost or
+//!    was a 500/502/504) is saved before the next job. A job in doubt is never retried:
+//!    `status` settles it.
+//!
+//! Plans of one invocation that share a segment are never sent together: the later one is
+//! refused up front (exit 75), since the platform runs one ad-hoc job per segment at a time.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -85,18 +89,41 @@ pub fn run(args: &ApplyArgs, style: Style) -> Result<Exit> {
             output::write_stdout("Nothing to apply.\n")?;
             return Ok(Exit::Success);
         }
+        // The platform runs one ad-hoc job per segment at a time, and this invocation cannot
+        // know when an earlier plan's runs finish: a later plan sharing a segment with one
+        // sent before it is refused up front, never sent into "Run already going on".
+        let (to_apply, overlapping) = split_overlapping(to_apply);
+        if !overlapping.is_empty() {
+            output::write_stdout(&overlapping.iter().fold(String::new(), |text, (later, earlier, segment)| {
+                text + &format!(
+                    "{}: `{}` shares segment `{segment}` with `{}`, applied first in this invocation; its runs would still be going\n  help: apply the plans one after the other, once `aepact status --wait {}` reports the earlier one's runs final\n",
+                    style.paint(anstyle::Style::new().bold(), "refused"),
+                    later.name,
+                    earlier.name,
+                    earlier.path,
+                )
+            }))?;
+        }
+        if to_apply.is_empty() {
+            return Ok(Exit::TempFail);
+        }
         if !args.auto_approve && !confirm(to_apply.len())? {
             return Ok(Exit::Failure);
         }
-        let mut exit = Exit::Success;
+        let mut exit = if overlapping.is_empty() {
+            Exit::Success
+        } else {
+            Exit::TempFail
+        };
         for planned in to_apply {
             let Some(plan) = plans.iter().find(|p| *p.path == *planned.path) else {
                 continue;
             };
             let outcome = apply_one(&client, &set, planned, plan, options.api_version).await?;
             output::write_stdout(&outcome.describe(planned))?;
+            let failed = outcome.exit() != Exit::Success;
             exit = worse(exit, outcome.exit());
-            if exit != Exit::Success {
+            if failed {
                 // Stop at the first plan that did not go through: later plans may depend on
                 // it, and the user has something to look at first.
                 break;
@@ -106,19 +133,87 @@ pub fn run(args: &ApplyArgs, style: Style) -> Result<Exit> {
     })
 }
 
+/// Splits the plans to apply into those to send and those refused because they share a
+/// (sandbox, segment) with a plan sent before them in this invocation: (later, earlier, segment).
+#[allow(clippy::type_complexity)]
+fn split_overlapping(
+    plans: Vec<&PlannedPlan>,
+) -> (Vec<&PlannedPlan>, Vec<(&PlannedPlan, &PlannedPlan, String)>) {
+    let mut taken: std::collections::HashMap<(String, String), &PlannedPlan> =
+        std::collections::HashMap::new();
+    let (mut send, mut refused) = (Vec::new(), Vec::new());
+    for plan in plans {
+        let segments: std::collections::BTreeSet<String> = plan
+            .jobs
+            .iter()
+            .flat_map(activation_pairs)
+            .map(|(_, segment)| segment)
+            .collect();
+        let clash = segments.iter().find_map(|s| {
+            taken
+                .get(&(plan.sandbox.clone(), s.clone()))
+                .map(|e| (*e, s))
+        });
+        match clash {
+            Some((earlier, segment)) => refused.push((plan, earlier, segment.clone())),
+            None => {
+                for s in segments {
+                    taken.insert((plan.sandbox.clone(), s), plan);
+                }
+                send.push(plan);
+            }
+        }
+    }
+    (send, refused)
+}
+
+/// The (destination, segment) pairs of a request body.
+fn activation_pairs(body: &serde_json::Value) -> Vec<(String, String)> {
+    body.get("activationInfo")
+        .and_then(serde_json::Value::as_object)
+        .into_iter()
+        .flatten()
+        .flat_map(|(dest, segments)| {
+            segments
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(serde_json::Value::as_str)
+                .map(move |s| (dest.clone(), s.to_owned()))
+        })
+        .collect()
+}
+
+/// Test-only crash points (`AEPACT_TEST_PAUSE_AFTER=POINT[:JOB]`, see `docs/workflow.md`):
+/// at `POINT` (of job `JOB`, default 0) the process announces itself on stderr and sleeps, so
+/// a test can kill it there. Points: `pending` (run appended and saved), `sending` (`sentAt`
+/// saved, POST not sent), `response` (response received, outcome not saved), `job` (outcome
+/// saved, next job not started). Unset (always, outside tests), it does nothing.
+fn test_pause(point: &str, job: usize) {
+    let Ok(wanted) = std::env::var("AEPACT_TEST_PAUSE_AFTER") else {
+        return;
+    };
+    let (name, index) = wanted.split_once(':').unwrap_or((wanted.as_str(), "0"));
+    if name == point && index.parse::<usize>().ok() == Some(job) {
+        let _ = output::write_stderr(&format!("aepact-test-pause: {point}:{job}\n"));
+        std::thread::sleep(std::time::Duration::from_secs(600));
+    }
+}
+
 /// What happened to one plan.
 enum Outcome {
     /// Every job submitted.
     Submitted { run: u64, orders: usize },
     /// Another apply recorded this intent meanwhile.
     AlreadyApplied { run: u64, applied_at: String },
-    /// The lockfile changed since planning, or a run of this intent was partly sent.
+    /// The lockfile changed since planning, or a job would resend what this intent activated.
     Stale(String),
     /// The platform refused a job.
     Rejected {
         job: usize,
         message: String,
         temporary: bool,
+        help: &'static str,
     },
     /// A job's response was lost: it may be running.
     Unknown { job: usize, message: String },
@@ -150,22 +245,15 @@ impl Outcome {
                 "refused `{name}`: {reason}\n  help: run `aepact plan` again and review it\n"
             ),
             Outcome::Rejected {
-                job,
-                message,
-                temporary,
+                job, message, help, ..
             } => {
-                let help = if *temporary {
-                    "a run for one of these segments is still going: wait for it (`aepact status --wait`) and apply again"
-                } else {
-                    "fix the plan or the dataflow, then bump `run` to send the plan again"
-                };
                 format!(
                     "the platform rejected job {} of `{name}`: {message}\n  help: {help}\n",
                     job + 1
                 )
             }
             Outcome::Unknown { job, message } => format!(
-                "the response to job {} of `{name}` was lost ({message}); it may be running and will not be sent again\n  help: run `aepact status {}` to find out what the platform did\n",
+                "the outcome of job {} of `{name}` is not known ({message}); it may be running and will not be sent again\n  help: run `aepact status {}` to find out what the platform did\n",
                 job + 1,
                 plan.path
             ),
@@ -211,12 +299,16 @@ async fn apply_one(
     }
     let mut lockfile = Lockfile::load(&path)?.unwrap_or_else(|| Lockfile::new(&planned.name));
     lockfile.check_plan(&planned.name, &path)?;
-    if let Some((_, run)) = lockfile.latest_run_for(&planned.intent_digest)
-        && run.jobs.iter().any(|j| j.maybe_activated())
-    {
+    // Planning left out what this intent may already have activated (a resumed run); check
+    // again here, under the lock, so a pair is never sent twice for one intent.
+    let done = lockfile.maybe_activated_pairs(&planned.intent_digest);
+    if let Some((dest, segment)) = planned.jobs.iter().find_map(|body| {
+        activation_pairs(body)
+            .into_iter()
+            .find(|pair| done.contains(pair))
+    }) {
         return Ok(Outcome::Stale(format!(
-            "run {} of this plan was partly submitted; sending it again would activate its submitted jobs twice. Bump `run` to send the whole plan again",
-            run.run
+            "segment `{segment}` to `{dest}` may already have been activated by a run of this intent; sending it again would activate it twice"
         )));
     }
 
@@ -239,6 +331,7 @@ async fn apply_one(
         lockfile = %path.display(),
         "run recorded, every job pending"
     );
+    test_pause("pending", 0);
 
     let mut orders = 0;
     for (j, body) in planned.jobs.iter().enumerate() {
@@ -249,6 +342,7 @@ async fn apply_one(
         }
         lockfile.save(&path)?;
         tracing::info!(plan = %planned.name, job = j, "sending job (recorded as sent first)");
+        test_pause("sending", j);
         let outcome = client.post_adhoc(&planned.sandbox, body, version).await;
         tracing::info!(
             plan = %planned.name,
@@ -256,6 +350,7 @@ async fn apply_one(
             outcome = outcome_name(&outcome),
             "job outcome"
         );
+        test_pause("response", j);
         let going = outcome.run_already_going().is_some();
         let (run, job) = lockfile.job_mut(at)?;
         let result = match outcome {
@@ -274,6 +369,24 @@ async fn apply_one(
                 )?;
                 None
             }
+            // A 500, 502 or 504 does not prove the job was not started (a gateway may have
+            // forwarded it, a failing service may have started runs): in doubt, like a lost
+            // response, until `status` finds its runs or their absence.
+            AdhocOutcome::Rejected { status, body } if matches!(status, 500 | 502 | 504) => {
+                let message = format!(
+                    "HTTP {status}: {}",
+                    error_message(&body).unwrap_or_else(|| "no error message".into())
+                );
+                job.mark_unknown(
+                    run,
+                    JobError {
+                        http_status: Some(status),
+                        message: message.clone(),
+                        body: Some(body),
+                    },
+                )?;
+                Some(Outcome::Unknown { job: j, message })
+            }
             AdhocOutcome::Rejected { status, body } => {
                 let message = error_message(&body).unwrap_or_else(|| format!("HTTP {status}"));
                 job.mark_rejected(
@@ -287,7 +400,16 @@ async fn apply_one(
                 Some(Outcome::Rejected {
                     job: j,
                     message: format!("HTTP {status}: {message}"),
-                    temporary: going,
+                    // "Run already going on", and rate limiting or unavailability that outlasted
+                    // the retries, clear by themselves.
+                    temporary: going || matches!(status, 429 | 503),
+                    help: if going {
+                        "a run for one of these segments is still going: wait for it (`aepact status --wait`) and apply again"
+                    } else if matches!(status, 429 | 503) {
+                        "the platform is busy and kept refusing after the retries; nothing was activated: apply again later"
+                    } else {
+                        "fix the plan or the dataflow, then bump `run` to send the plan again"
+                    },
                 })
             }
             AdhocOutcome::NotSent { error } => {
@@ -305,6 +427,7 @@ async fn apply_one(
                     job: j,
                     message,
                     temporary: false,
+                    help: "nothing left this machine, so nothing was activated: fix the connection or credentials and apply again",
                 })
             }
             AdhocOutcome::Unknown { error } => {
@@ -324,6 +447,7 @@ async fn apply_one(
         if let Some(stop) = result {
             return Ok(stop);
         }
+        test_pause("job", j);
     }
     Ok(Outcome::Submitted {
         run: plan.run,

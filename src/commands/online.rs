@@ -31,11 +31,34 @@ pub fn connect(flags: &EmulatorFlags) -> Result<(Arc<Client>, Option<Emulator>)>
         let emulator = EmulatorBuilder::new().state_file(state.clone()).start()?;
         let mut config = ApiConfig::for_emulator(emulator.info());
         config.sandbox = std::env::var("AEP_SANDBOX").ok().filter(|s| !s.is_empty());
-        let client = Client::new(config)?;
+        let client = Client::new(with_timeout_override(config)?)?;
         return Ok((Arc::new(client), Some(emulator)));
     }
     let config = ApiConfig::from_env(|name| std::env::var(name).ok())?;
-    Ok((Arc::new(Client::new(config)?), None))
+    Ok((Arc::new(Client::new(with_timeout_override(config)?)?), None))
+}
+
+/// `AEPACT_HTTP_TIMEOUT` (`500ms`, `5s`, ...): the per-request timeout instead of 60 s (and
+/// the connect timeout, when shorter). A test and operations knob (`docs/api-client.md`).
+fn with_timeout_override(config: ApiConfig) -> Result<ApiConfig> {
+    let Some(text) = std::env::var("AEPACT_HTTP_TIMEOUT")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    else {
+        return Ok(config);
+    };
+    match crate::cli::parse_duration(&text) {
+        Ok(timeout) if !timeout.is_zero() => {
+            let connect = config.connect_timeout.min(timeout);
+            Ok(config.with_timeouts(connect, timeout))
+        }
+        Ok(_) => Err(crate::error::Error::Setting(
+            "`AEPACT_HTTP_TIMEOUT` must be longer than 0".into(),
+        )),
+        Err(e) => Err(crate::error::Error::Setting(format!(
+            "`AEPACT_HTTP_TIMEOUT`: {e}"
+        ))),
+    }
 }
 
 /// Runs the offline checks. Returns the checked plans, or `None` after printing the problems

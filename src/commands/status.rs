@@ -2,7 +2,8 @@
 //!
 //! Per plan, under the plan's lock: jobs left in doubt (`pending` after a crash mid-send, or
 //! `unknown` after a lost response) are settled from the runs of their dataflows created after
-//! the send; then every non-final order's statusURL is polled and its status, times and metrics
+//! the send; jobs never sent (`pending` without `sentAt`, an apply that stopped) are recorded
+//! as such; then every non-final order's statusURL is polled and its status, times and metrics
 //! written back. `--wait` repeats until every order is final.
 
 use std::collections::HashSet;
@@ -17,8 +18,8 @@ use crate::cli::StatusArgs;
 use crate::commands::online;
 use crate::error::Result;
 use crate::lockfile::{
-    JobError, LockGuard, Lockfile, NewOrder, OrderMetrics, OrderStatus, OrderUpdate, Timestamp,
-    lockfile_path,
+    JobError, JobStatus, LockGuard, Lockfile, NewOrder, OrderMetrics, OrderStatus, OrderUpdate,
+    Timestamp, lockfile_path,
 };
 use crate::output::{self, Style};
 use crate::plan::{CheckOptions, check_paths};
@@ -28,6 +29,16 @@ use crate::plan::{CheckOptions, check_paths};
 const CLOCK_MARGIN_MS: i64 = 5 * 60 * 1000;
 /// After this long without a run for a job in doubt, the platform did not take it.
 const NOT_RECEIVED_AFTER_MS: i64 = 2 * 60 * 1000;
+
+/// [`NOT_RECEIVED_AFTER_MS`], or `AEPACT_NOT_RECEIVED_AFTER` (milliseconds; a test and ops
+/// knob, see `docs/workflow.md`): tests set it low instead of waiting two minutes.
+fn not_received_after_ms() -> i64 {
+    std::env::var("AEPACT_NOT_RECEIVED_AFTER_MS")
+        .ok()
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .filter(|ms| *ms >= 0)
+        .unwrap_or(NOT_RECEIVED_AFTER_MS)
+}
 
 pub fn run(args: &StatusArgs, style: Style) -> Result<Exit> {
     let report = check_paths(&args.paths, &CheckOptions::default(), false);
@@ -224,7 +235,7 @@ async fn poll_plan(
     );
 
     // Settle jobs in doubt from the runs of their dataflows.
-    let known: HashSet<String> = lockfile
+    let mut known: HashSet<String> = lockfile
         .runs
         .iter()
         .flat_map(|r| &r.jobs)
@@ -240,6 +251,8 @@ async fn poll_plan(
             continue;
         };
         let wanted = activation_pairs(&job.request);
+        let in_request_order = job.requested_pairs();
+        // Candidates: (created before the send, distance from the send, run id, order).
         let mut found = Vec::new();
         for dest in wanted
             .iter()
@@ -250,27 +263,48 @@ async fn poll_plan(
                 .list_runs(&sandbox, &dest, sent_at - CLOCK_MARGIN_MS)
                 .await?;
             for run in runs.into_iter().filter(|r| !known.contains(&r.id)) {
+                let (before, distance) = match run.created_at {
+                    Some(t) if t < sent_at => (true, sent_at - t),
+                    Some(t) => (false, t - sent_at),
+                    None => (false, i64::MAX),
+                };
                 for segment in run.segment_ids() {
                     if wanted.contains(&(dest.clone(), segment.clone())) {
-                        found.push(NewOrder {
-                            segment,
-                            order: dest.clone(),
-                            status_url: format!(
-                                "{}/data/foundation/flowservice/runs/{}",
-                                client.config().platform_url,
-                                run.id
-                            ),
-                        });
+                        found.push((
+                            before,
+                            distance,
+                            run.id.clone(),
+                            NewOrder {
+                                segment,
+                                order: dest.clone(),
+                                status_url: format!(
+                                    "{}/data/foundation/flowservice/runs/{}",
+                                    client.config().platform_url,
+                                    run.id
+                                ),
+                            },
+                        ));
                     }
                 }
             }
         }
+        // One order per (destination, segment): the run created first after the send; one
+        // created before it (within the clock-skew margin) only when there is none after, since
+        // it may be another job's (another plan's, or an earlier run's).
+        found.sort_by_key(|(before, distance, _, _)| (*before, *distance));
+        let mut seen = HashSet::new();
+        found.retain(|(_, _, _, o)| seen.insert((o.order.clone(), o.segment.clone())));
+        found.sort_by_key(|(_, _, _, o)| {
+            in_request_order
+                .iter()
+                .position(|(d, s)| *d == o.order && *s == o.segment)
+        });
+        // A run settles one job only.
+        known.extend(found.iter().map(|(_, _, id, _)| id.clone()));
+        let found: Vec<NewOrder> = found.into_iter().map(|(_, _, _, o)| o).collect();
         let now = Timestamp::now();
         let (run, job) = lockfile.job_mut(at)?;
         if !found.is_empty() {
-            // Keep one order per (destination, segment): the earliest run.
-            let mut seen = HashSet::new();
-            found.retain(|o| seen.insert((o.order.clone(), o.segment.clone())));
             tracing::info!(
                 run,
                 job = at.job,
@@ -279,7 +313,7 @@ async fn poll_plan(
             );
             job.reconcile_submitted(run, found, now)?;
             tally.settled += 1;
-        } else if now.unix_ms() - sent_at > NOT_RECEIVED_AFTER_MS {
+        } else if now.unix_ms() - sent_at > not_received_after_ms() {
             job.reconcile_not_received(
                 run,
                 JobError {
@@ -295,6 +329,28 @@ async fn poll_plan(
             tracing::info!(run, job = at.job, "job in doubt: no run yet, not settled");
             tally.in_doubt += 1;
         }
+    }
+
+    // Jobs never sent (`pending`, no `sentAt`) of an apply that stopped: under the lock no
+    // apply is working on them, so nothing was or will be activated by them.
+    for at in lockfile.unsettled_jobs() {
+        let Some(job) = lockfile.job(at) else {
+            continue;
+        };
+        if job.sent_at.is_some() || job.status != JobStatus::Pending {
+            continue;
+        }
+        let (run, job) = lockfile.job_mut(at)?;
+        job.settle_never_sent(
+            run,
+            JobError {
+                http_status: None,
+                message: "never sent: the apply stopped before sending this job".into(),
+                body: None,
+            },
+            Timestamp::now(),
+        )?;
+        tally.settled += 1;
     }
 
     // Poll every order that is not final.

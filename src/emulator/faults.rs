@@ -63,9 +63,26 @@ pub struct Fault {
     /// Handle the request (a POST takes effect), then close the connection with no response.
     #[serde(default, skip_serializing_if = "is_false")]
     pub drop: bool,
+    /// Spoil the body of the answer (the injected `status`'s, or else the real one, in which
+    /// case the request is handled and takes effect).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<ResponseFault>,
     /// How many matching requests the fault applies to; unlimited when left out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub times: Option<u64>,
+}
+
+/// How a [`Fault::response`] spoils the answer's body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ResponseFault {
+    /// `application/json` that does not parse.
+    MalformedJson,
+    /// The first half of the body, with a `Content-Length` of the whole; then the connection
+    /// closes.
+    Truncated,
+    /// An HTML error page (`text/html`), as a proxy or load balancer sends.
+    Html,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -95,6 +112,9 @@ impl Fault {
                 "a fault either answers with `status` or drops the connection, not both".into(),
             );
         }
+        if self.response.is_some() && self.drop {
+            return Err("a dropped connection has no response to spoil".into());
+        }
         if self.retry_after.is_some() && self.status.is_none() {
             return Err("`retryAfter` needs a `status`".into());
         }
@@ -104,8 +124,8 @@ impl Fault {
         if self.latency_ms > 600_000 {
             return Err("`latencyMs` must be at most 600000 (10 minutes)".into());
         }
-        if self.status.is_none() && !self.drop && self.latency_ms == 0 {
-            return Err("a fault needs `latencyMs`, `status` or `drop`".into());
+        if self.status.is_none() && !self.drop && self.latency_ms == 0 && self.response.is_none() {
+            return Err("a fault needs `latencyMs`, `status`, `drop` or `response`".into());
         }
         Ok(())
     }
@@ -191,13 +211,22 @@ pub struct RequestLog {
 }
 
 impl RequestLog {
-    pub fn push(&mut self, mut entry: LoggedRequest) {
+    /// Logs a request as it arrives (its `status` still `null`); returns its `seq`.
+    pub fn push(&mut self, mut entry: LoggedRequest) -> u64 {
         self.next_seq += 1;
         entry.seq = self.next_seq;
         if self.entries.len() == LOG_CAPACITY {
             self.entries.pop_front();
         }
         self.entries.push_back(entry);
+        self.next_seq
+    }
+
+    /// Records the status answered to request `seq` (`None`: the connection was dropped).
+    pub fn answered(&mut self, seq: u64, status: Option<u16>) {
+        if let Some(entry) = self.entries.iter_mut().rev().find(|e| e.seq == seq) {
+            entry.status = status;
+        }
     }
 
     pub fn clear(&mut self) {
@@ -250,6 +279,7 @@ mod tests {
             status: Some(503),
             retry_after: None,
             drop: false,
+            response: None,
             times,
         }
     }

@@ -91,11 +91,8 @@ pub(crate) async fn handle(
     }
     let route = faults::route_of(&parts.method, parts.uri.path());
     let fault = route.and_then(|r| app.lock().faults.take(r));
-    if let Some(fault) = &fault
-        && fault.latency_ms > 0
-    {
-        tokio::time::sleep(Duration::from_millis(fault.latency_ms)).await;
-    }
+    // Logged on arrival, so a test can see a request that is still being handled (a latency
+    // fault); its status is filled in when it is answered.
     let mut entry = log_entry(
         &app,
         &parts.method,
@@ -104,25 +101,88 @@ pub(crate) async fn handle(
         &bytes,
         route,
     );
-    let response = match fault.as_ref().and_then(|f| f.status.map(|s| (f, s))) {
-        Some((fault, status)) => fault_response(status, fault.retry_after_header()),
-        None => {
-            let req = Request::from_parts(parts, Body::from(bytes));
-            router
-                .call(req)
-                .await
-                .unwrap_or_else(|never| match never {})
+    entry.fault = fault.clone();
+    let seq = app.lock().log.push(entry);
+    // Handled on its own task: like the platform, the emulator finishes a request it has read
+    // even when the client goes away meanwhile (a killed or timed-out client).
+    let task = tokio::spawn({
+        let app = app.clone();
+        async move {
+            if let Some(fault) = &fault
+                && fault.latency_ms > 0
+            {
+                tokio::time::sleep(Duration::from_millis(fault.latency_ms)).await;
+            }
+            let response = match fault.as_ref().and_then(|f| f.status.map(|s| (f, s))) {
+                Some((fault, status)) => fault_response(status, fault.retry_after_header()),
+                None => {
+                    let req = Request::from_parts(parts, Body::from(bytes));
+                    router
+                        .call(req)
+                        .await
+                        .unwrap_or_else(|never| match never {})
+                }
+            };
+            let response = match fault.as_ref().and_then(|f| f.response) {
+                Some(spoil) => spoil_response(response, spoil).await,
+                None => response,
+            };
+            let dropped = fault.as_ref().is_some_and(|f| f.drop);
+            app.lock()
+                .log
+                .answered(seq, (!dropped).then(|| response.status().as_u16()));
+            (response, dropped)
         }
+    });
+    let Ok((response, dropped)) = task.await else {
+        return problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "EMU-0500-500",
+            "Internal Server Error",
+            "the emulator failed handling this request".into(),
+        );
     };
-    let dropped = fault.as_ref().is_some_and(|f| f.drop);
-    entry.status = (!dropped).then(|| response.status().as_u16());
-    entry.fault = fault;
-    app.lock().log.push(entry);
     if dropped {
         kill.notify_one();
         std::future::pending::<()>().await;
     }
     response
+}
+
+/// The answer with its body spoiled as `spoil` says (a [`faults::ResponseFault`]).
+async fn spoil_response(response: HttpResponse, spoil: faults::ResponseFault) -> HttpResponse {
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    let body = match spoil {
+        faults::ResponseFault::MalformedJson => {
+            parts
+                .headers
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            Body::from("{\"order\": [{\"segment\": ")
+        }
+        faults::ResponseFault::Truncated => {
+            // Promise the whole body, send half: the client sees the connection close early.
+            parts.headers.insert(
+                axum::http::header::CONTENT_LENGTH,
+                HeaderValue::from(bytes.len() + 64),
+            );
+            Body::from(bytes.slice(..bytes.len() / 2))
+        }
+        faults::ResponseFault::Html => {
+            parts.headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            let status = parts.status;
+            Body::from(format!(
+                "<!DOCTYPE html>\n<html><head><title>{status}</title></head><body><h1>{status}</h1><hr><center>nginx</center></body></html>\n"
+            ))
+        }
+    };
+    HttpResponse::from_parts(parts, body)
 }
 
 fn log_entry(

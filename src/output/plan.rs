@@ -82,6 +82,17 @@ pub fn human_plan(plan: &PlannedPlan, style: Style) -> String {
             );
         }
         Verdict::Apply => {
+            if let Some(last) = plan
+                .last_applied
+                .as_ref()
+                .filter(|l| l.intent_digest == plan.intent_digest)
+            {
+                let _ = writeln!(
+                    out,
+                    "  resuming run {}, which stopped short: only what it did not activate is sent",
+                    last.run
+                );
+            }
             for (i, body) in plan.jobs.iter().enumerate() {
                 let _ = writeln!(
                     out,

@@ -96,7 +96,8 @@ pub async fn resolve(
         }
         lockfiles.push(lockfile);
     }
-    let in_flight = runs_in_flight(client, plans, &lockfiles).await?;
+    let plan_sandboxes: Vec<String> = plans.iter().map(sandbox_of).collect();
+    let in_flight = runs_in_flight(client, plans, &plan_sandboxes, &lockfiles).await?;
 
     let today = UtcDate::today();
     let mut refusals = Vec::new();
@@ -278,11 +279,26 @@ pub async fn resolve(
         }
         let Some(resolved) = resolved else { continue };
         let export_ids = (plan.exports != Exports::Omitted).then_some(resolved.ids.as_slice());
-        let bodies: Vec<serde_json::Value> = plan
+        let mut bodies: Vec<serde_json::Value> = plan
             .jobs(options.segment_limit())
             .iter()
             .map(|job| request_body(job, export_ids))
             .collect();
+        // A run of this intent that stopped short (an apply killed between jobs, a job
+        // rejected) is resumed: only the pairs no submitted or in-doubt job requested are sent,
+        // so no segment is activated twice for one intent and none is forgotten.
+        let mut applied = applied;
+        if applied.is_none()
+            && let Some(lockfile) = lockfile
+        {
+            let done = lockfile.maybe_activated_pairs(&intent);
+            if !done.is_empty() {
+                bodies = without_pairs(bodies, &done);
+                if bodies.is_empty() {
+                    applied = lockfile.latest_run_for(&intent).map(|(_, run)| run);
+                }
+            }
+        }
         let verdict = match applied {
             Some(run) => Verdict::AlreadyApplied {
                 run: run.run,
@@ -349,6 +365,30 @@ pub async fn resolve(
     })
 }
 
+/// The request bodies without the (destination, segment) pairs in `done`; a destination left
+/// with no segment is removed, and a body left with no destination is dropped.
+pub fn without_pairs(
+    bodies: Vec<serde_json::Value>,
+    done: &BTreeSet<(String, String)>,
+) -> Vec<serde_json::Value> {
+    bodies
+        .into_iter()
+        .filter_map(|mut body| {
+            let info = body.get_mut("activationInfo")?.as_object_mut()?;
+            for (dest, segments) in info.iter_mut() {
+                if let Some(list) = segments.as_array_mut() {
+                    list.retain(|s| {
+                        s.as_str()
+                            .is_none_or(|s| !done.contains(&(dest.clone(), s.to_owned())))
+                    });
+                }
+            }
+            info.retain(|_, segments| segments.as_array().is_none_or(|l| !l.is_empty()));
+            (!info.is_empty()).then_some(body)
+        })
+        .collect()
+}
+
 /// `sha256:<hex>` of a file, or `None` when it does not exist.
 pub fn digest_of(path: &Path) -> Result<Option<String>, lockfile::LockfileError> {
     if !path.exists() {
@@ -362,29 +402,42 @@ enum Fetched {
     Flow(String, String, Result<Option<Flow>, ApiError>),
 }
 
-/// For each plan, the (segment, run id) pairs of runs its lockfile records as not final that
-/// the platform still reports as going, for the plan's segments.
+/// For each plan, the (segment, run id) pairs of runs recorded as not final that the platform
+/// still reports as going, for the plan's segments in its sandbox. Every lockfile of the
+/// invocation counts, not only the plan's own: `apply a.yaml b.yaml` after `a` was applied must
+/// not send `b` into a run of `a` still going on a shared segment.
 async fn runs_in_flight(
     client: &Arc<Client>,
     plans: &[Plan],
+    sandboxes: &[String],
     lockfiles: &[Option<Lockfile>],
 ) -> Result<Vec<Vec<(String, String)>>, ResolveError> {
+    let segments: Vec<BTreeSet<&str>> = plans
+        .iter()
+        .map(|plan| {
+            plan.destinations
+                .iter()
+                .flat_map(|d| d.segments.iter().map(|s| s.id.as_str()))
+                .collect()
+        })
+        .collect();
     let mut tasks = JoinSet::new();
-    for (i, (plan, lockfile)) in plans.iter().zip(lockfiles).enumerate() {
-        let Some(lockfile) = lockfile else { continue };
-        let segments: BTreeSet<&str> = plan
-            .destinations
-            .iter()
-            .flat_map(|d| d.segments.iter().map(|s| s.id.as_str()))
-            .collect();
+    let mut asked = BTreeSet::new();
+    for lockfile in lockfiles.iter().flatten() {
         for at in lockfile.non_final_orders() {
             let Some(order) = lockfile.order(at) else {
                 continue;
             };
-            if !segments.contains(order.segment.as_str()) {
+            let sandbox = lockfile.runs[at.run].sandbox.clone();
+            let wanted: Vec<usize> = (0..plans.len())
+                .filter(|&i| {
+                    sandboxes[i] == sandbox && segments[i].contains(order.segment.as_str())
+                })
+                .collect();
+            // One lookup per recorded run, however many plans share it.
+            if wanted.is_empty() || !asked.insert((sandbox.clone(), order.status_url.clone())) {
                 continue;
             }
-            let sandbox = lockfile.runs[at.run].sandbox.clone();
             let (client, url, run_id, segment) = (
                 client.clone(),
                 order.status_url.clone(),
@@ -396,17 +449,19 @@ async fn runs_in_flight(
                     Some(id) => client.get_run_by_id(&sandbox, &id).await,
                     None => client.get_run(&sandbox, &url).await,
                 };
-                (i, segment, run)
+                (wanted, segment, run)
             });
         }
     }
     let mut found: Vec<BTreeMap<String, String>> = vec![BTreeMap::new(); plans.len()];
     while let Some(done) = tasks.join_next().await {
-        let (i, segment, run) = done.expect("invariant: status tasks do not panic");
+        let (wanted, segment, run) = done.expect("invariant: status tasks do not panic");
         if let Some(run) = run?
             && !run.is_final()
         {
-            found[i].insert(segment, run.id);
+            for i in wanted {
+                found[i].insert(segment.clone(), run.id.clone());
+            }
         }
     }
     Ok(found.into_iter().map(|m| m.into_iter().collect()).collect())

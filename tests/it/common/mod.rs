@@ -49,7 +49,11 @@ impl TestEnv {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_aepact"));
+        // `AEPACT_TEST_BIN` overrides cargo's binary: with a target directory shared between
+        // worktrees, `target/debug/aepact` is whichever worktree built last.
+        let bin = std::env::var_os("AEPACT_TEST_BIN")
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_aepact").into());
+        let mut cmd = Command::new(bin);
         cmd.args(args)
             .current_dir(self.dir.path())
             .env_clear()
