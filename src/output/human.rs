@@ -23,11 +23,50 @@ pub fn diagnostic(diag: &Diagnostic, style: Style) -> String {
         .with_break_words(false)
         .with_show_related_as_nested(true);
     let mut out = String::new();
+    // miette pads label lines with `{:width$}`, and Rust refuses widths above 65,535 with a
+    // panic: a label that starts or ends that far into a line (a 1 MiB key) is shown without
+    // its snippet, its position in the message instead.
+    let snippetless;
+    let diag = if has_overwide_label(diag) {
+        snippetless = without_snippet(diag);
+        &snippetless
+    } else {
+        diag
+    };
     if handler.render_report(&mut out, diag).is_err() {
         // Rendering into a String cannot fail short of a bug in miette; fall back to one line.
         out = format!("{}: {}\n", diag.code, diag.message);
     }
     out
+}
+
+/// Widest label column we let miette draw; far below the 65,535 at which formatting panics.
+const MAX_LABEL_COLUMN: usize = 10_000;
+
+fn has_overwide_label(diag: &Diagnostic) -> bool {
+    let Some(source) = &diag.source else {
+        return false;
+    };
+    diag.labels.iter().any(|label| {
+        let span = source.label_span(label.span);
+        let (_, start) = source.line_col(span.offset());
+        let (_, end) = source.line_col(span.offset() + span.len());
+        start.max(end) > MAX_LABEL_COLUMN
+    })
+}
+
+/// The diagnostic with its labels dropped and its position appended to the message.
+fn without_snippet(diag: &Diagnostic) -> Diagnostic {
+    let mut plain = diag.clone();
+    if let Some(pos) = diag.position() {
+        plain.message = format!(
+            "{} (at {}:{}:{})",
+            diag.message, diag.path, pos.line, pos.column
+        );
+    }
+    plain.labels.clear();
+    plain.source = None;
+    plain
 }
 
 /// Renders a `validate` report: every diagnostic, split plans, then one summary line.
