@@ -52,8 +52,10 @@ fn load(bytes: &[u8], options: &CheckOptions) -> FileReport {
     report
 }
 
-/// Every diagnostic about the file's content points inside it; only "empty file" has no place.
+/// Every diagnostic about the file's content points inside it (only "empty file" has no place),
+/// and renders without a panic.
 fn assert_position_valid(diag: &Diagnostic) {
+    let _ = aepact::output::human::diagnostic(diag, aepact::output::Style::plain());
     let Some(pos) = diag.position() else {
         assert_eq!(diag.code, Code::EmptyFile, "no position: {diag:?}");
         return;
@@ -151,7 +153,7 @@ fn yamlish() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(config(400))]
+    #![proptest_config(config(1000))]
 
     #[test]
     fn arbitrary_bytes_never_panic(
@@ -320,7 +322,7 @@ impl GenPlan {
 }
 
 proptest! {
-    #![proptest_config(config(150))]
+    #![proptest_config(config(256))]
 
     #[test]
     fn generated_plans_validate_clean_and_their_intent_is_order_free(
