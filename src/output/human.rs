@@ -40,18 +40,33 @@ pub fn diagnostic(diag: &Diagnostic, style: Style) -> String {
     out
 }
 
-/// Widest label column we let miette draw; far below the 65,535 at which formatting panics.
+/// Longest source line we let miette draw (it pads label lines with `{:width$}`, which panics
+/// past 65,535, and prints context lines whole).
 const MAX_LABEL_COLUMN: usize = 10_000;
 
+/// Whether a snippet would show a line longer than [`MAX_LABEL_COLUMN`]: the labelled lines, or
+/// the one line of context miette shows before and after them.
 fn has_overwide_label(diag: &Diagnostic) -> bool {
     let Some(source) = &diag.source else {
         return false;
     };
+    let text = source.text();
     diag.labels.iter().any(|label| {
         let span = source.label_span(label.span);
-        let (_, start) = source.line_col(span.offset());
-        let (_, end) = source.line_col(span.offset() + span.len());
-        start.max(end) > MAX_LABEL_COLUMN
+        let start = span.offset().min(text.len());
+        let end = (start + span.len()).min(text.len());
+        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let from = text[..line_start.saturating_sub(1)]
+            .rfind('\n')
+            .map_or(0, |i| i + 1);
+        let line_end = text[end..].find('\n').map_or(text.len(), |i| end + i);
+        let to = text
+            .get(line_end + 1..)
+            .and_then(|rest| rest.find('\n'))
+            .map_or(text.len(), |i| line_end + 1 + i);
+        text[from..to]
+            .split('\n')
+            .any(|line| line.len() > MAX_LABEL_COLUMN && line.chars().count() > MAX_LABEL_COLUMN)
     })
 }
 
