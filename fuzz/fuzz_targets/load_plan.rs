@@ -47,9 +47,15 @@ fuzz_target!(|data: &[u8]| {
 fn check_diagnostic(diag: &Diagnostic) {
     if let (Some(source), Some(pos)) = (&diag.source, diag.position()) {
         let lines = source.text().split('\n').count();
-        assert!(pos.line >= 1 && pos.line <= lines, "{pos:?} of {lines} lines");
+        assert!(
+            pos.line >= 1 && pos.line <= lines,
+            "{pos:?} of {lines} lines"
+        );
         assert!(pos.column >= 1 && pos.end_line >= pos.line, "{pos:?}");
-        assert!(pos.end_line > pos.line || pos.end_column >= pos.column, "{pos:?}");
+        assert!(
+            pos.end_line > pos.line || pos.end_column >= pos.column,
+            "{pos:?}"
+        );
     }
     // Rendering slices the source at the labels: it must not panic either.
     let _ = output::human::diagnostic(diag, Style::plain());
