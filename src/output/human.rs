@@ -23,11 +23,65 @@ pub fn diagnostic(diag: &Diagnostic, style: Style) -> String {
         .with_break_words(false)
         .with_show_related_as_nested(true);
     let mut out = String::new();
+    // miette pads label lines with `{:width$}`, and Rust refuses widths above 65,535 with a
+    // panic: a label that starts or ends that far into a line (a 1 MiB key) is shown without
+    // its snippet, its position in the message instead.
+    let snippetless;
+    let diag = if has_overwide_label(diag) {
+        snippetless = without_snippet(diag);
+        &snippetless
+    } else {
+        diag
+    };
     if handler.render_report(&mut out, diag).is_err() {
         // Rendering into a String cannot fail short of a bug in miette; fall back to one line.
         out = format!("{}: {}\n", diag.code, diag.message);
     }
     out
+}
+
+/// Longest source line we let miette draw (it pads label lines with `{:width$}`, which panics
+/// past 65,535, and prints context lines whole).
+const MAX_LABEL_COLUMN: usize = 10_000;
+
+/// Whether a snippet would show a line longer than [`MAX_LABEL_COLUMN`]: the labelled lines, or
+/// the one line of context miette shows before and after them.
+fn has_overwide_label(diag: &Diagnostic) -> bool {
+    let Some(source) = &diag.source else {
+        return false;
+    };
+    let text = source.text();
+    diag.labels.iter().any(|label| {
+        let span = source.label_span(label.span);
+        let start = span.offset().min(text.len());
+        let end = (start + span.len()).min(text.len());
+        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let from = text[..line_start.saturating_sub(1)]
+            .rfind('\n')
+            .map_or(0, |i| i + 1);
+        let line_end = text[end..].find('\n').map_or(text.len(), |i| end + i);
+        let to = text
+            .get(line_end + 1..)
+            .and_then(|rest| rest.find('\n'))
+            .map_or(text.len(), |i| line_end + 1 + i);
+        text[from..to]
+            .split('\n')
+            .any(|line| line.len() > MAX_LABEL_COLUMN && line.chars().count() > MAX_LABEL_COLUMN)
+    })
+}
+
+/// The diagnostic with its labels dropped and its position appended to the message.
+fn without_snippet(diag: &Diagnostic) -> Diagnostic {
+    let mut plain = diag.clone();
+    if let Some(pos) = diag.position() {
+        plain.message = format!(
+            "{} (at {}:{}:{})",
+            diag.message, diag.path, pos.line, pos.column
+        );
+    }
+    plain.labels.clear();
+    plain.source = None;
+    plain
 }
 
 /// Renders a `validate` report: every diagnostic, split plans, then one summary line.

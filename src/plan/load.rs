@@ -239,8 +239,8 @@ struct Builder<'s> {
     /// JSON pointer of the node being built.
     pointer: String,
     stack: Vec<Frame>,
-    /// Anchor ID -> (value, node count) for alias expansion.
-    anchors: HashMap<usize, (Value, usize)>,
+    /// Anchor ID -> (value, node count, nesting depth) for alias expansion.
+    anchors: HashMap<usize, (Value, usize, usize)>,
     nodes: usize,
     root: Option<Value>,
     documents: usize,
@@ -271,7 +271,7 @@ impl Builder<'_> {
                     self.count_nodes(1, span)?;
                     self.spans.nodes.insert(self.pointer.clone(), span);
                     if anchor != 0 {
-                        self.anchors.insert(anchor, (value.clone(), 1));
+                        self.anchors.insert(anchor, (value.clone(), 1, 0));
                     }
                     self.finish_value(value);
                 }
@@ -280,8 +280,7 @@ impl Builder<'_> {
                     if self.expecting_key() {
                         return Err(self.unsupported(span, "an alias used as a mapping key"));
                     }
-                    let Some((value, count)) = self.anchors.get(&id).map(|(v, n)| (v.clone(), *n))
-                    else {
+                    let Some(&(_, count, depth)) = self.anchors.get(&id) else {
                         return Err(Box::new(Diagnostic::at(
                             Code::YamlSyntax,
                             self.source,
@@ -289,7 +288,16 @@ impl Builder<'_> {
                             "alias refers to an anchor that is not defined before it",
                         )));
                     };
+                    // The expansion nests the anchor's value here: the depth limit holds for
+                    // the expanded tree, not only for what the parser saw.
+                    if self.stack.len() + depth > MAX_DEPTH {
+                        return Err(self.too_deep(
+                            span,
+                            "a plan nests 4 levels at most: this alias nests its anchor's value too deep",
+                        ));
+                    }
                     self.count_nodes(count, span)?;
+                    let value = self.anchors[&id].0.clone();
                     self.spans.nodes.insert(self.pointer.clone(), span);
                     self.finish_value(value);
                 }
@@ -305,15 +313,9 @@ impl Builder<'_> {
                         return Err(self.unsupported_tag(tag, span));
                     }
                     if self.stack.len() >= MAX_DEPTH {
-                        return Err(Box::new(
-                            Diagnostic::at(
-                                Code::TooDeep,
-                                self.source,
-                                span,
-                                format!("the document nests more than {MAX_DEPTH} levels deep"),
-                            )
-                            .with_label_text("too deep here")
-                            .with_help("a plan nests 4 levels at most: check the indentation"),
+                        return Err(self.too_deep(
+                            span,
+                            "a plan nests 4 levels at most: check the indentation",
                         ));
                     }
                     self.count_nodes(1, span)?;
@@ -382,7 +384,8 @@ impl Builder<'_> {
                     self.spans.nodes.insert(self.pointer.clone(), whole);
                     if anchor != 0 {
                         let count = self.nodes - nodes_before + 1;
-                        self.anchors.insert(anchor, (value.clone(), count));
+                        let depth = nesting_depth(&value);
+                        self.anchors.insert(anchor, (value.clone(), count, depth));
                     }
                     self.finish_value(value);
                 }
@@ -459,6 +462,19 @@ impl Builder<'_> {
                 }
             }
         }
+    }
+
+    fn too_deep(&self, span: CharSpan, help: &str) -> Fatal {
+        Box::new(
+            Diagnostic::at(
+                Code::TooDeep,
+                self.source,
+                span,
+                format!("the document nests more than {MAX_DEPTH} levels deep"),
+            )
+            .with_label_text("too deep here")
+            .with_help(help.to_owned()),
+        )
     }
 
     fn count_nodes(&mut self, count: usize, span: CharSpan) -> Result<(), Fatal> {
@@ -634,6 +650,16 @@ impl Builder<'_> {
     }
 }
 
+/// Collections nested in `value`, itself included (0 for a scalar). Bounded: the value was built
+/// under the depth limit.
+fn nesting_depth(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => 1 + items.iter().map(nesting_depth).max().unwrap_or(0),
+        Value::Object(entries) => 1 + entries.values().map(nesting_depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
 fn char_span(span: Span) -> CharSpan {
     CharSpan::new(span.start.index(), span.end.index())
 }
@@ -776,6 +802,22 @@ mod tests {
             deep_block.push_str("a:\n");
         }
         assert_eq!(codes(&deep_block), [Code::TooDeep]);
+    }
+
+    #[test]
+    fn bounds_nesting_depth_through_aliases() {
+        // Each alias nests the previous anchor one level deeper: 100 levels from 100 lines.
+        let mut text = String::from("d0: &d0 [x]\n");
+        for i in 1..100 {
+            text.push_str(&format!("d{i}: &d{i} [*d{}]\n", i - 1));
+        }
+        assert_eq!(codes(&text), [Code::TooDeep]);
+        // Up to the limit is fine.
+        let mut text = String::from("d0: &d0 [x]\n");
+        for i in 1..MAX_DEPTH - 1 {
+            text.push_str(&format!("d{i}: &d{i} [*d{}]\n", i - 1));
+        }
+        assert!(load(&text).is_ok());
     }
 
     #[test]

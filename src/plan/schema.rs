@@ -130,7 +130,11 @@ fn convert(
                         Code::UnknownKey,
                         source,
                         span,
-                        format!("unknown key `{key}` {}", context(pointer)),
+                        format!(
+                            "unknown key `{}` {}",
+                            truncate_to(key, MAX_ECHO),
+                            context(pointer)
+                        ),
                     )
                     .with_label_text("not part of the plan format")
                     .with_pointer(key_pointer)
@@ -190,9 +194,12 @@ fn convert(
                 SANDBOX_PATTERN => "sandbox names are lowercase letters, digits and dashes, like `prod` or `dev-eu`".to_owned(),
                 _ => help.unwrap_or_default(),
             };
-            at(code, format!("`{value}` is not a valid {what}"))
-                .with_label_text(format!("invalid {what}"))
-                .with_help(hint)
+            at(
+                code,
+                format!("`{}` is not a valid {what}", truncate_to(value, MAX_ECHO)),
+            )
+            .with_label_text(format!("invalid {what}"))
+            .with_help(hint)
         }
         ValidationErrorKind::MinItems { .. } => {
             at(Code::EmptyList, format!("{} is empty", subject(pointer)))
@@ -394,7 +401,15 @@ fn article_type(value: &Value) -> &'static str {
 }
 
 fn truncate(s: &str) -> String {
-    match s.char_indices().nth(60) {
+    truncate_to(s, 60)
+}
+
+/// Most characters of a user's key or value repeated in a message: a 1 MiB segment ID is
+/// named by its start, not printed whole (the snippet shows where it is).
+const MAX_ECHO: usize = 200;
+
+fn truncate_to(s: &str, chars: usize) -> String {
+    match s.char_indices().nth(chars) {
         Some((i, _)) => format!("{}…", &s[..i]),
         None => s.to_owned(),
     }

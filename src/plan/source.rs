@@ -35,6 +35,9 @@ pub struct SourceFile(Arc<Inner>);
 struct Inner {
     name: String,
     text: String,
+    /// Whether `text` is ASCII (character and byte offsets agree): computed once, because
+    /// positions are converted once per diagnostic and a file may have thousands of them.
+    ascii: bool,
     /// Byte offset of the start of each line; built on first use (only files with problems).
     line_starts: OnceLock<Vec<usize>>,
     /// Byte offset of each character, for non-ASCII text only; built on first use.
@@ -43,9 +46,11 @@ struct Inner {
 
 impl SourceFile {
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
+        let text = text.into();
         Self(Arc::new(Inner {
             name: name.into(),
-            text: text.into(),
+            ascii: text.is_ascii(),
+            text,
             line_starts: OnceLock::new(),
             char_bytes: OnceLock::new(),
         }))
@@ -63,7 +68,7 @@ impl SourceFile {
     /// Converts a character index into a byte offset.
     pub fn byte_of_char(&self, index: u32) -> usize {
         let text = &self.0.text;
-        if text.is_ascii() {
+        if self.0.ascii {
             return (index as usize).min(text.len());
         }
         let table = self.0.char_bytes.get_or_init(|| {
@@ -106,16 +111,28 @@ impl SourceFile {
     /// Returns the 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let text = &self.0.text;
-        let starts = self.0.line_starts.get_or_init(|| {
+        let offset = offset.min(text.len());
+        let line = self.line_of(offset);
+        let line_start = self.line_starts()[line];
+        let column = text[line_start..offset].chars().count() + 1;
+        (line + 1, column)
+    }
+
+    /// Byte offset of the start of each line.
+    fn line_starts(&self) -> &[usize] {
+        let text = &self.0.text;
+        self.0.line_starts.get_or_init(|| {
             std::iter::once(0)
                 .chain(text.match_indices('\n').map(|(i, _)| i + 1))
                 .collect()
-        });
-        let offset = offset.min(text.len());
-        let line = starts.partition_point(|&s| s <= offset).max(1);
-        let line_start = starts[line - 1];
-        let column = text[line_start..offset].chars().count() + 1;
-        (line, column)
+        })
+    }
+
+    /// The 0-based line holding byte `offset`.
+    fn line_of(&self, offset: usize) -> usize {
+        self.line_starts()
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1)
     }
 }
 
@@ -151,15 +168,26 @@ impl SourceCode for SourceFile {
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let contents = self
-            .0
-            .text
-            .read_span(span, context_lines_before, context_lines_after)?;
+        // miette's `str` implementation counts lines from the start of the text, which is
+        // quadratic over a file with thousands of diagnostics; hand it only the lines around
+        // the span (one spare line each side) and shift the result back.
+        let text = &self.0.text;
+        let start = span.offset().min(text.len());
+        let end = (span.offset() + span.len()).min(text.len());
+        let starts = self.line_starts();
+        let first = self.line_of(start).saturating_sub(context_lines_before + 1);
+        let last = self.line_of(end) + context_lines_after + 2;
+        let base = starts[first];
+        let stop = starts.get(last).copied().unwrap_or(text.len());
+        let local = SourceSpan::new((start - base).into(), end - start);
+        let contents =
+            text[base..stop].read_span(&local, context_lines_before, context_lines_after)?;
+        let data_start = contents.span().offset() + base;
         Ok(Box::new(miette::MietteSpanContents::new_named(
             self.0.name.clone(),
             contents.data(),
-            *contents.span(),
-            contents.line(),
+            SourceSpan::new(data_start.into(), contents.span().len()),
+            contents.line() + first,
             contents.column(),
             contents.line_count(),
         )))
