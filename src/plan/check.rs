@@ -118,9 +118,11 @@ fn discover(paths: &[PathBuf]) -> Vec<Target> {
                 .with_help("check the path; plans are `*.yaml` or `*.yml` files, or directories holding them"),
             ),
             Ok(meta) if meta.is_dir() => {
-                let before = found.targets.len();
+                let (before, met) = (found.targets.len(), found.met);
                 found.walk(path);
-                if found.targets.len() == before {
+                // Nothing met at all, not even a file already named (a problem from the walk,
+                // such as an unreadable subdirectory, is reported on its own).
+                if found.met == met && found.targets.len() == before {
                     found.problem(
                         Diagnostic::error(
                             Code::NoPlans,
@@ -142,6 +144,9 @@ fn discover(paths: &[PathBuf]) -> Vec<Target> {
 struct Discovery {
     targets: Vec<Target>,
     seen: std::collections::HashSet<Arc<str>>,
+    /// Plan files met, counting those already listed (a directory holding only a file that
+    /// was also named on its own still holds plans).
+    met: usize,
 }
 
 impl Discovery {
@@ -150,6 +155,7 @@ impl Discovery {
     }
 
     fn file(&mut self, path: PathBuf, display: String) {
+        self.met += 1;
         let display: Arc<str> = display.into();
         if self.seen.insert(display.clone()) {
             self.targets.push(Target::File { path, display });

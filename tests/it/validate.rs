@@ -331,3 +331,11 @@ fn every_code_has_a_rendered_example() {
         .collect();
     assert!(missing.is_empty(), "no golden output shows {missing:?}");
 }
+
+#[test]
+fn a_file_named_and_inside_a_named_directory_is_checked_once() {
+    let env = TestEnv::new().with_file("plans/a.yaml", fixture("valid/minimal.yaml"));
+    let out = env.run(["validate", "plans/a.yaml", "plans"]);
+    assert_eq!(out.status, 0, "{out}");
+    assert!(out.stdout.contains("ok: 1 plan file valid"), "{out}");
+}
