@@ -62,7 +62,20 @@ impl From<Exit> for ExitCode {
 /// Runs a parsed command line: dispatches, prints operational errors on stderr and maps the
 /// outcome to an exit code. A closed stdout pipe counts as success.
 pub fn run(cli: Cli) -> ExitCode {
-    init_logging(cli.verbose, cli.color);
+    // The offline commands log nothing unless asked: setting up the subscriber costs the
+    // pre-commit path (`validate` of one file) time and memory for no event.
+    let offline = matches!(
+        cli.command,
+        Command::Validate(_)
+            | Command::Schema(_)
+            | Command::Init(_)
+            | Command::Completions(_)
+            | Command::Man(_)
+    );
+    let asked = cli.verbose > 0 || std::env::var_os("RUST_LOG").is_some_and(|v| !v.is_empty());
+    if !offline || asked {
+        init_logging(cli.verbose, cli.color);
+    }
     let style = output::Style::for_stdout(cli.color);
     let result = match &cli.command {
         Command::Validate(args) => commands::validate::run(args, style),

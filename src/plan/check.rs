@@ -294,7 +294,8 @@ pub fn check_source(
 /// `keep_plans` keeps the checked [`Plan`]s in the report (for `plan`/`apply`); `validate`
 /// leaves it off to keep memory flat.
 pub fn check_paths(paths: &[PathBuf], options: &CheckOptions, keep_plans: bool) -> CheckReport {
-    let targets = discover(paths);
+    let mut targets = discover(paths);
+    targets.shrink_to_fit();
     let slots: Vec<std::sync::Mutex<Option<FileReport>>> = targets
         .iter()
         .map(|_| std::sync::Mutex::new(None))
@@ -323,20 +324,16 @@ pub fn check_paths(paths: &[PathBuf], options: &CheckOptions, keep_plans: bool) 
         }
         uses
     };
-    let mut uses = if workers == 1 {
-        work()
+    // One list of segment uses per worker; the cross-plan checks merge them as they read.
+    let mut uses: Vec<Vec<SegmentUse>> = if workers == 1 {
+        vec![work()]
     } else {
         std::thread::scope(|scope| {
             let others: Vec<_> = (1..workers).map(|_| scope.spawn(work)).collect();
             let mut parts = vec![work()];
             // A worker only panics on a bug; its files then have no report (handled below).
             parts.extend(others.into_iter().map(|o| o.join().unwrap_or_default()));
-            // Sized exactly: this list is the largest thing `validate` holds.
-            let mut uses = Vec::with_capacity(parts.iter().map(Vec::len).sum());
-            for part in parts {
-                uses.extend(part);
-            }
-            uses
+            parts
         })
     };
     let mut files: Vec<FileReport> = slots

@@ -257,26 +257,50 @@ pub fn uuid_bits(id: &str) -> u128 {
         .fold(0u128, |acc, d| (acc << 4) | u128::from(d))
 }
 
-/// A segment a plan lists, as the cross-plan checks keep it: 24 bytes, so that the segments of
-/// thousands of plans take little memory. Spans are found again (by reading the file once more)
-/// only for the few segments that turn out to be shared.
+/// A segment a plan lists, as the cross-plan checks keep it: 20 bytes (the UUID's 128 bits
+/// and the plan's index, 4-byte aligned), so that the segments of thousands of plans take
+/// little memory. Spans are found again (by reading the file once more) only for the few
+/// segments that turn out to be shared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct SegmentUse {
-    id: [u64; 2],
+    id: [u32; 4],
     plan: u32,
 }
 
 impl SegmentUse {
     pub fn new(id: u128, plan: usize) -> Self {
         Self {
-            id: [(id >> 64) as u64, id as u64],
+            id: [
+                (id >> 96) as u32,
+                (id >> 64) as u32,
+                (id >> 32) as u32,
+                id as u32,
+            ],
             plan: plan as u32,
         }
     }
 
     fn id(&self) -> u128 {
-        (u128::from(self.id[0]) << 64) | u128::from(self.id[1])
+        self.id
+            .iter()
+            .fold(0u128, |acc, part| (acc << 32) | u128::from(*part))
     }
+}
+
+/// Merges sorted lists into one sorted stream, without copying them into one list (at 10,000
+/// plans the lists are the largest thing `validate` holds).
+fn merge_sorted(parts: &[Vec<SegmentUse>]) -> impl Iterator<Item = SegmentUse> + '_ {
+    let mut heads = vec![0usize; parts.len()];
+    std::iter::from_fn(move || {
+        let (k, next) = parts
+            .iter()
+            .zip(&heads)
+            .enumerate()
+            .filter_map(|(k, (part, &h))| part.get(h).map(|u| (k, *u)))
+            .min_by_key(|(_, u)| *u)?;
+        heads[k] += 1;
+        Some(next)
+    })
 }
 
 /// A plan file as the cross-plan checks see it; `name` is `None` when the file held no
@@ -290,12 +314,13 @@ pub struct CrossPlan<'a> {
 /// Checks across the plans of one invocation: unique names, and no segment in two plans (they
 /// would be separate ad-hoc jobs, which the platform forbids running concurrently per segment).
 ///
-/// `uses` holds every plan's distinct segments, `plan` indexing `plans`; it is sorted in place.
+/// `uses` holds every plan's distinct segments, `plan` indexing `plans`, in any number of lists
+/// (one per worker); each list is sorted in place.
 /// `load` reads a plan's source again, to point at the clash. Returns each diagnostic with the
 /// index of the plan it belongs to.
 pub fn check_across(
     plans: &[CrossPlan<'_>],
-    uses: &mut [SegmentUse],
+    uses: &mut [Vec<SegmentUse>],
     load: &dyn Fn(usize) -> Option<SourceFile>,
 ) -> Vec<(usize, Diagnostic)> {
     let mut out = Vec::new();
@@ -336,12 +361,17 @@ pub fn check_across(
 
     // Sorted, each segment's uses sit together, earliest plan first: every later plan shares it
     // with that first one. Then one warning per pair of plans.
-    uses.sort_unstable();
+    for part in uses.iter_mut() {
+        part.sort_unstable();
+    }
     let mut pairs: Vec<(usize, usize, u128)> = Vec::new();
-    for group in uses.chunk_by(|a, b| a.id == b.id) {
-        let first = group[0].plan as usize;
-        for later in &group[1..] {
-            pairs.push((later.plan as usize, first, later.id()));
+    let mut first: Option<SegmentUse> = None;
+    for use_ in merge_sorted(uses) {
+        match first {
+            Some(f) if f.id == use_.id => {
+                pairs.push((use_.plan as usize, f.plan as usize, use_.id()));
+            }
+            _ => first = Some(use_),
         }
     }
     pairs.sort_unstable();
@@ -712,7 +742,7 @@ mod tests {
                 name: name.as_deref(),
             })
             .collect();
-        check_across(&cross, &mut uses, &|i| Some(sources[i].clone()))
+        check_across(&cross, &mut [uses], &|i| Some(sources[i].clone()))
     }
 
     #[test]
