@@ -2,13 +2,10 @@
 //! merge-conflicted lockfile gives a clear error naming the place, `apply` and `status` refuse
 //! it, and nothing ever rewrites it.
 
-use std::time::Duration;
-
-use aepact::emulator::EmulatorBuilder;
 use serde_json::Value;
 
 use crate::common::{Output, TestEnv, repo_root};
-use crate::emulator::{Api, CLIENT_ID, ORG, SECRET};
+use crate::emulator::Api;
 
 const PLAN: &str = "plans/flash-sale.yaml";
 const LOCK: &str = "plans/flash-sale.lock.json";
@@ -21,17 +18,11 @@ struct Applied {
 
 impl Applied {
     fn new() -> Self {
-        let api = Api::with(EmulatorBuilder::new().run_duration(Duration::ZERO));
-        let example =
-            std::fs::read_to_string(repo_root().join("examples/flash-sale.yaml")).unwrap();
-        let env = TestEnv::new()
-            .with_file(PLAN, example)
-            .with_env("AEP_PLATFORM_URL", api.emulator.platform_url())
-            .with_env("AEP_IMS_URL", api.emulator.ims_url())
-            .with_env("AEP_ORG_ID", ORG)
-            .with_env("AEP_CLIENT_ID", CLIENT_ID)
-            .with_env("AEP_CLIENT_SECRET", SECRET);
-        let applied = Self { api, env };
+        let online = crate::apply::Online::new();
+        let applied = Self {
+            api: online.api,
+            env: online.env,
+        };
         let out = applied.run(&["apply", "--auto-approve", PLAN]);
         assert_eq!(out.status, 0, "{out}");
         applied
