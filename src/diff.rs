@@ -7,6 +7,8 @@ use std::time::Duration;
 use serde_json::Value;
 use similar::{Algorithm, TextDiff};
 
+use crate::plan::request::activation_pairs;
+
 /// One segment gained or lost by a destination, compared with the last applied run.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Change {
@@ -22,20 +24,7 @@ pub enum Change {
 
 /// Destination -> segment pairs of a set of request bodies.
 fn pairs(bodies: &[Value]) -> BTreeSet<(String, String)> {
-    bodies
-        .iter()
-        .filter_map(|b| b.get("activationInfo")?.as_object())
-        .flat_map(|info| {
-            info.iter().flat_map(|(dest, segments)| {
-                segments
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .map(move |s| (dest.clone(), s.to_owned()))
-            })
-        })
-        .collect()
+    bodies.iter().flat_map(activation_pairs).collect()
 }
 
 /// The segments added and removed per destination between `old` and `new` request bodies.

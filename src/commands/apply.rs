@@ -27,6 +27,7 @@ use crate::lockfile::{
     lockfile_path,
 };
 use crate::output::{self, Style};
+use crate::plan::request::activation_pairs;
 use crate::plan::{AdhocApiVersion, Plan};
 use crate::planner::model::{PlanSet, PlannedPlan, SAVED_PLAN_VERSION};
 use crate::planner::resolve::{digest_of, resolve};
@@ -167,23 +168,6 @@ fn split_overlapping(
     (send, refused)
 }
 
-/// The (destination, segment) pairs of a request body.
-fn activation_pairs(body: &serde_json::Value) -> Vec<(String, String)> {
-    body.get("activationInfo")
-        .and_then(serde_json::Value::as_object)
-        .into_iter()
-        .flatten()
-        .flat_map(|(dest, segments)| {
-            segments
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(serde_json::Value::as_str)
-                .map(move |s| (dest.clone(), s.to_owned()))
-        })
-        .collect()
-}
-
 /// Test-only crash points (`AEPACT_TEST_PAUSE_AFTER=POINT[:JOB]`, see `docs/workflow.md`):
 /// at `POINT` (of job `JOB`, default 0) the process announces itself on stderr and sleeps, so
 /// a test can kill it there. Points: `pending` (run appended and saved), `sending` (`sentAt`
@@ -302,11 +286,11 @@ async fn apply_one(
     // Planning left out what this intent may already have activated (a resumed run); check
     // again here, under the lock, so a pair is never sent twice for one intent.
     let done = lockfile.maybe_activated_pairs(&planned.intent_digest);
-    if let Some((dest, segment)) = planned.jobs.iter().find_map(|body| {
-        activation_pairs(body)
-            .into_iter()
-            .find(|pair| done.contains(pair))
-    }) {
+    if let Some((dest, segment)) = planned
+        .jobs
+        .iter()
+        .find_map(|body| activation_pairs(body).find(|pair| done.contains(pair)))
+    {
         return Ok(Outcome::Stale(format!(
             "segment `{segment}` to `{dest}` may already have been activated by a run of this intent; sending it again would activate it twice"
         )));

@@ -22,6 +22,7 @@ use crate::lockfile::{
     Timestamp, lockfile_path,
 };
 use crate::output::{self, Style};
+use crate::plan::request::activation_pairs;
 use crate::plan::{CheckOptions, check_paths};
 
 /// How far before a job's recorded send time its runs may have been created (clock skew
@@ -250,7 +251,7 @@ async fn poll_plan(
         let Some(sent_at) = job.sent_at.map(Timestamp::unix_ms) else {
             continue;
         };
-        let wanted = activation_pairs(&job.request);
+        let wanted: HashSet<(String, String)> = activation_pairs(&job.request).collect();
         let in_request_order = job.requested_pairs();
         // Candidates: (created before the send, distance from the send, run id, order).
         let mut found = Vec::new();
@@ -395,23 +396,6 @@ async fn poll_plan(
         tracing::info!(lockfile = %path.display(), "lockfile updated");
     }
     Ok(tally)
-}
-
-/// (destination, segment) pairs of a request body.
-fn activation_pairs(body: &serde_json::Value) -> HashSet<(String, String)> {
-    body.get("activationInfo")
-        .and_then(|v| v.as_object())
-        .into_iter()
-        .flatten()
-        .flat_map(|(dest, segments)| {
-            segments
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|s| s.as_str())
-                .map(move |s| (dest.clone(), s.to_owned()))
-        })
-        .collect()
 }
 
 fn order_update(run: &Run) -> OrderUpdate {

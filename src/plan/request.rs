@@ -29,6 +29,23 @@ pub fn request_body(job: &Job, export_ids: Option<&[String]>) -> Value {
     Value::Object(body)
 }
 
+/// The (destination, segment) pairs a request body activates, in body order. The reverse of
+/// [`request_body`]: apply, status and the diff read recorded bodies through it.
+pub fn activation_pairs(body: &Value) -> impl Iterator<Item = (String, String)> + '_ {
+    body.get("activationInfo")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .flat_map(|(dest, segments)| {
+            segments
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(move |s| (dest.clone(), s.to_owned()))
+        })
+}
+
 /// The sandbox a plan runs in: its own, else `AEP_SANDBOX`, else `prod`.
 pub fn effective_sandbox<'a>(plan: &'a Plan, default: Option<&'a str>) -> &'a str {
     plan.sandbox.as_deref().or(default).unwrap_or("prod")
