@@ -29,7 +29,7 @@ use crate::lockfile::{
 use crate::output::{self, Style};
 use crate::plan::request::activation_pairs;
 use crate::plan::{AdhocApiVersion, Plan};
-use crate::planner::model::{PlanSet, PlannedPlan, SAVED_PLAN_VERSION};
+use crate::planner::model::{PlanSet, PlannedPlan, SAVED_PLAN_VERSION, refusal_exit};
 use crate::planner::resolve::{digest_of, resolve};
 
 pub fn run(args: &ApplyArgs, style: Style) -> Result<Exit> {
@@ -68,8 +68,7 @@ pub fn run(args: &ApplyArgs, style: Style) -> Result<Exit> {
         let resolution = resolve(&client, &plans, &options).await?;
         if !resolution.refusals.is_empty() {
             output::write_stdout(&output::plan::refusals(&resolution.refusals, style))?;
-            let temporary = resolution.refusals.iter().all(|r| r.temporary);
-            return Ok(if temporary { Exit::TempFail } else { Exit::Failure });
+            return Ok(refusal_exit(&resolution.refusals));
         }
         let set = match saved {
             Some(saved) => {

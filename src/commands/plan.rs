@@ -5,6 +5,7 @@ use crate::cli::{PlanArgs, PlanFormat};
 use crate::commands::online;
 use crate::error::Result;
 use crate::output::{self, Style};
+use crate::planner::model::refusal_exit;
 use crate::planner::resolve::resolve;
 
 pub fn run(args: &PlanArgs, style: Style) -> Result<Exit> {
@@ -29,12 +30,7 @@ pub fn run(args: &PlanArgs, style: Style) -> Result<Exit> {
         if args.format == PlanFormat::Json {
             output::write_stderr(&output::plan::refusals(refused, style))?;
         }
-        let temporary = refused.iter().all(|r| r.temporary);
-        return Ok(if temporary {
-            Exit::TempFail
-        } else {
-            Exit::Failure
-        });
+        return Ok(refusal_exit(refused));
     }
     if let Some(out) = &args.out {
         crate::lockfile::write_atomic(out, output::plan::json(&resolution.set).as_bytes())?;

@@ -163,6 +163,16 @@ impl PlanSet {
     }
 }
 
+/// The exit status for a non-empty set of refusals: 75 when every reason clears by itself,
+/// else 1.
+pub fn refusal_exit(refusals: &[Refusal]) -> crate::Exit {
+    if refusals.iter().all(|r| r.temporary) {
+        crate::Exit::TempFail
+    } else {
+        crate::Exit::Failure
+    }
+}
+
 /// Why a plan cannot be applied now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {

@@ -15,7 +15,7 @@ use aepact::emulator::{Emulator, EmulatorBuilder};
 use aepact::plan::AdhocApiVersion;
 use serde_json::{Value, json};
 
-use crate::emulator::client::send;
+use crate::emulator::admin;
 use crate::emulator::{CLIENT_ID, DIRECT_MAIL, EMAIL, GOLD, ORG, SILVER, SOURCE_FLOW, V2};
 
 const CANARY: &str = "canary-s3cr3t-7f1d9a";
@@ -36,20 +36,6 @@ fn start_with(run_duration: Duration) -> (Emulator, Client) {
 
 fn start() -> (Emulator, Client) {
     start_with(Duration::ZERO)
-}
-
-fn admin(emulator: &Emulator, method: &str, path: &str, body: Option<Value>) -> Value {
-    let body = body.map(|b| b.to_string());
-    let reply = send(
-        emulator.addr(),
-        method,
-        &format!("/_emulator/{path}"),
-        &[("Content-Type", "application/json")],
-        body.as_deref().map(str::as_bytes),
-    )
-    .unwrap();
-    assert_eq!(reply.status, 200, "{method} {path}: {}", reply.body);
-    reply.json()
 }
 
 fn fault(emulator: &Emulator, fault: Value) {

@@ -116,21 +116,7 @@ impl Api {
 
     /// A control request under `/_emulator/`.
     pub(crate) fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let body = body.map(|b| b.to_string());
-        let reply = self
-            .raw(
-                method,
-                &format!("/_emulator/{path}"),
-                &[("Content-Type", "application/json")],
-                body.as_deref(),
-            )
-            .unwrap();
-        assert_eq!(
-            reply.status, 200,
-            "{method} /_emulator/{path}: {}",
-            reply.body
-        );
-        reply.json()
+        admin(&self.emulator, method, path, body)
     }
 
     pub(crate) fn advance(&self, ms: u64) {
@@ -153,8 +139,13 @@ impl Api {
 
 /// Gets a token from the demo client.
 pub(crate) fn token(emulator: &Emulator) -> String {
+    token_with(emulator, CLIENT_ID, SECRET)
+}
+
+/// Gets a token for a client of the emulator's world.
+pub(crate) fn token_with(emulator: &Emulator, client_id: &str, secret: &str) -> String {
     let body = format!(
-        "grant_type=client_credentials&client_id={CLIENT_ID}&client_secret={SECRET}&scope=openid,AdobeID,read_organizations"
+        "grant_type=client_credentials&client_id={client_id}&client_secret={secret}&scope=openid,AdobeID,read_organizations"
     );
     let reply = send(
         emulator.addr(),
@@ -166,6 +157,25 @@ pub(crate) fn token(emulator: &Emulator) -> String {
     .unwrap();
     assert_eq!(reply.status, 200, "{}", reply.body);
     reply.json()["access_token"].as_str().unwrap().to_owned()
+}
+
+/// A control request under `/_emulator/`; asserts it succeeded.
+pub(crate) fn admin(emulator: &Emulator, method: &str, path: &str, body: Option<Value>) -> Value {
+    let body = body.map(|b| b.to_string());
+    let reply = send(
+        emulator.addr(),
+        method,
+        &format!("/_emulator/{path}"),
+        &[("Content-Type", "application/json")],
+        body.as_deref().map(str::as_bytes),
+    )
+    .unwrap();
+    assert_eq!(
+        reply.status, 200,
+        "{method} /_emulator/{path}: {}",
+        reply.body
+    );
+    reply.json()
 }
 
 fn activation(pairs: &[(&str, &[&str])]) -> Value {

@@ -10,7 +10,6 @@ use aepact::emulator::{Emulator, EmulatorBuilder, Seed};
 use serde_json::{Value, json};
 
 use crate::common::{Output, TestEnv, repo_root};
-use crate::emulator::client::send;
 use crate::emulator::{CLIENT_ID, ORG};
 
 const PLAN: &str = "plans/flash-sale.yaml";
@@ -94,37 +93,13 @@ fn assert_no_canary_in_files(dir: &Path, canaries: &[String], files_seen: &mut V
 }
 
 fn admin(emulator: &Emulator, path: &str, body: Value) {
-    let (method, body) = if body.is_null() {
-        ("DELETE", None)
-    } else {
-        ("POST", Some(body.to_string()))
-    };
-    let reply = send(
-        emulator.addr(),
-        method,
-        &format!("/_emulator/{path}"),
-        &[("Content-Type", "application/json")],
-        body.as_deref().map(str::as_bytes),
-    )
-    .unwrap();
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    let method = if body.is_null() { "DELETE" } else { "POST" };
+    crate::emulator::admin(emulator, method, path, (!body.is_null()).then_some(body));
 }
 
 /// An access token the emulator issued to the canary client: itself a canary.
 fn issued_token(emulator: &Emulator) -> String {
-    let body = format!(
-        "grant_type=client_credentials&client_id={CLIENT_ID}&client_secret={SECRET}&scope=openid,AdobeID,read_organizations"
-    );
-    let reply = send(
-        emulator.addr(),
-        "POST",
-        "/ims/token/v3",
-        &[("Content-Type", "application/x-www-form-urlencoded")],
-        Some(body.as_bytes()),
-    )
-    .unwrap();
-    assert_eq!(reply.status, 200, "{}", reply.body);
-    reply.json()["access_token"].as_str().unwrap().to_owned()
+    crate::emulator::token_with(emulator, CLIENT_ID, SECRET)
 }
 
 fn bump_run(env: &TestEnv, to: u64) {
