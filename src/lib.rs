@@ -11,6 +11,7 @@
 //! - [`output`]: the only code that writes stdout; one renderer per `--format`.
 //! - [`error`]: operational errors (I/O and, later, HTTP and lockfiles).
 //! - [`lockfile`]: the per-plan activation record: format, atomic save, lock.
+//! - [`digest`]: SHA-256 of bytes and files, and the intent digest (plan and lockfile agree).
 //! - [`emulator`]: the local AEP emulator (`aepact emulator`); async, like the API client.
 //! - [`api`]: the HTTP client for the Platform and IMS (tokens, retries, typed responses).
 //!
@@ -23,6 +24,7 @@ pub mod api;
 pub mod cli;
 pub mod commands;
 pub mod diff;
+pub mod digest;
 pub mod emulator;
 pub mod error;
 pub mod lockfile;

@@ -14,7 +14,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,7 +23,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use miette::{NamedSource, SourceSpan};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::plan::AdhocApiVersion;
 use crate::plan::model::Exports;
@@ -249,43 +248,16 @@ pub fn lockfile_path(plan_path: &Path) -> PathBuf {
     }
 }
 
-/// SHA-256 of `bytes` as 64 lowercase hex digits.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
+pub use crate::digest::sha256_hex;
 
-/// SHA-256 of a file's contents as 64 lowercase hex digits (as [`sha256_hex`] of its bytes).
+/// SHA-256 of a file's contents as 64 lowercase hex digits (see [`crate::digest::file_sha256`]).
 ///
 /// Returns an error naming the file when it cannot be read.
 pub fn file_digest(path: &Path) -> Result<String> {
-    let read_err = |source| LockfileError::Read {
+    crate::digest::file_sha256(path).map_err(|source| LockfileError::Read {
         path: path.display().to_string(),
         source,
-    };
-    let mut file = File::open(path).map_err(read_err)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            Err(err) => return Err(read_err(err)),
-        };
-        hasher.update(&buf[..n]);
-    }
-    Ok(hex(&hasher.finalize()))
-}
-
-/// Lowercase hex (sha2 0.11's output no longer implements `LowerHex`).
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
-    }
-    out
+    })
 }
 
 /// The platform base URL as recorded: user info (`user:pass@`), query and fragment removed, and
@@ -1794,30 +1766,6 @@ mod tests {
         );
         assert_eq!(p("flash-sale.yaml"), Path::new("flash-sale.lock.json"));
         assert_eq!(p("plans/odd.plan"), Path::new("plans/odd.plan.lock.json"));
-    }
-
-    #[test]
-    fn sha256_hex_matches_known_vectors() {
-        assert_eq!(
-            sha256_hex(b""),
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
-        assert_eq!(
-            sha256_hex(b"abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-    }
-
-    #[test]
-    fn file_digest_equals_digest_of_bytes() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("big");
-        // More than one read buffer.
-        let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
-        fs::write(&path, &bytes).unwrap();
-        assert_eq!(file_digest(&path).unwrap(), sha256_hex(&bytes));
-        let err = file_digest(&dir.path().join("missing")).unwrap_err();
-        assert!(matches!(err, LockfileError::Read { .. }), "{err:?}");
     }
 
     #[test]

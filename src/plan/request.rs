@@ -4,10 +4,12 @@
 //! The body is built once, here, and then shown by `plan`, saved by `plan --out`, recorded in
 //! the lockfile and POSTed by `apply`, so that what was reviewed is byte for byte what is sent.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde_json::{Map, Value, json};
 
 use super::model::{AdhocApiVersion, Exports, Job, Plan};
-use crate::lockfile::sha256_hex;
+use crate::digest::{Intent, IntentExports};
 
 /// The request body of one ad-hoc job:
 /// `{"activationInfo": {destination: [segment, ...]}, "exportIds": [...]}`.
@@ -55,39 +57,31 @@ pub fn effective_sandbox<'a>(plan: &'a Plan, default: Option<&'a str>) -> &'a st
 /// which export `latest` resolves to (DESIGN "Idempotency": a new nightly export must not
 /// re-fire a merged plan). Changing a segment, a destination, the sandbox, the exports spec, the
 /// API version or `run` changes it.
-pub fn intent(plan: &Plan, sandbox: &str, version: AdhocApiVersion) -> Value {
+pub fn intent<'a>(plan: &Plan, sandbox: &'a str, version: AdhocApiVersion) -> Intent<'a> {
     let exports = match &plan.exports {
-        Exports::Latest => json!("latest"),
-        Exports::Ids(ids) => {
-            let mut ids = ids.clone();
-            ids.sort();
-            json!(ids)
-        }
-        Exports::Omitted => Value::Null,
+        Exports::Latest => IntentExports::Latest,
+        Exports::Ids(ids) => IntentExports::Ids(ids.clone()),
+        Exports::Omitted => IntentExports::Omitted,
     };
-    let activation: Map<String, Value> = plan
-        .destinations
-        .iter()
-        .map(|d| {
-            let mut segments: Vec<&str> = d.segments.iter().map(|s| s.id.as_str()).collect();
-            segments.sort_unstable();
-            (d.id.clone(), json!(segments))
-        })
-        .collect();
-    json!({
-        "sandbox": sandbox,
-        "apiVersion": version.number(),
-        "exports": exports,
-        "activation": activation,
-        "run": plan.run,
-    })
+    let mut activation: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for d in &plan.destinations {
+        activation
+            .entry(d.id.clone())
+            .or_default()
+            .extend(d.segments.iter().map(|s| s.id.clone()));
+    }
+    Intent {
+        sandbox,
+        api_version: version.number(),
+        exports,
+        activation,
+        run: plan.run,
+    }
 }
 
-/// `sha256:<hex>` of the canonical (compact, sorted-key) JSON of [`intent`].
+/// `sha256:<hex>` of the canonical JSON of [`intent`] (see [`Intent::digest`]).
 pub fn intent_digest(plan: &Plan, sandbox: &str, version: AdhocApiVersion) -> String {
-    let canonical = serde_json::to_string(&intent(plan, sandbox, version))
-        .expect("invariant: a serde_json::Value always serialises");
-    format!("sha256:{}", sha256_hex(canonical.as_bytes()))
+    intent(plan, sandbox, version).digest()
 }
 
 #[cfg(test)]
