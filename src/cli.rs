@@ -143,7 +143,40 @@ pub struct PlanArgs {
     pub guardrails: GuardrailArgs,
 
     #[command(flatten)]
+    pub witness: WitnessArgs,
+
+    #[command(flatten)]
     pub emulator: EmulatorFlags,
+}
+
+/// How `plan` and `apply` weigh the platform's own runs (the second witness of what was sent).
+#[derive(Debug, Clone, Args)]
+pub struct WitnessArgs {
+    /// Refuse pairs the platform delivered this recently by a run no lockfile records, e.g.
+    /// `30m`, `2h`; `0` turns the check off [default: the plan's `guardWindow`, else 1h]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub guard_window: Option<std::time::Duration>,
+
+    /// Send even when the platform shows recent deliveries no lockfile records (the runs are
+    /// recorded in the lockfile as the run's `override`)
+    #[arg(long)]
+    pub allow_unrecorded_runs: bool,
+}
+
+impl WitnessArgs {
+    /// The decision rules for these flags.
+    pub fn rules<'a>(
+        &self,
+        options: CheckOptions,
+        reviewed: Option<&'a crate::planner::model::PlanSet>,
+    ) -> crate::planner::decide::Rules<'a> {
+        crate::planner::decide::Rules {
+            options,
+            guard_window: self.guard_window,
+            allow_unrecorded: self.allow_unrecorded_runs,
+            reviewed,
+        }
+    }
 }
 
 /// Output formats of `plan`.
@@ -181,6 +214,9 @@ pub struct ApplyArgs {
 
     #[command(flatten)]
     pub guardrails: GuardrailArgs,
+
+    #[command(flatten)]
+    pub witness: WitnessArgs,
 
     #[command(flatten)]
     pub emulator: EmulatorFlags,

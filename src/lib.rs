@@ -13,6 +13,7 @@
 //! - [`lockfile`]: the per-plan activation record: format, atomic save, lock.
 //! - [`digest`]: SHA-256 of bytes and files, and the intent digest (plan and lockfile agree).
 //! - [`emulator`]: the local AEP emulator (`aepact emulator`); async, like the API client.
+//! - [`target`]: where activations go (a platform, or the emulator) and where their lockfiles are.
 //! - [`api`]: the HTTP client for the Platform and IMS (tokens, retries, typed responses).
 //!
 //! Validation is synchronous and starts no async runtime or HTTP client: `aepact validate` on one
@@ -31,6 +32,7 @@ pub mod lockfile;
 pub mod output;
 pub mod plan;
 pub mod planner;
+pub mod target;
 pub mod time;
 
 use std::process::ExitCode;

@@ -11,7 +11,7 @@
 //! Secrets never reach this module's types: a run records the endpoint (with any user info,
 //! query or fragment removed), the org ID and the sandbox, never a token, key or client secret.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -24,12 +24,20 @@ use miette::{NamedSource, SourceSpan};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
+use crate::digest::{Intent, IntentExports};
 use crate::plan::AdhocApiVersion;
 use crate::plan::model::Exports;
 use crate::time::{civil_from_days, days_from_civil, days_in_month};
 
-/// The lockfile format this version of aepact reads and writes.
-pub const LOCKFILE_VERSION: u32 = 1;
+/// The lockfile format this version of aepact writes.
+///
+/// Version 2 added each run's `override` (the platform's recent runs that `apply` was told to
+/// send past, see `docs/lockfile.md`) and the order status `lost`. Version 1 files are read as
+/// version 2 with no override, and written back as version 2 on their next change.
+pub const LOCKFILE_VERSION: u32 = 2;
+
+/// Every lockfile format this version of aepact reads.
+pub const READABLE_VERSIONS: [u32; 2] = [1, 2];
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -92,7 +100,7 @@ pub enum LockfileError {
     },
 
     #[error(
-        "the lockfile `{path}` does not match lockfile format 1: {message} at line {line}, column {column}"
+        "the lockfile `{path}` does not match the lockfile format: {message} at line {line}, column {column}"
     )]
     #[diagnostic(
         code(aepact::lockfile::invalid),
@@ -113,7 +121,9 @@ pub enum LockfileError {
         at: SourceSpan,
     },
 
-    #[error("the lockfile `{path}` has `lockfileVersion` {found}; this aepact reads version 1")]
+    #[error(
+        "the lockfile `{path}` has `lockfileVersion` {found}; this aepact reads versions 1 and 2"
+    )]
     #[diagnostic(
         code(aepact::lockfile::version),
         help(
@@ -208,6 +218,50 @@ pub enum LockfileError {
     )]
     ChangedOnDisk { path: String, ours: String },
 
+    #[error("the lockfile `{path}` records activations for org `{found}` (run {run}), but aepact is configured for org `{expected}`")]
+    #[diagnostic(
+        code(aepact::lockfile::other_org),
+        help(
+            "a lockfile is the record of one organisation's activations, and another org's runs \
+             never count as applied here: check `AEP_ORG_ID`. To activate the plan in another \
+             organisation as well, copy it to a plan of its own (another file and `name`)"
+        )
+    )]
+    OtherOrg {
+        path: String,
+        run: u64,
+        found: String,
+        expected: String,
+    },
+
+    #[error("the lockfile `{path}` records run {run} sent to `{found}`, but aepact is configured for `{expected}`")]
+    #[diagnostic(code(aepact::lockfile::other_endpoint), help("{help}"))]
+    OtherEndpoint {
+        path: String,
+        run: u64,
+        found: String,
+        expected: String,
+        help: String,
+    },
+
+    #[error("the lockfile `{path}` is inconsistent: `intentDigest` of run {run} (`{pointer}`) is `{found}`, but what the run records digests to `{expected}`")]
+    #[diagnostic(
+        code(aepact::lockfile::digest_mismatch),
+        help(
+            "the digest is what makes `apply` skip an intent already sent, so aepact will not \
+             guess which intent this run was: restore the lockfile from git (`git checkout -- \
+             {path}`), or, if the run's record is right, set `intentDigest` to the value above. \
+             `aepact lock verify {path}` lists every mismatch"
+        )
+    )]
+    DigestMismatch {
+        path: String,
+        run: u64,
+        pointer: String,
+        found: String,
+        expected: String,
+    },
+
     #[error("job {job} of run {run} cannot go from `{from}` to `{to}`")]
     #[diagnostic(
         code(aepact::lockfile::transition),
@@ -259,6 +313,48 @@ pub fn file_digest(path: &Path) -> Result<String> {
         source,
     })
 }
+
+/// Whether two recorded endpoints name the same platform: equal once a trailing slash is
+/// dropped and the scheme and host are lowercased.
+fn same_endpoint(a: &str, b: &str) -> bool {
+    let norm = |url: &str| {
+        let url = url.trim_end_matches('/');
+        match url.find("://") {
+            Some(i) => {
+                let rest = &url[i + 3..];
+                let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+                format!(
+                    "{}://{}{path}",
+                    url[..i].to_ascii_lowercase(),
+                    host.to_ascii_lowercase()
+                )
+            }
+            None => url.to_ascii_lowercase(),
+        }
+    };
+    norm(a) == norm(b)
+}
+
+/// Whether a recorded endpoint is this machine (an emulator), or the built-in emulator itself.
+fn is_local_endpoint(endpoint: &str) -> bool {
+    let authority = endpoint
+        .split("://")
+        .nth(1)
+        .unwrap_or(endpoint)
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    endpoint == EMULATOR_ENDPOINT || host == "localhost" || host == "::1" || host.starts_with("127.")
+}
+
+/// What a run sent to the built-in emulator (`--emulator`) records as its `endpoint`: the
+/// emulator is a target of its own, whatever port it happened to listen on.
+pub const EMULATOR_ENDPOINT: &str = "emulator";
 
 /// The platform base URL as recorded: user info (`user:pass@`), query and fragment removed, and
 /// no trailing slash, so a URL with credentials in it never reaches a lockfile.
@@ -419,7 +515,8 @@ impl<'de> Deserialize<'de> for Timestamp {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Lockfile {
-    /// Always [`LOCKFILE_VERSION`]; checked before anything else is read.
+    /// One of [`READABLE_VERSIONS`], checked before anything else is read; always
+    /// [`LOCKFILE_VERSION`] once aepact has changed the file.
     pub lockfile_version: u32,
     /// The plan's `name`.
     pub plan: String,
@@ -449,8 +546,35 @@ pub struct RunRecord {
     pub api_version: AdhocApiVersion,
     /// The plan's export spec and the export job IDs it resolved to.
     pub exports: ExportsRecord,
+    /// `null`, or the recent runs of this run's (destination, segment) pairs that no lockfile
+    /// recorded and that `apply --allow-unrecorded-runs` was told to send past. Absent in
+    /// version 1 files (read as `null`).
+    #[serde(default, rename = "override")]
+    pub override_: Option<RunOverride>,
     /// One entry per ad-hoc request (several with `--split`), in the order sent.
     pub jobs: Vec<JobRecord>,
+}
+
+/// What an explicit override let `apply` send past: the flag, and each run the platform showed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RunOverride {
+    /// The command-line flag that was given (`--allow-unrecorded-runs`).
+    pub flag: String,
+    /// The platform's recent runs that no lockfile recorded, one per (destination, segment).
+    pub runs: Vec<OverriddenRun>,
+}
+
+/// One platform run an override sent past.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct OverriddenRun {
+    /// The destination dataflow ID.
+    pub destination: String,
+    pub segment: String,
+    pub run_id: String,
+    /// When the platform created it (`null` when it did not say).
+    pub created_at: Option<Timestamp>,
 }
 
 /// The plan's `exports` and what it resolved to when applied.
@@ -605,12 +729,17 @@ pub enum OrderStatus {
     PartialSuccess,
     Failed,
     Cancelled,
+    /// The platform answered 404 for the run: it does not know it (an order recorded against
+    /// another platform, or a run the platform has dropped). Not a platform value: `status`
+    /// records it, exits 1 for it and keeps asking on later polls, but `--wait` does not wait
+    /// for it.
+    Lost,
     /// A value this version does not know, kept as the platform wrote it.
     Other(String),
 }
 
 impl OrderStatus {
-    const KNOWN: [(OrderStatus, &'static str); 7] = [
+    const KNOWN: [(OrderStatus, &'static str); 8] = [
         (OrderStatus::NotChecked, "notChecked"),
         (OrderStatus::Scheduled, "scheduled"),
         (OrderStatus::InProgress, "inProgress"),
@@ -618,6 +747,7 @@ impl OrderStatus {
         (OrderStatus::PartialSuccess, "partialSuccess"),
         (OrderStatus::Failed, "failed"),
         (OrderStatus::Cancelled, "cancelled"),
+        (OrderStatus::Lost, "lost"),
     ];
 
     /// The status of a platform value, matched case-insensitively (the platform writes both
@@ -625,7 +755,7 @@ impl OrderStatus {
     pub fn from_platform(value: &str) -> Self {
         Self::KNOWN
             .iter()
-            .filter(|(status, _)| *status != OrderStatus::NotChecked)
+            .filter(|(status, _)| !matches!(status, OrderStatus::NotChecked | OrderStatus::Lost))
             .find(|(_, name)| name.eq_ignore_ascii_case(value))
             .map(|(status, _)| status.clone())
             .unwrap_or_else(|| OrderStatus::Other(value.to_owned()))
@@ -722,6 +852,8 @@ pub struct NewRun {
     pub exports: ExportsRecord,
     /// The exact request body of each job, in the order they will be sent.
     pub requests: Vec<Value>,
+    /// The platform's recent runs an explicit override sent past, if one was given.
+    pub override_: Option<RunOverride>,
 }
 
 /// An order as the ad-hoc response returns it.
@@ -974,6 +1106,38 @@ impl RunRecord {
     pub fn requests(&self) -> Vec<&Value> {
         self.jobs.iter().map(|j| &j.request).collect()
     }
+
+    /// Destination → segments over every job's request.
+    pub fn activation(&self) -> BTreeMap<String, BTreeSet<String>> {
+        let mut activation: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (dest, segment) in self.jobs.iter().flat_map(JobRecord::requested_pairs) {
+            activation.entry(dest).or_default().insert(segment);
+        }
+        activation
+    }
+
+    /// The intent this run records, with `activation` as its destinations and segments (its
+    /// own, or, for a resumed run, those of the run it resumed).
+    fn intent_with(&self, activation: BTreeMap<String, BTreeSet<String>>) -> Intent<'_> {
+        let exports = match self.exports.spec {
+            ExportsSpec::Latest => IntentExports::Latest,
+            ExportsSpec::Ids => IntentExports::Ids(self.exports.resolved.clone()),
+            ExportsSpec::Omitted => IntentExports::Omitted,
+        };
+        Intent {
+            sandbox: &self.sandbox,
+            api_version: self.api_version.number(),
+            exports,
+            activation,
+            run: self.run,
+        }
+    }
+
+    /// The intent digest of what the run records: sandbox, API version, exports spec, the
+    /// (destination, segment) pairs of its requests and its `run` number.
+    pub fn recorded_digest(&self) -> String {
+        self.intent_with(self.activation()).digest()
+    }
 }
 
 impl Lockfile {
@@ -1005,6 +1169,7 @@ impl Lockfile {
             sandbox: new.sandbox,
             api_version: new.api_version,
             exports: new.exports,
+            override_: new.override_,
             jobs,
         });
         self.runs.len() - 1
@@ -1158,6 +1323,120 @@ impl Lockfile {
             .find(|r| r.jobs.iter().any(JobRecord::maybe_activated))
     }
 
+    /// The flow run IDs of every recorded order: the platform's runs this lockfile accounts for.
+    pub fn recorded_run_ids(&self) -> HashSet<&str> {
+        self.runs
+            .iter()
+            .flat_map(|r| &r.jobs)
+            .flat_map(|j| &j.orders)
+            .filter_map(|o| o.run_id.as_deref())
+            .collect()
+    }
+
+    /// Refuses a lockfile with runs for another target than (`endpoint`, `org`): runs sent to
+    /// another organisation or platform never count as applied here, and their orders cannot be
+    /// polled here.
+    ///
+    /// `endpoint` is what runs record: the platform's base URL without credentials, or
+    /// `emulator` for the built-in emulator.
+    pub fn check_target(&self, endpoint: &str, org: &str, path: &Path) -> Result<()> {
+        let path = path.display().to_string();
+        if let Some(run) = self.runs.iter().find(|r| r.org != org) {
+            return Err(LockfileError::OtherOrg {
+                path,
+                run: run.run,
+                found: run.org.clone(),
+                expected: org.to_owned(),
+            });
+        }
+        let Some(run) = self
+            .runs
+            .iter()
+            .find(|r| !same_endpoint(&r.endpoint, endpoint))
+        else {
+            return Ok(());
+        };
+        let help = if is_local_endpoint(&run.endpoint) {
+            format!(
+                "`{}` is this machine: these are runs against a local emulator, which never \
+                 count as activations. If the file holds only such runs, delete it (`--emulator` \
+                 keeps its own records under `.aepact/` since lockfile version 2), then plan \
+                 again",
+                run.endpoint
+            )
+        } else {
+            format!(
+                "a lockfile records one platform's activations: if `{}` is the platform you mean, \
+                 set `AEP_PLATFORM_URL` to it; aepact never treats runs sent elsewhere as applied",
+                run.endpoint
+            )
+        };
+        Err(LockfileError::OtherEndpoint {
+            path,
+            run: run.run,
+            found: run.endpoint.clone(),
+            expected: endpoint.to_owned(),
+            help,
+        })
+    }
+
+    /// Runs whose `intentDigest` is not the digest of what they record (see
+    /// [`RunRecord::recorded_digest`]), each at its JSON pointer.
+    ///
+    /// A run that resumed an earlier one (an apply that stopped short, then sent only the
+    /// pairs nothing had activated) records a subset of the intent's pairs: it matches when its
+    /// digest is that of its own fields with the pairs of an earlier run of the same digest
+    /// that itself matches.
+    pub fn digest_problems(&self) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        let mut sound: Vec<usize> = Vec::new();
+        for (r, run) in self.runs.iter().enumerate() {
+            let own = run.recorded_digest();
+            let resumed = || {
+                sound.iter().any(|&e| {
+                    let earlier = &self.runs[e];
+                    earlier.intent_digest == run.intent_digest
+                        && run.intent_with(earlier.activation()).digest() == run.intent_digest
+                })
+            };
+            if own == run.intent_digest || resumed() {
+                sound.push(r);
+                continue;
+            }
+            problems.push(Problem {
+                pointer: format!("/runs/{r}/intentDigest"),
+                message: format!(
+                    "`intentDigest` of run {} is `{}`, but what the run records (sandbox, API version, exports, segments, run number) digests to `{own}`",
+                    run.run, run.intent_digest
+                ),
+            });
+        }
+        problems
+    }
+
+    /// Refuses a lockfile with a run whose digest does not match what it records (see
+    /// [`digest_problems`](Self::digest_problems)): `plan` and `apply` decide what was already
+    /// sent by digest, and a damaged record is never a reason to send again.
+    pub fn check_digests(&self, path: &Path) -> Result<()> {
+        let Some(problem) = self.digest_problems().into_iter().next() else {
+            return Ok(());
+        };
+        let index: usize = problem
+            .pointer
+            .split('/')
+            .nth(2)
+            .and_then(|i| i.parse().ok())
+            .unwrap_or_default();
+        let run = &self.runs[index];
+        Err(LockfileError::DigestMismatch {
+            path: path.display().to_string(),
+            run: run.run,
+            pointer: problem.pointer.clone(),
+            found: run.intent_digest.clone(),
+            expected: run.recorded_digest(),
+        })
+    }
+
     /// Refuses a lockfile that records another plan.
     pub fn check_plan(&self, plan_name: &str, path: &Path) -> Result<()> {
         if self.plan == plan_name {
@@ -1233,7 +1512,9 @@ impl Lockfile {
             at: span_at(text, err.line(), err.column()),
         })?;
         if let Some(version) = value.get("lockfileVersion")
-            && version.as_u64() != Some(u64::from(LOCKFILE_VERSION))
+            && !version
+                .as_u64()
+                .is_some_and(|v| READABLE_VERSIONS.iter().any(|r| u64::from(*r) == v))
         {
             let at = text
                 .find("\"lockfileVersion\"")
@@ -1246,7 +1527,7 @@ impl Lockfile {
                 at,
             });
         }
-        let lockfile: Lockfile =
+        let mut lockfile: Lockfile =
             serde_json::from_str(text).map_err(|err| LockfileError::Invalid {
                 path: name.clone(),
                 message: strip_position(&err),
@@ -1255,6 +1536,9 @@ impl Lockfile {
                 src: source(),
                 at: span_at(text, err.line(), err.column()),
             })?;
+        // In memory a lockfile is always the current format: an older one is upgraded when it
+        // is next written (version 1 lacks only fields that read as `null`).
+        lockfile.lockfile_version = LOCKFILE_VERSION;
         Ok(lockfile)
     }
 
@@ -1553,7 +1837,9 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 /// its own record beside it, so neither record is lost.
 #[derive(Debug)]
 pub struct Ledger {
-    guard: LockGuard,
+    /// The plan's lock, when this ledger took it (`None`: the caller holds it, for longer).
+    _guard: Option<LockGuard>,
+    plan_path: PathBuf,
     path: PathBuf,
     lockfile: Lockfile,
     /// SHA-256 of the lockfile's bytes on disk as last read or written; `None`: no file.
@@ -1567,8 +1853,34 @@ impl Ledger {
     /// Returns an error when the lock is not granted in time, or when the lockfile cannot be
     /// read, is not a valid lockfile, or records another plan than `plan_name`.
     pub fn open(plan_path: &Path, plan_name: &str, timeout: Duration) -> Result<Ledger> {
+        Ledger::open_at(plan_path, lockfile_path(plan_path), plan_name, timeout)
+    }
+
+    /// [`open`](Self::open), for a lockfile kept at `path` rather than beside the plan (the
+    /// emulator's, under `.aepact/`).
+    pub fn open_at(
+        plan_path: &Path,
+        path: PathBuf,
+        plan_name: &str,
+        timeout: Duration,
+    ) -> Result<Ledger> {
         let guard = LockGuard::acquire(plan_path, timeout)?;
-        let path = lockfile_path(plan_path);
+        let mut ledger = Ledger::read(guard.path().to_owned(), path, plan_name)?;
+        ledger._guard = Some(guard);
+        Ok(ledger)
+    }
+
+    /// Reads the lockfile at `path` (or starts an empty one) for the plan whose lock `guard`
+    /// holds and goes on holding: for a caller that took the locks of several plans first, in
+    /// a fixed order, and keeps them until it is done with all of them.
+    ///
+    /// Returns an error when the lockfile cannot be read, is not a valid lockfile, or records
+    /// another plan than `plan_name`.
+    pub fn under_lock(guard: &LockGuard, path: PathBuf, plan_name: &str) -> Result<Ledger> {
+        Ledger::read(guard.path().to_owned(), path, plan_name)
+    }
+
+    fn read(plan_path: PathBuf, path: PathBuf, plan_name: &str) -> Result<Ledger> {
         let (lockfile, on_disk) = match read_bytes(&path)? {
             Some(bytes) => {
                 // Not lossily: a replaced byte would be written back on the next save.
@@ -1581,7 +1893,8 @@ impl Ledger {
             None => (Lockfile::new(plan_name), None),
         };
         Ok(Ledger {
-            guard,
+            _guard: None,
+            plan_path,
             path,
             lockfile,
             on_disk,
@@ -1605,7 +1918,7 @@ impl Ledger {
 
     /// The plan file whose lock is held.
     pub fn plan_path(&self) -> &Path {
-        self.guard.path()
+        &self.plan_path
     }
 
     /// SHA-256 (hex) of the lockfile on disk as last read or written, `None` when there is no
@@ -1621,6 +1934,15 @@ impl Ledger {
     /// is and this ledger's record is written to `<lockfile>.conflict-<pid>` instead.
     pub fn save(&mut self) -> Result<()> {
         let text = self.lockfile.to_json();
+        // The emulator's lockfiles live in directories made on first use.
+        if self.on_disk.is_none()
+            && let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty())
+        {
+            fs::create_dir_all(dir).map_err(|source| LockfileError::Write {
+                path: self.path.display().to_string(),
+                source,
+            })?;
+        }
         let current = read_bytes(&self.path)?.map(|bytes| sha256_hex(&bytes));
         if current != self.on_disk {
             let mut ours = self.path.clone().into_os_string();

@@ -75,6 +75,52 @@ pub fn rfc3339(ms: i64) -> String {
     format!("{}T{h:02}:{mi:02}:{s:02}Z", date_of(ms))
 }
 
+/// A duration as people and plans write it: `1h`, `1h30m`, `45s`, `500ms`, `0`.
+pub fn duration_text(d: std::time::Duration) -> String {
+    let ms = d.as_millis();
+    if ms == 0 {
+        return "0".into();
+    }
+    if ms % 1000 != 0 {
+        return format!("{ms}ms");
+    }
+    let secs = ms / 1000;
+    let mut out = String::new();
+    for (n, unit) in [(secs / 3600, "h"), (secs / 60 % 60, "m"), (secs % 60, "s")] {
+        if n > 0 {
+            out.push_str(&format!("{n}{unit}"));
+        }
+    }
+    out
+}
+
+/// Parses an HTTP date in the IMF-fixdate form (`Tue, 01 Dec 2026 21:24:02 GMT`, RFC 9110
+/// section 5.6.7) into epoch milliseconds.
+///
+/// Returns `None` for anything else.
+pub fn parse_http_date(text: &str) -> Option<i64> {
+    let parts: Vec<&str> = text.split_ascii_whitespace().collect();
+    let [_, day, month, year, clock, "GMT"] = parts.as_slice() else {
+        return None;
+    };
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let m = MONTHS.iter().position(|n| n == month)? as i64 + 1;
+    let (y, d) = (year.parse::<i64>().ok()?, day.parse::<i64>().ok()?);
+    let hms: Vec<i64> = clock
+        .split(':')
+        .map(|p| p.parse::<i64>().ok())
+        .collect::<Option<_>>()?;
+    let [h, mi, s] = hms.as_slice() else {
+        return None;
+    };
+    if !(1..=days_in_month(y, m)).contains(&d) || *h > 23 || *mi > 59 || *s > 60 {
+        return None;
+    }
+    Some((days_from_civil(y, m, d) * 86_400 + h * 3600 + mi * 60 + s) * 1000)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,6 +130,18 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_795_975_445_123), "2026-11-29T18:04:05Z");
         assert_eq!(date_of(-1), "1969-12-31");
+        let d = std::time::Duration::from_secs;
+        assert_eq!(duration_text(d(3600)), "1h");
+        assert_eq!(duration_text(d(5400)), "1h30m");
+        assert_eq!(duration_text(d(45)), "45s");
+        assert_eq!(duration_text(std::time::Duration::from_millis(500)), "500ms");
+        assert_eq!(duration_text(d(0)), "0");
+        assert_eq!(
+            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(784_111_777_000)
+        );
+        assert_eq!(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), None);
+        assert_eq!(parse_http_date("Sun, 31 Feb 1994 08:49:37 GMT"), None);
         assert_eq!(
             days_of("2026-11-29").map(civil_from_days),
             Some((2026, 11, 29))

@@ -69,6 +69,17 @@ impl std::fmt::Debug for Client {
 struct Reply {
     status: StatusCode,
     body: Vec<u8>,
+    /// The server's clock, from its `Date` header (epoch ms), when it sent a readable one.
+    date: Option<i64>,
+}
+
+/// The runs of one dataflow, and the platform's clock when it listed them.
+#[derive(Debug, Clone)]
+pub struct RunListing {
+    /// Oldest first.
+    pub runs: Vec<Run>,
+    /// The latest `Date` header of the listing's pages (epoch ms), if the platform sent one.
+    pub platform_time: Option<i64>,
 }
 
 /// Why [`Client::send`] returned no response.
@@ -181,6 +192,21 @@ impl Client {
         flow_id: &str,
         created_after: i64,
     ) -> Result<Vec<Run>, ApiError> {
+        Ok(self
+            .list_flow_runs(sandbox, flow_id, created_after)
+            .await?
+            .runs)
+    }
+
+    /// [`list_runs`](Self::list_runs), with the platform's clock (its `Date` header) as it
+    /// answered: what the platform-witness check measures its guard window with.
+    pub async fn list_flow_runs(
+        &self,
+        sandbox: &str,
+        flow_id: &str,
+        created_after: i64,
+    ) -> Result<RunListing, ApiError> {
+        let mut platform_time = None;
         let base = vec![
             ("property".to_owned(), format!("flowId=={flow_id}")),
             ("property".to_owned(), format!("createdAt>{created_after}")),
@@ -198,7 +224,12 @@ impl Client {
                     pairs.append_pair("continuationToken", t);
                 }
             }
-            let page: Items<Run> = self.get_json(sandbox, url).await?;
+            let reply = self.get(sandbox, &url).await?;
+            if !reply.status.is_success() {
+                return Err(self.http_error("GET", &url, reply.status, &reply.body));
+            }
+            platform_time = platform_time.max(reply.date);
+            let page: Items<Run> = self.decode(&url, &reply.body)?;
             runs.extend(page.items);
             let next = page
                 .links
@@ -215,7 +246,10 @@ impl Client {
                 && r.created_at.is_none_or(|t| t > created_after)
         });
         runs.sort_by_key(|r| r.created_at);
-        Ok(runs)
+        Ok(RunListing {
+            runs,
+            platform_time,
+        })
     }
 
     /// The run behind an order's `statusURL`, followed as given (it is absolute); `None` when
@@ -545,6 +579,11 @@ impl Client {
                         attempt += 1;
                         continue;
                     }
+                    let date = response
+                        .headers()
+                        .get(reqwest::header::DATE)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(crate::time::parse_http_date);
                     match response.bytes().await {
                         Ok(body) => {
                             tracing::debug!(
@@ -559,6 +598,7 @@ impl Client {
                             return Ok(Reply {
                                 status,
                                 body: body.to_vec(),
+                                date,
                             });
                         }
                         Err(e) => e,

@@ -19,7 +19,7 @@ pub mod types;
 
 use std::time::Duration;
 
-pub use client::{Client, USER_AGENT};
+pub use client::{Client, RunListing, USER_AGENT};
 pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use types::{

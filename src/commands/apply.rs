@@ -13,7 +13,8 @@
 //! Plans of one invocation that share a segment are never sent together: the later one is
 //! refused up front (exit 75), since the platform runs one ad-hoc job per segment at a time.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::collections::HashMap;
+use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -23,14 +24,14 @@ use crate::cli::ApplyArgs;
 use crate::commands::online;
 use crate::error::Result;
 use crate::lockfile::{
-    ExportsRecord, JobError, JobRef, LockGuard, Lockfile, NewOrder, NewRun, Timestamp,
-    lockfile_path,
+    ExportsRecord, JobError, JobRef, Ledger, LockGuard, NewOrder, NewRun, OverriddenRun,
+    RunOverride, Timestamp,
 };
 use crate::output::{self, Style};
 use crate::plan::request::activation_pairs;
 use crate::plan::{AdhocApiVersion, Plan};
-use crate::planner::model::{PlanSet, PlannedPlan, SAVED_PLAN_VERSION, refusal_exit};
-use crate::planner::resolve::{digest_of, resolve};
+use crate::planner::model::{PlanSet, PlannedPlan, SAVED_PLAN_VERSION, Verdict};
+use crate::planner::resolve::resolve;
 
 pub fn run(args: &ApplyArgs, style: Style) -> Result<Exit> {
     let mut options = args.guardrails.options();
@@ -52,74 +53,57 @@ pub fn run(args: &ApplyArgs, style: Style) -> Result<Exit> {
     let Some(plans) = online::checked_plans(&paths, &options, style, true)? else {
         return Ok(Exit::Failure);
     };
-    let (client, _emulator) = online::connect(&args.emulator)?;
+    let connection = online::connect(&args.emulator)?;
+    let (client, target) = (&connection.client, &connection.target);
     // Every plan's lock, for the whole apply (planning included): a second apply of the same
-    // plans waits here, then finds the intent applied. Taken in path order, so two applies of
+    // plans waits here, then finds the intent applied. Taken in file order, so two applies of
     // overlapping plan sets cannot deadlock.
-    let mut lock_paths: Vec<&Path> = plans.iter().map(|p| Path::new(&*p.path)).collect();
-    lock_paths.sort();
-    lock_paths.dedup();
-    let _guards = lock_paths
-        .into_iter()
-        .map(|p| LockGuard::acquire(p, args.lock_timeout))
-        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let mut files: Vec<&Path> = plans.iter().map(|p| &*p.file).collect();
+    files.sort();
+    files.dedup();
+    let mut guards: HashMap<PathBuf, LockGuard> = HashMap::new();
+    for file in files {
+        guards.insert(file.to_owned(), LockGuard::acquire(file, args.lock_timeout)?);
+    }
     let runtime = online::runtime()?;
     runtime.block_on(async {
-        let resolution = resolve(&client, &plans, &options).await?;
-        if !resolution.refusals.is_empty() {
-            output::write_stdout(&output::plan::refusals(&resolution.refusals, style))?;
-            return Ok(refusal_exit(&resolution.refusals));
+        let rules = args.witness.rules(options, saved.as_ref());
+        let set = resolve(client, target, &plans, &rules).await?;
+        if let Some(saved) = &saved
+            && let Some(reason) = stale_reason(saved, &set)
+        {
+            output::write_stdout(&format!(
+                "{}: the saved plan is stale: {reason}\n  help: run `aepact plan --out FILE` again, review it, and apply the new file\n",
+                style.paint(anstyle::Style::new().bold(), "refused"),
+            ))?;
+            return Ok(Exit::Failure);
         }
-        let set = match saved {
-            Some(saved) => {
-                if let Some(reason) = stale_reason(&saved, &resolution.set) {
-                    output::write_stdout(&format!(
-                        "{}: the saved plan is stale: {reason}\n  help: run `aepact plan --out FILE` again, review it, and apply the new file\n",
-                        style.paint(anstyle::Style::new().bold(), "refused"),
-                    ))?;
-                    return Ok(Exit::Failure);
-                }
-                saved
-            }
-            None => resolution.set,
-        };
-        output::write_stdout(&output::plan::human(&set, &[], style))?;
+        output::write_stdout(&output::plan::human(&set, style))?;
+        let mut exit = set.exit();
         let to_apply: Vec<&PlannedPlan> = set.plans.iter().filter(|p| p.to_apply()).collect();
         if to_apply.is_empty() {
-            output::write_stdout("Nothing to apply.\n")?;
-            return Ok(Exit::Success);
-        }
-        // The platform runs one ad-hoc job per segment at a time, and this invocation cannot
-        // know when an earlier plan's runs finish: a later plan sharing a segment with one
-        // sent before it is refused up front, never sent into "Run already going on".
-        let (to_apply, overlapping) = split_overlapping(to_apply);
-        if !overlapping.is_empty() {
-            output::write_stdout(&overlapping.iter().fold(String::new(), |text, (later, earlier, segment)| {
-                text + &format!(
-                    "{}: `{}` shares segment `{segment}` with `{}`, applied first in this invocation; its runs would still be going\n  help: apply the plans one after the other, once `aepact status --wait {}` reports the earlier one's runs final\n",
-                    style.paint(anstyle::Style::new().bold(), "refused"),
-                    later.name,
-                    earlier.name,
-                    earlier.path,
-                )
-            }))?;
-        }
-        if to_apply.is_empty() {
-            return Ok(Exit::TempFail);
+            if exit == Exit::Success {
+                output::write_stdout("Nothing to apply.\n")?;
+            }
+            return Ok(exit);
         }
         if !args.auto_approve && !confirm(to_apply.len())? {
             return Ok(Exit::Failure);
         }
-        let mut exit = if overlapping.is_empty() {
-            Exit::Success
-        } else {
-            Exit::TempFail
-        };
         for planned in to_apply {
             let Some(plan) = plans.iter().find(|p| *p.path == *planned.path) else {
                 continue;
             };
-            let outcome = apply_one(&client, &set, planned, plan, options.api_version).await?;
+            let Some(guard) = guards.get(&*plan.file) else {
+                continue;
+            };
+            let sending = Sending {
+                client,
+                endpoint: &set.endpoint,
+                org: &set.org,
+                version: options.api_version,
+            };
+            let outcome = apply_one(&sending, planned, plan, guard).await?;
             output::write_stdout(&outcome.describe(planned))?;
             let failed = outcome.exit() != Exit::Success;
             exit = worse(exit, outcome.exit());
@@ -133,38 +117,13 @@ pub fn run(args: &ApplyArgs, style: Style) -> Result<Exit> {
     })
 }
 
-/// Splits the plans to apply into those to send and those refused because they share a
-/// (sandbox, segment) with a plan sent before them in this invocation: (later, earlier, segment).
-#[allow(clippy::type_complexity)]
-fn split_overlapping(
-    plans: Vec<&PlannedPlan>,
-) -> (Vec<&PlannedPlan>, Vec<(&PlannedPlan, &PlannedPlan, String)>) {
-    let mut taken: std::collections::HashMap<(String, String), &PlannedPlan> =
-        std::collections::HashMap::new();
-    let (mut send, mut refused) = (Vec::new(), Vec::new());
-    for plan in plans {
-        let segments: std::collections::BTreeSet<String> = plan
-            .jobs
-            .iter()
-            .flat_map(activation_pairs)
-            .map(|(_, segment)| segment)
-            .collect();
-        let clash = segments.iter().find_map(|s| {
-            taken
-                .get(&(plan.sandbox.clone(), s.clone()))
-                .map(|e| (*e, s))
-        });
-        match clash {
-            Some((earlier, segment)) => refused.push((plan, earlier, segment.clone())),
-            None => {
-                for s in segments {
-                    taken.insert((plan.sandbox.clone(), s), plan);
-                }
-                send.push(plan);
-            }
-        }
-    }
-    (send, refused)
+/// Where and how the jobs of this apply are sent.
+struct Sending<'a> {
+    client: &'a Arc<Client>,
+    /// What runs record as their target.
+    endpoint: &'a str,
+    org: &'a str,
+    version: AdhocApiVersion,
 }
 
 /// Test-only crash points (`AEPACT_TEST_PAUSE_AFTER=POINT[:JOB]`, see `docs/workflow.md`):
@@ -219,7 +178,7 @@ impl Outcome {
             Outcome::Submitted { run, orders } => format!(
                 "applied `{name}` (run {run}): {} submitted, recorded in `{}`\n",
                 output::plural(*orders, "order", "orders"),
-                lockfile_path(Path::new(&plan.path)).display()
+                plan.lockfile
             ),
             Outcome::AlreadyApplied { run, applied_at } => {
                 format!("`{name}` already applied (run {run} at {applied_at}): nothing sent\n")
@@ -254,22 +213,18 @@ fn worse(a: Exit, b: Exit) -> Exit {
 }
 
 async fn apply_one(
-    client: &Arc<Client>,
-    set: &PlanSet,
+    sending: &Sending<'_>,
     planned: &PlannedPlan,
     plan: &Plan,
-    version: AdhocApiVersion,
+    guard: &LockGuard,
 ) -> Result<Outcome> {
-    let path = lockfile_path(Path::new(&planned.path));
+    let path = PathBuf::from(&planned.lockfile);
+    let mut ledger = Ledger::under_lock(guard, path.clone(), &planned.name)?;
 
     // Under the lock, the lockfile must be the one the plan was made against (a saved plan
     // may be older than the last apply).
-    if digest_of(&path)? != planned.lockfile_digest {
-        let current = Lockfile::load(&path)?;
-        if let Some(run) = current
-            .as_ref()
-            .and_then(|l| l.already_applied(&planned.intent_digest))
-        {
+    if ledger.disk_digest() != planned.lockfile_digest.as_deref() {
+        if let Some(run) = ledger.lockfile().already_applied(&planned.intent_digest) {
             return Ok(Outcome::AlreadyApplied {
                 run: run.run,
                 applied_at: run.applied_at.to_string(),
@@ -280,11 +235,11 @@ async fn apply_one(
             path.display()
         )));
     }
-    let mut lockfile = Lockfile::load(&path)?.unwrap_or_else(|| Lockfile::new(&planned.name));
-    lockfile.check_plan(&planned.name, &path)?;
     // Planning left out what this intent may already have activated (a resumed run); check
     // again here, under the lock, so a pair is never sent twice for one intent.
-    let done = lockfile.maybe_activated_pairs(&planned.intent_digest);
+    let done = ledger
+        .lockfile()
+        .maybe_activated_pairs(&planned.intent_digest);
     if let Some((dest, segment)) = planned
         .jobs
         .iter()
@@ -295,18 +250,33 @@ async fn apply_one(
         )));
     }
 
-    let index = lockfile.append_run(NewRun {
+    let override_ = (!planned.overridden.is_empty()).then(|| RunOverride {
+        flag: "--allow-unrecorded-runs".to_owned(),
+        runs: planned
+            .overridden
+            .iter()
+            .map(|d| OverriddenRun {
+                destination: d.destination.clone(),
+                segment: d.segment.clone(),
+                run_id: d.run_id.clone().unwrap_or_default(),
+                created_at: d.created_at.and_then(Timestamp::from_unix_ms),
+            })
+            .collect(),
+    });
+    let version = sending.version;
+    let index = ledger.lockfile_mut().append_run(NewRun {
         run: plan.run,
         intent_digest: planned.intent_digest.clone(),
         applied_at: Timestamp::now(),
-        endpoint: set.endpoint.clone(),
-        org: set.org.clone(),
+        endpoint: sending.endpoint.to_owned(),
+        org: sending.org.to_owned(),
         sandbox: planned.sandbox.clone(),
         api_version: version,
         exports: ExportsRecord::new(&plan.exports, planned.exports.ids.clone()),
         requests: planned.jobs.clone(),
+        override_,
     });
-    lockfile.save(&path)?;
+    ledger.save()?;
     tracing::info!(
         plan = %planned.name,
         run = plan.run,
@@ -320,13 +290,16 @@ async fn apply_one(
     for (j, body) in planned.jobs.iter().enumerate() {
         let at = JobRef { run: index, job: j };
         {
-            let (run, job) = lockfile.job_mut(at)?;
+            let (run, job) = ledger.lockfile_mut().job_mut(at)?;
             job.mark_sending(run, Timestamp::now())?;
         }
-        lockfile.save(&path)?;
+        ledger.save()?;
         tracing::info!(plan = %planned.name, job = j, "sending job (recorded as sent first)");
         test_pause("sending", j);
-        let outcome = client.post_adhoc(&planned.sandbox, body, version).await;
+        let outcome = sending
+            .client
+            .post_adhoc(&planned.sandbox, body, version)
+            .await;
         tracing::info!(
             plan = %planned.name,
             job = j,
@@ -335,7 +308,7 @@ async fn apply_one(
         );
         test_pause("response", j);
         let going = outcome.run_already_going().is_some();
-        let (run, job) = lockfile.job_mut(at)?;
+        let (run, job) = ledger.lockfile_mut().job_mut(at)?;
         let result = match outcome {
             AdhocOutcome::Accepted(accepted) => {
                 orders += accepted.len();
@@ -426,7 +399,7 @@ async fn apply_one(
                 Some(Outcome::Unknown { job: j, message })
             }
         };
-        lockfile.save(&path)?;
+        ledger.save()?;
         if let Some(stop) = result {
             return Ok(stop);
         }
@@ -466,15 +439,15 @@ fn confirm(plans: usize) -> Result<bool> {
         )?;
         return Ok(false);
     }
-    let mut out = std::io::stdout().lock();
-    write!(
-        out,
+    output::write_stdout(&format!(
         "\nApply {}? Only `yes` is accepted: ",
         output::plural(plans, "plan", "plans")
-    )?;
-    out.flush()?;
+    ))?;
     let mut answer = String::new();
-    stdin.lock().read_line(&mut answer)?;
+    stdin
+        .lock()
+        .read_line(&mut answer)
+        .map_err(crate::error::Error::Output)?;
     if answer.trim() == "yes" {
         Ok(true)
     } else {
@@ -523,13 +496,19 @@ fn stale_reason(saved: &PlanSet, now: &PlanSet) -> Option<String> {
         let Some(new) = now.plans.iter().find(|p| p.path == old.path) else {
             return Some(format!("plan `{}` is no longer found", old.path));
         };
+        if old.verdict != Verdict::Apply && new.verdict == Verdict::Apply {
+            return Some(format!(
+                "plan `{}` was not to apply when the plan was made, and is now",
+                old.name
+            ));
+        }
         if old.plan_digest != new.plan_digest {
             return Some(format!("the plan file `{}` changed", old.path));
         }
         if old.lockfile_digest != new.lockfile_digest {
             return Some(format!(
                 "the lockfile `{}` changed",
-                lockfile_path(Path::new(&old.path)).display()
+                old.lockfile
             ));
         }
         if old.exports.ids != new.exports.ids {

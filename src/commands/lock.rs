@@ -270,12 +270,12 @@ fn parse_problem(err: LockfileError) -> Problem {
             "format",
             line,
             column,
-            format!("does not match lockfile format 1: {message}"),
+            format!("does not match the lockfile format: {message}"),
         ),
         LockfileError::UnsupportedVersion { found, .. } => Problem::at(
             "version",
             "/lockfileVersion",
-            format!("`lockfileVersion` is {found}; this aepact reads version 1"),
+            format!("`lockfileVersion` is {found}; this aepact reads versions 1 and 2"),
         ),
         other => Problem {
             kind: "read",

@@ -10,6 +10,7 @@ use crate::emulator::{Emulator, EmulatorBuilder, EmulatorError};
 use crate::error::Result;
 use crate::output::{self, Style};
 use crate::plan::{CheckOptions, CheckReport, Plan, check_paths};
+use crate::target::Target;
 
 /// The tokio runtime of an online command, built once at the command's edge.
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -20,9 +21,16 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(EmulatorError::Runtime)?)
 }
 
-/// The client, and the emulator it talks to when `--emulator` was given (kept alive by the
-/// caller: the emulator stops when dropped).
-pub fn connect(flags: &EmulatorFlags) -> Result<(Arc<Client>, Option<Emulator>)> {
+/// An online command's connection: the client, its target, and the in-process emulator it
+/// talks to when `--emulator` was given (the emulator stops when this is dropped).
+pub struct Connection {
+    pub client: Arc<Client>,
+    pub target: Target,
+    pub emulator: Option<Emulator>,
+}
+
+/// The client and target from `AEP_*`, or the in-process emulator with `--emulator`.
+pub fn connect(flags: &EmulatorFlags) -> Result<Connection> {
     if flags.emulator {
         let state: &PathBuf = &flags.emulator_state;
         if let Some(dir) = state.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -31,11 +39,21 @@ pub fn connect(flags: &EmulatorFlags) -> Result<(Arc<Client>, Option<Emulator>)>
         let emulator = EmulatorBuilder::new().state_file(state.clone()).start()?;
         let mut config = ApiConfig::for_emulator(emulator.info());
         config.sandbox = std::env::var("AEP_SANDBOX").ok().filter(|s| !s.is_empty());
+        let target = Target::emulator(&config.org_id, state);
         let client = Client::new(with_timeout_override(config)?)?;
-        return Ok((Arc::new(client), Some(emulator)));
+        return Ok(Connection {
+            client: Arc::new(client),
+            target,
+            emulator: Some(emulator),
+        });
     }
     let config = ApiConfig::from_env(|name| std::env::var(name).ok())?;
-    Ok((Arc::new(Client::new(with_timeout_override(config)?)?), None))
+    let target = Target::platform(&config.platform_url, &config.org_id);
+    Ok(Connection {
+        client: Arc::new(Client::new(with_timeout_override(config)?)?),
+        target,
+        emulator: None,
+    })
 }
 
 /// `AEPACT_HTTP_TIMEOUT` (`500ms`, `5s`, ...): the per-request timeout instead of 60 s (and

@@ -18,9 +18,10 @@ use crate::cli::StatusArgs;
 use crate::commands::online;
 use crate::error::Result;
 use crate::lockfile::{
-    JobError, JobStatus, LockGuard, Lockfile, NewOrder, OrderMetrics, OrderStatus, OrderUpdate,
-    Timestamp, lockfile_path,
+    JobError, JobStatus, Ledger, Lockfile, NewOrder, OrderMetrics, OrderStatus, OrderUpdate,
+    Timestamp,
 };
+use crate::target::Target;
 use crate::output::{self, Style};
 use crate::plan::request::activation_pairs;
 use crate::plan::{CheckOptions, check_paths};
@@ -41,20 +42,36 @@ fn not_received_after_ms() -> i64 {
         .unwrap_or(NOT_RECEIVED_AFTER_MS)
 }
 
+/// A plan whose lockfile `status` works on.
+struct Tracked {
+    /// As given or found.
+    shown: PathBuf,
+    /// The canonical plan file: what is locked.
+    file: PathBuf,
+    lockfile: PathBuf,
+    name: Option<String>,
+}
+
 pub fn run(args: &StatusArgs, style: Style) -> Result<Exit> {
     let report = check_paths(&args.paths, &CheckOptions::default(), false);
-    // Each plan file with a lockfile, and the plan's name when it could be read.
-    let plans: Vec<(PathBuf, Option<String>)> = report
+    let connection = online::connect(&args.emulator)?;
+    let (client, target) = (&connection.client, &connection.target);
+    // Each plan file with a lockfile (this target's), and the plan's name when it could be read.
+    let plans: Vec<Tracked> = report
         .files
         .iter()
         .filter(|f| f.is_plan_file())
         .map(|f| {
-            (
-                PathBuf::from(&*f.path),
-                f.plan_name.as_deref().map(str::to_owned),
-            )
+            let shown = PathBuf::from(&*f.path);
+            let file = std::fs::canonicalize(&shown).unwrap_or_else(|_| shown.clone());
+            Tracked {
+                lockfile: target.lockfile_for(&file),
+                shown,
+                file,
+                name: f.plan_name.as_deref().map(str::to_owned),
+            }
         })
-        .filter(|(p, _)| lockfile_path(p).exists())
+        .filter(|t| t.lockfile.exists())
         .collect();
     if plans.is_empty() {
         output::write_stdout(
@@ -62,7 +79,6 @@ pub fn run(args: &StatusArgs, style: Style) -> Result<Exit> {
         )?;
         return Ok(Exit::Success);
     }
-    let (client, _emulator) = online::connect(&args.emulator)?;
     let runtime = online::runtime()?;
     // A progress bar on a terminal; plain lines otherwise (logs, pipelines).
     let bar = (args.wait && std::io::stdout().is_terminal()).then(|| {
@@ -79,11 +95,13 @@ pub fn run(args: &StatusArgs, style: Style) -> Result<Exit> {
         loop {
             let mut tally = Tally::default();
             let mut lines = String::new();
-            for (plan, name) in &plans {
-                let t = poll_plan(&client, plan, name.as_deref(), args.lock_timeout).await?;
-                lines.push_str(&t.line(plan));
+            for plan in &plans {
+                let (t, lost) = poll_plan(client, target, plan, args.lock_timeout).await?;
+                lines.push_str(&t.line(&plan.shown));
+                lines.push_str(&lost);
                 tally.add(&t);
             }
+            // Lost orders are not waited for: the platform will not tell more about them.
             let done = tally.in_flight == 0 && tally.in_doubt == 0;
             if let Some(bar) = &bar {
                 bar.set_length(tally.total() as u64);
@@ -127,6 +145,8 @@ struct Tally {
     succeeded: usize,
     failed: usize,
     in_flight: usize,
+    /// Orders whose run the platform does not know (404).
+    lost: usize,
     /// Jobs whose outcome is still unknown after this poll.
     in_doubt: usize,
     /// Jobs found to have been received (settled) or not, this poll.
@@ -138,16 +158,17 @@ impl Tally {
         self.succeeded += other.succeeded;
         self.failed += other.failed;
         self.in_flight += other.in_flight;
+        self.lost += other.lost;
         self.in_doubt += other.in_doubt;
         self.settled += other.settled;
     }
 
     fn total(&self) -> usize {
-        self.succeeded + self.failed + self.in_flight
+        self.succeeded + self.failed + self.in_flight + self.lost
     }
 
     fn exit(&self) -> Exit {
-        if self.failed > 0 {
+        if self.failed > 0 || self.lost > 0 {
             Exit::Failure
         } else {
             Exit::Success
@@ -162,6 +183,9 @@ impl Tally {
             self.failed,
             self.in_flight
         );
+        if self.lost > 0 {
+            line.push_str(&format!(", {} lost", self.lost));
+        }
         if self.settled > 0 {
             line.push_str(&format!(
                 ", {} settled from the platform's runs",
@@ -187,12 +211,19 @@ impl Tally {
             .bold();
         let total = self.total();
         let orders = output::plural(total, "order", "orders");
-        let mut line = if self.failed > 0 {
-            format!(
-                "Status: {} of {orders} {}.",
-                self.failed,
-                style.paint(red, "failed")
-            )
+        let mut line = if self.failed > 0 || self.lost > 0 {
+            let lost = format!(
+                "{} (the platform does not know their runs)",
+                style.paint(red, "lost")
+            );
+            match (self.failed, self.lost) {
+                (f, 0) => format!("Status: {f} of {orders} {}.", style.paint(red, "failed")),
+                (0, l) => format!("Status: {l} of {orders} {lost}."),
+                (f, l) => format!(
+                    "Status: {f} of {orders} {}, {l} {lost}.",
+                    style.paint(red, "failed")
+                ),
+            }
         } else if self.in_flight > 0 {
             format!("Status: {} of {orders} in flight.", self.in_flight)
         } else {
@@ -212,24 +243,35 @@ impl Tally {
 /// Polls one plan's lockfile under its lock and writes back what changed.
 ///
 /// A lockfile that records another plan than `name` is refused, never rewritten.
+///
+/// Returns the tally and a line per order found lost this poll.
 async fn poll_plan(
     client: &Arc<Client>,
-    plan: &Path,
-    name: Option<&str>,
+    target: &Target,
+    plan: &Tracked,
     lock_timeout: Duration,
-) -> Result<Tally> {
-    let _guard = tokio::task::block_in_place(|| LockGuard::acquire(plan, lock_timeout))?;
-    let path = lockfile_path(plan);
-    let Some(mut lockfile) = Lockfile::load(&path)? else {
-        return Ok(Tally::default());
+) -> Result<(Tally, String)> {
+    let name = match &plan.name {
+        Some(name) => name.clone(),
+        // A plan that does not read: its lockfile's own name (nothing to compare it with).
+        None => match Lockfile::load(&plan.lockfile)? {
+            Some(lockfile) => lockfile.plan,
+            None => return Ok((Tally::default(), String::new())),
+        },
     };
-    if let Some(name) = name {
-        lockfile.check_plan(name, &path)?;
-    }
+    let mut ledger = tokio::task::block_in_place(|| {
+        Ledger::open_at(&plan.file, plan.lockfile.clone(), &name, lock_timeout)
+    })?;
+    let path = plan.lockfile.clone();
+    ledger
+        .lockfile()
+        .check_target(&target.endpoint, &target.org, &path)?;
+    let mut lockfile = ledger.lockfile().clone();
     let before = lockfile.clone();
+    let mut lost_lines = String::new();
     let mut tally = Tally::default();
     tracing::info!(
-        plan = %plan.display(),
+        plan = %plan.shown.display(),
         in_doubt = lockfile.jobs_in_doubt().len(),
         non_final = lockfile.non_final_orders().len(),
         "polling"
@@ -368,6 +410,24 @@ async fn poll_plan(
         };
         let Some(run) = run else {
             tracing::info!(segment = %order.segment, "the platform does not know this order's run");
+            let line = format!(
+                "  lost: segment `{}` to `{}`: the platform does not know run `{}` (HTTP 404); it was not sent to this platform, or the platform dropped it\n",
+                order.segment,
+                order.order,
+                order.run_id.as_deref().unwrap_or(&order.status_url)
+            );
+            lost_lines.push_str(&line);
+            let now = Timestamp::now();
+            lockfile.order_mut(at)?.update(OrderUpdate {
+                status: OrderStatus::Lost,
+                run_id: None,
+                created_at: None,
+                started_at: None,
+                finished_at: None,
+                metrics: None,
+                errors: Vec::new(),
+                checked_at: now,
+            });
             continue;
         };
         let update = order_update(&run);
@@ -387,15 +447,17 @@ async fn poll_plan(
     {
         match &order.status {
             OrderStatus::Success => tally.succeeded += 1,
+            OrderStatus::Lost => tally.lost += 1,
             s if s.is_final() => tally.failed += 1,
             _ => tally.in_flight += 1,
         }
     }
     if lockfile != before {
-        lockfile.save(&path)?;
+        *ledger.lockfile_mut() = lockfile;
+        ledger.save()?;
         tracing::info!(lockfile = %path.display(), "lockfile updated");
     }
-    Ok(tally)
+    Ok((tally, lost_lines))
 }
 
 fn order_update(run: &Run) -> OrderUpdate {

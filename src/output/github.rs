@@ -57,12 +57,9 @@ fn property(s: &str) -> String {
     data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
-/// Renders a plan as workflow commands: a notice per plan (what it would send), an error per
-/// refusal (a warning when it clears by itself), then the summary line.
-pub fn plan(
-    set: &crate::planner::model::PlanSet,
-    refused: &[crate::planner::model::Refusal],
-) -> String {
+/// Renders a plan as workflow commands: a notice per plan to apply or already applied, an
+/// error per refusal (a warning when it clears by itself), then the summary line.
+pub fn plan(set: &crate::planner::model::PlanSet) -> String {
     use crate::planner::model::Verdict;
     let mut out = String::new();
     for p in &set.plans {
@@ -83,6 +80,7 @@ pub fn plan(
                     p.name
                 )
             }
+            Verdict::Refused { .. } => continue,
         };
         let _ = writeln!(
             out,
@@ -92,7 +90,7 @@ pub fn plan(
             data(&message)
         );
     }
-    for r in refused {
+    for r in set.refusals() {
         let command = if r.temporary { "warning" } else { "error" };
         let _ = writeln!(
             out,
@@ -105,7 +103,7 @@ pub fn plan(
             ))
         );
     }
-    out.push_str(&super::plan::summary_line(set, refused));
+    out.push_str(&super::plan::summary_line(set));
     out.push('\n');
     out
 }

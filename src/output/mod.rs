@@ -10,6 +10,7 @@ pub mod plan;
 pub mod sarif;
 
 use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::cli::ColorMode;
 
@@ -62,11 +63,26 @@ impl Style {
     }
 }
 
+/// Set once a write to stdout found the pipe closed (`aepact plan | head`).
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
 /// Writes a rendered report to stdout in one go.
+///
+/// A closed stdout (the reader of a pipe went away) is not an error and never changes what a
+/// command does or how it exits: the verdict's exit status stands, and `apply` goes on
+/// recording what it sent. Later writes are skipped.
 pub fn write_stdout(text: &str) -> std::io::Result<()> {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return Ok(());
+    }
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
-    out.flush()
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => {
+            STDOUT_CLOSED.store(true, Ordering::Relaxed);
+            Ok(())
+        }
+        other => other,
+    }
 }
 
 /// Writes text to stderr (problems, when stdout carries JSON or markdown).

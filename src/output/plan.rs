@@ -6,7 +6,7 @@ use std::fmt::Write;
 use anstyle::{AnsiColor, Style as Ansi};
 
 use super::{Style, plural};
-use crate::planner::model::{PlanSet, PlannedPlan, Refusal, Verdict};
+use crate::planner::model::{PlanSet, PlannedPlan, Verdict};
 use crate::time::rfc3339;
 
 /// The path every job is POSTed to.
@@ -40,8 +40,49 @@ fn exports_line(plan: &PlannedPlan) -> String {
     }
 }
 
+/// The platform's last delivery of each pair, for people.
+fn deliveries_text(plan: &PlannedPlan, since: i64) -> String {
+    let mut out = String::new();
+    if plan.deliveries.iter().all(|d| d.run_id.is_none()) {
+        let _ = writeln!(
+            out,
+            "  last deliveries on the platform: none since {}",
+            rfc3339(since)
+        );
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "  last deliveries on the platform (runs since {}):",
+        rfc3339(since)
+    );
+    for d in &plan.deliveries {
+        let what = match (&d.run_id, d.created_at) {
+            (None, _) => "none".to_owned(),
+            (Some(id), at) => format!(
+                "run {id} at {}, {}, {}",
+                at.map_or_else(|| "an unknown time".to_owned(), rfc3339),
+                d.status.as_deref().unwrap_or("status unknown"),
+                if d.recorded {
+                    "recorded in the lockfile"
+                } else {
+                    "not recorded in the lockfile"
+                }
+            ),
+        };
+        let _ = writeln!(
+            out,
+            "    {} -> {}: {what}",
+            d.segment, d.destination
+        );
+    }
+    out
+}
+
 /// One plan, for people.
-pub fn human_plan(plan: &PlannedPlan, style: Style) -> String {
+///
+/// `since` is when the platform's runs were read from ([`PlanSet::runs_read`]).
+pub fn human_plan(plan: &PlannedPlan, since: i64, style: Style) -> String {
     let bold = Ansi::new().bold();
     let mut out = String::new();
     let _ = writeln!(
@@ -70,6 +111,7 @@ pub fn human_plan(plan: &PlannedPlan, style: Style) -> String {
             plural(d.segments, "segment", "segments")
         );
     }
+    out.push_str(&deliveries_text(plan, since));
     match &plan.verdict {
         Verdict::AlreadyApplied { run, applied_at } => {
             let _ = writeln!(
@@ -80,6 +122,25 @@ pub fn human_plan(plan: &PlannedPlan, style: Style) -> String {
                     "already applied"
                 )
             );
+        }
+        Verdict::Refused { reasons } => {
+            for r in reasons {
+                let tag = if r.temporary {
+                    "refused (try again later)"
+                } else {
+                    "refused"
+                };
+                let _ = writeln!(
+                    out,
+                    "  {}: {}\n    help: {}",
+                    style.paint(
+                        Ansi::new().fg_color(Some(AnsiColor::Red.into())).bold(),
+                        tag
+                    ),
+                    r.message,
+                    r.help
+                );
+            }
         }
         Verdict::Apply => {
             if let Some(last) = plan
@@ -92,6 +153,23 @@ pub fn human_plan(plan: &PlannedPlan, style: Style) -> String {
                     "  resuming run {}, which stopped short: only what it did not activate is sent",
                     last.run
                 );
+            }
+            if !plan.overridden.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "  sending past {} no lockfile records (`--allow-unrecorded-runs`, recorded in the lockfile):",
+                    plural(plan.overridden.len(), "recent delivery", "recent deliveries")
+                );
+                for d in &plan.overridden {
+                    let _ = writeln!(
+                        out,
+                        "    {} -> {}: run {} at {}",
+                        d.segment,
+                        d.destination,
+                        d.run_id.as_deref().unwrap_or_default(),
+                        d.created_at.map_or_else(|| "an unknown time".to_owned(), rfc3339)
+                    );
+                }
             }
             for (i, body) in plan.jobs.iter().enumerate() {
                 let _ = writeln!(
@@ -136,32 +214,27 @@ pub fn human_plan(plan: &PlannedPlan, style: Style) -> String {
     out
 }
 
-/// The whole plan, for people: each plan, the refusals, then a summary line.
-pub fn human(set: &PlanSet, refused: &[Refusal], style: Style) -> String {
+/// The whole plan, for people: each plan with its verdict, then a summary line.
+pub fn human(set: &PlanSet, style: Style) -> String {
     let mut out = String::new();
     for plan in &set.plans {
-        out.push_str(&human_plan(plan, style));
+        out.push_str(&human_plan(plan, set.runs_read.since, style));
         out.push('\n');
     }
-    out.push_str(&refusals(refused, style));
-    out.push_str(&summary_line(set, refused));
+    out.push_str(&summary_line(set));
     out.push('\n');
     out
 }
 
 /// "Plan: 1 to apply, 2 already applied." (and ", 1 refused" when some are).
-pub fn summary_line(set: &PlanSet, refused: &[Refusal]) -> String {
+pub fn summary_line(set: &PlanSet) -> String {
     let apply = set.to_apply();
-    let done = set.plans.len() - apply;
-    let mut plans: Vec<&str> = refused.iter().map(|r| r.plan.as_str()).collect();
-    plans.dedup();
-    if plans.is_empty() {
+    let refused = set.refused();
+    let done = set.plans.len() - apply - refused;
+    if refused == 0 {
         format!("Plan: {apply} to apply, {done} already applied.")
     } else {
-        format!(
-            "Plan: {apply} to apply, {done} already applied, {} refused.",
-            plans.len()
-        )
+        format!("Plan: {apply} to apply, {done} already applied, {refused} refused.")
     }
 }
 
@@ -178,12 +251,13 @@ pub const MARKDOWN_BUDGET: usize = 60_000;
 
 /// A pull-request comment: a summary table, then each plan's bodies and diff collapsed. Over
 /// [`MARKDOWN_BUDGET`], details are dropped (largest first) and a note says so.
-pub fn markdown(set: &PlanSet, refused: &[Refusal]) -> String {
+pub fn markdown(set: &PlanSet) -> String {
+    let refused = &set.refusals();
     let mut head = String::from("<!-- aepact:plan -->\n### aepact plan\n\n");
     let _ = writeln!(
         head,
         "{}\n\nPlanned against `{}` (org `{}`, ad-hoc API v{}).\n",
-        summary_line(set, refused),
+        summary_line(set),
         set.endpoint,
         set.org,
         set.api_version
@@ -196,6 +270,15 @@ pub fn markdown(set: &PlanSet, refused: &[Refusal]) -> String {
         let verdict = match &plan.verdict {
             Verdict::Apply => "**apply**".to_owned(),
             Verdict::AlreadyApplied { run, .. } => format!("already applied (run {run})"),
+            Verdict::Refused { reasons } => {
+                let temporary = reasons.iter().all(|r| r.temporary);
+                let codes: Vec<String> = reasons.iter().map(|r| format!("`{}`", r.code)).collect();
+                format!(
+                    "**refused**{}: {}",
+                    if temporary { " (try again later)" } else { "" },
+                    codes.join(", ")
+                )
+            }
         };
         let _ = writeln!(
             head,
@@ -229,6 +312,7 @@ pub fn markdown(set: &PlanSet, refused: &[Refusal]) -> String {
             if !p.diff.is_empty() {
                 let _ = writeln!(d, "```diff\n{}```\n", p.diff);
             }
+            d.push_str(&deliveries_markdown(p, set.runs_read.since));
             d.push_str("</details>\n");
             (i, d)
         })
@@ -248,7 +332,11 @@ pub fn markdown(set: &PlanSet, refused: &[Refusal]) -> String {
     }
     let mut out = head;
     for r in refused {
-        let _ = writeln!(out, "\n> **refused** `{}`: {}", r.plan, r.message);
+        let _ = writeln!(
+            out,
+            "\n> **refused** `{}`: {}\n> help: {}",
+            r.plan, r.message, r.help
+        );
     }
     for (_, d) in &details {
         out.push_str(d);
@@ -267,27 +355,28 @@ pub fn markdown(set: &PlanSet, refused: &[Refusal]) -> String {
     out
 }
 
-/// Refusals, for people (stderr-style lines, printed on stdout with the rest of the report).
-pub fn refusals(refusals: &[Refusal], style: Style) -> String {
-    let mut out = String::new();
-    for r in refusals {
-        let tag = if r.temporary {
-            "refused (try again later)"
-        } else {
-            "refused"
-        };
+/// The platform's last delivery of each pair, as a markdown table.
+fn deliveries_markdown(plan: &PlannedPlan, since: i64) -> String {
+    let mut out = format!(
+        "Last deliveries on the platform (runs since {}):\n\n| segment | destination | run | created | status | in the lockfile |\n|---|---|---|---|---|---|\n",
+        rfc3339(since)
+    );
+    for d in &plan.deliveries {
         let _ = writeln!(
             out,
-            "{}: plan `{}` ({}): {}\n  help: {}",
-            style.paint(
-                Ansi::new().fg_color(Some(AnsiColor::Red.into())).bold(),
-                tag
-            ),
-            r.plan,
-            r.path,
-            r.message,
-            r.help
+            "| `{}` | `{}` | {} | {} | {} | {} |",
+            d.segment,
+            d.destination,
+            d.run_id.as_deref().map_or("none".to_owned(), |r| format!("`{r}`")),
+            d.created_at.map_or_else(String::new, rfc3339),
+            d.status.as_deref().unwrap_or(""),
+            match (&d.run_id, d.recorded) {
+                (None, _) => "",
+                (Some(_), true) => "yes",
+                (Some(_), false) => "**no**",
+            }
         );
     }
+    out.push('\n');
     out
 }

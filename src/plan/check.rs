@@ -230,7 +230,13 @@ pub fn check_file(
         Ok(source) => source,
         Err(diag) => return (FileReport::new(display, vec![diag]), Vec::new()),
     };
-    check_source(&source, display, options, keep_plan)
+    let (mut report, distinct) = check_source(&source, display, options, keep_plan);
+    if let Some(plan) = report.plan.as_mut() {
+        plan.file = std::fs::canonicalize(path)
+            .unwrap_or_else(|_| path.to_owned())
+            .into();
+    }
+    (report, distinct)
 }
 
 /// Checks a plan's text (already read) through every offline stage.

@@ -145,6 +145,27 @@ pub fn check_plan(
         out.push(diag);
     }
 
+    // The schema admits the shape of `guardWindow`; the length is checked here.
+    let guard_window = raw.guard_window.as_deref().and_then(|text| {
+        match crate::cli::parse_duration(text) {
+            Ok(d) => Some(d),
+            Err(message) => {
+                out.push(
+                    Diagnostic::at(
+                        Code::InvalidValue,
+                        source,
+                        doc.spans.node("/guardWindow"),
+                        format!("`guardWindow`: {message}"),
+                    )
+                    .with_label_text("this window")
+                    .with_pointer("/guardWindow")
+                    .with_help("give a window such as `1h`, `30m` or `2h30m` (at most a week), or `0` to turn the check off"),
+                );
+                None
+            }
+        }
+    });
+
     let distinct: Vec<u128> = segments.iter().map(|&(id, _, _)| id).collect();
     if out.len() > errors_before {
         return (distinct, None);
@@ -154,6 +175,9 @@ pub fn check_plan(
     };
     let plan = Plan {
         path: Arc::from(source.name()),
+        // The check of files replaces this with the canonical file (see `check::check_file`).
+        file: Arc::from(std::path::Path::new(source.name())),
+        guard_window,
         name: raw.name,
         description: raw.description,
         sandbox: raw.sandbox,

@@ -4,6 +4,7 @@
 //! included) into `schemas/plan.schema.json`. Only [`Plan`], built by the guardrails once a raw
 //! plan has passed every check, flows on to planning and applying.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use schemars::JsonSchema;
@@ -17,6 +18,9 @@ pub const UUID_PATTERN: &str = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}
 pub const EXPORT_ID_PATTERN: &str = "^[0-9]{1,20}$";
 /// Sandbox names: lowercase letters, digits and hyphens (our reading of the platform's rule;
 /// it also keeps the value safe to send as an HTTP header).
+/// A duration as plans write it: `0`, or one or more `<digits><unit>` with units `ms`, `s`,
+/// `m`, `h` (`90m`, `1h30m`).
+pub const DURATION_PATTERN: &str = "^(0|([0-9]+(ms|s|m|h))+)$";
 pub const SANDBOX_PATTERN: &str = "^[a-z0-9][a-z0-9-]{0,255}$";
 
 /// An aepact activation plan: which audience segments to activate ad hoc, to which batch
@@ -53,6 +57,14 @@ pub struct RawPlan {
     #[serde(default = "default_run")]
     #[schemars(range(min = 1), default = "default_run")]
     pub run: u64,
+    /// How recent a delivery of one of the plan's (destination, segment) pairs on the platform
+    /// must be for `apply` to refuse it when no lockfile records it (a lost lockfile, another
+    /// copy of the plan, "Export file now" in the UI): `1h` by default (the platform's own
+    /// wait after an activation), e.g. `30m`, `2h30m`, or `0` to turn the check off.
+    /// `--guard-window` overrides it.
+    #[serde(default)]
+    #[schemars(with = "String", regex(pattern = DURATION_PATTERN))]
+    pub guard_window: Option<String>,
 }
 
 fn default_run() -> u64 {
@@ -192,14 +204,19 @@ impl AdhocApiVersion {
 /// A plan that passed the schema and every offline guardrail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
-    /// The file it came from.
+    /// The file it came from, as given or as found under a directory given.
     pub path: Arc<str>,
+    /// The canonical file (symbolic links resolved): the plan's identity, which its lockfile is
+    /// named after.
+    pub file: Arc<Path>,
     pub name: String,
     pub description: Option<String>,
     pub sandbox: Option<String>,
     pub exports: Exports,
     pub destinations: Vec<Destination>,
     pub run: u64,
+    /// The plan's `guardWindow`, when it sets one.
+    pub guard_window: Option<std::time::Duration>,
 }
 
 /// Which export job(s) the activation uses.

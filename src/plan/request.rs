@@ -105,6 +105,8 @@ mod tests {
         };
         Plan {
             path: Arc::from("p.yaml"),
+            file: Arc::from(std::path::Path::new("p.yaml")),
+            guard_window: None,
             name: "p".into(),
             description: None,
             sandbox: None,

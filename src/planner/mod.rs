@@ -1,5 +1,7 @@
 //! Planning: resolve checked plans online (exports, dataflows, runs in flight), build the exact
 //! request bodies and compare them with the lockfile.
 
+pub mod decide;
 pub mod model;
 pub mod resolve;
+pub mod witness;

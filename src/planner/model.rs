@@ -8,8 +8,9 @@ use serde_json::Value;
 
 use crate::diff::Change;
 
-/// Version of the saved-plan format (`plan --out`).
-pub const SAVED_PLAN_VERSION: u32 = 1;
+/// Version of the saved-plan format (`plan --out`). Version 2 added refused plans with their
+/// reasons, the platform's deliveries of each pair and the record of the runs read.
+pub const SAVED_PLAN_VERSION: u32 = 2;
 
 /// One invocation of `plan`: where it ran and what it found for each plan.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -21,7 +22,8 @@ pub struct PlanSet {
     pub aepact_version: String,
     /// When planned (RFC 3339, UTC).
     pub created_at: String,
-    /// Platform base URL the plan was made against.
+    /// The target the plan was made against: the platform base URL (no credentials), or
+    /// `emulator` for the built-in emulator (`--emulator`), whatever port it listened on.
     pub endpoint: String,
     /// IMS organisation.
     pub org: String,
@@ -31,7 +33,22 @@ pub struct PlanSet {
     pub max_segments_per_job: usize,
     /// Whether plans over the limit were split into several jobs (`--split`).
     pub split: bool,
+    /// The platform's runs read before deciding (the second witness of what was sent).
+    pub runs_read: RunsRead,
+    /// Every plan, in the order given, with its verdict.
     pub plans: Vec<PlannedPlan>,
+}
+
+/// How the platform's runs were read: one listing per (sandbox, dataflow), of the runs created
+/// after `since`.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RunsRead {
+    /// Runs created after this instant were listed (epoch ms, the platform's clock).
+    pub since: i64,
+    /// The platform's clock when they were read (its `Date` header; this machine's clock when
+    /// it sent none), epoch ms.
+    pub platform_time: i64,
 }
 
 /// One plan, resolved online.
@@ -44,15 +61,26 @@ pub struct PlannedPlan {
     pub sandbox: String,
     /// `sha256:` of the plan file's bytes, to refuse a stale saved plan.
     pub plan_digest: String,
+    /// The plan's lockfile (beside the plan, or the emulator's under `.aepact/`).
+    pub lockfile: String,
     /// `sha256:` of the lockfile's bytes (`null` when there is none yet).
     pub lockfile_digest: Option<String>,
     /// The intent digest recorded in the lockfile on apply.
     pub intent_digest: String,
     pub exports: ResolvedExports,
     pub destinations: Vec<DestinationInfo>,
-    /// The exact request body of each job, in order.
+    /// The exact request body of each job, in order (empty when the plan is refused before its
+    /// bodies could be built).
     pub jobs: Vec<Value>,
     pub verdict: Verdict,
+    /// The guard window in force (ms): a delivery of a pair this recent that no lockfile of
+    /// the plan records refuses the plan.
+    pub guard_window_ms: u64,
+    /// Per (destination, segment) of the plan, the platform's most recent run of it.
+    pub deliveries: Vec<Delivery>,
+    /// Recent runs no lockfile records that `--allow-unrecorded-runs` sends past (recorded in
+    /// the lockfile's run as its `override`).
+    pub overridden: Vec<Delivery>,
     /// The last applied run in the lockfile, if any.
     pub last_applied: Option<LastApplied>,
     /// Segments added and removed against the last applied run.
@@ -85,14 +113,51 @@ pub struct DestinationInfo {
     pub segments: usize,
 }
 
-/// What `apply` would do with the plan.
+/// What `apply` does with the plan: the one decision `plan` shows and `apply` carries out.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase", tag = "action", deny_unknown_fields)]
+#[serde(
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    tag = "action",
+    deny_unknown_fields
+)]
 pub enum Verdict {
     /// Send the jobs.
     Apply,
     /// This intent is already recorded as submitted: nothing to send.
     AlreadyApplied { run: u64, applied_at: String },
+    /// Nothing is sent, for these reasons.
+    Refused { reasons: Vec<Reason> },
+}
+
+/// Why a plan is refused.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Reason {
+    /// Stable identifier, e.g. `run_in_flight`, `unrecorded_run` (`docs/workflow.md`).
+    pub code: String,
+    pub message: String,
+    /// What to do about it.
+    pub help: String,
+    /// The reason clears by itself (an export job running, a run in flight): exit 75.
+    pub temporary: bool,
+}
+
+/// The platform's most recent run of one (destination, segment) pair.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Delivery {
+    /// The destination dataflow ID.
+    pub destination: String,
+    pub segment: String,
+    /// The run, `null` when the platform has none since [`RunsRead::since`].
+    pub run_id: Option<String>,
+    /// When the platform created it (epoch ms).
+    pub created_at: Option<i64>,
+    /// Its status (`success`, `inProgress`, ...).
+    pub status: Option<String>,
+    /// Whether the plan's lockfile records the run.
+    pub recorded: bool,
 }
 
 /// The last applied run of the plan, from its lockfile.
@@ -139,6 +204,14 @@ impl PlannedPlan {
         self.verdict == Verdict::Apply
     }
 
+    /// The reasons it is refused (none unless refused).
+    pub fn reasons(&self) -> &[Reason] {
+        match &self.verdict {
+            Verdict::Refused { reasons } => reasons,
+            _ => &[],
+        }
+    }
+
     /// Distinct segments over all jobs.
     pub fn segment_count(&self) -> usize {
         let mut seen = std::collections::HashSet::new();
@@ -161,23 +234,49 @@ impl PlanSet {
     pub fn to_apply(&self) -> usize {
         self.plans.iter().filter(|p| p.to_apply()).count()
     }
-}
 
-/// The exit status for a non-empty set of refusals: 75 when every reason clears by itself,
-/// else 1.
-pub fn refusal_exit(refusals: &[Refusal]) -> crate::Exit {
-    if refusals.iter().all(|r| r.temporary) {
-        crate::Exit::TempFail
-    } else {
-        crate::Exit::Failure
+    pub fn refused(&self) -> usize {
+        self.plans.iter().filter(|p| !p.reasons().is_empty()).count()
+    }
+
+    /// Every refusal, plan by plan, for the renderers.
+    pub fn refusals(&self) -> Vec<Refusal> {
+        self.plans
+            .iter()
+            .flat_map(|p| {
+                p.reasons().iter().map(|r| Refusal {
+                    path: Arc::from(p.path.as_str()),
+                    plan: p.name.clone(),
+                    code: r.code.clone(),
+                    message: r.message.clone(),
+                    help: r.help.clone(),
+                    temporary: r.temporary,
+                })
+            })
+            .collect()
+    }
+
+    /// The exit status the verdicts call for, before anything is sent: 1 when a plan is
+    /// refused for a reason that does not clear by itself, 75 when every refused plan's reasons
+    /// clear by themselves, else 0. `plan` and `apply` both take it from here.
+    pub fn exit(&self) -> crate::Exit {
+        let reasons: Vec<&Reason> = self.plans.iter().flat_map(|p| p.reasons()).collect();
+        if reasons.is_empty() {
+            crate::Exit::Success
+        } else if reasons.iter().all(|r| r.temporary) {
+            crate::Exit::TempFail
+        } else {
+            crate::Exit::Failure
+        }
     }
 }
 
-/// Why a plan cannot be applied now.
+/// One reason a plan cannot be applied now, with the plan it is about (what renderers list).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
     pub path: Arc<str>,
     pub plan: String,
+    pub code: String,
     pub message: String,
     pub help: String,
     /// The reason clears by itself (an export job running, a run in flight): exit 75.

@@ -415,6 +415,8 @@ fn settings() -> insta::Settings {
     settings.add_filter(r"/runs/[0-9a-f-]{36}", "/runs/[RUN]");
     settings.add_filter(r#""runId": "[0-9a-f-]{36}""#, r#""runId": "[RUN]""#);
     settings.add_filter(r"sha256:[0-9a-f]{64}", "sha256:[DIGEST]");
+    settings.add_filter(r"run [0-9a-f-]{36}", "run [RUN]");
+    settings.add_filter(r"\| `[0-9a-f-]{36}` \| \[TIME\]", "| `[RUN]` | [TIME]");
     settings
 }
 
@@ -446,7 +448,7 @@ fn plan_output_in_every_format() {
         "{markdown}"
     );
     let json = o.run(&["plan", "--format", "json", PLAN]).json();
-    assert_eq!(json["aepactPlanVersion"], 1);
+    assert_eq!(json["aepactPlanVersion"], 2);
     assert_eq!(json["plans"][0]["changes"][0]["change"], "added");
     settings().bind(|| {
         insta::assert_snapshot!("plan_human", human);
@@ -480,8 +482,19 @@ destinations:
 #[test]
 fn run_already_going_on_from_the_platform_exits_75() {
     let o = Online::with(EmulatorBuilder::new().run_duration(Duration::from_secs(3600)));
-    assert_eq!(o.run(&["apply", "--auto-approve", PLAN]).status, 0);
-    // Another plan's lockfile knows nothing of that run: the platform refuses it.
+    // Gold goes to the email dataflow; the other plan sends it to direct mail, whose runs are
+    // all this invocation reads: neither its lockfile nor the platform's runs of its dataflow
+    // know of the run going, and the platform refuses the job.
+    o.env.write(
+        "plans/gold-email.yaml",
+        OTHER_PLAN
+            .replace("gold-direct-mail", "gold-email")
+            .replace("3f9d6c1a-7e2b-4a5c-9d8e-1f2a3b4c5d6e", "0b7c2f9e-1a2b-4c3d-8e9f-0a1b2c3d4e5f"),
+    );
+    assert_eq!(
+        o.run(&["apply", "--auto-approve", "plans/gold-email.yaml"]).status,
+        0
+    );
     o.env.write(OTHER, OTHER_PLAN);
     let out = o.run(&["apply", "--auto-approve", OTHER]);
     assert_eq!(out.status, 75, "{out}");
@@ -518,6 +531,7 @@ fn markdown_comment_stays_under_the_size_budget() {
         name: format!("p{i}"),
         sandbox: "prod".into(),
         plan_digest: String::new(),
+        lockfile: format!("plans/p{i}.lock.json"),
         lockfile_digest: None,
         intent_digest: String::new(),
         exports: ResolvedExports {
@@ -528,6 +542,9 @@ fn markdown_comment_stays_under_the_size_budget() {
         destinations: Vec::new(),
         jobs: vec![json!({"activationInfo": {"d": vec!["x".repeat(36); 80]}})],
         verdict: Verdict::Apply,
+        guard_window_ms: 3_600_000,
+        deliveries: Vec::new(),
+        overridden: Vec::new(),
         last_applied: None,
         changes: Vec::new(),
         diff: String::new(),
@@ -541,9 +558,10 @@ fn markdown_comment_stays_under_the_size_budget() {
         api_version: 1,
         max_segments_per_job: 80,
         split: false,
+        runs_read: Default::default(),
         plans: (0..40).map(plan).collect(),
     };
-    let text = aepact::output::plan::markdown(&set, &[]);
+    let text = aepact::output::plan::markdown(&set);
     assert!(
         text.len() <= aepact::output::plan::MARKDOWN_BUDGET,
         "{}",

@@ -296,12 +296,12 @@ fn the_same_intent_activated_twice_is_reported() {
 fn non_utf8_and_unknown_version_are_reported() {
     let a = Applied::new();
     let good = a.lock_text();
-    a.write_lock(&good.replacen("\"lockfileVersion\": 1", "\"lockfileVersion\": 7", 1));
+    a.write_lock(&good.replacen("\"lockfileVersion\": 2", "\"lockfileVersion\": 7", 1));
     let out = a.run(&["lock", "verify", PLAN]);
     assert_eq!(
         problem_lines(&out),
         [
-            "plans/flash-sale.lock.json: /lockfileVersion: `lockfileVersion` is 7; this aepact reads version 1"
+            "plans/flash-sale.lock.json: /lockfileVersion: `lockfileVersion` is 7; this aepact reads versions 1 and 2"
         ]
     );
     // A byte that is not UTF-8 inside the plan's name (line 3): never replaced and saved.

@@ -52,6 +52,7 @@ fn new_run(run: u64, digest: &str, start: i64, requests: Vec<serde_json::Value>)
         api_version: AdhocApiVersion::V1,
         exports: ExportsRecord::new(&Exports::Latest, vec!["11037".to_owned()]),
         requests,
+        override_: None,
     }
 }
 
@@ -283,7 +284,24 @@ fn load_then_save_is_byte_identical() {
     assert_eq!(fs::read(&path).unwrap(), first);
     let text = String::from_utf8(first).unwrap();
     assert!(text.ends_with("}\n") && !text.ends_with("\n\n"));
-    assert!(text.starts_with("{\n  \"lockfileVersion\": 1,\n  \"plan\": "));
+    assert!(text.starts_with("{\n  \"lockfileVersion\": 2,\n  \"plan\": "));
+}
+
+/// Version 1 lockfiles (before `override` and `lost`) are read, and written back as version 2.
+#[test]
+fn version_1_lockfiles_are_read_and_upgraded_on_write() {
+    let (_dir, path) = scratch();
+    let lock = every_state();
+    let v1 = lock
+        .to_json()
+        .replacen("\"lockfileVersion\": 2", "\"lockfileVersion\": 1", 1)
+        .replace("      \"override\": null,\n", "");
+    assert!(!v1.contains("override"));
+    fs::write(&path, &v1).unwrap();
+    let loaded = Lockfile::load(&path).unwrap().unwrap();
+    assert_eq!(loaded, lock);
+    loaded.save(&path).unwrap();
+    assert_eq!(fs::read_to_string(&path).unwrap(), lock.to_json());
 }
 
 #[test]
@@ -624,7 +642,7 @@ fn unknown_lockfile_version_is_refused() {
     let text =
         every_state()
             .to_json()
-            .replacen("\"lockfileVersion\": 1", "\"lockfileVersion\": 2", 1);
+            .replacen("\"lockfileVersion\": 2", "\"lockfileVersion\": 3", 1);
     let (dir, err) = load_err(&text);
     insta::assert_snapshot!(render(&err, dir.path()));
     let (_dir, err) = load_err("{\"lockfileVersion\": \"1\", \"plan\": \"p\", \"runs\": []}\n");
