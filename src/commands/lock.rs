@@ -6,6 +6,8 @@
 //! - the parse: merge-conflict markers, invalid JSON, another `lockfileVersion`, anything that
 //!   does not fit the format (what [`Lockfile::parse_format`] refuses);
 //! - the consistency `apply` and `status` insist on ([`Lockfile::problems`]);
+//! - every run's intent digest, recomputed from what the run records
+//!   ([`Lockfile::digest_problems`]);
 //! - history that aepact never writes: a plan name that is not the plan's, run numbering, the
 //!   same intent sent twice, request bodies that are not ad-hoc bodies, orders the request did
 //!   not ask for, export IDs that are not the run's, credentials in the endpoint.
@@ -45,8 +47,8 @@ pub struct LockfileReport {
 /// One problem: where (line and column for a parse error, else a JSON pointer) and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
-    /// `merge_conflict`, `syntax`, `format`, `version`, `read`, `inconsistent`, `plan`, `runs`,
-    /// `request`, `orders`, `exports` or `endpoint`.
+    /// `merge_conflict`, `syntax`, `format`, `version`, `read`, `inconsistent`, `digest`,
+    /// `plan`, `runs`, `request`, `orders`, `exports` or `endpoint`.
     pub kind: &'static str,
     pub pointer: Option<String>,
     pub line: Option<usize>,
@@ -210,7 +212,13 @@ pub fn verify_file(path: &Path) -> LockfileReport {
         lockfile
             .problems()
             .into_iter()
-            .map(|p| Problem::at("inconsistent", p.pointer, p.message)),
+            .map(|p| Problem::at("inconsistent", p.pointer, p.message))
+            .chain(
+                lockfile
+                    .digest_problems()
+                    .into_iter()
+                    .map(|p| Problem::at("digest", p.pointer, p.message)),
+            ),
     );
     if let Some(plan) = &plan_file {
         let checked = check_paths(std::slice::from_ref(plan), &CheckOptions::default(), false);
@@ -295,14 +303,17 @@ fn parse_problem(err: LockfileError) -> Problem {
 /// is at least 1, and one intent (whose digest covers `run`) always has one run number. A
 /// number may repeat: an apply whose jobs were all rejected or never sent is applied again
 /// under the same number, and a plan changed without bumping `run` is recorded under the old
-/// number with a new intent. What must never happen is an intent recorded again after a run of
-/// it may have activated something (a job `submitted`, or in doubt): that is the same
-/// activation sent twice. Numbers need not increase (a reverted plan may go back to an older
-/// number), so order is not checked.
+/// number with a new intent. What must never happen is a (destination, segment) pair of an
+/// intent requested again after a run of that intent may have activated it (its job
+/// `submitted`, or in doubt): that is the same activation sent twice. A run that resumed an
+/// intent (an apply that stopped short, then sent only what nothing had activated) requests
+/// other pairs, and is sound. Numbers need not increase (a reverted plan may go back to an
+/// older number), so order is not checked.
 fn history_problems(lockfile: &Lockfile) -> Vec<Problem> {
     let mut problems = Vec::new();
     let mut first_of: HashMap<&str, usize> = HashMap::new();
-    let mut activated: HashMap<&str, usize> = HashMap::new();
+    // Per intent digest: each pair some run may have activated, and the first such run.
+    let mut activated: HashMap<&str, HashMap<(String, String), usize>> = HashMap::new();
     for (r, run) in lockfile.runs.iter().enumerate() {
         let at = format!("/runs/{r}");
         if run.run == 0 {
@@ -338,19 +349,28 @@ fn history_problems(lockfile: &Lockfile) -> Vec<Problem> {
                 ));
             }
         }
-        if let Some(&prior) = activated.get(digest) {
+        let again = activated.get(digest).and_then(|pairs| {
+            run.jobs
+                .iter()
+                .flat_map(JobRecord::requested_pairs)
+                .find_map(|pair| pairs.get(&pair).map(|&prior| (pair, prior)))
+        });
+        if let Some(((dest, segment), prior)) = again {
             problems.push(Problem::at(
                 "runs",
                 format!("{at}/intentDigest"),
                 format!(
-                    "the intent of run {} was sent again after `/runs/{prior}` may already have activated it: segments may have been activated twice",
+                    "run {} of this intent requested segment `{segment}` to `{dest}` again after `/runs/{prior}` may already have activated it: it may have been activated twice",
                     run.run
                 ),
             ));
         }
         first_of.entry(digest).or_insert(r);
-        if run.jobs.iter().any(JobRecord::maybe_activated) {
-            activated.entry(digest).or_insert(r);
+        let pairs = activated.entry(digest).or_default();
+        for job in run.jobs.iter().filter(|j| j.maybe_activated()) {
+            for pair in job.requested_pairs() {
+                pairs.entry(pair).or_insert(r);
+            }
         }
 
         if run.jobs.is_empty() {

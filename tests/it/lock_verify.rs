@@ -223,14 +223,17 @@ fn merge_conflicted(good: &str) -> (String, usize) {
     let start = good.find("    {\n      \"run\": 1,").unwrap();
     let end = good.rfind("\n  ]\n}").unwrap();
     let ours = &good[start..end];
-    // Run 2 is another intent: its digest differs (here: reversed).
+    // Run 2 is another intent: its digest is that of the same pairs under run number 2.
     let key = "\"intentDigest\": \"sha256:";
     let at = ours.find(key).unwrap() + key.len();
     let digest = &ours[at..at + 64];
-    let reversed: String = digest.chars().rev().collect();
-    let theirs = ours
-        .replacen("\"run\": 1,", "\"run\": 2,", 1)
-        .replacen(digest, &reversed, 1);
+    let bumped = ours.replacen("\"run\": 1,", "\"run\": 2,", 1);
+    let record: aepact::lockfile::RunRecord = serde_json::from_str(&bumped).unwrap();
+    let theirs = bumped.replacen(
+        &format!("sha256:{digest}"),
+        &record.recorded_digest(),
+        1,
+    );
     let text = format!(
         "{}<<<<<<< HEAD\n{ours}\n=======\n{theirs}\n>>>>>>> feature/more-segments{}",
         &good[..start],
@@ -287,7 +290,7 @@ fn the_same_intent_activated_twice_is_reported() {
     assert_eq!(
         problem_lines(&out),
         [
-            "plans/flash-sale.lock.json: /runs/1/intentDigest: the intent of run 1 was sent again after `/runs/0` may already have activated it: segments may have been activated twice"
+            "plans/flash-sale.lock.json: /runs/1/intentDigest: run 1 of this intent requested segment `db8961e9-d52f-45bc-b3fb-76d0382a6851` to `0b7c2f9e-1a2b-4c3d-8e9f-0a1b2c3d4e5f` again after `/runs/0` may already have activated it: it may have been activated twice"
         ]
     );
 }

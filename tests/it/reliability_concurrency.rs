@@ -73,7 +73,7 @@ fn plans_sharing_a_segment_are_never_in_flight_together() {
     assert_eq!(out.status, 75, "{out}");
     assert!(
         out.stdout
-            .contains("`b` shares segment `db8961e9-d52f-45bc-b3fb-76d0382a6851` with `a`"),
+            .contains("shares segment `db8961e9-d52f-45bc-b3fb-76d0382a6851` with plan `a`"),
         "{out}"
     );
     assert!(
@@ -110,7 +110,11 @@ fn plan_order_decides_which_plan_goes_first() {
     rig.env.write(B, plan("b", &[GOLD]));
     let out = rig.run(&["apply", "--auto-approve", B, A]);
     assert_eq!(out.status, 75, "{out}");
-    assert!(out.stdout.contains("`a` shares segment"), "{out}");
+    assert!(
+        out.stdout
+            .contains("shares segment `db8961e9-d52f-45bc-b3fb-76d0382a6851` with plan `b`"),
+        "{out}"
+    );
     assert_eq!(rig.posts().len(), 1);
     no_409(&rig.posts());
     assert!(rig.lockfile("plans/a.lock.json").is_none());
