@@ -1164,6 +1164,7 @@ async fn adhocrun(
                     flow_id: dest.clone(),
                     segment_id: segment_id.clone(),
                     client_id: caller.client_id.clone(),
+                    kind: super::state::RunKind::Adhoc,
                     created_at: now,
                     duration_ms: duration,
                     outcome: segment.map_or(super::state::Outcome::Success, |s| s.outcome),
