@@ -12,7 +12,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
+use axum::http::header::{CONTENT_TYPE, DATE, RETRY_AFTER};
 use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, Uri};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
@@ -58,10 +58,30 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-/// Handles one request: reads the body, applies a fault if one is set for the route, routes,
-/// and logs. A `drop` fault handles the request and then never answers: it wakes `kill`, which
-/// closes the connection.
+/// Handles one request (see [`answer`]) and dates the response with the platform's clock.
+///
+/// Every response the emulator sends (platform, IMS, control endpoints, faults and errors)
+/// carries `Date` with the *virtual* now, which includes the offset set by `POST
+/// /_emulator/clock`: as against Adobe, a client measures times in the platform's clock by
+/// reading it. Hyper adds its own `Date` (the system clock) only when a response has none.
 pub(crate) async fn handle(
+    app: Arc<App>,
+    router: Router,
+    kill: Arc<Notify>,
+    req: Request<hyper::body::Incoming>,
+) -> HttpResponse {
+    let mut response = answer(app.clone(), router, kill, req).await;
+    let now = app.read(World::now);
+    if let Ok(date) = HeaderValue::from_str(&crate::time::http_date(now)) {
+        response.headers_mut().insert(DATE, date);
+    }
+    response
+}
+
+/// Reads the body, applies a fault if one is set for the route, routes, and logs. A `drop`
+/// fault handles the request and then never answers: it wakes `kill`, which closes the
+/// connection.
+async fn answer(
     app: Arc<App>,
     mut router: Router,
     kill: Arc<Notify>,
