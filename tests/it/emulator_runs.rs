@@ -281,6 +281,11 @@ fn created_runs_take_their_kind_outcome_duration_and_time() {
     );
     assert_eq!(adhoc[0]["createdBy"], format!("{CLIENT_ID}@AdobeID"));
     assert_eq!(adhoc[0]["createdClient"], CLIENT_ID);
+    let named = create(
+        &api,
+        json!({"flowId": EMAIL, "segments": [SILVER], "kind": "adhoc", "clientId": CLIENT_ID, "ago": "90s"}),
+    );
+    assert_eq!(named[0]["createdClient"], CLIENT_ID);
     // The defaults: now, the world's run duration, success (whatever the segment's outcome).
     let fresh = create(&api, json!({"flowId": DIRECT_MAIL, "segments": [CATALOG]}));
     let created = fresh[0]["createdAt"].as_i64().unwrap();
@@ -424,6 +429,10 @@ fn created_runs_refuse_bad_bodies_with_a_message() {
             "unknown unit",
         ),
         (
+            json!({"flowId": EMAIL, "segments": [GOLD], "ago": "200h"}).to_string(),
+            "longer than a week",
+        ),
+        (
             json!({"flowId": EMAIL, "segments": [GOLD], "createdAt": -1}).to_string(),
             "`createdAt` must be",
         ),
@@ -476,6 +485,39 @@ fn created_runs_refuse_bad_bodies_with_a_message() {
         json!([]),
         "nothing was created"
     );
+}
+
+/// The example of `POST /_emulator/runs` in docs/emulator.md works as written and answers as
+/// the docs show.
+#[test]
+fn the_documented_runs_example_works() {
+    let docs =
+        std::fs::read_to_string(crate::common::repo_root().join("docs/emulator.md")).unwrap();
+    let (_, after) = docs.split_once("<!-- emulator-runs-example").unwrap();
+    let (_, block) = after.split_once("```json\n").unwrap();
+    let (request, rest) = block.split_once("```").unwrap();
+    let (_, response) = rest.split_once("```json\n").unwrap();
+    let (response, _) = response.split_once("```").unwrap();
+    let api = Api::new();
+    let before = clock(&api);
+    let runs = create(&api, serde_json::from_str(request).unwrap());
+    assert_eq!(runs.len(), 1);
+    let created = runs[0]["createdAt"].as_i64().unwrap();
+    assert!(created >= before - 10 * HOUR && created <= clock(&api) - 10 * HOUR);
+    for (field, value) in [
+        ("flowId", json!(EMAIL)),
+        ("createdBy", json!("scheduler@AdobeID")),
+        ("createdClient", json!("scheduler")),
+        ("sandboxName", json!("prod")),
+    ] {
+        assert_eq!(runs[0][field], value, "{field}");
+        assert!(
+            response.contains(&format!("\"{field}\": {value}")),
+            "the docs show {field}"
+        );
+    }
+    assert_eq!(status(&runs[0]), "success");
+    assert!(response.contains("\"status\": \"success\""));
 }
 
 /// Created runs are part of the world: kept in the state file, with their kind, and seen by the
