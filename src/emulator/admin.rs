@@ -65,6 +65,18 @@ fn save_failed(err: super::EmulatorError) -> HttpResponse {
     error(StatusCode::INTERNAL_SERVER_ERROR, format!("{err}"))
 }
 
+/// The answer to a change made with [`App::write`]: its JSON, the refusal it returned, or a 500
+/// when the state file could not be saved.
+fn answer_change(
+    result: Result<Result<Value, HttpResponse>, super::EmulatorError>,
+) -> HttpResponse {
+    match result {
+        Ok(Ok(body)) => reply(StatusCode::OK, body),
+        Ok(Err(response)) => response,
+        Err(err) => save_failed(err),
+    }
+}
+
 /// `GET /_emulator/info`: base URLs, org, client ID and sandboxes.
 async fn info(State(app): State<Arc<App>>) -> HttpResponse {
     let info = app.info();
@@ -193,11 +205,7 @@ async fn start_export_job(State(app): State<Arc<App>>, bytes: Bytes) -> HttpResp
         world.next_export_job_id += 1;
         Ok((json, true))
     });
-    match result {
-        Ok(Ok(job)) => reply(StatusCode::OK, job),
-        Ok(Err(response)) => response,
-        Err(err) => save_failed(err),
-    }
+    answer_change(result)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -251,11 +259,7 @@ async fn finish_export_job(
         job.updated_at = now;
         Ok((job.to_json(&org), true))
     });
-    match result {
-        Ok(Ok(job)) => reply(StatusCode::OK, job),
-        Ok(Err(response)) => response,
-        Err(err) => save_failed(err),
-    }
+    answer_change(result)
 }
 
 /// How far in the future `createdAt` may put a run (a year), so no time arithmetic overflows.
@@ -404,11 +408,7 @@ async fn create_runs(State(app): State<Arc<App>>, bytes: Bytes) -> HttpResponse 
             .collect();
         Ok((json, true))
     });
-    match result {
-        Ok(Ok(runs)) => reply(StatusCode::OK, json!({"runs": runs})),
-        Ok(Err(response)) => response,
-        Err(err) => save_failed(err),
-    }
+    answer_change(result.map(|r| r.map(|runs| json!({"runs": runs}))))
 }
 
 /// `GET /_emulator/faults`.
