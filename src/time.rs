@@ -1,6 +1,7 @@
 //! Calendar arithmetic on epoch milliseconds (UTC), shared by the emulator, the lockfile and
 //! the plan output. Proleptic Gregorian, no time zones, no dependency: all aepact needs is
-//! `YYYY-MM-DD` and RFC 3339 timestamps in UTC.
+//! `YYYY-MM-DD` and RFC 3339 timestamps in UTC, and HTTP dates (the `Date` header, by which a
+//! client reads the platform's clock).
 
 /// The calendar day (`YYYY-MM-DD`, UTC) of an epoch-millisecond instant.
 pub fn date_of(ms: i64) -> String {
@@ -94,31 +95,125 @@ pub fn duration_text(d: std::time::Duration) -> String {
     out
 }
 
-/// Parses an HTTP date in the IMF-fixdate form (`Tue, 01 Dec 2026 21:24:02 GMT`, RFC 9110
-/// section 5.6.7) into epoch milliseconds.
+/// Day names in ISO order (Monday first): 1970-01-01, day 0, was a Thursday (index 3).
+const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+const LONG_DAYS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// The index in [`DAYS`] of the weekday of a day count since 1970-01-01.
+fn weekday(days: i64) -> usize {
+    // rem_euclid(7) is in 0..7.
+    (days + 3).rem_euclid(7) as usize
+}
+
+/// An HTTP date (IMF-fixdate, RFC 9110 §5.6.7) of an epoch-millisecond instant, e.g.
+/// `Tue, 01 Dec 2026 21:24:02 GMT`.
+///
+/// An HTTP date has whole seconds: the milliseconds are dropped (the instant is rounded down),
+/// so the clock it shows is in `[date, date + 1 s)`. Four year digits cover the years
+/// 0000–9999; other instants are formatted but do not parse back.
+pub fn http_date(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    let t = secs.rem_euclid(86_400);
+    format!(
+        "{}, {d:02} {} {y:04} {:02}:{:02}:{:02} GMT",
+        DAYS[weekday(days)],
+        // civil_from_days returns a month in 1..=12.
+        MONTHS[(m - 1) as usize],
+        t / 3600,
+        t % 3600 / 60,
+        t % 60,
+    )
+}
+
+/// Parses an HTTP date (RFC 9110 §5.6.7) into epoch milliseconds: the IMF-fixdate
+/// (`Sun, 06 Nov 1994 08:49:37 GMT`) and the two obsolete forms a recipient must accept, RFC 850
+/// (`Sunday, 06-Nov-94 08:49:37 GMT`) and asctime (`Sun Nov  6 08:49:37 1994`).
+///
+/// Names are case-sensitive and the weekday must be the date's, as the RFC writes them. An RFC
+/// 850 two-digit year is 20yy below 70 and 19yy from 70 (a fixed pivot, so the function stays
+/// pure; RFC 9110 pivots on the current year). A leap second (`:60`) counts as the next second.
 ///
 /// Returns `None` for anything else.
 pub fn parse_http_date(text: &str) -> Option<i64> {
-    let parts: Vec<&str> = text.split_ascii_whitespace().collect();
-    let [_, day, month, year, clock, "GMT"] = parts.as_slice() else {
-        return None;
-    };
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let m = MONTHS.iter().position(|n| n == month)? as i64 + 1;
-    let (y, d) = (year.parse::<i64>().ok()?, day.parse::<i64>().ok()?);
-    let hms: Vec<i64> = clock
-        .split(':')
-        .map(|p| p.parse::<i64>().ok())
-        .collect::<Option<_>>()?;
-    let [h, mi, s] = hms.as_slice() else {
-        return None;
-    };
-    if !(1..=days_in_month(y, m)).contains(&d) || *h > 23 || *mi > 59 || *s > 60 {
+    // Checked first, so that the byte offsets below are character boundaries.
+    if !text.is_ascii() {
         return None;
     }
-    Some((days_from_civil(y, m, d) * 86_400 + h * 3600 + mi * 60 + s) * 1000)
+    let b = text.as_bytes();
+    if let Some((day, rest)) = text.split_once(", ") {
+        let r = rest.as_bytes();
+        if let Some(wd) = DAYS.iter().position(|d| *d == day) {
+            // IMF-fixdate after the weekday: `06 Nov 1994 08:49:37 GMT`.
+            if r.len() != 24 || r[2] != b' ' || r[6] != b' ' || r[11] != b' ' {
+                return None;
+            }
+            if &rest[20..] != " GMT" {
+                return None;
+            }
+            let year = number(&rest[7..11])?;
+            return instant(year, &rest[3..6], &rest[..2], &rest[12..20], wd);
+        }
+        let wd = LONG_DAYS.iter().position(|d| *d == day)?;
+        // rfc850-date after the weekday: `06-Nov-94 08:49:37 GMT`.
+        if r.len() != 22 || r[2] != b'-' || r[6] != b'-' || r[9] != b' ' || &rest[18..] != " GMT" {
+            return None;
+        }
+        let yy = number(&rest[7..9])?;
+        let year = if yy < 70 { 2000 + yy } else { 1900 + yy };
+        return instant(year, &rest[3..6], &rest[..2], &rest[10..18], wd);
+    }
+    // asctime-date: `Sun Nov  6 08:49:37 1994`, the day space-padded.
+    if b.len() != 24 || b[3] != b' ' || b[7] != b' ' || b[10] != b' ' || b[19] != b' ' {
+        return None;
+    }
+    let wd = DAYS.iter().position(|d| *d == &text[..3])?;
+    let day = &text[8..10];
+    let day = day.strip_prefix(' ').unwrap_or(day);
+    instant(number(&text[20..])?, &text[4..7], day, &text[11..19], wd)
+}
+
+/// The instant of a parsed date, if the fields make a real one on weekday `wd`.
+fn instant(year: i64, month: &str, day: &str, clock: &str, wd: usize) -> Option<i64> {
+    let m = MONTHS.iter().position(|name| *name == month)? as i64 + 1;
+    let d = number(day)?;
+    if !(1..=days_in_month(year, m)).contains(&d) {
+        return None;
+    }
+    let c = clock.as_bytes();
+    if c.len() != 8 || c[2] != b':' || c[5] != b':' {
+        return None;
+    }
+    let (h, mi, s) = (
+        number(&clock[..2])?,
+        number(&clock[3..5])?,
+        number(&clock[6..])?,
+    );
+    if h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    let days = days_from_civil(year, m, d);
+    (weekday(days) == wd).then_some((days * 86_400 + h * 3600 + mi * 60 + s) * 1000)
+}
+
+/// A short run of ASCII digits as a number (no sign, no spaces).
+fn number(text: &str) -> Option<i64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
 }
 
 #[cfg(test)]
@@ -137,14 +232,110 @@ mod tests {
         assert_eq!(duration_text(std::time::Duration::from_millis(500)), "500ms");
         assert_eq!(duration_text(d(0)), "0");
         assert_eq!(
-            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
-            Some(784_111_777_000)
-        );
-        assert_eq!(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), None);
-        assert_eq!(parse_http_date("Sun, 31 Feb 1994 08:49:37 GMT"), None);
-        assert_eq!(
             days_of("2026-11-29").map(civil_from_days),
             Some((2026, 11, 29))
         );
+    }
+
+    #[test]
+    fn http_dates_of_known_instants() {
+        // RFC 9110 §5.6.7's example, and the three forms of it.
+        let example = 784_111_777_000;
+        assert_eq!(http_date(example), "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(
+            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(example)
+        );
+        assert_eq!(
+            parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"),
+            Some(example)
+        );
+        assert_eq!(parse_http_date("Sun Nov  6 08:49:37 1994"), Some(example));
+        assert_eq!(parse_http_date("Sun Nov 06 08:49:37 1994"), Some(example));
+        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(http_date(999), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(http_date(-1), "Wed, 31 Dec 1969 23:59:59 GMT");
+        assert_eq!(http_date(951_825_600_000), "Tue, 29 Feb 2000 12:00:00 GMT");
+        assert_eq!(
+            http_date(1_796_160_242_500),
+            "Tue, 01 Dec 2026 21:24:02 GMT"
+        );
+        assert_eq!(
+            parse_http_date("Tue, 01 Dec 2026 21:24:02 GMT"),
+            Some(1_796_160_242_000)
+        );
+        // Two-digit years pivot at 70; a leap second is the next second.
+        assert_eq!(parse_http_date("Thursday, 01-Jan-70 00:00:00 GMT"), Some(0));
+        assert_eq!(
+            parse_http_date("Tuesday, 01-Dec-26 21:24:02 GMT"),
+            Some(1_796_160_242_000)
+        );
+        assert_eq!(parse_http_date("Wed, 31 Dec 1969 23:59:60 GMT"), Some(0));
+        // Extremes format without panicking.
+        for ms in [i64::MIN, i64::MAX] {
+            assert!(http_date(ms).ends_with(" GMT"));
+        }
+    }
+
+    #[test]
+    fn http_dates_round_trip_to_the_second() {
+        let mut ms = -62_135_596_800_000; // 0001-01-01
+        while ms < 253_402_300_799_000 {
+            // 9999-12-31T23:59:59
+            let text = http_date(ms);
+            assert_eq!(
+                parse_http_date(&text),
+                Some(ms.div_euclid(1000) * 1000),
+                "{text}"
+            );
+            ms += 7_777_777_777_777 / 61;
+        }
+    }
+
+    #[test]
+    fn anything_but_an_http_date_is_none() {
+        for bad in [
+            "",
+            "garbage",
+            "Sun, 06 Nov 1994 08:49:37",
+            "Sun, 06 Nov 1994 08:49:37 UTC",
+            "Sun, 06 Nov 1994 08:49:37 gmt",
+            "Mon, 06 Nov 1994 08:49:37 GMT",
+            "sun, 06 Nov 1994 08:49:37 GMT",
+            "Sun, 06 nov 1994 08:49:37 GMT",
+            "Sun, 6 Nov 1994 08:49:37 GMT",
+            "Sun,  06 Nov 1994 08:49:37 GMT",
+            " Sun, 06 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 08:49:37 GMT ",
+            "Sun, 06 Nov 94 08:49:37 GMT",
+            "Sun, 31 Feb 1994 08:49:37 GMT",
+            "Sun, 00 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 24:00:00 GMT",
+            "Sun, 06 Nov 1994 08:60:00 GMT",
+            "Sun, 06 Nov 1994 08:49:61 GMT",
+            "Sun, 06 Nov 1994 08-49-37 GMT",
+            "Sun, 06 Nov +994 08:49:37 GMT",
+            "Sun, 06 N\u{f6}v 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 08:4\u{e9}7 GMT",
+            "Sunday, 06-Nov-1994 08:49:37 GMT",
+            "Sunday, 06 Nov 94 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 94",
+            "Sun Nov 6 08:49:37 1994",
+            "Mon Nov  6 08:49:37 1994",
+            "1994-11-06T08:49:37Z",
+            "784111777",
+        ] {
+            assert_eq!(parse_http_date(bad), None, "{bad:?}");
+        }
+        // Every one-byte corruption of a valid date either fails or still reads a real date,
+        // and never panics.
+        let good = "Sun, 06 Nov 1994 08:49:37 GMT";
+        for i in 0..good.len() {
+            for c in ['0', '9', ' ', ',', ':', 'x', '\u{e9}'] {
+                let mut text = good.to_owned();
+                text.replace_range(i..=i, &c.to_string());
+                let _ = parse_http_date(&text);
+            }
+        }
     }
 }

@@ -15,7 +15,9 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::faults::Fault;
-use super::state::{ExportJob, JobStatus, PROFILE_SCHEMA, new_hex24, new_uuid};
+use super::state::{
+    ExportJob, JobStatus, Outcome, PROFILE_SCHEMA, Run, RunKind, new_etag, new_hex24, new_uuid,
+};
 use super::{App, HttpResponse};
 
 pub(crate) fn router() -> Router<Arc<App>> {
@@ -24,6 +26,7 @@ pub(crate) fn router() -> Router<Arc<App>> {
         .route("/_emulator/reset", post(reset))
         .route("/_emulator/clock", get(clock).post(advance_clock))
         .route("/_emulator/export-jobs", post(start_export_job))
+        .route("/_emulator/runs", post(create_runs))
         .route(
             "/_emulator/export-jobs/{id}/finish",
             post(finish_export_job),
@@ -60,6 +63,18 @@ fn body<T: DeserializeOwned + Default>(bytes: &Bytes) -> Result<T, HttpResponse>
 
 fn save_failed(err: super::EmulatorError) -> HttpResponse {
     error(StatusCode::INTERNAL_SERVER_ERROR, format!("{err}"))
+}
+
+/// The answer to a change made with [`App::write`]: its JSON, the refusal it returned, or a 500
+/// when the state file could not be saved.
+fn answer_change(
+    result: Result<Result<Value, HttpResponse>, super::EmulatorError>,
+) -> HttpResponse {
+    match result {
+        Ok(Ok(body)) => reply(StatusCode::OK, body),
+        Ok(Err(response)) => response,
+        Err(err) => save_failed(err),
+    }
 }
 
 /// `GET /_emulator/info`: base URLs, org, client ID and sandboxes.
@@ -190,11 +205,7 @@ async fn start_export_job(State(app): State<Arc<App>>, bytes: Bytes) -> HttpResp
         world.next_export_job_id += 1;
         Ok((json, true))
     });
-    match result {
-        Ok(Ok(job)) => reply(StatusCode::OK, job),
-        Ok(Err(response)) => response,
-        Err(err) => save_failed(err),
-    }
+    answer_change(result)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -248,11 +259,156 @@ async fn finish_export_job(
         job.updated_at = now;
         Ok((job.to_json(&org), true))
     });
-    match result {
-        Ok(Ok(job)) => reply(StatusCode::OK, job),
-        Ok(Err(response)) => response,
-        Err(err) => save_failed(err),
+    answer_change(result)
+}
+
+/// How far in the future `createdAt` may put a run (a year), so no time arithmetic overflows.
+const MAX_FUTURE_MS: i64 = 366 * 86_400_000;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct NewRuns {
+    sandbox: Option<String>,
+    flow_id: Option<String>,
+    segments: Option<Vec<String>>,
+    /// Epoch ms (virtual clock); may be in the future.
+    created_at: Option<i64>,
+    /// How long before now, as `--run-duration` spells durations (`10h`, `30m`); never ahead.
+    ago: Option<String>,
+    outcome: Option<Outcome>,
+    duration_ms: Option<u64>,
+    kind: Option<RunKind>,
+    /// The API client of an `adhoc` run (the world's first client by default).
+    client_id: Option<String>,
+}
+
+/// `POST /_emulator/runs` `{"flowId", "segments": [...], "ago": "10h", ...}`: runs that no
+/// ad-hoc request of ours started, as the platform's scheduler (last night's export) or a
+/// click on "Export file now" makes them. One run per segment (our choice: the shape of a real
+/// scheduled run, with many entity summaries, is UNCONFIRMED).
+///
+/// Returns `{"runs": [run]}`, each as `GET /runs/{id}` shows it.
+async fn create_runs(State(app): State<Arc<App>>, bytes: Bytes) -> HttpResponse {
+    let new: NewRuns = match body(&bytes) {
+        Ok(n) => n,
+        Err(response) => return response,
+    };
+    let bad = |message: String| error(StatusCode::BAD_REQUEST, message);
+    let Some(flow_id) = new.flow_id.as_deref().map(str::to_ascii_lowercase) else {
+        return bad("`flowId` is required: the dataflow the runs belong to".into());
+    };
+    let segments: Vec<String> = new
+        .segments
+        .iter()
+        .flatten()
+        .map(|s| s.to_ascii_lowercase())
+        .collect();
+    if segments.is_empty() {
+        return bad("`segments` must list at least one segment ID (one run each)".into());
     }
+    if let Some(twice) = segments
+        .iter()
+        .enumerate()
+        .find_map(|(i, s)| segments[..i].contains(s).then_some(s))
+    {
+        return bad(format!("segment `{twice}` is listed twice in `segments`"));
+    }
+    let ago_ms = match new.ago.as_deref().map(crate::cli::parse_duration) {
+        None => None,
+        Some(Ok(d)) => Some(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+        Some(Err(message)) => return bad(format!("`ago`: {message}")),
+    };
+    if ago_ms.is_some() && new.created_at.is_some() {
+        return bad("give `createdAt` or `ago`, not both".into());
+    }
+    let duration_ms = new.duration_ms.unwrap_or(app.run_duration_ms);
+    if duration_ms > super::MAX_RUN_DURATION_MS {
+        return bad(format!(
+            "`durationMs` must be at most {} (a year)",
+            super::MAX_RUN_DURATION_MS
+        ));
+    }
+    let kind = new.kind.unwrap_or(RunKind::Scheduled);
+    if new.client_id.is_some() && kind != RunKind::Adhoc {
+        return bad("`clientId` is for `\"kind\": \"adhoc\"` runs only".into());
+    }
+    let sandbox_name = new.sandbox.unwrap_or_else(|| "prod".into());
+    let result = app.write(|world| {
+        let now = world.now();
+        let created_at = match (new.created_at, ago_ms) {
+            (Some(at), _) if !(0..=now.saturating_add(MAX_FUTURE_MS)).contains(&at) => {
+                return Err(bad(format!(
+                    "`createdAt` must be an epoch-ms instant from 0 to a year from now ({now})"
+                )));
+            }
+            (Some(at), _) => at,
+            (None, Some(ago)) => now.saturating_sub(ago),
+            (None, None) => now,
+        };
+        let client_id = match (kind, new.client_id) {
+            (RunKind::Adhoc, Some(id)) if world.client(&id).is_none() => {
+                return Err(bad(format!("no client `{id}` in this world")));
+            }
+            (RunKind::Adhoc, Some(id)) => id,
+            (RunKind::Adhoc, None) => world
+                .clients
+                .first()
+                .map(|c| c.id.clone())
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
+        let known: Vec<String> = world.sandboxes.keys().cloned().collect();
+        let Some(sandbox) = world.sandboxes.get_mut(&sandbox_name) else {
+            return Err(bad(format!(
+                "no sandbox `{sandbox_name}`; this world has {}",
+                known.join(", ")
+            )));
+        };
+        let Some(flow) = sandbox.flow(&flow_id) else {
+            return Err(bad(format!(
+                "no dataflow `{flow_id}` in sandbox `{sandbox_name}`"
+            )));
+        };
+        if !flow.destination {
+            return Err(bad(format!(
+                "dataflow `{flow_id}` ({}) is a source dataflow: it activates no segments",
+                flow.name
+            )));
+        }
+        let mut runs = Vec::new();
+        for segment_id in &segments {
+            let Some(segment) = sandbox.segment(segment_id) else {
+                return Err(bad(format!(
+                    "no segment `{segment_id}` in sandbox `{sandbox_name}`"
+                )));
+            };
+            if !flow.selectors.iter().any(|s| &s.segment_id == segment_id) {
+                return Err(bad(format!(
+                    "segment `{segment_id}` ({}) is not mapped by dataflow `{flow_id}` ({})",
+                    segment.name, flow.name
+                )));
+            }
+            runs.push(Run {
+                id: new_uuid(),
+                flow_id: flow_id.clone(),
+                segment_id: segment_id.clone(),
+                client_id: client_id.clone(),
+                kind,
+                created_at,
+                duration_ms,
+                outcome: new.outcome.unwrap_or(Outcome::Success),
+                profiles: segment.profiles,
+                etag: new_etag(),
+            });
+        }
+        sandbox.runs.extend(runs.iter().cloned());
+        let json: Vec<Value> = runs
+            .iter()
+            .map(|r| r.to_json(&sandbox_name, sandbox, now))
+            .collect();
+        Ok((json, true))
+    });
+    answer_change(result.map(|r| r.map(|runs| json!({"runs": runs}))))
 }
 
 /// `GET /_emulator/faults`.

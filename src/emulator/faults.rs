@@ -188,8 +188,12 @@ pub struct LoggedRequest {
     pub at: i64,
     pub method: String,
     pub path: String,
+    /// The query string as sent (percent-encoded; the IMS secret masked).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
+    /// The query decoded into `[name, value]` pairs, in order, repeated names kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<Vec<(String, String)>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub route: Option<&'static str>,
     /// Header names in lowercase; `authorization` shows only its scheme.

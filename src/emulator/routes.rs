@@ -12,7 +12,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
+use axum::http::header::{CONTENT_TYPE, DATE, RETRY_AFTER};
 use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, Uri};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
@@ -58,10 +58,30 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-/// Handles one request: reads the body, applies a fault if one is set for the route, routes,
-/// and logs. A `drop` fault handles the request and then never answers: it wakes `kill`, which
-/// closes the connection.
+/// Handles one request (see [`answer`]) and dates the response with the platform's clock.
+///
+/// Every response the emulator sends (platform, IMS, control endpoints, faults and errors)
+/// carries `Date` with the *virtual* now, which includes the offset set by `POST
+/// /_emulator/clock`: as against Adobe, a client measures times in the platform's clock by
+/// reading it. Hyper adds its own `Date` (the system clock) only when a response has none.
 pub(crate) async fn handle(
+    app: Arc<App>,
+    router: Router,
+    kill: Arc<Notify>,
+    req: Request<hyper::body::Incoming>,
+) -> HttpResponse {
+    let mut response = answer(app.clone(), router, kill, req).await;
+    let now = app.read(World::now);
+    if let Ok(date) = HeaderValue::from_str(&crate::time::http_date(now)) {
+        response.headers_mut().insert(DATE, date);
+    }
+    response
+}
+
+/// Reads the body, applies a fault if one is set for the route, routes, and logs. A `drop`
+/// fault handles the request and then never answers: it wakes `kill`, which closes the
+/// connection.
+async fn answer(
     app: Arc<App>,
     mut router: Router,
     kill: Arc<Notify>,
@@ -212,23 +232,23 @@ fn log_entry(
         let text = String::from_utf8_lossy(&body[..body.len().min(64 * 1024)]);
         Value::String(text.into_owned())
     };
-    let query = uri.query().map(|q| {
+    // The query as sent, and decoded into its (name, value) pairs, repeated names kept, so a
+    // test can read `property=` filters without decoding them. IMS also takes its parameters
+    // in the query string: the secret is masked there too.
+    let params = uri.query().map(|q| {
+        let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(q).unwrap_or_default();
         if is_ims {
-            // IMS also takes its parameters in the query string: mask the secret there too.
-            serde_urlencoded::to_string(
-                faults::masked_form(q)
-                    .as_object()
-                    .map(|m| {
-                        m.iter()
-                            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-                            .collect::<Vec<_>>()
-                    })
-                    .unwrap_or_default(),
-            )
-            .unwrap_or_default()
-        } else {
-            q.to_owned()
+            for (k, v) in &mut pairs {
+                if faults::SECRET_FIELDS.contains(&k.as_str()) {
+                    *v = "***".into();
+                }
+            }
         }
+        pairs
+    });
+    let query = uri.query().map(|q| match (&params, is_ims) {
+        (Some(pairs), true) => serde_urlencoded::to_string(pairs).unwrap_or_default(),
+        _ => q.to_owned(),
     });
     let at = app.lock().world.now();
     LoggedRequest {
@@ -237,6 +257,7 @@ fn log_entry(
         method: method.as_str().to_owned(),
         path: uri.path().to_owned(),
         query,
+        params,
         route,
         headers: logged,
         body,
@@ -793,8 +814,72 @@ async fn export_job_get(
 // ---------------------------------------------------------------------------------------------
 // Flow Service.
 
-/// Applies `property`, `orderby`, `count`, `limit` and `continuationToken` to a list of items.
-fn list_items(path: &str, uri: &Uri, mut items: Vec<Value>) -> HttpResponse {
+/// How a Flow Service list is ordered: by a top-level field of its items, or by their stored
+/// order when `field` is `None`; ties always go by the stored order, in the same direction.
+#[derive(Debug, Clone, Copy)]
+struct Order<'a> {
+    field: Option<&'a str>,
+    desc: bool,
+}
+
+impl Order<'_> {
+    /// The sort key of an item: its `field`, or `null` (all equal) without one.
+    fn key(&self, item: &Value) -> Value {
+        self.field
+            .and_then(|f| item.get(f))
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
+
+    /// Compares two (key, stored place) positions in this order.
+    fn cmp(&self, a: (&Value, usize), b: (&Value, usize)) -> std::cmp::Ordering {
+        let ord = compare_keys(a.0, b.0).then(a.1.cmp(&b.1));
+        if self.desc { ord.reverse() } else { ord }
+    }
+}
+
+/// Orders sort keys: `null` first, then booleans, numbers (by value), strings, anything else.
+fn compare_keys(a: &Value, b: &Value) -> std::cmp::Ordering {
+    let rank = |v: &Value| match v {
+        Value::Null => 0,
+        Value::Bool(_) => 1,
+        Value::Number(_) => 2,
+        Value::String(_) => 3,
+        _ => 4,
+    };
+    match (a, b) {
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        (Value::Number(x), Value::Number(y)) => x
+            .as_f64()
+            .partial_cmp(&y.as_f64())
+            .unwrap_or(std::cmp::Ordering::Equal),
+        (Value::String(x), Value::String(y)) => x.cmp(y),
+        _ => rank(a).cmp(&rank(b)),
+    }
+}
+
+/// A `continuationToken`: `emu1.<stored place>.<sort key as JSON>` of a page's last item. The
+/// next page starts after that position, not at an offset, so a run created between two page
+/// requests (anywhere in the order: `POST /_emulator/runs` can date it back) neither repeats an
+/// item on the next page nor pushes one off it.
+fn continuation_token(place: usize, key: &Value) -> String {
+    format!("emu1.{place}.{key}")
+}
+
+fn parse_continuation_token(token: &str) -> Option<(usize, Value)> {
+    let (place, key) = token.strip_prefix("emu1.")?.split_once('.')?;
+    Some((place.parse().ok()?, serde_json::from_str(key).ok()?))
+}
+
+/// Applies `property`, `orderby`, `count`, `limit` and `continuationToken` to a list of items,
+/// given with their place in the stored list (the tie-breaker of every order), and ordered by
+/// `default` unless `orderby` says otherwise.
+fn list_items(
+    path: &str,
+    uri: &Uri,
+    items: Vec<(usize, Value)>,
+    default: Order<'_>,
+) -> HttpResponse {
     let bad = |detail: String| {
         problem(
             StatusCode::BAD_REQUEST,
@@ -816,45 +901,47 @@ fn list_items(path: &str, uri: &Uri, mut items: Vec<Value>) -> HttpResponse {
             }
         }
     }
-    items.retain(|item| filters.iter().all(|f| f.matches(item)));
+    let mut items: Vec<(usize, Value)> = items
+        .into_iter()
+        .filter(|(_, item)| filters.iter().all(|f| f.matches(item)))
+        .collect();
     if query_value(&pairs, "count").is_some_and(|c| c.eq_ignore_ascii_case("true")) {
         return json_response(StatusCode::OK, &json!({"count": items.len()}));
     }
-    if let Some(order) = query_value(&pairs, "orderby") {
-        let (desc, field) = match order.strip_prefix('-') {
-            Some(f) => (true, f),
-            None => (false, order.strip_prefix('+').unwrap_or(order)),
-        };
-        if !matches!(field, "createdAt" | "updatedAt" | "name" | "id") {
-            return bad(format!(
-                "cannot order by `{field}`: use createdAt, updatedAt, name or id, with `-` for descending"
-            ));
-        }
-        items.sort_by(|a, b| {
-            let ord = match (&a[field], &b[field]) {
-                (Value::Number(x), Value::Number(y)) => x
-                    .as_f64()
-                    .partial_cmp(&y.as_f64())
-                    .unwrap_or(std::cmp::Ordering::Equal),
-                (x, y) => x
-                    .as_str()
-                    .unwrap_or_default()
-                    .cmp(y.as_str().unwrap_or_default()),
+    let order = match query_value(&pairs, "orderby").map(str::trim) {
+        None => default,
+        Some(text) => {
+            // An unencoded `+` arrives as a space, which the trim has removed.
+            let (desc, field) = match text.strip_prefix('-') {
+                Some(f) => (true, f),
+                None => (false, text.strip_prefix('+').unwrap_or(text)),
             };
-            if desc { ord.reverse() } else { ord }
-        });
-    }
+            if !matches!(field, "createdAt" | "updatedAt" | "name" | "id") {
+                return bad(format!(
+                    "cannot order by `{field}`: use createdAt, updatedAt, name or id, with `-` for descending"
+                ));
+            }
+            Order {
+                field: Some(field),
+                desc,
+            }
+        }
+    };
+    let mut keyed: Vec<(Value, usize, Value)> = items
+        .drain(..)
+        .map(|(place, item)| (order.key(&item), place, item))
+        .collect();
+    keyed.sort_by(|a, b| order.cmp((&a.0, a.1), (&b.0, b.1)));
     let limit = match parse_limit(&pairs, DEFAULT_PAGE) {
         Ok(l) => l,
         Err(e) => return bad(e),
     };
     let start = match query_value(&pairs, "continuationToken") {
         None => 0,
-        Some(token) => match token
-            .strip_prefix("emu-")
-            .and_then(|n| n.parse::<usize>().ok())
-        {
-            Some(n) => n,
+        Some(token) => match parse_continuation_token(token) {
+            Some((place, key)) => keyed.partition_point(|(k, p, _)| {
+                order.cmp((k, *p), (&key, place)) != std::cmp::Ordering::Greater
+            }),
             None => {
                 return bad(format!(
                     "invalid `continuationToken` `{token}`: use the value from `_links.next.href`"
@@ -862,26 +949,28 @@ fn list_items(path: &str, uri: &Uri, mut items: Vec<Value>) -> HttpResponse {
             }
         },
     };
-    let total = items.len();
-    let page: Vec<Value> = items.into_iter().skip(start).take(limit).collect();
+    let end = start.saturating_add(limit).min(keyed.len());
     let mut links = serde_json::Map::new();
-    if start + page.len() < total {
+    if end < keyed.len()
+        && let Some((key, place, _)) = keyed.get(end - 1)
+    {
         let mut next: Vec<(String, String)> = pairs
             .iter()
             .filter(|(k, _)| k != "continuationToken")
             .cloned()
             .collect();
-        next.push((
-            "continuationToken".into(),
-            format!("emu-{}", start + page.len()),
-        ));
+        next.push(("continuationToken".into(), continuation_token(*place, key)));
         let query = serde_urlencoded::to_string(&next).unwrap_or_default();
         links.insert("next".into(), json!({"href": format!("{path}?{query}")}));
     }
+    let page: Vec<Value> = keyed
+        .drain(start.min(end)..end)
+        .map(|(_, _, item)| item)
+        .collect();
     json_response(StatusCode::OK, &json!({"items": page, "_links": links}))
 }
 
-/// `GET /data/foundation/flowservice/flows`.
+/// `GET /data/foundation/flowservice/flows`, in stored order unless `orderby` says otherwise.
 async fn flows_list(
     State(app): State<Arc<App>>,
     method: Method,
@@ -893,8 +982,13 @@ async fn flows_list(
             .flows
             .iter()
             .map(|f| f.to_json(name, sandbox))
+            .enumerate()
             .collect();
-        list_items("/data/foundation/flowservice/flows", &uri, items)
+        let stored = Order {
+            field: None,
+            desc: false,
+        };
+        list_items("/data/foundation/flowservice/flows", &uri, items, stored)
     })
 }
 
@@ -917,34 +1011,48 @@ async fn flow_get(
     })
 }
 
-/// `GET /data/foundation/flowservice/runs`: newest first unless `orderby` says otherwise.
+/// `GET /data/foundation/flowservice/runs`: newest first (by `createdAt`, ties the later
+/// created first) unless `orderby` says otherwise.
 async fn runs_list(
     State(app): State<Arc<App>>,
     method: Method,
     headers: HeaderMap,
     uri: Uri,
 ) -> HttpResponse {
-    // The usual query is `property=flowId==<id>`: pick those runs before rendering any JSON.
-    let flow_ids: Option<Vec<String>> = query_pairs(&uri).ok().and_then(|pairs| {
-        pairs
-            .iter()
-            .filter(|(k, _)| k == "property")
-            .find_map(|(_, v)| Property::parse(v).ok()?.equals_on("flowId"))
-    });
+    // The usual query has `property=flowId==<id>[,<id>…]`: pick those runs before rendering
+    // any JSON. Only a shortcut: `list_items` applies every filter again, this one included.
+    let flow_filters: Vec<Vec<String>> = query_pairs(&uri)
+        .map(|pairs| {
+            pairs
+                .iter()
+                .filter(|(k, _)| k == "property")
+                .filter_map(|(_, v)| Property::parse(v).ok()?.equals_on("flowId"))
+                .collect()
+        })
+        .unwrap_or_default();
     with_sandbox(&app, &headers, &method, |world, name, sandbox| {
         let now = world.now();
         let items = sandbox
             .runs
             .iter()
-            .rev()
-            .filter(|r| {
-                flow_ids
-                    .as_ref()
-                    .is_none_or(|ids| ids.iter().any(|id| id.eq_ignore_ascii_case(&r.flow_id)))
+            .enumerate()
+            .filter(|(_, r)| {
+                flow_filters
+                    .iter()
+                    .all(|ids| ids.iter().any(|id| id.eq_ignore_ascii_case(&r.flow_id)))
             })
-            .map(|r| r.to_json(name, sandbox, now))
+            .map(|(place, r)| (place, r.to_json(name, sandbox, now)))
             .collect();
-        list_items("/data/foundation/flowservice/runs", &uri, items)
+        let newest_first = Order {
+            field: Some("createdAt"),
+            desc: true,
+        };
+        list_items(
+            "/data/foundation/flowservice/runs",
+            &uri,
+            items,
+            newest_first,
+        )
     })
 }
 
@@ -1164,6 +1272,7 @@ async fn adhocrun(
                     flow_id: dest.clone(),
                     segment_id: segment_id.clone(),
                     client_id: caller.client_id.clone(),
+                    kind: super::state::RunKind::Adhoc,
                     created_at: now,
                     duration_ms: duration,
                     outcome: segment.map_or(super::state::Outcome::Success, |s| s.outcome),

@@ -11,7 +11,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 /// The state file's format version; a file with another version is refused, not guessed at.
-pub const STATE_FORMAT: u32 = 1;
+///
+/// 2 added [`Run::kind`] (runs the scheduler or the UI started); a format-1 file is still read,
+/// its runs all ad hoc, and saved as format 2.
+pub const STATE_FORMAT: u32 = 2;
+
+/// The oldest state file format this version reads.
+pub const OLDEST_STATE_FORMAT: u32 = 1;
 
 /// The schema name of profile export jobs, the only kind ad-hoc activation accepts.
 pub const PROFILE_SCHEMA: &str = "_xdm.context.profile";
@@ -222,21 +228,60 @@ pub struct ExportJob {
     pub request_id: String,
 }
 
-/// An ad-hoc activation run of one segment to one dataflow.
+/// A run of one segment to one dataflow: an ad-hoc activation, or one the platform started
+/// itself (`POST /_emulator/runs`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Run {
     pub id: String,
     pub flow_id: String,
     pub segment_id: String,
-    /// The client that asked for it.
+    /// The API client that asked for it (an ad-hoc run); empty for the other kinds.
     pub client_id: String,
+    /// Who started it; absent in format-1 state files, where every run is ad hoc.
+    #[serde(default)]
+    pub kind: RunKind,
     pub created_at: i64,
     /// How long it takes from creation to its final status (fixed when it is created).
     pub duration_ms: u64,
     pub outcome: Outcome,
     pub profiles: u64,
     pub etag: String,
+}
+
+/// Who started a run, which shows in its `createdBy` and `createdClient`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RunKind {
+    /// An API client's ad-hoc activation (`POST …/adhocrun`).
+    #[default]
+    Adhoc,
+    /// The dataflow's own schedule (last night's export).
+    Scheduled,
+    /// A click on "Export file now" in the UI.
+    ExportNow,
+}
+
+/// What `createdBy`/`createdClient` say for runs nobody's API client started. The platform's
+/// values are undocumented (UNCONFIRMED): these only have to differ from any API client's.
+pub const SCHEDULER_USER: &str = "scheduler@AdobeID";
+pub const SCHEDULER_CLIENT: &str = "scheduler";
+pub const UI_USER: &str = "emulator-ui-user@AdobeID";
+pub const UI_CLIENT: &str = "exc_app";
+
+impl Run {
+    /// `createdBy` and `createdClient`: the API client's for an ad-hoc run, else the
+    /// scheduler's or the UI's.
+    pub fn creator(&self) -> (String, String) {
+        match self.kind {
+            RunKind::Adhoc => (
+                format!("{}@AdobeID", self.client_id),
+                self.client_id.clone(),
+            ),
+            RunKind::Scheduled => (SCHEDULER_USER.into(), SCHEDULER_CLIENT.into()),
+            RunKind::ExportNow => (UI_USER.into(), UI_CLIENT.into()),
+        }
+    }
 }
 
 /// Where a run stands at a given instant.
@@ -259,9 +304,12 @@ impl Phase {
 
 impl Run {
     /// The run's phase at `now`: scheduled for the first quarter of its duration, in progress
-    /// until the duration has passed, then finished.
+    /// until the duration has passed, then finished. A run created after `now` (only
+    /// `POST /_emulator/runs` makes one) is scheduled, whatever its duration.
     pub fn phase(&self, now: i64) -> Phase {
-        let elapsed = u64::try_from(now.saturating_sub(self.created_at)).unwrap_or(0);
+        let Ok(elapsed) = u64::try_from(now.saturating_sub(self.created_at)) else {
+            return Phase::Scheduled;
+        };
         if elapsed >= self.duration_ms {
             Phase::Done(self.outcome)
         } else if elapsed < self.duration_ms / 4 {
@@ -327,6 +375,7 @@ impl Run {
         // About 120 bytes per exported profile row.
         let bytes = |records: u64| records.saturating_mul(120);
         let files = u64::from(done && output > 0);
+        let (created_by, created_client) = self.creator();
         let entity = json!({
             "id": format!("segment:{}", self.segment_id),
             "type": "segment",
@@ -339,10 +388,10 @@ impl Run {
             "flowId": self.flow_id,
             "createdAt": self.created_at,
             "updatedAt": updated_at,
-            "createdBy": format!("{}@AdobeID", self.client_id),
-            "updatedBy": format!("{}@AdobeID", self.client_id),
-            "createdClient": self.client_id,
-            "updatedClient": self.client_id,
+            "createdBy": created_by,
+            "updatedBy": created_by,
+            "createdClient": created_client,
+            "updatedClient": created_client,
             "sandboxId": sandbox.id,
             "sandboxName": sandbox_name,
             "etag": self.etag,
@@ -606,6 +655,7 @@ mod tests {
             flow_id: "f".into(),
             segment_id: "s".into(),
             client_id: "c".into(),
+            kind: RunKind::Adhoc,
             created_at: 1_000,
             duration_ms: 400,
             outcome: Outcome::PartialSuccess,
@@ -622,5 +672,6 @@ mod tests {
             ..run
         };
         assert_eq!(instant.phase(1_000), Phase::Done(Outcome::PartialSuccess));
+        assert_eq!(instant.phase(999), Phase::Scheduled, "not created yet");
     }
 }

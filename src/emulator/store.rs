@@ -12,7 +12,7 @@ use std::time::SystemTime;
 
 use super::EmulatorError;
 use super::seed::Seed;
-use super::state::{STATE_FORMAT, World};
+use super::state::{OLDEST_STATE_FORMAT, STATE_FORMAT, World};
 
 /// Where the world is kept, if anywhere.
 pub(crate) struct Store {
@@ -190,15 +190,18 @@ fn stamp(meta: &fs::Metadata) -> Stamp {
 fn parse_world(text: &str) -> Result<World, String> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
     match value.get("format").and_then(serde_json::Value::as_u64) {
-        Some(f) if f == u64::from(STATE_FORMAT) => {}
+        Some(f) if (u64::from(OLDEST_STATE_FORMAT)..=u64::from(STATE_FORMAT)).contains(&f) => {}
         Some(f) => {
             return Err(format!(
-                "it has format {f}, this version reads format {STATE_FORMAT}"
+                "it has format {f}, this version reads formats {OLDEST_STATE_FORMAT} to {STATE_FORMAT}"
             ));
         }
         None => return Err("it has no `format` field: it is not an emulator state file".into()),
     }
-    serde_json::from_value(value).map_err(|e| e.to_string())
+    // Format 1 differs only by fields that have defaults; the next save writes the current one.
+    let mut world: World = serde_json::from_value(value).map_err(|e| e.to_string())?;
+    world.format = STATE_FORMAT;
+    Ok(world)
 }
 
 #[cfg(test)]
@@ -217,7 +220,60 @@ mod tests {
         fs::write(&path, "{\"format\": 99}").unwrap();
         let err = Store::open(Some(&path), &seed).err().unwrap();
         assert!(err.to_string().contains("not valid"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("has format 99, this version reads formats 1 to 2"),
+            "{err}"
+        );
         fs::write(&path, "not json").unwrap();
         assert!(Store::open(Some(&path), &seed).is_err());
+    }
+
+    /// A state file of format 1 (before runs had a `kind`) is read, its runs ad hoc, and the
+    /// next save writes the current format.
+    #[test]
+    fn format_1_files_are_read_and_saved_as_the_current_format() {
+        use super::super::state::{Outcome, Run, RunKind};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let seed = Seed::demo();
+        let (mut world, mut store) = Store::open(Some(&path), &seed).unwrap();
+        let run = Run {
+            id: "r1".into(),
+            flow_id: "f1".into(),
+            segment_id: "s1".into(),
+            client_id: "aepact-demo-client".into(),
+            kind: RunKind::Adhoc,
+            created_at: 1_000,
+            duration_ms: 0,
+            outcome: Outcome::Success,
+            profiles: 1,
+            etag: String::new(),
+        };
+        world
+            .sandboxes
+            .get_mut("prod")
+            .unwrap()
+            .runs
+            .push(run.clone());
+        store.save(&world).unwrap();
+        // What a format-1 writer wrote: no `kind`, format 1.
+        let mut old: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        old["format"] = 1.into();
+        old["sandboxes"]["prod"]["runs"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("kind");
+        fs::write(&path, old.to_string()).unwrap();
+
+        let (loaded, mut store) = Store::open(Some(&path), &seed).unwrap();
+        assert_eq!(loaded.format, STATE_FORMAT);
+        assert_eq!(loaded.sandboxes["prod"].runs, [run]);
+        store.save(&loaded).unwrap();
+        let saved: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(saved["format"], STATE_FORMAT);
+        assert_eq!(saved["sandboxes"]["prod"]["runs"][0]["kind"], "adhoc");
     }
 }

@@ -25,14 +25,14 @@ pub(crate) const GOLD: &str = "db8961e9-d52f-45bc-b3fb-76d0382a6851";
 pub(crate) const SILVER: &str = "6a1f0c3e-5b7d-4e9f-a1b2-c3d4e5f6a7b8";
 pub(crate) const HIGH_VALUE: &str = "6cd8b7ba-6556-4312-b637-d4a5af211801";
 const LAPSED_90: &str = "7d1e3f5a-9b2c-4d6e-8f0a-1b3c5d7e9f2a";
-const EMPLOYEES: &str = "f19f3ffe-7e79-4732-b7c2-78c7ce369ef7";
+pub(crate) const EMPLOYEES: &str = "f19f3ffe-7e79-4732-b7c2-78c7ce369ef7";
 const HOLIDAY: &str = "599702c1-937c-4df4-bcb9-dfd8b2913966";
 const SPRING: &str = "d4407746-9a0d-490c-a93f-18b0506f3fa6";
-const CATALOG: &str = "a62ea7d4-ac30-4a29-a1d8-f413b18eb143";
-const ADDRESS: &str = "d774ba7d-cfb9-4e66-8bd1-88988831b26d";
-const NEWSLETTER_SUBS: &str = "2c4e6a8b-0d1f-4a3b-9c5d-7e9f1a3b5c7d";
+pub(crate) const CATALOG: &str = "a62ea7d4-ac30-4a29-a1d8-f413b18eb143";
+pub(crate) const ADDRESS: &str = "d774ba7d-cfb9-4e66-8bd1-88988831b26d";
+pub(crate) const NEWSLETTER_SUBS: &str = "2c4e6a8b-0d1f-4a3b-9c5d-7e9f1a3b5c7d";
 const RECENT_PURCHASERS: &str = "8f0a2b4c-6d8e-4f1a-8b3c-5d7e9f1a2b4c";
-const ADHOC: &str = "/data/core/activation/disflowprovider/adhocrun";
+pub(crate) const ADHOC: &str = "/data/core/activation/disflowprovider/adhocrun";
 
 /// A running emulator and a token for it.
 pub(crate) struct Api {
@@ -186,13 +186,13 @@ fn activation(pairs: &[(&str, &[&str])]) -> Value {
     Value::Object(info)
 }
 
-fn v1_body(pairs: &[(&str, &[&str])], exports: Value) -> Value {
+pub(crate) fn v1_body(pairs: &[(&str, &[&str])], exports: Value) -> Value {
     json!({"activationInfo": activation(pairs), "exportIds": exports})
 }
 
 /// Asserts a problem body with status `status` whose detail contains `needle`.
 #[track_caller]
-fn assert_problem(reply: &Reply, status: u16, needle: &str) -> Value {
+pub(crate) fn assert_problem(reply: &Reply, status: u16, needle: &str) -> Value {
     assert_eq!(reply.status, status, "{}", reply.body);
     let body = reply.json();
     assert_eq!(body["status"], status, "{body}");

@@ -10,6 +10,7 @@ mod common;
 mod docs;
 mod emulator;
 mod emulator_cli;
+mod emulator_runs;
 mod emulator_seed_request;
 mod examples;
 mod gitops;
