@@ -218,7 +218,9 @@ pub enum LockfileError {
     )]
     ChangedOnDisk { path: String, ours: String },
 
-    #[error("the lockfile `{path}` records activations for org `{found}` (run {run}), but aepact is configured for org `{expected}`")]
+    #[error(
+        "the lockfile `{path}` records activations for org `{found}` (run {run}), but aepact is configured for org `{expected}`"
+    )]
     #[diagnostic(
         code(aepact::lockfile::other_org),
         help(
@@ -234,7 +236,9 @@ pub enum LockfileError {
         expected: String,
     },
 
-    #[error("the lockfile `{path}` records run {run} sent to `{found}`, but aepact is configured for `{expected}`")]
+    #[error(
+        "the lockfile `{path}` records run {run} sent to `{found}`, but aepact is configured for `{expected}`"
+    )]
     #[diagnostic(code(aepact::lockfile::other_endpoint), help("{help}"))]
     OtherEndpoint {
         path: String,
@@ -244,7 +248,9 @@ pub enum LockfileError {
         help: String,
     },
 
-    #[error("the lockfile `{path}` is inconsistent: `intentDigest` of run {run} (`{pointer}`) is `{found}`, but what the run records digests to `{expected}`")]
+    #[error(
+        "the lockfile `{path}` is inconsistent: `intentDigest` of run {run} (`{pointer}`) is `{found}`, but what the run records digests to `{expected}`"
+    )]
     #[diagnostic(
         code(aepact::lockfile::digest_mismatch),
         help(
@@ -349,7 +355,10 @@ fn is_local_endpoint(endpoint: &str) -> bool {
         Some(v6) => v6.split(']').next().unwrap_or_default(),
         None => authority.split(':').next().unwrap_or_default(),
     };
-    endpoint == EMULATOR_ENDPOINT || host == "localhost" || host == "::1" || host.starts_with("127.")
+    endpoint == EMULATOR_ENDPOINT
+        || host == "localhost"
+        || host == "::1"
+        || host.starts_with("127.")
 }
 
 /// What a run sent to the built-in emulator (`--emulator`) records as its `endpoint`: the

@@ -62,9 +62,7 @@ impl Target {
     ///
     /// A path below the current directory is given relative to it, as people name it.
     pub fn lockfile_for(&self, plan_file: &Path) -> PathBuf {
-        let cwd = std::env::current_dir()
-            .and_then(std::fs::canonicalize)
-            .ok();
+        let cwd = std::env::current_dir().and_then(std::fs::canonicalize).ok();
         let relative = cwd
             .as_deref()
             .and_then(|cwd| plan_file.strip_prefix(cwd).ok())

@@ -82,7 +82,7 @@ pub fn duration_text(d: std::time::Duration) -> String {
     if ms == 0 {
         return "0".into();
     }
-    if ms % 1000 != 0 {
+    if !ms.is_multiple_of(1000) {
         return format!("{ms}ms");
     }
     let secs = ms / 1000;
@@ -229,7 +229,10 @@ mod tests {
         assert_eq!(duration_text(d(3600)), "1h");
         assert_eq!(duration_text(d(5400)), "1h30m");
         assert_eq!(duration_text(d(45)), "45s");
-        assert_eq!(duration_text(std::time::Duration::from_millis(500)), "500ms");
+        assert_eq!(
+            duration_text(std::time::Duration::from_millis(500)),
+            "500ms"
+        );
         assert_eq!(duration_text(d(0)), "0");
         assert_eq!(
             days_of("2026-11-29").map(civil_from_days),

@@ -63,7 +63,10 @@ pub fn run(args: &ApplyArgs, style: Style) -> Result<Exit> {
     files.dedup();
     let mut guards: HashMap<PathBuf, LockGuard> = HashMap::new();
     for file in files {
-        guards.insert(file.to_owned(), LockGuard::acquire(file, args.lock_timeout)?);
+        guards.insert(
+            file.to_owned(),
+            LockGuard::acquire(file, args.lock_timeout)?,
+        );
     }
     let runtime = online::runtime()?;
     runtime.block_on(async {
@@ -506,10 +509,7 @@ fn stale_reason(saved: &PlanSet, now: &PlanSet) -> Option<String> {
             return Some(format!("the plan file `{}` changed", old.path));
         }
         if old.lockfile_digest != new.lockfile_digest {
-            return Some(format!(
-                "the lockfile `{}` changed",
-                old.lockfile
-            ));
+            return Some(format!("the lockfile `{}` changed", old.lockfile));
         }
         if old.exports.ids != new.exports.ids {
             return Some(format!(

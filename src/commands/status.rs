@@ -21,10 +21,10 @@ use crate::lockfile::{
     JobError, JobStatus, Ledger, Lockfile, NewOrder, OrderMetrics, OrderStatus, OrderUpdate,
     Timestamp,
 };
-use crate::target::Target;
 use crate::output::{self, Style};
 use crate::plan::request::activation_pairs;
 use crate::plan::{CheckOptions, check_paths};
+use crate::target::Target;
 
 /// How far before a job's recorded send time its runs may have been created (clock skew
 /// between this machine and the platform).

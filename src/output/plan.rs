@@ -70,11 +70,7 @@ fn deliveries_text(plan: &PlannedPlan, since: i64) -> String {
                 }
             ),
         };
-        let _ = writeln!(
-            out,
-            "    {} -> {}: {what}",
-            d.segment, d.destination
-        );
+        let _ = writeln!(out, "    {} -> {}: {what}", d.segment, d.destination);
     }
     out
 }
@@ -158,7 +154,11 @@ pub fn human_plan(plan: &PlannedPlan, since: i64, style: Style) -> String {
                 let _ = writeln!(
                     out,
                     "  sending past {} no lockfile records (`--allow-unrecorded-runs`, recorded in the lockfile):",
-                    plural(plan.overridden.len(), "recent delivery", "recent deliveries")
+                    plural(
+                        plan.overridden.len(),
+                        "recent delivery",
+                        "recent deliveries"
+                    )
                 );
                 for d in &plan.overridden {
                     let _ = writeln!(
@@ -167,7 +167,8 @@ pub fn human_plan(plan: &PlannedPlan, since: i64, style: Style) -> String {
                         d.segment,
                         d.destination,
                         d.run_id.as_deref().unwrap_or_default(),
-                        d.created_at.map_or_else(|| "an unknown time".to_owned(), rfc3339)
+                        d.created_at
+                            .map_or_else(|| "an unknown time".to_owned(), rfc3339)
                     );
                 }
             }
@@ -367,7 +368,9 @@ fn deliveries_markdown(plan: &PlannedPlan, since: i64) -> String {
             "| `{}` | `{}` | {} | {} | {} | {} |",
             d.segment,
             d.destination,
-            d.run_id.as_deref().map_or("none".to_owned(), |r| format!("`{r}`")),
+            d.run_id
+                .as_deref()
+                .map_or("none".to_owned(), |r| format!("`{r}`")),
             d.created_at.map_or_else(String::new, rfc3339),
             d.status.as_deref().unwrap_or(""),
             match (&d.run_id, d.recorded) {

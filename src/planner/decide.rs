@@ -163,7 +163,8 @@ pub fn plan(facts: &Facts<'_>, rules: &Rules<'_>) -> PlannedPlan {
                 true,
             ));
         }
-        let sending: BTreeSet<(String, String)> = bodies.iter().flat_map(activation_pairs).collect();
+        let sending: BTreeSet<(String, String)> =
+            bodies.iter().flat_map(activation_pairs).collect();
         in_flight(facts, &sending, &mut reasons);
         unrecorded(
             facts,
@@ -354,7 +355,10 @@ fn check_dataflows(facts: &Facts<'_>, reasons: &mut Vec<Reason>) -> Vec<Destinat
         let Some(flow) = flow else {
             refuse(
                 codes::NOT_A_DATAFLOW,
-                format!("destination `{}` is not a dataflow in sandbox `{sandbox}`", dest.id),
+                format!(
+                    "destination `{}` is not a dataflow in sandbox `{sandbox}`",
+                    dest.id
+                ),
                 "use the activation dataflow's ID (Destinations > Browse, the right rail), and check the sandbox",
             );
             infos.push(DestinationInfo {
@@ -426,7 +430,11 @@ fn deliveries(facts: &Facts<'_>, recorded: &BTreeSet<&str>) -> Vec<Delivery> {
         .plan
         .destinations
         .iter()
-        .flat_map(|d| d.segments.iter().map(move |s| (d.id.as_str(), s.id.as_str())))
+        .flat_map(|d| {
+            d.segments
+                .iter()
+                .map(move |s| (d.id.as_str(), s.id.as_str()))
+        })
         .map(|(dest, segment)| {
             let latest = facts.witness.runs_of(facts.sandbox, dest, segment).next();
             Delivery {
@@ -527,7 +535,8 @@ fn unrecorded(
                 d.segment,
                 d.destination,
                 d.run_id.as_deref().unwrap_or_default(),
-                d.created_at.map_or_else(|| "an unknown time".into(), rfc3339),
+                d.created_at
+                    .map_or_else(|| "an unknown time".into(), rfc3339),
                 ago(now, d.created_at)
             )
         })
@@ -596,12 +605,17 @@ fn ago(now: i64, then: Option<i64>) -> String {
     let Some(then) = then else {
         return "when, the platform does not say".into();
     };
+    // The platform's clock comes in whole seconds: round to the nearest unit shown.
     let secs = (now - then).max(0) / 1000;
-    match secs {
-        0..60 => "less than a minute ago".into(),
-        60..7200 => format!("{} ago", crate::output::plural((secs / 60) as usize, "minute", "minutes")),
-        _ => format!("{} ago", crate::output::plural((secs / 3600) as usize, "hour", "hours")),
-    }
+    let (n, unit, units) = match secs {
+        0..30 => return "less than a minute ago".into(),
+        30..7170 => ((secs + 30) / 60, "minute", "minutes"),
+        _ => ((secs + 1800) / 3600, "hour", "hours"),
+    };
+    format!(
+        "{} ago",
+        crate::output::plural(usize::try_from(n).unwrap_or(usize::MAX), unit, units)
+    )
 }
 
 /// The last applied run of the lockfile, the segments added and removed since, and the diff.

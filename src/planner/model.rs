@@ -236,7 +236,10 @@ impl PlanSet {
     }
 
     pub fn refused(&self) -> usize {
-        self.plans.iter().filter(|p| !p.reasons().is_empty()).count()
+        self.plans
+            .iter()
+            .filter(|p| !p.reasons().is_empty())
+            .count()
     }
 
     /// Every refusal, plan by plan, for the renderers.

@@ -96,8 +96,7 @@ pub async fn resolve(
         since = since.min(reviewed.runs_read.since);
     }
 
-    let (mut exports, flows, witness) =
-        fetch(client, &sandboxes, &flows_wanted, since).await?;
+    let (mut exports, flows, witness) = fetch(client, &sandboxes, &flows_wanted, since).await?;
     fetch_named_exports(client, plans, &sandboxes, &mut exports).await?;
     let straggling = straggling_runs(client, plans, &sandboxes, &lockfiles, &witness).await?;
     let mut recorded_elsewhere: HashMap<String, String> = HashMap::new();

@@ -10,7 +10,7 @@ use crate::common::{Output, TestEnv, repo_root};
 use crate::emulator::{Api, CLIENT_ID, ORG, SECRET};
 
 pub(crate) const PLAN: &str = "plans/flash-sale.yaml";
-const LOCK: &str = "plans/flash-sale.lock.json";
+pub(crate) const LOCK: &str = "plans/flash-sale.lock.json";
 
 /// A scratch directory with the flash-sale example, pointed at a fresh emulator.
 pub(crate) struct Online {
@@ -23,7 +23,7 @@ impl Online {
         Self::with(EmulatorBuilder::new().run_duration(Duration::ZERO))
     }
 
-    fn with(builder: EmulatorBuilder) -> Self {
+    pub(crate) fn with(builder: EmulatorBuilder) -> Self {
         let api = Api::with(builder);
         let example =
             std::fs::read_to_string(repo_root().join("examples/flash-sale.yaml")).unwrap();
@@ -42,7 +42,7 @@ impl Online {
     }
 
     /// The requests the emulator received on one route.
-    fn requests(&self, route: &str) -> Vec<Value> {
+    pub(crate) fn requests(&self, route: &str) -> Vec<Value> {
         let log = self
             .api
             .admin("GET", &format!("requests?route={route}"), None);
@@ -52,16 +52,16 @@ impl Online {
             .unwrap_or_default()
     }
 
-    fn posts(&self) -> usize {
+    pub(crate) fn posts(&self) -> usize {
         self.requests("adhocrun").len()
     }
 
-    fn lockfile(&self) -> Value {
+    pub(crate) fn lockfile(&self) -> Value {
         let text = std::fs::read_to_string(self.env.path().join(LOCK)).unwrap();
         serde_json::from_str(&text).unwrap()
     }
 
-    fn edit_plan(&self, from: &str, to: &str) {
+    pub(crate) fn edit_plan(&self, from: &str, to: &str) {
         let path = self.env.path().join(PLAN);
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains(from), "{from} not in the plan");
@@ -489,10 +489,14 @@ fn run_already_going_on_from_the_platform_exits_75() {
         "plans/gold-email.yaml",
         OTHER_PLAN
             .replace("gold-direct-mail", "gold-email")
-            .replace("3f9d6c1a-7e2b-4a5c-9d8e-1f2a3b4c5d6e", "0b7c2f9e-1a2b-4c3d-8e9f-0a1b2c3d4e5f"),
+            .replace(
+                "3f9d6c1a-7e2b-4a5c-9d8e-1f2a3b4c5d6e",
+                "0b7c2f9e-1a2b-4c3d-8e9f-0a1b2c3d4e5f",
+            ),
     );
     assert_eq!(
-        o.run(&["apply", "--auto-approve", "plans/gold-email.yaml"]).status,
+        o.run(&["apply", "--auto-approve", "plans/gold-email.yaml"])
+            .status,
         0
     );
     o.env.write(OTHER, OTHER_PLAN);

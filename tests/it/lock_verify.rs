@@ -229,11 +229,7 @@ fn merge_conflicted(good: &str) -> (String, usize) {
     let digest = &ours[at..at + 64];
     let bumped = ours.replacen("\"run\": 1,", "\"run\": 2,", 1);
     let record: aepact::lockfile::RunRecord = serde_json::from_str(&bumped).unwrap();
-    let theirs = bumped.replacen(
-        &format!("sha256:{digest}"),
-        &record.recorded_digest(),
-        1,
-    );
+    let theirs = bumped.replacen(&format!("sha256:{digest}"), &record.recorded_digest(), 1);
     let text = format!(
         "{}<<<<<<< HEAD\n{ours}\n=======\n{theirs}\n>>>>>>> feature/more-segments{}",
         &good[..start],

@@ -12,6 +12,7 @@ mod emulator;
 mod emulator_cli;
 mod emulator_runs;
 mod emulator_seed_request;
+mod exactly_once;
 mod examples;
 mod gitops;
 mod help;
