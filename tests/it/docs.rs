@@ -12,3 +12,15 @@ fn docs_list_every_diagnostic_code() {
         );
     }
 }
+
+/// Every reason a plan can be refused for is in the table of docs/workflow.md.
+#[test]
+fn docs_list_every_refusal_reason() {
+    let docs = std::fs::read_to_string(repo_root().join("docs/workflow.md")).unwrap();
+    for code in aepact::planner::decide::codes::ALL {
+        assert!(
+            docs.contains(&format!("| `{code}` |")),
+            "docs/workflow.md does not describe refusal `{code}`"
+        );
+    }
+}
