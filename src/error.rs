@@ -57,14 +57,6 @@ impl From<crate::planner::resolve::ResolveError> for Error {
     }
 }
 
-impl Error {
-    /// Whether the error is a closed pipe on stdout (`aepact validate … | head`), which is
-    /// success for a command-line tool.
-    pub fn is_broken_pipe(&self) -> bool {
-        matches!(self, Error::Output(err) if err.kind() == io::ErrorKind::BrokenPipe)
-    }
-}
-
 impl From<io::Error> for Error {
     fn from(err: io::Error) -> Self {
         Error::Output(err)

@@ -64,7 +64,8 @@ impl From<Exit> for ExitCode {
 }
 
 /// Runs a parsed command line: dispatches, prints operational errors on stderr and maps the
-/// outcome to an exit code. A closed stdout pipe counts as success.
+/// outcome to an exit code. A closed stdout pipe changes nothing: `output::write_stdout` skips
+/// the writes, and the command's own exit status stands.
 pub fn run(cli: Cli) -> ExitCode {
     // The offline commands log nothing unless asked: setting up the subscriber costs the
     // pre-commit path (`validate` of one file) time and memory for no event.
@@ -95,7 +96,6 @@ pub fn run(cli: Cli) -> ExitCode {
     };
     match result {
         Ok(exit) => exit.into(),
-        Err(err) if err.is_broken_pipe() => ExitCode::SUCCESS,
         Err(err) => {
             let report = miette::Report::new(err);
             let _ = std::io::Write::write_all(

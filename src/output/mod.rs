@@ -85,11 +85,14 @@ pub fn write_stdout(text: &str) -> std::io::Result<()> {
     }
 }
 
-/// Writes text to stderr (problems, when stdout carries JSON or markdown).
+/// Writes text to stderr (problems, when stdout carries JSON or markdown). A closed stderr is
+/// not an error either.
 pub fn write_stderr(text: &str) -> std::io::Result<()> {
     let mut err = std::io::stderr().lock();
-    err.write_all(text.as_bytes())?;
-    err.flush()
+    match err.write_all(text.as_bytes()).and_then(|()| err.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
 }
 
 /// "1 file", "3 files".
