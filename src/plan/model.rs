@@ -50,13 +50,81 @@ pub struct RawPlan {
     #[schemars(length(min = 1))]
     pub destinations: Vec<RawDestination>,
     /// Activation counter, 1 or more (default 1). Bump it to activate the same plan again.
+    /// An integer; a number with a zero fractional part (`1.0`, `1e0`) counts as one.
     #[serde(default = "default_run")]
     #[schemars(range(min = 1), default = "default_run")]
-    pub run: u64,
+    pub run: WholeNumber,
 }
 
-fn default_run() -> u64 {
-    1
+fn default_run() -> WholeNumber {
+    WholeNumber(1)
+}
+
+/// A whole number from 0 to 2^64 - 1, as a plan writes it: `11037`, or `11037.0` / `1.1037e4`.
+///
+/// JSON Schema counts a number with a zero fractional part as an integer (draft 2020-12,
+/// section 6.3 of the validation vocabulary), so the schema's `"type": "integer"` accepts
+/// `1.0`; serde's `u64` does not. This type reads both, so that what the schema accepts is what
+/// aepact reads. Its schema carries `minimum`/`maximum` rather than schemars' non-standard
+/// `"format": "uint64"`, which strict validators (ajv) refuse.
+///
+/// Serialises as the plain integer (the schema's `default` for `run` is written through it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct WholeNumber(pub u64);
+
+impl<'de> Deserialize<'de> for WholeNumber {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = WholeNumber;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a whole number from 0 to 18446744073709551615")
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<WholeNumber, E> {
+                Ok(WholeNumber(n))
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<WholeNumber, E> {
+                u64::try_from(n)
+                    .map(WholeNumber)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(n), &self))
+            }
+
+            fn visit_f64<E: serde::de::Error>(self, f: f64) -> Result<WholeNumber, E> {
+                // 2^64 is exactly representable; every f64 below it with no fraction is a u64.
+                if f.is_finite()
+                    && f.fract() == 0.0
+                    && (0.0..18_446_744_073_709_551_616.0).contains(&f)
+                {
+                    Ok(WholeNumber(f as u64))
+                } else {
+                    Err(E::invalid_value(serde::de::Unexpected::Float(f), &self))
+                }
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+impl JsonSchema for WholeNumber {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "WholeNumber".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "integer",
+            "minimum": 0,
+            "maximum": u64::MAX,
+        })
+    }
 }
 
 /// The plan format version.
@@ -88,8 +156,9 @@ pub enum LatestKeyword {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum RawExportId {
-    /// The ID as the export jobs API returns it.
-    Number(u64),
+    /// The ID as the export jobs API returns it: an integer (a number with a zero fractional
+    /// part, such as `1.1037e4`, counts as one).
+    Number(WholeNumber),
     /// The ID as a string of digits.
     Digits(#[schemars(regex(pattern = EXPORT_ID_PATTERN))] String),
 }
@@ -98,7 +167,7 @@ impl RawExportId {
     /// The ID as sent to the platform: a string of digits.
     pub fn normalized(&self) -> String {
         match self {
-            RawExportId::Number(n) => n.to_string(),
+            RawExportId::Number(n) => n.0.to_string(),
             RawExportId::Digits(s) => s.clone(),
         }
     }
