@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use anstyle::{AnsiColor, Style as Ansi};
 
-use super::{Style, plural};
+use super::{Style, escape_controls, plural};
 use crate::planner::model::{PlanSet, PlannedPlan, Refusal, Verdict};
 use crate::time::rfc3339;
 
@@ -48,7 +48,7 @@ pub fn human_plan(plan: &PlannedPlan, style: Style) -> String {
         out,
         "{} ({})",
         style.paint(bold, &format!("plan `{}`", plan.name)),
-        plan.path
+        escape_controls(&plan.path)
     );
     let _ = writeln!(out, "  sandbox:  {}", plan.sandbox);
     let _ = writeln!(out, "  exports:  {}", exports_line(plan));
@@ -63,6 +63,8 @@ pub fn human_plan(plan: &PlannedPlan, style: Style) -> String {
             .as_deref()
             .or(d.label.as_deref())
             .unwrap_or("(no name)");
+        // Names come from the plan and the platform: no raw ESC or BEL on the terminal.
+        let name = escape_controls(name);
         let _ = writeln!(
             out,
             "{head}{} \"{name}\", {}",
@@ -284,9 +286,9 @@ pub fn refusals(refusals: &[Refusal], style: Style) -> String {
                 tag
             ),
             r.plan,
-            r.path,
-            r.message,
-            r.help
+            escape_controls(&r.path),
+            escape_controls(&r.message),
+            escape_controls(&r.help)
         );
     }
     out

@@ -22,6 +22,7 @@ mod reliability_concurrency;
 mod reliability_crash;
 mod reliability_faults;
 mod reliability_rig;
+mod rough_edges;
 mod schema;
 mod secrets;
 mod validate;
