@@ -269,9 +269,14 @@ pub struct EmulatorFlags {
 /// Print the plan file's JSON schema
 ///
 /// The schema is generated from aepact's own types; point editors at it with a
-/// `# yaml-language-server: $schema=…` line at the top of each plan.
+/// `# yaml-language-server: $schema=…` line at the top of each plan, for example
+/// `aepact schema --out .aepact/plan.schema.json` and a modeline with the path to it.
 #[derive(Debug, Args)]
-pub struct SchemaArgs {}
+pub struct SchemaArgs {
+    /// Write the schema to this file (creating its directory) instead of printing it
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
 
 /// Serve the local AEP emulator on 127.0.0.1
 ///
@@ -373,6 +378,12 @@ pub struct InitArgs {
     /// Where to write the plan [default: NAME.yaml]
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+
+    /// The modeline's schema: a URL or a path relative to the plan [default: the nearest
+    /// `schemas/plan.schema.json` or `.aepact/plan.schema.json`, written at the repository's
+    /// root when there is none]
+    #[arg(long, value_name = "URL|PATH")]
+    pub schema: Option<String>,
 }
 
 /// Print shell completions

@@ -86,6 +86,91 @@ fn init_writes_a_starter_that_validate_points_into() {
     assert_eq!(bad.status, 1, "{bad}");
 }
 
+/// The modeline of the first line of a plan file.
+fn modeline(path: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap();
+    let first = text.lines().next().unwrap();
+    first
+        .strip_prefix("# yaml-language-server: $schema=")
+        .unwrap_or_else(|| panic!("no modeline: {first}"))
+        .to_owned()
+}
+
+/// `init` wrote `$schema=../schemas/plan.schema.json`, which does not exist in a user's
+/// repository (issue 12): the modeline must resolve.
+#[test]
+fn init_writes_a_modeline_that_resolves() {
+    let schema = aepact::plan::schema::generate_text();
+    let env = TestEnv::new();
+    std::fs::create_dir(env.path().join(".git")).unwrap();
+    let out = env.run(["init", "promo", "--out", "plans/eu/promo.yaml"]);
+    assert_eq!(out.status, 0, "{out}");
+    assert!(
+        out.stdout
+            .contains("Wrote the plan schema to `.aepact/plan.schema.json`"),
+        "{out}"
+    );
+    let plan = env.path().join("plans/eu/promo.yaml");
+    assert_eq!(modeline(&plan), "../../.aepact/plan.schema.json");
+    let resolved = plan.parent().unwrap().join(modeline(&plan));
+    assert_eq!(std::fs::read_to_string(resolved).unwrap(), schema);
+
+    // A second plan finds the same file; a stale copy is refreshed.
+    env.write(".aepact/plan.schema.json", "{}");
+    let out = env.run(["init", "second"]);
+    assert_eq!(out.status, 0, "{out}");
+    assert_eq!(
+        modeline(&env.path().join("second.yaml")),
+        ".aepact/plan.schema.json"
+    );
+    assert_eq!(
+        std::fs::read_to_string(env.path().join(".aepact/plan.schema.json")).unwrap(),
+        schema
+    );
+    let out = env.run(["init", "third"]);
+    assert!(
+        !out.stdout.contains("plan schema"),
+        "unchanged, not rewritten: {out}"
+    );
+
+    // A committed `schemas/plan.schema.json` (as in aepact's own repository) wins.
+    env.write("schemas/plan.schema.json", &schema);
+    let out = env.run(["init", "fourth", "--out", "plans/fourth.yaml"]);
+    assert_eq!(out.status, 0, "{out}");
+    assert_eq!(
+        modeline(&env.path().join("plans/fourth.yaml")),
+        "../schemas/plan.schema.json"
+    );
+
+    // Or a URL of the committed schema, written as given.
+    let url = "https://example.com/aepact/v0.1.0/schemas/plan.schema.json";
+    let out = env.run(["init", "fifth", "--schema", url]);
+    assert_eq!(out.status, 0, "{out}");
+    assert_eq!(modeline(&env.path().join("fifth.yaml")), url);
+}
+
+#[test]
+fn schema_out_writes_the_schema_file() {
+    let env = TestEnv::new();
+    let out = env.run(["schema", "--out", ".aepact/plan.schema.json"]);
+    assert_eq!(out.status, 0, "{out}");
+    assert_eq!(
+        out.stdout,
+        "Wrote the plan schema to `.aepact/plan.schema.json`.\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(env.path().join(".aepact/plan.schema.json")).unwrap(),
+        aepact::plan::schema::generate_text()
+    );
+    env.write("file", "");
+    let out = env.run(["schema", "--out", "file/schema.json"]);
+    assert_eq!(out.status, 1, "{out}");
+    assert!(
+        out.stderr.contains("cannot write `file/schema.json`"),
+        "{out}"
+    );
+}
+
 #[test]
 fn completions_and_man_page() {
     let env = TestEnv::new();
