@@ -17,6 +17,7 @@ mod help;
 mod hostile;
 mod lock_verify;
 mod lockfile;
+mod pr_comment;
 mod properties;
 mod reliability_concurrency;
 mod reliability_crash;

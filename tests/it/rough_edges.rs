@@ -286,3 +286,21 @@ fn collect_env_names(dir: &std::path::Path, out: &mut std::collections::BTreeSet
         }
     }
 }
+
+/// The same for `plan`: a file name (or a name from the platform) cannot reach the terminal raw.
+#[test]
+fn control_characters_are_escaped_in_plan_output() {
+    let online = crate::apply::Online::new();
+    let example = std::fs::read_to_string(repo_root().join("examples/flash-sale.yaml")).unwrap();
+    let name = "plans/esc\u{1b}[2J\u{7}.yaml";
+    online.env.write(name, example);
+    for format in ["human", "github"] {
+        let out = online.run(&["plan", "--format", format, name]);
+        assert_eq!(out.status, 0, "{out}");
+        assert!(!out.stdout.contains(['\u{1b}', '\u{7}']), "{format}: {out}");
+        assert!(
+            out.stdout.contains(r"esc\u{1b}[2J\u{7}.yaml"),
+            "{format}: {out}"
+        );
+    }
+}
