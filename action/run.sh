@@ -69,10 +69,12 @@ commit_and_push() {
     echo "No lockfile changed."
     return 0
   fi
+  # The identity of the commit, and of the commits `git pull --rebase` rewrites.
+  export GIT_AUTHOR_NAME="github-actions[bot]" GIT_COMMITTER_NAME="github-actions[bot]"
+  export GIT_AUTHOR_EMAIL="41898282+github-actions[bot]@users.noreply.github.com"
+  export GIT_COMMITTER_EMAIL="$GIT_AUTHOR_EMAIL"
   echo "$files" | while IFS= read -r f; do git add -- "$f"; done
-  git -c user.name="github-actions[bot]" \
-    -c user.email="41898282+github-actions[bot]@users.noreply.github.com" \
-    commit --quiet -m "$message" -m "Recorded by aepact in ${GITHUB_SERVER_URL:-}/${GITHUB_REPOSITORY:-}/actions/runs/${GITHUB_RUN_ID:-}"
+  git commit --quiet -m "$message" -m "Recorded by aepact in ${GITHUB_SERVER_URL:-}/${GITHUB_REPOSITORY:-}/actions/runs/${GITHUB_RUN_ID:-}"
   local branch="${GITHUB_HEAD_REF:-${GITHUB_REF_NAME:?the branch to push to}}"
   local auth
   auth="$(printf 'x-access-token:%s' "${AEPACT_GITHUB_TOKEN:?the github-token input}" | base64 | tr -d '\n')"
@@ -112,11 +114,11 @@ post_comment() {
   local id
   id="$(GH_TOKEN="$AEPACT_GITHUB_TOKEN" gh api --paginate "$api/$pr/comments" \
     --jq ".[] | select(.body | startswith(\"$MARKER\")) | .id" | head -n 1)"
-  if [ -n "$id" ] && jq -Rs '{body: .}' < "$file" |
+  if [ -n "$id" ] && jq -cRs '{body: .}' < "$file" |
     GH_TOKEN="$AEPACT_GITHUB_TOKEN" gh api --silent --method PATCH "$api/comments/$id" --input -; then
     echo "Updated the plan comment on pull request #$pr."
   else
-    jq -Rs '{body: .}' < "$file" |
+    jq -cRs '{body: .}' < "$file" |
       GH_TOKEN="$AEPACT_GITHUB_TOKEN" gh api --silent --method POST "$api/$pr/comments" --input -
     echo "Posted the plan comment on pull request #$pr."
   fi

@@ -187,26 +187,45 @@ fn completions_and_man_page() {
     assert!(env.path().join("man/aepact-apply.1").is_file());
 }
 
-/// Every `aepact ...` command line in the example pipelines, as written.
+/// Every `aepact ...` command line in the GitLab template and the GitHub Action's script, with
+/// their shell variables replaced by example values.
 fn pipeline_commands() -> Vec<(String, String)> {
-    let dir = repo_root().join("examples/ci");
+    let root = repo_root();
     let mut found = Vec::new();
     for file in [
-        "github/plan.yml",
-        "github/apply.yml",
-        "gitlab/.gitlab-ci.yml",
+        "examples/ci/gitlab/aepact.gitlab-ci.yml",
+        "examples/ci/gitlab/.gitlab-ci.yml",
+        "action.yml",
+        "action/run.sh",
+        "examples/ci/github/plan.yml",
+        "examples/ci/github/apply.yml",
+        ".github/workflows/release.yml",
     ] {
-        let text = std::fs::read_to_string(dir.join(file)).unwrap();
-        // The files must be plain YAML our own loader reads.
-        let source = aepact::plan::SourceFile::new(file, text.clone());
-        aepact::plan::load::parse(&source).unwrap_or_else(|e| panic!("{file}: {e:?}"));
+        let text = std::fs::read_to_string(root.join(file)).unwrap();
+        if file.ends_with(".yml") {
+            // The files must be plain YAML our own loader reads.
+            let source = aepact::plan::SourceFile::new(file, text.clone());
+            aepact::plan::load::parse(&source).unwrap_or_else(|e| panic!("{file}: {e:?}"));
+        }
         for line in text.lines() {
             let line = line
                 .trim()
                 .trim_start_matches("- ")
-                .trim_start_matches("run: ");
-            if let Some(rest) = line.strip_prefix("aepact ") {
-                found.push((file.to_owned(), format!("aepact {rest}")));
+                .trim_start_matches("run: ")
+                .trim_start_matches("run_");
+            // `run_aepact`'s own body passes its arguments on.
+            if let Some(rest) = line
+                .strip_prefix("aepact ")
+                .filter(|rest| !rest.starts_with("\"$@\""))
+            {
+                let line = format!("aepact {rest}")
+                    .replace(r#""${paths[@]}""#, "plans/")
+                    .replace(r#""${args[@]}""#, "")
+                    .replace(r#""${INPUT_TIMEOUT:-30m}""#, "30m")
+                    .replace(r#""$INPUT_SAVED_PLAN""#, "aepact-plan.json")
+                    .replace(r#""$out""#, "aepact-plan.json")
+                    .replace("$AEPACT_PATHS", "plans/");
+                found.push((file.to_owned(), line));
             }
         }
     }
@@ -224,13 +243,69 @@ fn words(line: &str) -> Vec<String> {
 #[test]
 fn every_pipeline_command_parses() {
     let commands = pipeline_commands();
-    assert!(commands.len() >= 8, "{commands:?}");
+    assert!(commands.len() >= 10, "{commands:?}");
     for (file, line) in commands {
         let args = words(&line);
-        if let Err(err) = aepact::cli::Cli::try_parse_from(&args) {
-            panic!("{file}: `{line}` is not a valid aepact command line:\n{err}");
+        assert!(
+            !args.iter().any(|a| a.contains('$')),
+            "{file}: `{line}`: give the test an example value for the variable"
+        );
+        match aepact::cli::Cli::try_parse_from(&args) {
+            Ok(_) => {}
+            Err(err) if err.kind() == clap::error::ErrorKind::DisplayVersion => {}
+            Err(err) => panic!("{file}: `{line}` is not a valid aepact command line:\n{err}"),
         }
     }
+}
+
+/// The example workflows pass the Action only inputs it has, and commands it runs.
+#[test]
+fn example_workflows_use_the_actions_inputs() {
+    let load = |file: &str| {
+        let text = std::fs::read_to_string(repo_root().join(file)).unwrap();
+        aepact::plan::load::parse(&aepact::plan::SourceFile::new(file, text))
+            .unwrap()
+            .value
+    };
+    let action = load("action.yml");
+    let inputs = action["inputs"].as_object().unwrap();
+    let mut uses = 0;
+    for file in [
+        "examples/ci/github/plan.yml",
+        "examples/ci/github/apply.yml",
+    ] {
+        let workflow = load(file);
+        for job in workflow["jobs"].as_object().unwrap().values() {
+            for step in job["steps"].as_array().unwrap() {
+                let Some(name) = step["uses"].as_str() else {
+                    continue;
+                };
+                let (repo, pin) = name.split_once('@').unwrap();
+                assert!(
+                    pin.len() == 40 && pin.bytes().all(|b| b.is_ascii_hexdigit()),
+                    "{file}: `{name}` is not pinned to a full commit SHA"
+                );
+                if repo != "OWNER/aepact" {
+                    continue;
+                }
+                uses += 1;
+                for (key, value) in step["with"].as_object().unwrap() {
+                    assert!(
+                        inputs.contains_key(key),
+                        "{file}: the Action has no input `{key}`"
+                    );
+                    if key == "command" {
+                        let command = value.as_str().unwrap();
+                        assert!(
+                            ["validate", "plan", "apply", "status"].contains(&command),
+                            "{file}: command `{command}`"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(uses, 3);
 }
 
 #[test]

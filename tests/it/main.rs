@@ -4,6 +4,7 @@
 // Helpers are `pub` for the modules of this one binary; nothing here is public API.
 #![allow(unreachable_pub)]
 
+mod action;
 mod api;
 mod apply;
 mod common;
