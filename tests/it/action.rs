@@ -13,7 +13,9 @@ use aepact::emulator::EmulatorBuilder;
 use crate::common::repo_root;
 use crate::emulator::{Api, CLIENT_ID, ORG, SECRET};
 
-/// Whether every tool is on PATH; prints a notice naming the missing ones.
+/// Whether every tool is on PATH; prints a notice naming the missing ones (visible in the test
+/// output, as `.ci/run` gives for its optional linters).
+#[allow(clippy::print_stderr)]
 fn have(tools: &[&str]) -> bool {
     let missing: Vec<&str> = tools
         .iter()
