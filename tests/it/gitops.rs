@@ -320,3 +320,21 @@ fn pre_commit_hook_runs_validate() {
     args.push("plan.yaml".into());
     aepact::cli::Cli::try_parse_from(&args).unwrap();
 }
+
+/// docs/ci.md documents every input and output of the Action.
+#[test]
+fn docs_describe_every_action_input_and_output() {
+    let text = std::fs::read_to_string(repo_root().join("action.yml")).unwrap();
+    let action = aepact::plan::load::parse(&aepact::plan::SourceFile::new("action.yml", text))
+        .unwrap()
+        .value;
+    let docs = std::fs::read_to_string(repo_root().join("docs/ci.md")).unwrap();
+    for section in ["inputs", "outputs"] {
+        for name in action[section].as_object().unwrap().keys() {
+            assert!(
+                docs.contains(&format!("`{name}`")),
+                "docs/ci.md does not describe the Action's {section} `{name}`"
+            );
+        }
+    }
+}
