@@ -140,15 +140,15 @@ plan_outputs() {
 
 case "$command_name" in
   validate)
-    run_aepact validate --format github "${args[@]}" "${paths[@]}"
+    run_aepact validate --format github ${args[@]+"${args[@]}"} "${paths[@]}"
     ;;
   plan)
     out="${INPUT_PLAN_OUT:-aepact-plan.json}"
     comment="${RUNNER_TEMP:-/tmp}/aepact-comment.md"
     rm -f -- "$out"
-    echo "+ aepact plan --format markdown --detailed-exitcode --out $out ${args[*]} ${paths[*]}"
+    echo "+ aepact plan --format markdown --detailed-exitcode --out $out ${args[*]-} ${paths[*]}"
     status=0
-    aepact plan --format markdown --detailed-exitcode --out "$out" "${args[@]}" "${paths[@]}" > "$comment" || status=$?
+    aepact plan --format markdown --detailed-exitcode --out "$out" ${args[@]+"${args[@]}"} "${paths[@]}" > "$comment" || status=$?
     cat "$comment"
     if [ ! -s "$comment" ]; then
       {
@@ -166,9 +166,9 @@ case "$command_name" in
     ;;
   apply)
     if [ -n "${INPUT_SAVED_PLAN:-}" ]; then
-      run_aepact apply --auto-approve "${args[@]}" "$INPUT_SAVED_PLAN"
+      run_aepact apply --auto-approve ${args[@]+"${args[@]}"} "$INPUT_SAVED_PLAN"
     else
-      run_aepact apply --auto-approve "${args[@]}" "${paths[@]}"
+      run_aepact apply --auto-approve ${args[@]+"${args[@]}"} "${paths[@]}"
     fi
     apply_status=$status
     pushed=0

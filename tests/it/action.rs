@@ -293,6 +293,25 @@ fn action_plan_posts_one_comment_and_sets_the_summary_outputs() {
         r#"{"pull_request": {"number": 7}}"#,
     )
     .unwrap();
+    // `validate`, with extra arguments passed on.
+    let out = runner.step(
+        "action/run.sh",
+        work.path(),
+        &[
+            ("INPUT_COMMAND", "validate"),
+            ("INPUT_ARGS", "--api-version 2"),
+        ],
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(runner.file("output").contains("exit-code=0\n"));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("+ aepact validate --format github --api-version 2 plans/"),
+        "{}",
+        show(&out)
+    );
+    std::fs::write(runner.dir.path().join("output"), "").unwrap();
+
     let step = with(
         &env,
         &[("INPUT_COMMAND", "plan"), ("INPUT_PATHS", "plans/")],

@@ -220,7 +220,7 @@ fn pipeline_commands() -> Vec<(String, String)> {
             {
                 let line = format!("aepact {rest}")
                     .replace(r#""${paths[@]}""#, "plans/")
-                    .replace(r#""${args[@]}""#, "")
+                    .replace(r#"${args[@]+"${args[@]}"}"#, "")
                     .replace(r#""${INPUT_TIMEOUT:-30m}""#, "30m")
                     .replace(r#""$INPUT_SAVED_PLAN""#, "aepact-plan.json")
                     .replace(r#""$out""#, "aepact-plan.json")
