@@ -16,6 +16,18 @@ pub enum Error {
     )]
     Output(#[source] io::Error),
 
+    /// A file aepact was asked to write (`schema --out`, `init`).
+    #[error("cannot write `{path}`")]
+    #[diagnostic(
+        code(aepact::write_file),
+        help("check that the directory exists or can be created, and that you may write to it")
+    )]
+    WriteFile {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+
     #[error(transparent)]
     #[diagnostic(transparent)]
     Emulator(#[from] crate::emulator::EmulatorError),

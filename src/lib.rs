@@ -88,7 +88,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Apply(args) => commands::apply::run(args, style),
         Command::Status(args) => commands::status::run(args, style),
         Command::Lock(cli::LockCommand::Verify(args)) => commands::lock::run(args, style),
-        Command::Schema(_) => commands::schema::run(),
+        Command::Schema(args) => commands::schema::run(args),
         Command::Init(args) => commands::init::run(args),
         Command::Completions(args) => commands::completions::completions(args),
         Command::Man(args) => commands::completions::man(args),

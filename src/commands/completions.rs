@@ -17,20 +17,104 @@ pub fn completions(args: &CompletionsArgs) -> Result<Exit> {
 }
 
 pub fn man(args: &ManArgs) -> Result<Exit> {
-    let command = Cli::command();
+    let mut command = Cli::command().disable_help_subcommand(true);
+    command.build();
     match &args.out_dir {
         None => {
-            let mut bytes = Vec::new();
-            clap_mangen::Man::new(command)
-                .render(&mut bytes)
-                .map_err(Error::Output)?;
-            output::write_stdout(&String::from_utf8_lossy(&bytes))?;
+            output::write_stdout(&String::from_utf8_lossy(&page(&command)?))?;
         }
         Some(dir) => {
             std::fs::create_dir_all(dir).map_err(Error::Output)?;
-            clap_mangen::generate_to(command, dir).map_err(Error::Output)?;
+            write_pages(&command, dir)?;
             output::write_stdout(&format!("Wrote the manual pages to `{}`.\n", dir.display()))?;
         }
     }
     Ok(Exit::Success)
 }
+
+/// Writes the page of `command` and of each of its subcommands (`aepact-plan.1`, ...).
+fn write_pages(command: &clap::Command, dir: &std::path::Path) -> Result<()> {
+    for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
+        write_pages(sub, dir)?;
+    }
+    let man = clap_mangen::Man::new(command.clone());
+    std::fs::write(dir.join(man.get_filename()), page(command)?).map_err(Error::Output)
+}
+
+/// One manual page: clap_mangen's sections, with EXIT STATUS and ENVIRONMENT before VERSION
+/// (the order of man-pages(7)).
+pub fn page(command: &clap::Command) -> Result<Vec<u8>> {
+    let man = clap_mangen::Man::new(command.clone());
+    let mut out = Vec::new();
+    let has_args = command.get_arguments().any(|a| !a.is_hide_set());
+    (|| -> std::io::Result<()> {
+        man.render_title(&mut out)?;
+        man.render_name_section(&mut out)?;
+        man.render_synopsis_section(&mut out)?;
+        man.render_description_section(&mut out)?;
+        if has_args {
+            man.render_options_section(&mut out)?;
+        }
+        if command.get_subcommands().any(|s| !s.is_hide_set()) {
+            man.render_subcommands_section(&mut out)?;
+        }
+        out.extend_from_slice(EXIT_STATUS_AND_ENVIRONMENT.as_bytes());
+        if command.get_version().is_some() {
+            man.render_version_section(&mut out)?;
+        }
+        Ok(())
+    })()
+    .map_err(Error::Output)?;
+    Ok(out)
+}
+
+/// The sections clap cannot generate, in roff. Every variable aepact reads is listed here
+/// (`tests/it/gitops.rs` checks the list against the source).
+const EXIT_STATUS_AND_ENVIRONMENT: &str = r#".SH "EXIT STATUS"
+.TP
+\fB0\fR
+Success: every plan valid (warnings allowed), applied, or final.
+.TP
+\fB1\fR
+Invalid plans, a refused or failed operation, or a command\-line usage error.
+.TP
+\fB2\fR
+\fBplan \-\-detailed\-exitcode\fR only: there is something to apply.
+.TP
+\fB75\fR
+Refused for a reason that clears by itself (EX_TEMPFAIL): an export job processing, a run in flight, \fBstatus \-\-wait\fR timed out. Retry later.
+.SH ENVIRONMENT
+.TP
+\fBAEP_ORG_ID\fR
+The IMS organisation, sent as \fBx\-gw\-ims\-org\-id\fR.
+.TP
+\fBAEP_CLIENT_ID\fR, \fBAEP_CLIENT_SECRET\fR, \fBAEP_SCOPES\fR
+OAuth server\-to\-server credentials: a token is fetched from IMS once per process.
+.TP
+\fBAEP_ACCESS_TOKEN\fR, \fBAEP_API_KEY\fR
+Or a token issued elsewhere, with its API key.
+.TP
+\fBAEP_SANDBOX\fR
+The sandbox of plans that name none (else \fBprod\fR).
+.TP
+\fBAEP_PLATFORM_URL\fR, \fBAEP_IMS_URL\fR
+The endpoints (default https://platform.adobe.io and https://ims\-na1.adobelogin.com).
+.TP
+\fBAEP_ADHOC_API_VERSION\fR
+The ad\-hoc API version, \fB1\fR (default) or \fB2\fR, as \fB\-\-api\-version\fR.
+.TP
+\fBAEPACT_HTTP_TIMEOUT\fR
+The per\-request timeout (\fB500ms\fR, \fB5s\fR, \fB2m\fR) instead of 60 seconds.
+.TP
+\fBAEPACT_NOT_RECEIVED_AFTER_MS\fR
+How long \fBstatus\fR waits after a job was sent before it settles a job in doubt with no run as not received (default 120000).
+.TP
+\fBNO_COLOR\fR
+Set to a non\-empty value: no colour, unless \fB\-\-color always\fR.
+.TP
+\fBCOLUMNS\fR
+The width diagnostics are wrapped at (default 100).
+.TP
+\fBRUST_LOG\fR
+A log filter (for example \fBaepact=debug\fR) instead of the level \fB\-v\fR sets; logs go to stderr and never show a secret.
+"#;

@@ -7,18 +7,62 @@ use crate::cli::InitArgs;
 use crate::error::{Error, Result};
 use crate::output;
 
-/// The schema path for the modeline: the nearest `schemas/plan.schema.json` in the directory
-/// the plan goes to or above it, relative to that directory; else the usual `../schemas/…`.
-fn schema_path(plan_dir: &Path) -> String {
+/// Where `init` keeps the schema when the repository has none: beside the emulator's state.
+pub const LOCAL_SCHEMA: &str = ".aepact/plan.schema.json";
+
+/// Where a new plan's modeline points so that it resolves, and the schema file to write first
+/// (when the repository has none yet).
+///
+/// The nearest `schemas/plan.schema.json` or [`LOCAL_SCHEMA`] in the plan's directory or above
+/// it (a stale `.aepact` copy is refreshed); else [`LOCAL_SCHEMA`] at the repository's root (the
+/// nearest directory with `.git`), or in the current directory when the plan is below it.
+fn modeline_target(plan_dir: &Path) -> (String, Option<PathBuf>) {
     let dir = std::fs::canonicalize(plan_dir).unwrap_or_else(|_| plan_dir.to_path_buf());
-    let mut up = String::new();
     for ancestor in dir.ancestors() {
-        if ancestor.join("schemas/plan.schema.json").is_file() {
-            return format!("{up}schemas/plan.schema.json");
+        let committed = ancestor.join("schemas/plan.schema.json");
+        if committed.is_file() {
+            return (relative(&dir, &committed), None);
         }
-        up.push_str("../");
+        let local = ancestor.join(LOCAL_SCHEMA);
+        if local.is_file() {
+            return (relative(&dir, &local), Some(local));
+        }
     }
-    "../schemas/plan.schema.json".to_owned()
+    let cwd = std::env::current_dir()
+        .and_then(std::fs::canonicalize)
+        .ok()
+        .filter(|cwd| dir.starts_with(cwd));
+    let root = dir
+        .ancestors()
+        .find(|a| a.join(".git").exists())
+        .map(Path::to_path_buf)
+        .or(cwd)
+        .unwrap_or_else(|| dir.clone());
+    let local = root.join(LOCAL_SCHEMA);
+    (relative(&dir, &local), Some(local))
+}
+
+/// The path of `file` relative to the directory `from` (both absolute), with `/` separators.
+fn relative(from: &Path, file: &Path) -> String {
+    let from: Vec<_> = from.components().collect();
+    let to: Vec<_> = file.components().collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<String> = vec!["..".to_owned(); from.len() - common];
+    parts.extend(
+        to[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
+    parts.join("/")
+}
+
+/// A path for messages: relative to the current directory when below it.
+fn shown(file: &Path) -> String {
+    std::env::current_dir()
+        .and_then(std::fs::canonicalize)
+        .ok()
+        .filter(|cwd| file.starts_with(cwd))
+        .map_or_else(|| file.display().to_string(), |cwd| relative(&cwd, file))
 }
 
 fn is_slug(name: &str) -> bool {
@@ -77,15 +121,33 @@ pub fn run(args: &InitArgs) -> Result<Exit> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(Error::Output)?;
-    let text = starter(&args.name, &schema_path(dir));
+    let failed = |source| Error::WriteFile {
+        path: path.display().to_string(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(failed)?;
+    let (modeline, schema_file) = match &args.schema {
+        Some(target) => (target.clone(), None),
+        None => modeline_target(dir),
+    };
+    let mut report = String::new();
+    if let Some(file) = schema_file
+        && crate::commands::schema::write(&file)?
+    {
+        report.push_str(&format!(
+            "Wrote the plan schema to `{}` for the modeline: commit it, or refresh it with `aepact schema --out {LOCAL_SCHEMA}`.\n",
+            shown(&file)
+        ));
+    }
+    let text = starter(&args.name, &modeline);
     std::fs::File::create_new(&path)
         .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
-        .map_err(Error::Output)?;
-    output::write_stdout(&format!(
+        .map_err(failed)?;
+    report.push_str(&format!(
         "Wrote `{}`: fill in the dataflow and segment IDs, then `aepact validate {}`.\n",
         path.display(),
         path.display()
-    ))?;
+    ));
+    output::write_stdout(&report)?;
     Ok(Exit::Success)
 }

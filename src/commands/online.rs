@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::api::{ApiConfig, Client};
-use crate::cli::EmulatorFlags;
+use crate::cli::{EmulatorFlags, PlanFormat};
 use crate::emulator::{Emulator, EmulatorBuilder, EmulatorError};
 use crate::error::Result;
 use crate::output::{self, Style};
@@ -88,6 +88,43 @@ pub fn checked_plans(
     human: bool,
 ) -> Result<Option<Vec<Plan>>> {
     let report: CheckReport = check_paths(paths, options, true);
+    finish_checks(report, style, human, None)
+}
+
+/// [`checked_plans`] for `plan --format FORMAT`: when a plan is invalid, stdout still carries a
+/// document in that format, so a pull-request comment or a JSON consumer always learns why
+/// (issue 12). Markdown gets a comment with the marker and a table of the problems, JSON the
+/// `validate --format json` report, github the annotations; the human rendering goes to
+/// stderr as before, for the job's log.
+pub fn checked_plans_for(
+    paths: &[PathBuf],
+    options: &CheckOptions,
+    style: Style,
+    format: PlanFormat,
+) -> Result<Option<Vec<Plan>>> {
+    let report: CheckReport = check_paths(paths, options, true);
+    let document = (!report.is_valid()).then(|| match format {
+        PlanFormat::Human => None,
+        PlanFormat::Json => Some(output::json::validate(&report)),
+        PlanFormat::Markdown => Some(output::plan::markdown_problems(&report)),
+        PlanFormat::Github => Some(output::github::validate(&report)),
+    });
+    finish_checks(
+        report,
+        style,
+        format == PlanFormat::Human,
+        document.flatten(),
+    )
+}
+
+/// Prints the problems of `report` (and `document`, the invalid report in the output format,
+/// on stdout). Returns the checked plans, or `None` when any plan is invalid.
+fn finish_checks(
+    report: CheckReport,
+    style: Style,
+    human: bool,
+    document: Option<String>,
+) -> Result<Option<Vec<Plan>>> {
     let problems: String = report
         .files
         .iter()
@@ -105,6 +142,9 @@ pub fn checked_plans(
         } else {
             output::write_stderr(&text)?;
         }
+    }
+    if let Some(document) = document {
+        output::write_stdout(&document)?;
     }
     if !report.is_valid() {
         return Ok(None);

@@ -11,7 +11,7 @@ use crate::planner::resolve::resolve;
 pub fn run(args: &PlanArgs, style: Style) -> Result<Exit> {
     let options = args.guardrails.options();
     let human = args.format == PlanFormat::Human;
-    let Some(plans) = online::checked_plans(&args.paths, &options, style, human)? else {
+    let Some(plans) = online::checked_plans_for(&args.paths, &options, style, args.format)? else {
         return Ok(Exit::Failure);
     };
     let connection = online::connect(&args.emulator)?;

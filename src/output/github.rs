@@ -45,11 +45,15 @@ pub fn validate(report: &CheckReport) -> String {
     out
 }
 
-/// Escapes a command's message.
+/// Escapes a command's message: `%`, CR and LF as the runner expects, and every other control
+/// character as `\u{1b}` (the runner echoes the log to people, and ESC or BEL must not reach
+/// their terminal raw).
 fn data(s: &str) -> String {
-    s.replace('%', "%25")
+    let s = s
+        .replace('%', "%25")
         .replace('\r', "%0D")
-        .replace('\n', "%0A")
+        .replace('\n', "%0A");
+    super::escape_controls(&s).into_owned()
 }
 
 /// Escapes a command property's value.

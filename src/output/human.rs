@@ -5,8 +5,9 @@ use std::fmt::Write;
 use anstyle::{AnsiColor, Style as Ansi};
 use miette::{GraphicalReportHandler, GraphicalTheme};
 
-use super::{Style, plural};
-use crate::plan::{CheckReport, Diagnostic};
+use super::{Style, escape_controls, is_escaped_control, plural};
+use crate::plan::diags::Label;
+use crate::plan::{CheckReport, Diagnostic, SourceFile};
 
 /// Renders one diagnostic with its snippet, the way every command shows plan problems.
 pub fn diagnostic(diag: &Diagnostic, style: Style) -> String {
@@ -23,6 +24,9 @@ pub fn diagnostic(diag: &Diagnostic, style: Style) -> String {
         .with_break_words(false)
         .with_show_related_as_nested(true);
     let mut out = String::new();
+    // Control characters from the file (or its name) would reach the terminal raw.
+    let escaped = escape_diagnostic(diag);
+    let diag = escaped.as_ref().unwrap_or(diag);
     // miette pads label lines with `{:width$}`, and Rust refuses widths above 65,535 with a
     // panic: a label that starts or ends that far into a line (a 1 MiB key) is shown without
     // its snippet, its position in the message instead.
@@ -44,29 +48,114 @@ pub fn diagnostic(diag: &Diagnostic, style: Style) -> String {
 /// past 65,535, and prints context lines whole).
 const MAX_LABEL_COLUMN: usize = 10_000;
 
-/// Whether a snippet would show a line longer than [`MAX_LABEL_COLUMN`]: the labelled lines, or
-/// the one line of context miette shows before and after them.
+/// The bytes of the lines a snippet shows for `label`: the labelled lines and the one line of
+/// context miette shows before and after them.
+fn snippet_lines(source: &SourceFile, label: &Label) -> std::ops::Range<usize> {
+    let text = source.text();
+    let span = source.label_span(label.span);
+    let start = span.offset().min(text.len());
+    let end = (start + span.len()).min(text.len());
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let from = text[..line_start.saturating_sub(1)]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let line_end = text[end..].find('\n').map_or(text.len(), |i| end + i);
+    let to = text
+        .get(line_end + 1..)
+        .and_then(|rest| rest.find('\n'))
+        .map_or(text.len(), |i| line_end + 1 + i);
+    from..to
+}
+
+/// Whether a snippet would show a line longer than [`MAX_LABEL_COLUMN`].
 fn has_overwide_label(diag: &Diagnostic) -> bool {
     let Some(source) = &diag.source else {
         return false;
     };
-    let text = source.text();
     diag.labels.iter().any(|label| {
-        let span = source.label_span(label.span);
-        let start = span.offset().min(text.len());
-        let end = (start + span.len()).min(text.len());
-        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
-        let from = text[..line_start.saturating_sub(1)]
-            .rfind('\n')
-            .map_or(0, |i| i + 1);
-        let line_end = text[end..].find('\n').map_or(text.len(), |i| end + i);
-        let to = text
-            .get(line_end + 1..)
-            .and_then(|rest| rest.find('\n'))
-            .map_or(text.len(), |i| line_end + 1 + i);
-        text[from..to]
+        source.text()[snippet_lines(source, label)]
             .split('\n')
             .any(|line| line.len() > MAX_LABEL_COLUMN && line.chars().count() > MAX_LABEL_COLUMN)
+    })
+}
+
+/// The diagnostic with every control character it would print made harmless: escaped
+/// (`\u{1b}`) in its message, help, labels and path, and drawn as a visible symbol (`␛`, one
+/// character for one, so every span stays where it was) in the lines of its snippet.
+///
+/// Returns `None` when there is nothing to escape, the usual case.
+fn escape_diagnostic(diag: &Diagnostic) -> Option<Diagnostic> {
+    let has = |text: &str| text.chars().any(is_escaped_control);
+    let snippet_has = diag.source.as_ref().is_some_and(|source| {
+        has(source.name())
+            || diag
+                .labels
+                .iter()
+                .any(|label| has(&source.text()[snippet_lines(source, label)]))
+    });
+    let texts_have = has(&diag.message)
+        || has(&diag.path)
+        || diag.help.as_deref().is_some_and(has)
+        || diag
+            .labels
+            .iter()
+            .any(|l| l.text.as_deref().is_some_and(has));
+    let related: Vec<Option<Diagnostic>> = diag.related.iter().map(escape_diagnostic).collect();
+    if !snippet_has && !texts_have && related.iter().all(Option::is_none) {
+        return None;
+    }
+    let mut out = diag.clone();
+    let escape = |text: &str| escape_controls(text).into_owned();
+    out.message = escape(&diag.message);
+    out.path = escape(&diag.path).into();
+    out.help = diag.help.as_deref().map(escape);
+    for label in &mut out.labels {
+        label.text = label.text.as_deref().map(escape);
+    }
+    if snippet_has {
+        out.source = diag.source.as_ref().map(visible_source);
+    }
+    for (slot, escaped) in out.related.iter_mut().zip(related) {
+        if let Some(escaped) = escaped {
+            *slot = escaped;
+        }
+    }
+    Some(out)
+}
+
+thread_local! {
+    /// The last source made visible, and its original: a file's diagnostics are rendered one
+    /// after the other, so each file is converted once (a 1 MiB file may have 40,000 of them).
+    /// Holding the original keeps its text alive, so its address cannot be reused by another.
+    static VISIBLE: std::cell::RefCell<Option<(SourceFile, SourceFile)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The source with its control characters drawn as Unicode control pictures (U+2400..), DEL as
+/// `␡` and the C1 codes as `�`; LF, tab and the CR of a CRLF stay.
+fn visible_source(source: &SourceFile) -> SourceFile {
+    VISIBLE.with(|cell| {
+        let mut cached = cell.borrow_mut();
+        if let Some((original, visible)) = cached.as_ref()
+            && std::ptr::eq(original.text(), source.text())
+        {
+            return visible.clone();
+        }
+        let text = source.text();
+        let mut chars = text.chars().peekable();
+        let mut shown = String::with_capacity(text.len());
+        while let Some(c) = chars.next() {
+            shown.push(match c {
+                '\r' if chars.peek() == Some(&'\n') => c,
+                c if !is_escaped_control(c) => c,
+                c if (c as u32) < 0x20 => char::from_u32(0x2400 + c as u32).unwrap_or('\u{fffd}'),
+                '\u{7f}' => '\u{2421}',
+                _ => '\u{fffd}',
+            });
+        }
+        let visible = SourceFile::new(escape_controls(source.name()).into_owned(), shown);
+        *cached = Some((source.clone(), visible.clone()));
+        visible
     })
 }
 
@@ -107,7 +196,7 @@ pub fn validate(report: &CheckReport, style: Style) -> String {
                 "split"
             ),
             file.plan_name.as_deref().unwrap_or("?"),
-            file.path,
+            escape_controls(&file.path),
             plural(total, "distinct segment", "distinct segments"),
             plural(jobs.len(), "job", "jobs"),
         );

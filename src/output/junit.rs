@@ -1,9 +1,10 @@
 //! `validate --format junit`: JUnit XML, for CI systems that show test reports (GitLab, Jenkins,
-//! Azure). Each plan file is a test case; each error is a failure of it.
+//! Azure). Each plan file is a test case; a file with errors fails once, the failure listing
+//! every error.
 
 use std::fmt::Write;
 
-use crate::plan::{CheckReport, Severity};
+use crate::plan::{CheckReport, Diagnostic, Severity};
 
 /// Renders a `validate` report as a JUnit XML document.
 pub fn validate(report: &CheckReport) -> String {
@@ -29,39 +30,57 @@ pub fn validate(report: &CheckReport) -> String {
             continue;
         }
         out.push_str(">\n");
-        for diag in &file.diagnostics {
-            let at = diag
-                .position()
-                .map(|p| format!("{}:{}:{}", diag.path, p.line, p.column))
-                .unwrap_or_else(|| diag.path.to_string());
-            let mut body = format!("{at}: {}", diag.message);
-            if let Some(help) = &diag.help {
-                let _ = write!(body, "\nhelp: {help}");
-            }
-            match diag.severity {
-                Severity::Error => {
-                    let _ = writeln!(
-                        out,
-                        "      <failure type=\"{}\" message=\"{}\">{}</failure>",
-                        diag.code,
-                        escape(&diag.message),
-                        escape(&body)
-                    );
-                }
-                Severity::Warning => {
-                    let _ = writeln!(
-                        out,
-                        "      <system-out>warning {}: {}</system-out>",
-                        diag.code,
-                        escape(&body)
-                    );
-                }
-            }
+        // One `<failure>` per test case (JUnit allows at most one; GitLab and Jenkins show only
+        // the first of several): it lists every error of the file, each with its position.
+        let errors: Vec<&Diagnostic> = file
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .collect();
+        if let Some(first) = errors.first() {
+            let message = match errors.len() {
+                1 => first.message.clone(),
+                n => format!("{n} errors; the first: {}", first.message),
+            };
+            let body: Vec<String> = errors.iter().map(|d| entry(d)).collect();
+            let _ = writeln!(
+                out,
+                "      <failure type=\"{}\" message=\"{}\">{}</failure>",
+                first.code,
+                escape(&message),
+                escape(&body.join("\n\n"))
+            );
+        }
+        let warnings: Vec<String> = file
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .map(|d| format!("warning: {}", entry(d)))
+            .collect();
+        if !warnings.is_empty() {
+            let _ = writeln!(
+                out,
+                "      <system-out>{}</system-out>",
+                escape(&warnings.join("\n\n"))
+            );
         }
         out.push_str("    </testcase>\n");
     }
     out.push_str("  </testsuite>\n</testsuites>\n");
     out
+}
+
+/// One diagnostic as text: `file:line:column: [code] message`, then its help.
+fn entry(diag: &Diagnostic) -> String {
+    let at = diag
+        .position()
+        .map(|p| format!("{}:{}:{}", diag.path, p.line, p.column))
+        .unwrap_or_else(|| diag.path.to_string());
+    let mut text = format!("{at}: [{}] {}", diag.code, diag.message);
+    if let Some(help) = &diag.help {
+        let _ = write!(text, "\nhelp: {help}");
+    }
+    text
 }
 
 /// Escapes text for XML attributes and content.

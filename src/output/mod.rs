@@ -9,6 +9,7 @@ pub mod lock;
 pub mod plan;
 pub mod sarif;
 
+use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -93,6 +94,31 @@ pub fn write_stderr(text: &str) -> std::io::Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other,
     }
+}
+
+/// Escapes control characters (ESC, BEL, CR, DEL, C1 codes...) as `\u{1b}`, so that text from a
+/// plan, a file name or the platform cannot move the cursor, recolour or retitle the terminal
+/// that shows it. Newlines and tabs are kept.
+///
+/// Returns the text unchanged (borrowed) when it has nothing to escape.
+pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(is_escaped_control) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if is_escaped_control(c) {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
+}
+
+/// The characters [`escape_controls`] escapes: Unicode's control category except LF and tab.
+pub(crate) fn is_escaped_control(c: char) -> bool {
+    c.is_control() && c != '\n' && c != '\t'
 }
 
 /// "1 file", "3 files".

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use anstyle::{AnsiColor, Style as Ansi};
 
-use super::{Style, plural};
+use super::{Style, escape_controls, plural};
 use crate::planner::model::{PlanSet, PlannedPlan, Verdict};
 use crate::time::rfc3339;
 
@@ -85,7 +85,7 @@ pub fn human_plan(plan: &PlannedPlan, since: i64, style: Style) -> String {
         out,
         "{} ({})",
         style.paint(bold, &format!("plan `{}`", plan.name)),
-        plan.path
+        escape_controls(&plan.path)
     );
     let _ = writeln!(out, "  sandbox:  {}", plan.sandbox);
     let _ = writeln!(out, "  exports:  {}", exports_line(plan));
@@ -100,6 +100,8 @@ pub fn human_plan(plan: &PlannedPlan, since: i64, style: Style) -> String {
             .as_deref()
             .or(d.label.as_deref())
             .unwrap_or("(no name)");
+        // Names come from the plan and the platform: no raw ESC or BEL on the terminal.
+        let name = escape_controls(name);
         let _ = writeln!(
             out,
             "{head}{} \"{name}\", {}",
@@ -133,8 +135,8 @@ pub fn human_plan(plan: &PlannedPlan, since: i64, style: Style) -> String {
                         Ansi::new().fg_color(Some(AnsiColor::Red.into())).bold(),
                         tag
                     ),
-                    r.message,
-                    r.help
+                    escape_controls(&r.message),
+                    escape_controls(&r.help)
                 );
             }
         }
@@ -382,4 +384,61 @@ fn deliveries_markdown(plan: &PlannedPlan, since: i64) -> String {
     }
     out.push('\n');
     out
+}
+
+/// The pull-request comment when the offline checks failed and nothing was planned: the same
+/// marker, then every problem (file, line, code, message and help) in a table, so the comment
+/// says why instead of staying empty (issue 12). Rows past [`MARKDOWN_BUDGET`] are left out
+/// with a note.
+pub fn markdown_problems(report: &crate::plan::CheckReport) -> String {
+    let mut out = String::from("<!-- aepact:plan -->\n### aepact plan\n\n");
+    let invalid = report.files.iter().filter(|f| f.errors() > 0).count();
+    let _ = writeln!(
+        out,
+        "**Not planned: the offline checks failed.** {invalid} of {} invalid ({}{}); fix them and push again (`aepact validate` shows the same).\n",
+        plural(report.files.len(), "plan file", "plan files"),
+        plural(report.errors(), "error", "errors"),
+        match report.warnings() {
+            0 => String::new(),
+            n => format!(", {}", plural(n, "warning", "warnings")),
+        },
+    );
+    out.push_str("| file | line | level | code | problem |\n|---|---:|---|---|---|\n");
+    let diagnostics: Vec<&crate::plan::Diagnostic> =
+        report.files.iter().flat_map(|f| &f.diagnostics).collect();
+    for (shown, diag) in diagnostics.iter().enumerate() {
+        let at = diag
+            .position()
+            .map(|p| format!("{}:{}", p.line, p.column))
+            .unwrap_or_default();
+        let mut problem = table_cell(&diag.message);
+        if let Some(help) = &diag.help {
+            let _ = write!(problem, "<br>_help:_ {}", table_cell(help));
+        }
+        let row = format!(
+            "| `{}` | {at} | {} | `{}` | {problem} |\n",
+            table_cell(&diag.path),
+            diag.severity.as_str(),
+            diag.code
+        );
+        // Room for the note below, whatever the row.
+        if out.len() + row.len() + 200 > MARKDOWN_BUDGET {
+            let _ = writeln!(
+                out,
+                "\n_{} left out to stay under GitHub's comment size: run `aepact validate` to see all._",
+                plural(diagnostics.len() - shown, "more problem", "more problems")
+            );
+            return out;
+        }
+        out.push_str(&row);
+    }
+    out
+}
+
+/// Text safe inside one markdown table cell: no line breaks, no column breaks, no raw controls.
+fn table_cell(text: &str) -> String {
+    escape_controls(text)
+        .replace('|', "\\|")
+        .replace("\r\n", "<br>")
+        .replace('\n', "<br>")
 }

@@ -25,22 +25,75 @@ pub fn validate(report: &CheckReport) -> String {
         .flat_map(|f| &f.diagnostics)
         .map(result)
         .collect();
+    let mut run = json!({
+        "tool": {"driver": {
+            "name": "aepact",
+            "version": env!("CARGO_PKG_VERSION"),
+            "rules": rules,
+        }},
+        "results": results,
+    });
+    // Where relative paths start: the directory aepact ran in (GitHub resolves `%SRCROOT%` to
+    // the repository's root when this is left out, which is where CI runs it).
+    if let Some(root) = std::env::current_dir()
+        .ok()
+        .and_then(|dir| dir.to_str().map(|d| file_uri(&d.replace('\\', "/"))))
+    {
+        run["originalUriBaseIds"] =
+            json!({SRCROOT: {"uri": format!("{}/", root.trim_end_matches('/'))}});
+    }
     let log = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "aepact",
-                "version": env!("CARGO_PKG_VERSION"),
-                "rules": rules,
-            }},
-            "results": results,
-        }],
+        "runs": [run],
     });
     let mut text = serde_json::to_string_pretty(&log)
         .expect("invariant: a serde_json::Value always serialises");
     text.push('\n');
     text
+}
+
+/// The base that relative artifact URIs are resolved against.
+const SRCROOT: &str = "%SRCROOT%";
+
+/// A file's SARIF location: a relative path as a percent-encoded relative URI against
+/// [`SRCROOT`], an absolute one as a `file://` URI (SARIF 2.1.0, sections 3.4.3 and 3.4.4).
+fn artifact_location(path: &str) -> Value {
+    let path = path.replace('\\', "/");
+    let is_drive =
+        path.as_bytes().get(1) == Some(&b':') && path.as_bytes()[0].is_ascii_alphabetic();
+    if path.starts_with('/') || is_drive {
+        json!({"uri": file_uri(&path)})
+    } else {
+        json!({"uri": percent_encode(&path), "uriBaseId": SRCROOT})
+    }
+}
+
+/// `file:///an/absolute/path`, percent-encoded; `C:/x` becomes `file:///C:/x`.
+fn file_uri(path: &str) -> String {
+    match path.strip_prefix('/') {
+        Some(rest) => format!("file:///{}", percent_encode(rest)),
+        None => {
+            // `C:` (what `artifact_location` passes); anything else stays whole.
+            let cut = path.char_indices().nth(2).map_or(path.len(), |(i, _)| i);
+            let (drive, rest) = path.split_at(cut);
+            format!("file:///{drive}{}", percent_encode(rest))
+        }
+    }
+}
+
+/// Percent-encodes a path for a URI (RFC 3986): unreserved characters and `/` stay, every other
+/// byte of the UTF-8 becomes `%XX`.
+fn percent_encode(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for byte in path.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 fn default_severity(code: Code) -> Severity {
@@ -63,7 +116,8 @@ fn result(diag: &Diagnostic) -> Value {
         text.push_str("\nhelp: ");
         text.push_str(help);
     }
-    let mut location = json!({"physicalLocation": {"artifactLocation": {"uri": &*diag.path}}});
+    let mut location =
+        json!({"physicalLocation": {"artifactLocation": artifact_location(&diag.path)}});
     if let Some(pos) = diag.position() {
         location["physicalLocation"]["region"] = json!({
             "startLine": pos.line,
@@ -82,4 +136,25 @@ fn result(diag: &Diagnostic) -> Value {
         result["properties"] = json!({"pointer": pointer});
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_paths_as_uris() {
+        assert_eq!(
+            artifact_location("plans/black friday #1 (é).yaml"),
+            json!({"uri": "plans/black%20friday%20%231%20%28%C3%A9%29.yaml", "uriBaseId": "%SRCROOT%"})
+        );
+        assert_eq!(
+            artifact_location("/tmp/a b/x.yaml"),
+            json!({"uri": "file:///tmp/a%20b/x.yaml"})
+        );
+        assert_eq!(
+            artifact_location("C:\\plans\\x y.yaml"),
+            json!({"uri": "file:///C:/plans/x%20y.yaml"})
+        );
+    }
 }

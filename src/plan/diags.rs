@@ -63,6 +63,7 @@ codes! {
     // Guardrails on one plan.
     MissingExports = "missing_exports": "`exports` is left out although API version 1 requires export job IDs",
     DuplicateExport = "duplicate_export": "an export job ID is listed twice",
+    ExportIdLeadingZero = "export_id_leading_zero": "an export job ID is written with a leading zero (`011037` names job 11037)",
     DuplicateDestination = "duplicate_destination": "a destination is listed twice",
     DuplicateSegment = "duplicate_segment": "a segment is listed twice under one destination",
     TooManySegments = "too_many_segments": "one job would activate more distinct segments than the platform allows",

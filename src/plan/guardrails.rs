@@ -11,7 +11,9 @@ use std::sync::Arc;
 
 use super::diags::{Code, Diagnostic};
 use super::load::Document;
-use super::model::{AdhocApiVersion, Destination, Exports, Plan, RawExports, RawPlan, Segment};
+use super::model::{
+    AdhocApiVersion, Destination, Exports, Plan, RawExportId, RawExports, RawPlan, Segment,
+};
 use super::source::{CharSpan, SourceFile};
 
 /// Options that change what the offline checks accept.
@@ -146,7 +148,11 @@ pub fn check_plan(
     }
 
     // The schema admits the shape of `guardWindow`; the length is checked here.
-    let guard_window = raw.guard_window.as_deref().and_then(|text| {
+    let guard_window = raw.guard_window.as_ref().and_then(|window| {
+        let text = match window {
+            crate::plan::model::RawDuration::Text(text) => text.as_str(),
+            crate::plan::model::RawDuration::Zero(_) => "0",
+        };
         match crate::cli::parse_duration(text) {
             Ok(d) => Some(d),
             Err(message) => {
@@ -198,7 +204,7 @@ pub fn check_plan(
                     .collect(),
             })
             .collect(),
-        run: raw.run,
+        run: raw.run.0,
     };
     (distinct, Some(plan))
 }
@@ -233,6 +239,11 @@ fn check_exports(
             let mut ok = true;
             for (i, id) in ids.iter().enumerate() {
                 let n = id.normalized();
+                if let Some(diag) = leading_zero(id, i, &seen, doc, source) {
+                    ok = false;
+                    out.push(diag);
+                    continue;
+                }
                 match seen.entry(n.clone()) {
                     Entry::Occupied(first) => {
                         ok = false;
@@ -261,6 +272,67 @@ fn check_exports(
             ok.then_some(Exports::Ids(normalized))
         }
     }
+}
+
+/// An export job ID written with leading zeros: `"011037"` would be sent as another string
+/// than `11037` although both name job 11037, and YAML 1.1 tools read an unquoted `011037` as
+/// octal (4639). Refused rather than normalised, so that what is sent is what the plan says.
+///
+/// Returns the diagnostic, labelled at the ID (and at an entry naming the same job, if any).
+fn leading_zero(
+    id: &RawExportId,
+    i: usize,
+    seen: &HashMap<String, usize>,
+    doc: &Document,
+    source: &SourceFile,
+) -> Option<Diagnostic> {
+    let pointer = format!("/exports/{i}");
+    let span = doc.spans.node(&pointer);
+    let written = match id {
+        RawExportId::Digits(digits) => digits.as_str(),
+        // The number as written in the file: `011037` is read as 11037 (YAML 1.2).
+        RawExportId::Number(_) => {
+            let text = source.text();
+            let (start, end) = (
+                source.byte_of_char(span.start),
+                source.byte_of_char(span.end),
+            );
+            text.get(start..end).unwrap_or_default()
+        }
+    };
+    if written.len() < 2
+        || !written.starts_with('0')
+        || !written.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let canonical = match written.trim_start_matches('0') {
+        "" => "0",
+        rest => rest,
+    };
+    let mut diag = Diagnostic::at(
+        Code::ExportIdLeadingZero,
+        source,
+        span,
+        format!("export job ID `{written}` is written with a leading zero"),
+    )
+    .with_label_text("leading zero")
+    .with_pointer(pointer)
+    .with_help(match id {
+        RawExportId::Digits(_) => format!(
+            "write `{canonical}`: export job IDs are integers, and the string `\"{written}\"` would be sent as is, another ID than `{canonical}`"
+        ),
+        RawExportId::Number(_) => format!(
+            "write `{canonical}`: aepact reads `{written}` as {canonical} (YAML 1.2), but YAML 1.1 tools (PyYAML, many editors) read a number with a leading zero as octal"
+        ),
+    });
+    if let Some(first) = seen.get(canonical) {
+        diag = diag.with_label(
+            doc.spans.node(&format!("/exports/{first}")),
+            format!("job `{canonical}` is already listed here"),
+        );
+    }
+    Some(diag)
 }
 
 fn segment_span(doc: &Document, d: usize, s: usize) -> CharSpan {

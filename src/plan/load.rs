@@ -78,14 +78,15 @@ pub fn read_source(path: &Path, display: &str) -> Result<SourceFile, Diagnostic>
     source_from_bytes(display, bytes)
 }
 
-/// Checks that the bytes are UTF-8 and drops a BOM.
+/// Checks that the bytes are UTF-8, drops a BOM and turns lone CRs (old Mac line endings) into
+/// LFs.
 pub fn source_from_bytes(display: &str, bytes: Vec<u8>) -> Result<SourceFile, Diagnostic> {
     match String::from_utf8(bytes) {
         Ok(mut text) => {
             if text.starts_with('\u{feff}') {
                 text.drain(..3);
             }
-            Ok(SourceFile::new(display, text))
+            Ok(SourceFile::new(display, lone_cr_to_lf(text)))
         }
         Err(err) => {
             let at = err.utf8_error().valid_up_to();
@@ -109,6 +110,24 @@ pub fn source_from_bytes(display: &str, bytes: Vec<u8>) -> Result<SourceFile, Di
             ))
         }
     }
+}
+
+/// YAML reads a lone CR as a line break (YAML 1.2, section 5.4) and folds every break to LF, but
+/// positions are counted in LF-separated lines: a CR-only file would be "line 0" everywhere.
+/// Each lone CR becomes an LF, which YAML reads the same and which keeps every byte and character
+/// offset where it was; CRLF pairs stay as they are.
+fn lone_cr_to_lf(text: String) -> String {
+    if !text.contains('\r') {
+        return text;
+    }
+    let mut bytes = text.into_bytes();
+    for i in 0..bytes.len() {
+        if bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n') {
+            bytes[i] = b'\n';
+        }
+    }
+    // Only ASCII bytes changed, for ASCII bytes: still UTF-8.
+    String::from_utf8(bytes).expect("invariant: swapping one ASCII byte for another keeps UTF-8")
 }
 
 /// A parsed plan document: the JSON tree and where each node came from.
@@ -854,6 +873,18 @@ mod tests {
             source_from_bytes("t.yaml", b"\xef\xbb\xbfa: 1\r\nb: [x]\r\n".to_vec()).unwrap();
         let doc = parse(&source).unwrap();
         assert_eq!(doc.value, serde_json::json!({"a": 1, "b": ["x"]}));
+    }
+
+    /// Issue 12: a file with CR-only line endings was reported at "line 0".
+    #[test]
+    fn reads_cr_only_line_endings_with_right_positions() {
+        let source = source_from_bytes("t.yaml", b"a: 1\rb: [x]\r\nc: 2\r".to_vec()).unwrap();
+        assert_eq!(source.text(), "a: 1\nb: [x]\r\nc: 2\n");
+        let doc = parse(&source).unwrap();
+        assert_eq!(doc.value, serde_json::json!({"a": 1, "b": ["x"], "c": 2}));
+        let span = doc.spans.node("/c");
+        let byte = source.byte_of_char(span.start);
+        assert_eq!(source.line_col(byte), (3, 4));
     }
 
     #[test]

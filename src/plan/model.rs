@@ -18,9 +18,10 @@ pub const UUID_PATTERN: &str = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}
 pub const EXPORT_ID_PATTERN: &str = "^[0-9]{1,20}$";
 /// Sandbox names: lowercase letters, digits and hyphens (our reading of the platform's rule;
 /// it also keeps the value safe to send as an HTTP header).
-/// A duration as plans write it: `0`, or one or more `<digits><unit>` with units `ms`, `s`,
-/// `m`, `h` (`90m`, `1h30m`).
-pub const DURATION_PATTERN: &str = "^(0|([0-9]+(ms|s|m|h))+)$";
+/// A duration as plans write it: `0`, or `<digits><unit>` parts from the largest unit to the
+/// smallest, each unit at most once: `h`, `m`, `s`, `ms` (`90m`, `1h30m`), as `--guard-window`
+/// reads it.
+pub const DURATION_PATTERN: &str = "^(0|[0-9]+h([0-9]+m)?([0-9]+s)?([0-9]+ms)?|[0-9]+m([0-9]+s)?([0-9]+ms)?|[0-9]+s([0-9]+ms)?|[0-9]+ms)$";
 pub const SANDBOX_PATTERN: &str = "^[a-z0-9][a-z0-9-]{0,255}$";
 
 /// An aepact activation plan: which audience segments to activate ad hoc, to which batch
@@ -54,21 +55,98 @@ pub struct RawPlan {
     #[schemars(length(min = 1))]
     pub destinations: Vec<RawDestination>,
     /// Activation counter, 1 or more (default 1). Bump it to activate the same plan again.
+    /// An integer; a number with a zero fractional part (`1.0`, `1e0`) counts as one.
     #[serde(default = "default_run")]
     #[schemars(range(min = 1), default = "default_run")]
-    pub run: u64,
+    pub run: WholeNumber,
     /// How recent a delivery of one of the plan's (destination, segment) pairs on the platform
     /// must be for `apply` to refuse it when no lockfile records it (a lost lockfile, another
     /// copy of the plan, "Export file now" in the UI): `1h` by default (the platform's own
     /// wait after an activation), e.g. `30m`, `2h30m`, or `0` to turn the check off.
     /// `--guard-window` overrides it.
     #[serde(default)]
-    #[schemars(with = "String", regex(pattern = DURATION_PATTERN))]
-    pub guard_window: Option<String>,
+    #[schemars(with = "RawDuration")]
+    pub guard_window: Option<RawDuration>,
 }
 
-fn default_run() -> u64 {
-    1
+fn default_run() -> WholeNumber {
+    WholeNumber(1)
+}
+
+/// A whole number from 0 to 2^64 - 1, as a plan writes it: `11037`, or `11037.0` / `1.1037e4`.
+///
+/// JSON Schema counts a number with a zero fractional part as an integer (draft 2020-12,
+/// section 6.3 of the validation vocabulary), so the schema's `"type": "integer"` accepts
+/// `1.0`; serde's `u64` does not. This type reads both, so that what the schema accepts is what
+/// aepact reads. Its schema carries `minimum`/`maximum` rather than schemars' non-standard
+/// `"format": "uint64"`, which strict validators (ajv) refuse.
+///
+/// Serialises as the plain integer (the schema's `default` for `run` is written through it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct WholeNumber(pub u64);
+
+impl<'de> Deserialize<'de> for WholeNumber {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = WholeNumber;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a whole number from 0 to 18446744073709551615")
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<WholeNumber, E> {
+                Ok(WholeNumber(n))
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<WholeNumber, E> {
+                u64::try_from(n)
+                    .map(WholeNumber)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(n), &self))
+            }
+
+            fn visit_f64<E: serde::de::Error>(self, f: f64) -> Result<WholeNumber, E> {
+                // 2^64 is exactly representable; every f64 below it with no fraction is a u64.
+                if f.is_finite()
+                    && f.fract() == 0.0
+                    && (0.0..18_446_744_073_709_551_616.0).contains(&f)
+                {
+                    Ok(WholeNumber(f as u64))
+                } else {
+                    Err(E::invalid_value(serde::de::Unexpected::Float(f), &self))
+                }
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+impl JsonSchema for WholeNumber {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "WholeNumber".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "integer",
+            "minimum": 0,
+            "maximum": u64::MAX,
+        })
+    }
+}
+
+/// A duration as a plan writes it: text such as `1h30m`, or the number `0` (off).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawDuration {
+    Text(#[schemars(regex(pattern = DURATION_PATTERN))] String),
+    /// `0`: no window.
+    Zero(#[schemars(range(min = 0, max = 0))] WholeNumber),
 }
 
 /// The plan format version.
@@ -100,8 +178,9 @@ pub enum LatestKeyword {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum RawExportId {
-    /// The ID as the export jobs API returns it.
-    Number(u64),
+    /// The ID as the export jobs API returns it: an integer (a number with a zero fractional
+    /// part, such as `1.1037e4`, counts as one).
+    Number(WholeNumber),
     /// The ID as a string of digits.
     Digits(#[schemars(regex(pattern = EXPORT_ID_PATTERN))] String),
 }
@@ -110,7 +189,7 @@ impl RawExportId {
     /// The ID as sent to the platform: a string of digits.
     pub fn normalized(&self) -> String {
         match self {
-            RawExportId::Number(n) => n.to_string(),
+            RawExportId::Number(n) => n.0.to_string(),
             RawExportId::Digits(s) => s.clone(),
         }
     }

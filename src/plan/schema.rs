@@ -218,6 +218,15 @@ fn convert(
         )
         .with_label_text("too small")
         .with_help(help.unwrap_or_default()),
+        ValidationErrorKind::Maximum { limit } => at(
+            Code::InvalidValue,
+            format!(
+                "{} must be at most {limit}, not {instance}",
+                subject(pointer)
+            ),
+        )
+        .with_label_text("too large")
+        .with_help(help.unwrap_or_default()),
         ValidationErrorKind::Enum { .. } | ValidationErrorKind::Constant { .. } => {
             let expected = expected(pointer).unwrap_or_else(|| "one of the allowed values".into());
             let message = if pointer == "/apiVersion" {

@@ -458,3 +458,30 @@ fn a_closed_stdout_never_changes_the_verdict() {
     let verify = run_into_closed_pipe(&o, &["lock", "verify", PLAN]);
     assert_eq!(verify.status, 1, "{verify}");
 }
+
+/// `guardWindow` is checked offline: units from the largest to the smallest, at most a week.
+#[test]
+fn a_guard_window_is_checked_offline() {
+    let env = crate::common::TestEnv::new();
+    for (window, ok) in [
+        ("90m", true),
+        ("1h30m", true),
+        ("0", true),
+        ("30m1h", false),
+        ("2w", false),
+        ("200h", false),
+    ] {
+        env.write(
+            "p.yaml",
+            format!(
+                "{}guardWindow: {window}\n",
+                crate::common::plan("p", &[GOLD])
+            ),
+        );
+        let out = env.run(["validate", "p.yaml"]);
+        assert_eq!(out.status, if ok { 0 } else { 1 }, "{window}: {out}");
+        if !ok {
+            assert!(out.stdout.contains("guardWindow"), "{window}: {out}");
+        }
+    }
+}

@@ -4,6 +4,7 @@
 // Helpers are `pub` for the modules of this one binary; nothing here is public API.
 #![allow(unreachable_pub)]
 
+mod action;
 mod api;
 mod apply;
 mod common;
@@ -19,11 +20,13 @@ mod help;
 mod hostile;
 mod lock_verify;
 mod lockfile;
+mod pr_comment;
 mod properties;
 mod reliability_concurrency;
 mod reliability_crash;
 mod reliability_faults;
 mod reliability_rig;
+mod rough_edges;
 mod schema;
 mod secrets;
 mod validate;

@@ -28,6 +28,7 @@ fixture_snapshot! {
     reports_empty_lists => "empty_list.yaml",
     reports_missing_exports_under_v1 => "missing_exports.yaml",
     reports_duplicate_export => "duplicate_export.yaml",
+    reports_export_id_leading_zero => "export_id_leading_zero.yaml",
     reports_duplicate_destination => "duplicate_destination.yaml",
     reports_duplicate_segment => "duplicate_segment.yaml",
     reports_yaml_syntax_errors => "yaml_syntax.yaml",
