@@ -179,6 +179,15 @@ impl WitnessArgs {
     }
 }
 
+/// Output formats of `apply` and `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Lines for people
+    Human,
+    /// One JSON document at the end (also when the command fails), for scripts
+    Json,
+}
+
 /// Output formats of `plan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PlanFormat {
@@ -208,6 +217,10 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub auto_approve: bool,
 
+    /// Output format
+    #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+    pub format: OutputFormat,
+
     /// How long to wait for another aepact holding a plan's lock, e.g. `30s`, `2m`
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub lock_timeout: std::time::Duration,
@@ -236,6 +249,10 @@ pub struct StatusArgs {
     /// Keep polling until every order is final
     #[arg(long)]
     pub wait: bool,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+    pub format: OutputFormat,
 
     /// Give up waiting after this long, e.g. `10m` or `1h30m` (exit 75)
     #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_duration)]

@@ -4,6 +4,8 @@
 
 use std::io;
 
+use crate::exit::{Exit, Kind};
+
 /// The result of a command: its exit status, or an error that ends it.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -44,12 +46,32 @@ pub enum Error {
     #[diagnostic(transparent)]
     Api(#[from] crate::api::ApiError),
 
+    /// A file or directory aepact reads or makes for itself (a saved plan, the emulator's state
+    /// directory), or the terminal's answer.
+    #[error("cannot {doing} `{path}`")]
+    #[diagnostic(
+        code(aepact::io),
+        help("check that the path exists and that you may read (or write) it")
+    )]
+    Io {
+        doing: &'static str,
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+
     #[error("{0}")]
     #[diagnostic(
         code(aepact::saved_plan),
         help("make the saved plan again with `aepact plan --out FILE`")
     )]
     SavedPlan(String),
+
+    /// An error before anything was sent (planning, or `apply` before its first POST): shown as
+    /// the error it wraps, followed by "Nothing was sent."
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    BeforeSending(Box<Error>),
 
     /// An `AEPACT_*` test/operations knob with a value that cannot work.
     #[error("{0}")]
@@ -60,17 +82,65 @@ pub enum Error {
     Setting(String),
 }
 
+impl Error {
+    /// Wraps an error that stopped a command before it sent anything.
+    pub fn before_sending(self) -> Self {
+        match self {
+            Error::BeforeSending(_) => self,
+            other => Error::BeforeSending(Box::new(other)),
+        }
+    }
+
+    /// What kind of failure this is (see [`crate::exit`]).
+    pub fn kind(&self) -> Kind {
+        match self {
+            Error::Output(_) | Error::WriteFile { .. } | Error::Io { .. } => Kind::Internal,
+            Error::Emulator(_) => Kind::Internal,
+            Error::Lockfile(e) => lockfile_kind(e),
+            Error::Config(_) | Error::SavedPlan(_) | Error::Setting(_) => Kind::User,
+            Error::Api(e) => api_kind(e),
+            Error::BeforeSending(e) => e.kind(),
+        }
+    }
+
+    /// The exit status this error ends a command with.
+    pub fn exit(&self) -> Exit {
+        self.kind().exit()
+    }
+}
+
+/// A lockfile that cannot be trusted is the user's to fix; a lock held by another aepact clears
+/// by itself; a failed read or write of the disk is ours.
+fn lockfile_kind(err: &crate::lockfile::LockfileError) -> Kind {
+    use crate::lockfile::LockfileError as E;
+    match err {
+        E::LockTimeout { .. } => Kind::Transient,
+        E::Read { .. } | E::Write { .. } | E::Lock { .. } => Kind::Internal,
+        E::Transition { .. } | E::NoEntry { .. } => Kind::Internal,
+        _ => Kind::User,
+    }
+}
+
+/// The network, rate limits and the platform's own failures (after the retries) clear by
+/// themselves; a refusal of the request or of the credentials does not.
+fn api_kind(err: &crate::api::ApiError) -> Kind {
+    use crate::api::ApiError as E;
+    match err {
+        E::Transport { .. } => Kind::Transient,
+        E::Http { status, .. } | E::Token { status, .. } if *status == 429 || *status >= 500 => {
+            Kind::Transient
+        }
+        E::Http { .. } | E::Decode { .. } => Kind::Platform,
+        E::Token { .. } | E::Config(_) | E::ForeignStatusUrl { .. } => Kind::User,
+        E::ClientBuild(_) => Kind::Internal,
+    }
+}
+
 impl From<crate::planner::resolve::ResolveError> for Error {
     fn from(err: crate::planner::resolve::ResolveError) -> Self {
         match err {
             crate::planner::resolve::ResolveError::Api(e) => Error::Api(e),
             crate::planner::resolve::ResolveError::Lockfile(e) => Error::Lockfile(e),
         }
-    }
-}
-
-impl From<io::Error> for Error {
-    fn from(err: io::Error) -> Self {
-        Error::Output(err)
     }
 }

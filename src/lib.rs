@@ -9,7 +9,10 @@
 //! - [`commands`]: one module per subcommand.
 //! - [`plan`]: the plan format, YAML loading with positions, schema, guardrails, diagnostics.
 //! - [`output`]: the only code that writes stdout; one renderer per `--format`.
-//! - [`error`]: operational errors (I/O and, later, HTTP and lockfiles).
+//! - [`error`]: operational errors (I/O, HTTP, lockfiles, saved plans), each with a kind.
+//! - [`execute`]: sending a plan's jobs exactly once and recording every step.
+//! - [`track`]: following the recorded orders on the platform and recording what it says.
+//! - [`exit`]: the exit statuses, and the one mapping from error kinds to them.
 //! - [`lockfile`]: the per-plan activation record: format, atomic save, lock.
 //! - [`digest`]: SHA-256 of bytes and files, and the intent digest (plan and lockfile agree).
 //! - [`emulator`]: the local AEP emulator (`aepact emulator`); async, like the API client.
@@ -28,40 +31,20 @@ pub mod diff;
 pub mod digest;
 pub mod emulator;
 pub mod error;
+pub mod execute;
+pub mod exit;
 pub mod lockfile;
 pub mod output;
 pub mod plan;
 pub mod planner;
 pub mod target;
 pub mod time;
+pub mod track;
 
 use std::process::ExitCode;
 
 use cli::{Cli, Command};
-
-/// The exit statuses aepact uses (README "Exit codes").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
-    /// 0: everything valid / done.
-    Success,
-    /// 1: invalid plans, a refused or failed operation, or a usage error.
-    Failure,
-    /// 2: `plan --detailed-exitcode` found something to apply.
-    Changes,
-    /// 75 (EX_TEMPFAIL): refused for a reason that clears by itself; try again later.
-    TempFail,
-}
-
-impl From<Exit> for ExitCode {
-    fn from(exit: Exit) -> Self {
-        ExitCode::from(match exit {
-            Exit::Success => 0,
-            Exit::Failure => 1,
-            Exit::Changes => 2,
-            Exit::TempFail => 75,
-        })
-    }
-}
+pub use exit::Exit;
 
 /// Runs a parsed command line: dispatches, prints operational errors on stderr and maps the
 /// outcome to an exit code. A closed stdout pipe changes nothing: `output::write_stdout` skips
@@ -97,12 +80,14 @@ pub fn run(cli: Cli) -> ExitCode {
     match result {
         Ok(exit) => exit.into(),
         Err(err) => {
-            let report = miette::Report::new(err);
-            let _ = std::io::Write::write_all(
-                &mut std::io::stderr(),
-                format!("{report:?}\n").as_bytes(),
-            );
-            Exit::Failure.into()
+            let exit = err.exit();
+            let before_sending = matches!(err, error::Error::BeforeSending(_));
+            let mut text = format!("{:?}\n", miette::Report::new(err));
+            if before_sending {
+                text.push_str("Nothing was sent.\n");
+            }
+            let _ = output::write_stderr(&text);
+            exit.into()
         }
     }
 }

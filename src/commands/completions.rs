@@ -24,7 +24,10 @@ pub fn man(args: &ManArgs) -> Result<Exit> {
             output::write_stdout(&String::from_utf8_lossy(&page(&command)?))?;
         }
         Some(dir) => {
-            std::fs::create_dir_all(dir).map_err(Error::Output)?;
+            std::fs::create_dir_all(dir).map_err(|source| Error::WriteFile {
+                path: dir.display().to_string(),
+                source,
+            })?;
             write_pages(&command, dir)?;
             output::write_stdout(&format!("Wrote the manual pages to `{}`.\n", dir.display()))?;
         }
@@ -38,7 +41,11 @@ fn write_pages(command: &clap::Command, dir: &std::path::Path) -> Result<()> {
         write_pages(sub, dir)?;
     }
     let man = clap_mangen::Man::new(command.clone());
-    std::fs::write(dir.join(man.get_filename()), page(command)?).map_err(Error::Output)
+    let path = dir.join(man.get_filename());
+    std::fs::write(&path, page(command)?).map_err(|source| Error::WriteFile {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 /// One manual page: clap_mangen's sections, with EXIT STATUS and ENVIRONMENT before VERSION

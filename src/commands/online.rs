@@ -34,7 +34,11 @@ pub fn connect(flags: &EmulatorFlags) -> Result<Connection> {
     if flags.emulator {
         let state: &PathBuf = &flags.emulator_state;
         if let Some(dir) = state.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(crate::error::Error::Output)?;
+            std::fs::create_dir_all(dir).map_err(|source| crate::error::Error::Io {
+                doing: "create the emulator's state directory",
+                path: dir.display().to_string(),
+                source,
+            })?;
         }
         let emulator = EmulatorBuilder::new().state_file(state.clone()).start()?;
         let mut config = ApiConfig::for_emulator(emulator.info());

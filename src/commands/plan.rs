@@ -14,15 +14,19 @@ pub fn run(args: &PlanArgs, style: Style) -> Result<Exit> {
     let Some(plans) = online::checked_plans_for(&args.paths, &options, style, args.format)? else {
         return Ok(Exit::Failure);
     };
-    let connection = online::connect(&args.emulator)?;
-    let runtime = online::runtime()?;
-    let rules = args.witness.rules(options, None);
-    let set = runtime.block_on(resolve(
-        &connection.client,
-        &connection.target,
-        &plans,
-        &rules,
-    ))?;
+    // `plan` never sends: whatever stops it, nothing was sent.
+    let set = (|| -> Result<_> {
+        let connection = online::connect(&args.emulator)?;
+        let runtime = online::runtime()?;
+        let rules = args.witness.rules(options, None);
+        Ok(runtime.block_on(resolve(
+            &connection.client,
+            &connection.target,
+            &plans,
+            &rules,
+        ))?)
+    })()
+    .map_err(crate::error::Error::before_sending)?;
 
     let text = match args.format {
         PlanFormat::Human => output::plan::human(&set, style),

@@ -1,6 +1,8 @@
 //! The only code that writes to stdout: one renderer per `--format`, all working from the same
 //! report data (diagnostics, plan summaries), so every surface says the same thing.
 
+pub mod apply;
+pub mod error;
 pub mod github;
 pub mod human;
 pub mod json;
@@ -8,6 +10,7 @@ pub mod junit;
 pub mod lock;
 pub mod plan;
 pub mod sarif;
+pub mod status;
 
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
@@ -72,7 +75,9 @@ static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
 /// A closed stdout (the reader of a pipe went away) is not an error and never changes what a
 /// command does or how it exits: the verdict's exit status stands, and `apply` goes on
 /// recording what it sent. Later writes are skipped.
-pub fn write_stdout(text: &str) -> std::io::Result<()> {
+///
+/// Returns [`Error::Output`](crate::error::Error::Output) for any other failure (a full disk).
+pub fn write_stdout(text: &str) -> crate::error::Result<()> {
     if STDOUT_CLOSED.load(Ordering::Relaxed) {
         return Ok(());
     }
@@ -82,17 +87,17 @@ pub fn write_stdout(text: &str) -> std::io::Result<()> {
             STDOUT_CLOSED.store(true, Ordering::Relaxed);
             Ok(())
         }
-        other => other,
+        other => other.map_err(crate::error::Error::Output),
     }
 }
 
 /// Writes text to stderr (problems, when stdout carries JSON or markdown). A closed stderr is
 /// not an error either.
-pub fn write_stderr(text: &str) -> std::io::Result<()> {
+pub fn write_stderr(text: &str) -> crate::error::Result<()> {
     let mut err = std::io::stderr().lock();
     match err.write_all(text.as_bytes()).and_then(|()| err.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other,
+        other => other.map_err(crate::error::Error::Output),
     }
 }
 

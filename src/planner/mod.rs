@@ -4,4 +4,5 @@
 pub mod decide;
 pub mod model;
 pub mod resolve;
+pub mod saved;
 pub mod witness;

@@ -144,17 +144,20 @@ fn post_answers_that_cannot_be_read_are_in_doubt() {
 
 /// Every fault on a GET, once: retried where the client documents it (then the command
 /// succeeds), else a clear error with exit 1. `expect_ok` says which.
-const GET_FAULTS: &[(&str, bool)] = &[
-    (r#"{"latencyMs": 2500}"#, true),
-    (r#"{"status": 429, "retryAfter": 0}"#, true),
-    (r#"{"status": 500}"#, false),
-    (r#"{"status": 502}"#, true),
-    (r#"{"status": 503, "retryAfter": 0}"#, true),
-    (r#"{"status": 504}"#, true),
-    (r#"{"drop": true}"#, true),
-    (r#"{"response": "malformedJson"}"#, false),
-    (r#"{"response": "truncated"}"#, true),
-    (r#"{"status": 502, "response": "html"}"#, true),
+/// A fault on a GET, and how a command ends when it meets it once: 0 when the retry clears it;
+/// 75 for a 500, which is not retried but clears by itself (nothing was sent); 1 for an answer
+/// that cannot be read.
+const GET_FAULTS: &[(&str, i32)] = &[
+    (r#"{"latencyMs": 2500}"#, 0),
+    (r#"{"status": 429, "retryAfter": 0}"#, 0),
+    (r#"{"status": 500}"#, 75),
+    (r#"{"status": 502}"#, 0),
+    (r#"{"status": 503, "retryAfter": 0}"#, 0),
+    (r#"{"status": 504}"#, 0),
+    (r#"{"drop": true}"#, 0),
+    (r#"{"response": "malformedJson"}"#, 1),
+    (r#"{"response": "truncated"}"#, 0),
+    (r#"{"status": 502, "response": "html"}"#, 0),
 ];
 
 fn get_fault(route: &str, spec: &str) -> Value {
@@ -167,17 +170,17 @@ fn get_fault(route: &str, spec: &str) -> Value {
 #[test]
 fn plan_under_get_faults() {
     let rig = Rig::new();
-    for (spec, ok) in GET_FAULTS {
+    for (spec, exit) in GET_FAULTS {
         for route in ["exportJobs.list", "flows.get"] {
             let fault = get_fault(route, spec);
             rig.fault(fault.clone());
             let out = rig.run_with(&[TIMEOUT], &["plan", TRIO]);
             rig.clear_faults();
-            if *ok {
+            if *exit == 0 {
                 assert_eq!(out.status, 0, "{fault}: {out}");
                 assert!(out.stdout.contains("activationInfo"), "{fault}: {out}");
             } else {
-                assert_eq!(out.status, 1, "{fault}: {out}");
+                assert_eq!(out.status, *exit, "{fault}: {out}");
                 // A clear diagnostic naming the request, not a panic.
                 assert!(out.stderr.contains("aepact::api::"), "{fault}: {out}");
             }
@@ -188,17 +191,18 @@ fn plan_under_get_faults() {
 
 #[test]
 fn apply_under_get_faults_sends_once_or_not_at_all() {
-    for (spec, ok) in GET_FAULTS {
+    for (spec, exit) in GET_FAULTS {
         let rig = Rig::new();
         let fault = get_fault("flows.get", spec);
         rig.fault(fault.clone());
         let out = apply(&rig);
         rig.clear_faults();
-        if *ok {
+        if *exit == 0 {
             assert_eq!(out.status, 0, "{fault}: {out}");
             assert_eq!(rig.posts().len(), 1, "{fault}");
         } else {
-            assert_eq!(out.status, 1, "{fault}: {out}");
+            assert_eq!(out.status, *exit, "{fault}: {out}");
+            assert!(out.stderr.contains("Nothing was sent."), "{fault}: {out}");
             assert!(rig.posts().is_empty(), "{fault}: nothing is sent");
             assert!(rig.lockfile(TRIO_LOCK).is_none(), "{fault}");
         }
@@ -210,16 +214,16 @@ fn status_under_get_faults_keeps_the_lockfile() {
     let rig = Rig::new();
     assert_eq!(apply(&rig).status, 0);
     let before = std::fs::read_to_string(rig.env.path().join(TRIO_LOCK)).unwrap();
-    for (spec, ok) in GET_FAULTS {
+    for (spec, exit) in GET_FAULTS {
         let fault = get_fault("runs.get", spec);
         rig.fault(fault.clone());
         let out = rig.run_with(&[TIMEOUT], &["status", TRIO]);
         rig.clear_faults();
-        if *ok {
+        if *exit == 0 {
             assert_eq!(out.status, 0, "{fault}: {out}");
             break; // the orders are final now; later faults would not be reached
         }
-        assert_eq!(out.status, 1, "{fault}: {out}");
+        assert_eq!(out.status, *exit, "{fault}: {out}");
         assert!(out.stderr.contains("/flowservice/runs/"), "{fault}: {out}");
         let after = std::fs::read_to_string(rig.env.path().join(TRIO_LOCK)).unwrap();
         assert_eq!(
@@ -228,14 +232,14 @@ fn status_under_get_faults_keeps_the_lockfile() {
         );
     }
     // Every fault, on a lockfile whose orders are still to be polled.
-    for (spec, ok) in GET_FAULTS {
+    for (spec, exit) in GET_FAULTS {
         let rig = Rig::new();
         assert_eq!(apply(&rig).status, 0);
         let fault = get_fault("runs.get", spec);
         rig.fault(fault.clone());
         let out = rig.run_with(&[TIMEOUT], &["status", TRIO]);
         rig.clear_faults();
-        assert_eq!(out.status, if *ok { 0 } else { 1 }, "{fault}: {out}");
+        assert_eq!(out.status, *exit, "{fault}: {out}");
         rig.lockfile(TRIO_LOCK).unwrap();
         assert_eq!(rig.posts().len(), 1, "{fault}");
     }
@@ -286,7 +290,11 @@ fn connection_refused_fails_cleanly_everywhere() {
             .collect();
         for run in runs {
             let (args, out) = run.join().unwrap();
-            assert_eq!(out.status, 1, "{args:?}: {out}");
+            // The network clears by itself: 75, and plan and apply say nothing was sent.
+            assert_eq!(out.status, 75, "{args:?}: {out}");
+            if args[0] != "status" {
+                assert!(out.stderr.contains("Nothing was sent."), "{args:?}: {out}");
+            }
             assert!(
                 out.stderr.contains("aepact::api::transport"),
                 "{args:?}: {out}"
@@ -306,15 +314,19 @@ fn status_settling_a_job_in_doubt_under_run_list_faults() {
     assert_eq!(apply(&rig).status, 1);
     rig.settle_emulator();
     let before = std::fs::read_to_string(rig.env.path().join(TRIO_LOCK)).unwrap();
-    // Not retried (500) or unreadable: status fails clearly and records nothing.
-    for fault in [
-        json!({"route": "runs.list", "status": 500, "times": 1}),
-        json!({"route": "runs.list", "response": "malformedJson", "times": 1}),
+    // Not retried (500: 75, it clears by itself) or unreadable (1): status fails clearly and
+    // records nothing.
+    for (fault, exit) in [
+        (json!({"route": "runs.list", "status": 500, "times": 1}), 75),
+        (
+            json!({"route": "runs.list", "response": "malformedJson", "times": 1}),
+            1,
+        ),
     ] {
         rig.fault(fault.clone());
         let out = rig.status(&[TRIO]);
         rig.clear_faults();
-        assert_eq!(out.status, 1, "{fault}: {out}");
+        assert_eq!(out.status, exit, "{fault}: {out}");
         let after = std::fs::read_to_string(rig.env.path().join(TRIO_LOCK)).unwrap();
         assert_eq!(before, after, "{fault}: the job stays in doubt, untouched");
     }

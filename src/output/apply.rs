@@ -1,0 +1,124 @@
+//! `apply` output: the plan it carries out (as `plan` shows it), then what became of each plan
+//! sent, for people or as one JSON document.
+
+use serde::Serialize;
+
+use super::plural;
+use crate::execute::Outcome;
+use crate::planner::model::{PlanSet, PlannedPlan};
+
+/// One line (or two) for people about one plan's outcome.
+pub fn outcome(outcome: &Outcome, plan: &PlannedPlan) -> String {
+    let name = &plan.name;
+    match outcome {
+        Outcome::Submitted { run, orders } => format!(
+            "applied `{name}` (run {run}): {} submitted, recorded in `{}`\n",
+            plural(*orders, "order", "orders"),
+            plan.lockfile
+        ),
+        Outcome::AlreadyApplied { run, applied_at } => {
+            format!("`{name}` already applied (run {run} at {applied_at}): nothing sent\n")
+        }
+        Outcome::Stale { reason } => {
+            format!("refused `{name}`: {reason}\n  help: run `aepact plan` again and review it\n")
+        }
+        Outcome::Rejected {
+            job, message, help, ..
+        } => {
+            format!(
+                "the platform rejected job {} of `{name}`: {message}\n  help: {help}\n",
+                job + 1
+            )
+        }
+        Outcome::Unknown { job, message } => format!(
+            "the outcome of job {} of `{name}` is not known ({message}); it may be running and will not be sent again\n  help: run `aepact status {}` to find out what the platform did\n",
+            job + 1,
+            plan.path
+        ),
+    }
+}
+
+/// A saved plan refused as stale, for people.
+pub fn stale(reason: &str, style: super::Style) -> String {
+    format!(
+        "{}: the saved plan is stale: {reason}\n  help: run `aepact plan --out FILE` again, review it, and apply the new file\n",
+        style.paint(anstyle::Style::new().bold(), "refused"),
+    )
+}
+
+/// Everything one `apply` did, for `--format json`.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// The decision carried out (absent when the command stopped before deciding).
+    pub set: Option<PlanSet>,
+    /// Why a saved plan was refused as stale.
+    pub stale: Option<String>,
+    /// Each plan sent, in order, and what became of it.
+    pub results: Vec<(PlannedPlan, Outcome)>,
+    exit: i32,
+    error: Option<super::error::ErrorDoc>,
+}
+
+impl Report {
+    /// Records how the command ended.
+    pub fn finish(&mut self, result: &crate::error::Result<crate::Exit>) {
+        let exit = match result {
+            Ok(exit) => *exit,
+            Err(err) => {
+                self.error = Some(super::error::ErrorDoc::of(err));
+                err.exit()
+            }
+        };
+        self.exit = i32::from(exit.code());
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Document<'a> {
+    aepact_apply_version: u32,
+    ok: bool,
+    exit_code: i32,
+    plan: Option<&'a PlanSet>,
+    stale: Option<&'a str>,
+    results: Vec<Result<'a>>,
+    error: Option<&'a super::error::ErrorDoc>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Result<'a> {
+    plan: &'a str,
+    path: &'a str,
+    lockfile: &'a str,
+    #[serde(flatten)]
+    outcome: &'a Outcome,
+}
+
+/// The version of the `apply --format json` document.
+pub const APPLY_JSON_VERSION: u32 = 1;
+
+/// `apply --format json`: one document, also when the command failed (`ok: false`, `error`).
+pub fn json(report: &Report) -> String {
+    let doc = Document {
+        aepact_apply_version: APPLY_JSON_VERSION,
+        ok: report.exit == 0,
+        exit_code: report.exit,
+        plan: report.set.as_ref(),
+        stale: report.stale.as_deref(),
+        results: report
+            .results
+            .iter()
+            .map(|(p, outcome)| Result {
+                plan: &p.name,
+                path: &p.path,
+                lockfile: &p.lockfile,
+                outcome,
+            })
+            .collect(),
+        error: report.error.as_ref(),
+    };
+    let mut text = serde_json::to_string_pretty(&doc).expect("invariant: reports serialise");
+    text.push('\n');
+    text
+}

@@ -1,0 +1,194 @@
+//! `status` output: a line per plan, the orders found lost, a summary; progress while
+//! `--wait` waits; or one JSON document at the end.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::{Style, plural};
+use crate::track::{PlanStatus, Tally};
+
+/// One plan's line, and a line per order found lost.
+pub fn plan(path: &Path, status: &PlanStatus) -> String {
+    let mut out = line(&status.tally, path);
+    for lost in &status.lost_orders {
+        out.push_str(&format!(
+            "  lost: segment `{}` to `{}`: the platform does not know run `{}` (HTTP 404); it was not sent to this platform, or the platform dropped it\n",
+            super::escape_controls(&lost.segment),
+            super::escape_controls(&lost.destination),
+            super::escape_controls(lost.run_id.as_deref().unwrap_or("?"))
+        ));
+    }
+    out
+}
+
+fn line(tally: &Tally, plan: &Path) -> String {
+    let mut line = format!(
+        "{}: {} succeeded, {} failed, {} in flight",
+        plan.display(),
+        tally.succeeded,
+        tally.failed,
+        tally.in_flight
+    );
+    if tally.lost > 0 {
+        line.push_str(&format!(", {} lost", tally.lost));
+    }
+    if tally.settled > 0 {
+        line.push_str(&format!(
+            ", {} settled from the platform's runs",
+            plural(tally.settled, "job", "jobs")
+        ));
+    }
+    if tally.in_doubt > 0 {
+        line.push_str(&format!(
+            ", {} not settled yet",
+            plural(tally.in_doubt, "job", "jobs")
+        ));
+    }
+    line.push('\n');
+    line
+}
+
+/// The summary line over every plan.
+pub fn summary(tally: &Tally, style: Style) -> String {
+    let red = anstyle::Style::new()
+        .fg_color(Some(anstyle::AnsiColor::Red.into()))
+        .bold();
+    let green = anstyle::Style::new()
+        .fg_color(Some(anstyle::AnsiColor::Green.into()))
+        .bold();
+    let total = tally.total();
+    let orders = plural(total, "order", "orders");
+    let mut line = if tally.failed > 0 || tally.lost > 0 {
+        let lost = format!(
+            "{} (the platform does not know their runs)",
+            style.paint(red, "lost")
+        );
+        match (tally.failed, tally.lost) {
+            (f, 0) => format!("Status: {f} of {orders} {}.", style.paint(red, "failed")),
+            (0, l) => format!("Status: {l} of {orders} {lost}."),
+            (f, l) => format!(
+                "Status: {f} of {orders} {}, {l} {lost}.",
+                style.paint(red, "failed")
+            ),
+        }
+    } else if tally.in_flight > 0 {
+        format!("Status: {} of {orders} in flight.", tally.in_flight)
+    } else {
+        format!("Status: all {orders} {}.", style.paint(green, "succeeded"))
+    };
+    if tally.in_doubt > 0 {
+        line.push_str(&format!(
+            " {} not settled yet.",
+            plural(tally.in_doubt, "job is", "jobs are")
+        ));
+    }
+    line.push('\n');
+    line
+}
+
+/// `--wait` on a non-terminal: how many orders are final, when that changed.
+pub fn waiting(tally: &Tally) -> String {
+    format!(
+        "waiting: {} of {} final\n",
+        tally.total() - tally.in_flight,
+        plural(tally.total(), "order", "orders")
+    )
+}
+
+/// `--wait` on a non-terminal, when nothing changed for a while: the same, with the time
+/// waited so far.
+pub fn heartbeat(tally: &Tally, elapsed: Duration) -> String {
+    format!(
+        "still waiting after {}: {} of {} final\n",
+        crate::time::duration_text(Duration::from_secs(elapsed.as_secs())),
+        tally.total() - tally.in_flight,
+        plural(tally.total(), "order", "orders")
+    )
+}
+
+/// `--wait` gave up.
+pub fn timed_out(tally: &Tally, waited: Duration) -> String {
+    format!(
+        "timed out after {} with {} still in flight\n  help: run `aepact status --wait` again later\n",
+        crate::time::duration_text(waited),
+        plural(tally.in_flight + tally.in_doubt, "order", "orders")
+    )
+}
+
+/// The version of the `status --format json` document.
+pub const STATUS_JSON_VERSION: u32 = 1;
+
+/// Everything one `status` found, for `--format json`.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Each plan with a lockfile: its path, its lockfile and what the last poll found.
+    pub plans: Vec<(String, String, PlanStatus)>,
+    pub timed_out: bool,
+    exit: i32,
+    error: Option<super::error::ErrorDoc>,
+}
+
+impl Report {
+    /// Records how the command ended.
+    pub fn finish(&mut self, result: &crate::error::Result<crate::Exit>) {
+        let exit = match result {
+            Ok(exit) => *exit,
+            Err(err) => {
+                self.error = Some(super::error::ErrorDoc::of(err));
+                err.exit()
+            }
+        };
+        self.exit = i32::from(exit.code());
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Document<'a> {
+    aepact_status_version: u32,
+    ok: bool,
+    exit_code: i32,
+    timed_out: bool,
+    totals: Tally,
+    plans: Vec<PlanDoc<'a>>,
+    error: Option<&'a super::error::ErrorDoc>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PlanDoc<'a> {
+    path: &'a str,
+    lockfile: &'a str,
+    #[serde(flatten)]
+    status: &'a PlanStatus,
+}
+
+/// `status --format json`: one document, also when the command failed (`ok: false`, `error`).
+pub fn json(report: &Report) -> String {
+    let mut totals = Tally::default();
+    for (_, _, status) in &report.plans {
+        totals.add(&status.tally);
+    }
+    let doc = Document {
+        aepact_status_version: STATUS_JSON_VERSION,
+        ok: report.exit == 0,
+        exit_code: report.exit,
+        timed_out: report.timed_out,
+        totals,
+        plans: report
+            .plans
+            .iter()
+            .map(|(path, lockfile, status)| PlanDoc {
+                path,
+                lockfile,
+                status,
+            })
+            .collect(),
+        error: report.error.as_ref(),
+    };
+    let mut text = serde_json::to_string_pretty(&doc).expect("invariant: reports serialise");
+    text.push('\n');
+    text
+}

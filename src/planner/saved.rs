@@ -1,0 +1,79 @@
+//! Saved plans (`plan --out FILE`): reading one, and telling whether it still matches what
+//! planning finds now (else `apply FILE` refuses it as stale).
+
+use std::path::PathBuf;
+
+use super::model::{PlanSet, SAVED_PLAN_VERSION, Verdict};
+use crate::error::Result;
+
+/// A saved plan, when `paths` is one file holding one (`plan --out`).
+pub fn load(paths: &[PathBuf]) -> Result<Option<PlanSet>> {
+    let [path] = paths else { return Ok(None) };
+    if path.extension().is_none_or(|e| e != "json") || !path.is_file() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(path).map_err(|source| crate::error::Error::Io {
+        doing: "read the saved plan",
+        path: path.display().to_string(),
+        source,
+    })?;
+    let value: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(_) => return Ok(None),
+    };
+    if value.get("aepactPlanVersion").is_none() {
+        return Ok(None);
+    }
+    match serde_json::from_value::<PlanSet>(value) {
+        Ok(set) if set.aepact_plan_version == SAVED_PLAN_VERSION => Ok(Some(set)),
+        Ok(set) => Err(crate::error::Error::SavedPlan(format!(
+            "`{}` is a saved plan of format {}, which this aepact does not read (it reads {SAVED_PLAN_VERSION})",
+            path.display(),
+            set.aepact_plan_version
+        ))),
+        Err(e) => Err(crate::error::Error::SavedPlan(format!(
+            "`{}` is not a valid saved plan: {e}",
+            path.display()
+        ))),
+    }
+}
+
+/// Why a saved plan no longer matches what planning now finds, if it does not.
+pub fn stale_reason(saved: &PlanSet, now: &PlanSet) -> Option<String> {
+    if saved.endpoint != now.endpoint || saved.org != now.org {
+        return Some(format!(
+            "it was made for `{}` (org `{}`), not `{}` (org `{}`)",
+            saved.endpoint, saved.org, now.endpoint, now.org
+        ));
+    }
+    for old in &saved.plans {
+        let Some(new) = now.plans.iter().find(|p| p.path == old.path) else {
+            return Some(format!("plan `{}` is no longer found", old.path));
+        };
+        if old.verdict != Verdict::Apply && new.verdict == Verdict::Apply {
+            return Some(format!(
+                "plan `{}` was not to apply when the plan was made, and is now",
+                old.name
+            ));
+        }
+        if old.plan_digest != new.plan_digest {
+            return Some(format!("the plan file `{}` changed", old.path));
+        }
+        if old.lockfile_digest != new.lockfile_digest {
+            return Some(format!("the lockfile `{}` changed", old.lockfile));
+        }
+        if old.exports.ids != new.exports.ids {
+            return Some(format!(
+                "`exports: {}` of `{}` now resolves to {}, not {}",
+                old.exports.spec,
+                old.name,
+                new.exports.ids.join(", "),
+                old.exports.ids.join(", ")
+            ));
+        }
+        if old.jobs != new.jobs || old.intent_digest != new.intent_digest {
+            return Some(format!("the request bodies of `{}` changed", old.name));
+        }
+    }
+    None
+}

@@ -1,0 +1,350 @@
+//! Track and record: what `status` does for one plan, under its lock: settle the jobs left in
+//! doubt (`pending` after a crash mid-send, or `unknown` after a lost response) from the runs
+//! of their dataflows created after the send; record the jobs never sent (`pending` without
+//! `sentAt`, an apply that stopped); poll every order not final and write back its status,
+//! times and metrics, or `lost` when the platform does not know its run.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::Exit;
+use crate::api::{Client, Run};
+use crate::error::Result;
+use crate::lockfile::{
+    JobError, JobStatus, Ledger, Lockfile, NewOrder, OrderMetrics, OrderStatus, OrderUpdate,
+    Timestamp,
+};
+use crate::plan::request::activation_pairs;
+use crate::target::Target;
+
+/// How far before a job's recorded send time its runs may have been created (clock skew
+/// between this machine and the platform).
+const CLOCK_MARGIN_MS: i64 = 5 * 60 * 1000;
+/// After this long without a run for a job in doubt, the platform did not take it.
+const NOT_RECEIVED_AFTER_MS: i64 = 2 * 60 * 1000;
+
+/// [`NOT_RECEIVED_AFTER_MS`], or `AEPACT_NOT_RECEIVED_AFTER` (milliseconds; a test and ops
+/// knob, see `docs/workflow.md`): tests set it low instead of waiting two minutes.
+fn not_received_after_ms() -> i64 {
+    std::env::var("AEPACT_NOT_RECEIVED_AFTER_MS")
+        .ok()
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .filter(|ms| *ms >= 0)
+        .unwrap_or(NOT_RECEIVED_AFTER_MS)
+}
+
+/// A plan whose lockfile `status` works on.
+pub struct Tracked {
+    /// As given or found.
+    pub shown: PathBuf,
+    /// The canonical plan file: what is locked.
+    pub file: PathBuf,
+    pub lockfile: PathBuf,
+    pub name: Option<String>,
+}
+
+/// Order counts over the plans polled.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tally {
+    pub succeeded: usize,
+    pub failed: usize,
+    pub in_flight: usize,
+    /// Orders whose run the platform does not know (404).
+    pub lost: usize,
+    /// Jobs whose outcome is still unknown after this poll.
+    pub in_doubt: usize,
+    /// Jobs found to have been received (settled) or not, this poll.
+    pub settled: usize,
+}
+
+impl Tally {
+    pub fn add(&mut self, other: &Tally) {
+        self.succeeded += other.succeeded;
+        self.failed += other.failed;
+        self.in_flight += other.in_flight;
+        self.lost += other.lost;
+        self.in_doubt += other.in_doubt;
+        self.settled += other.settled;
+    }
+
+    /// Orders counted.
+    pub fn total(&self) -> usize {
+        self.succeeded + self.failed + self.in_flight + self.lost
+    }
+
+    /// 1 when an order failed or was lost, else 0.
+    pub fn exit(&self) -> Exit {
+        if self.failed > 0 || self.lost > 0 {
+            Exit::Failure
+        } else {
+            Exit::Success
+        }
+    }
+}
+
+/// An order whose run the platform answered 404 for, found this poll.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LostOrder {
+    pub segment: String,
+    /// The destination dataflow.
+    pub destination: String,
+    pub run_id: Option<String>,
+}
+
+/// What one poll of one plan found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanStatus {
+    #[serde(flatten)]
+    pub tally: Tally,
+    pub lost_orders: Vec<LostOrder>,
+}
+
+/// Polls one plan's lockfile under its lock and writes back what changed.
+///
+/// A lockfile that records another plan than `name` is refused, never rewritten.
+///
+/// Returns the counts, and the orders found lost this poll.
+pub async fn poll_plan(
+    client: &Arc<Client>,
+    target: &Target,
+    plan: &Tracked,
+    lock_timeout: Duration,
+) -> Result<PlanStatus> {
+    let name = match &plan.name {
+        Some(name) => name.clone(),
+        // A plan that does not read: its lockfile's own name (nothing to compare it with).
+        None => match Lockfile::load(&plan.lockfile)? {
+            Some(lockfile) => lockfile.plan,
+            None => return Ok(PlanStatus::default()),
+        },
+    };
+    let mut ledger = tokio::task::block_in_place(|| {
+        Ledger::open_at(&plan.file, plan.lockfile.clone(), &name, lock_timeout)
+    })?;
+    let path = plan.lockfile.clone();
+    ledger
+        .lockfile()
+        .check_target(&target.endpoint, &target.org, &path)?;
+    let mut lockfile = ledger.lockfile().clone();
+    let before = lockfile.clone();
+    let mut lost_orders = Vec::new();
+    let mut tally = Tally::default();
+    tracing::info!(
+        plan = %plan.shown.display(),
+        in_doubt = lockfile.jobs_in_doubt().len(),
+        non_final = lockfile.non_final_orders().len(),
+        "polling"
+    );
+
+    // Settle jobs in doubt from the runs of their dataflows.
+    let mut known: HashSet<String> = lockfile
+        .runs
+        .iter()
+        .flat_map(|r| &r.jobs)
+        .flat_map(|j| &j.orders)
+        .filter_map(|o| o.run_id.clone())
+        .collect();
+    for at in lockfile.jobs_in_doubt() {
+        let sandbox = lockfile.runs[at.run].sandbox.clone();
+        let Some(job) = lockfile.job(at) else {
+            continue;
+        };
+        let Some(sent_at) = job.sent_at.map(Timestamp::unix_ms) else {
+            continue;
+        };
+        let wanted: HashSet<(String, String)> = activation_pairs(&job.request).collect();
+        let in_request_order = job.requested_pairs();
+        // Candidates: (created before the send, distance from the send, run id, order).
+        let mut found = Vec::new();
+        for dest in wanted
+            .iter()
+            .map(|(d, _)| d.clone())
+            .collect::<HashSet<_>>()
+        {
+            let runs = client
+                .list_runs(&sandbox, &dest, sent_at - CLOCK_MARGIN_MS)
+                .await?;
+            for run in runs.into_iter().filter(|r| !known.contains(&r.id)) {
+                let (before, distance) = match run.created_at {
+                    Some(t) if t < sent_at => (true, sent_at - t),
+                    Some(t) => (false, t - sent_at),
+                    None => (false, i64::MAX),
+                };
+                for segment in run.segment_ids() {
+                    if wanted.contains(&(dest.clone(), segment.clone())) {
+                        found.push((
+                            before,
+                            distance,
+                            run.id.clone(),
+                            NewOrder {
+                                segment,
+                                order: dest.clone(),
+                                status_url: format!(
+                                    "{}/data/foundation/flowservice/runs/{}",
+                                    client.config().platform_url,
+                                    run.id
+                                ),
+                            },
+                        ));
+                    }
+                }
+            }
+        }
+        // One order per (destination, segment): the run created first after the send; one
+        // created before it (within the clock-skew margin) only when there is none after, since
+        // it may be another job's (another plan's, or an earlier run's).
+        found.sort_by_key(|(before, distance, _, _)| (*before, *distance));
+        let mut seen = HashSet::new();
+        found.retain(|(_, _, _, o)| seen.insert((o.order.clone(), o.segment.clone())));
+        found.sort_by_key(|(_, _, _, o)| {
+            in_request_order
+                .iter()
+                .position(|(d, s)| *d == o.order && *s == o.segment)
+        });
+        // A run settles one job only.
+        known.extend(found.iter().map(|(_, _, id, _)| id.clone()));
+        let found: Vec<NewOrder> = found.into_iter().map(|(_, _, _, o)| o).collect();
+        let now = Timestamp::now();
+        let (run, job) = lockfile.job_mut(at)?;
+        if !found.is_empty() {
+            tracing::info!(
+                run,
+                job = at.job,
+                orders = found.len(),
+                "job in doubt settled: submitted"
+            );
+            job.reconcile_submitted(run, found, now)?;
+            tally.settled += 1;
+        } else if now.unix_ms() - sent_at > not_received_after_ms() {
+            job.reconcile_not_received(
+                run,
+                JobError {
+                    http_status: None,
+                    message: "the platform created no run for this job: it was not received".into(),
+                    body: None,
+                },
+                now,
+            )?;
+            tracing::info!(run, job = at.job, "job in doubt settled: not received");
+            tally.settled += 1;
+        } else {
+            tracing::info!(run, job = at.job, "job in doubt: no run yet, not settled");
+            tally.in_doubt += 1;
+        }
+    }
+
+    // Jobs never sent (`pending`, no `sentAt`) of an apply that stopped: under the lock no
+    // apply is working on them, so nothing was or will be activated by them.
+    for at in lockfile.unsettled_jobs() {
+        let Some(job) = lockfile.job(at) else {
+            continue;
+        };
+        if job.sent_at.is_some() || job.status != JobStatus::Pending {
+            continue;
+        }
+        let (run, job) = lockfile.job_mut(at)?;
+        job.settle_never_sent(
+            run,
+            JobError {
+                http_status: None,
+                message: "never sent: the apply stopped before sending this job".into(),
+                body: None,
+            },
+            Timestamp::now(),
+        )?;
+        tally.settled += 1;
+    }
+
+    // Poll every order that is not final.
+    for at in lockfile.non_final_orders() {
+        let sandbox = lockfile.runs[at.run].sandbox.clone();
+        let Some(order) = lockfile.order(at) else {
+            continue;
+        };
+        // By run ID where known: the status URL names the host the job was sent to, and a
+        // client only follows URLs on its own platform host (an `--emulator` run moves port).
+        let run = match &order.run_id {
+            Some(id) => client.get_run_by_id(&sandbox, id).await?,
+            None => client.get_run(&sandbox, &order.status_url).await?,
+        };
+        let Some(run) = run else {
+            tracing::info!(segment = %order.segment, "the platform does not know this order's run");
+            lost_orders.push(LostOrder {
+                segment: order.segment.clone(),
+                destination: order.order.clone(),
+                run_id: order.run_id.clone(),
+            });
+            let now = Timestamp::now();
+            lockfile.order_mut(at)?.update(OrderUpdate {
+                status: OrderStatus::Lost,
+                run_id: None,
+                created_at: None,
+                started_at: None,
+                finished_at: None,
+                metrics: None,
+                errors: Vec::new(),
+                checked_at: now,
+            });
+            continue;
+        };
+        let update = order_update(&run);
+        tracing::debug!(
+            segment = %order.segment,
+            run_id = %run.id,
+            status = %update.status,
+            "order polled"
+        );
+        lockfile.order_mut(at)?.update(update);
+    }
+    for order in lockfile
+        .runs
+        .iter()
+        .flat_map(|r| &r.jobs)
+        .flat_map(|j| &j.orders)
+    {
+        match &order.status {
+            OrderStatus::Success => tally.succeeded += 1,
+            OrderStatus::Lost => tally.lost += 1,
+            s if s.is_final() => tally.failed += 1,
+            _ => tally.in_flight += 1,
+        }
+    }
+    if lockfile != before {
+        *ledger.lockfile_mut() = lockfile;
+        ledger.save()?;
+        tracing::info!(lockfile = %path.display(), "lockfile updated");
+    }
+    Ok(PlanStatus { tally, lost_orders })
+}
+
+fn order_update(run: &Run) -> OrderUpdate {
+    let records = run.records();
+    let files = run.files();
+    OrderUpdate {
+        status: OrderStatus::from_platform(run.status().as_str()),
+        run_id: Some(run.id.clone()),
+        created_at: run.created_at.and_then(Timestamp::from_unix_ms),
+        started_at: run.started_at().and_then(Timestamp::from_unix_ms),
+        finished_at: run.completed_at().and_then(Timestamp::from_unix_ms),
+        metrics: Some(OrderMetrics {
+            input_records: records.input,
+            output_records: records.output,
+            failed_records: records.failed,
+            input_files: files.input,
+            output_files: files.output,
+        }),
+        errors: run
+            .errors()
+            .iter()
+            .filter_map(|e| serde_json::to_value(e).ok())
+            .collect(),
+        checked_at: Timestamp::now(),
+    }
+}
