@@ -7,7 +7,7 @@ use aepact::emulator::EmulatorBuilder;
 use serde_json::{Value, json};
 
 use crate::common::{Output, TestEnv, repo_root};
-use crate::emulator::{Api, CLIENT_ID, ORG, SECRET};
+use crate::emulator::{Api, SECRET};
 
 pub(crate) const PLAN: &str = "plans/flash-sale.yaml";
 pub(crate) const LOCK: &str = "plans/flash-sale.lock.json";
@@ -29,11 +29,7 @@ impl Online {
             std::fs::read_to_string(repo_root().join("examples/flash-sale.yaml")).unwrap();
         let env = TestEnv::new()
             .with_file(PLAN, example)
-            .with_env("AEP_PLATFORM_URL", api.emulator.platform_url())
-            .with_env("AEP_IMS_URL", api.emulator.ims_url())
-            .with_env("AEP_ORG_ID", ORG)
-            .with_env("AEP_CLIENT_ID", CLIENT_ID)
-            .with_env("AEP_CLIENT_SECRET", SECRET);
+            .with_emulator(&api.emulator);
         Self { api, env }
     }
 
@@ -358,10 +354,7 @@ fn a_canary_secret_never_appears_anywhere() {
             PLAN,
             std::fs::read_to_string(o.env.path().join(PLAN)).unwrap(),
         )
-        .with_env("AEP_PLATFORM_URL", o.api.emulator.platform_url())
-        .with_env("AEP_IMS_URL", o.api.emulator.ims_url())
-        .with_env("AEP_ORG_ID", ORG)
-        .with_env("AEP_CLIENT_ID", CLIENT_ID)
+        .with_emulator(&o.api.emulator)
         .with_env("AEP_CLIENT_SECRET", canary)
         .with_env("RUST_LOG", "trace");
     for args in [
@@ -408,7 +401,7 @@ fn emulator_flag_runs_the_whole_loop_in_process() {
 }
 
 /// Replaces what changes between runs (times, the emulator's port, run IDs) for snapshots.
-fn settings() -> insta::Settings {
+pub(crate) fn settings() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
     settings.add_filter(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z", "[TIME]");
     settings.add_filter(r"http://127\.0\.0\.1:\d+", "[SERVER]");

@@ -26,6 +26,7 @@ mod reliability_concurrency;
 mod reliability_crash;
 mod reliability_faults;
 mod reliability_rig;
+mod reports;
 mod rough_edges;
 mod schema;
 mod secrets;

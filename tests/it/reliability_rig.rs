@@ -12,7 +12,7 @@ use aepact::emulator::EmulatorBuilder;
 use serde_json::{Value, json};
 
 use crate::common::{Output, TestEnv, plan};
-use crate::emulator::{Api, CLIENT_ID, ORG, SECRET};
+use crate::emulator::Api;
 
 pub const GOLD: &str = "db8961e9-d52f-45bc-b3fb-76d0382a6851";
 pub const SILVER: &str = "6a1f0c3e-5b7d-4e9f-a1b2-c3d4e5f6a7b8";
@@ -42,11 +42,7 @@ impl Rig {
         let api = Api::with(EmulatorBuilder::new().run_duration(run_duration));
         let env = TestEnv::new()
             .with_file(TRIO, plan("trio", &[GOLD, SILVER, LAPSED]))
-            .with_env("AEP_PLATFORM_URL", api.emulator.platform_url())
-            .with_env("AEP_IMS_URL", api.emulator.ims_url())
-            .with_env("AEP_ORG_ID", ORG)
-            .with_env("AEP_CLIENT_ID", CLIENT_ID)
-            .with_env("AEP_CLIENT_SECRET", SECRET);
+            .with_emulator(&api.emulator);
         Self { api, env }
     }
 

@@ -128,9 +128,7 @@ fn canaries_never_reach_output_lockfiles_saved_plans_or_emulator_state() {
     let example = std::fs::read_to_string(repo_root().join("examples/flash-sale.yaml")).unwrap();
     let base = |dir_env: TestEnv| {
         dir_env
-            .with_env("AEP_PLATFORM_URL", emulator.platform_url())
-            .with_env("AEP_IMS_URL", emulator.ims_url())
-            .with_env("AEP_ORG_ID", ORG)
+            .with_emulator_urls(&emulator)
             .with_env("RUST_LOG", "trace")
     };
     let oauth = base(TestEnv::new().with_file(PLAN, &example))

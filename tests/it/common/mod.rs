@@ -38,6 +38,21 @@ impl TestEnv {
         path
     }
 
+    /// Points every command at `emulator` as the platform, with its demo organisation and
+    /// credentials (a variable set again later wins).
+    pub fn with_emulator(self, emulator: &aepact::emulator::Emulator) -> Self {
+        self.with_emulator_urls(emulator)
+            .with_env("AEP_CLIENT_ID", crate::emulator::CLIENT_ID)
+            .with_env("AEP_CLIENT_SECRET", crate::emulator::SECRET)
+    }
+
+    /// [`with_emulator`](Self::with_emulator) without the credentials: the URLs and the org.
+    pub fn with_emulator_urls(self, emulator: &aepact::emulator::Emulator) -> Self {
+        self.with_env("AEP_PLATFORM_URL", emulator.platform_url())
+            .with_env("AEP_IMS_URL", emulator.ims_url())
+            .with_env("AEP_ORG_ID", crate::emulator::ORG)
+    }
+
     pub fn with_env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.to_owned(), value.to_owned()));
         self

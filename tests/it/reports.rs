@@ -1,0 +1,118 @@
+//! What `apply` and `status` print, as golden files (human) and as their one JSON document
+//! (`--format json`), also when they fail before anything was sent (issue 10).
+
+use serde_json::Value;
+
+use crate::apply::{Online, PLAN, settings};
+use crate::common::TestEnv;
+
+/// A platform that cannot be reached: a port bound, noted and closed.
+fn closed_port() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}", listener.local_addr().unwrap())
+}
+
+#[test]
+fn apply_and_status_for_people() {
+    let o = Online::new();
+    let apply = o.run(&["apply", "--auto-approve", PLAN]);
+    assert_eq!(apply.status, 0, "{apply}");
+    let status = o.run(&["status", PLAN]);
+    assert_eq!(status.status, 0, "{status}");
+    settings().bind(|| {
+        insta::assert_snapshot!("apply_human", apply);
+        insta::assert_snapshot!("status_human", status);
+    });
+}
+
+#[test]
+fn apply_and_status_as_one_json_document() {
+    let o = Online::new();
+    let apply = o.run(&["apply", "--auto-approve", "--format", "json", PLAN]);
+    assert_eq!(apply.status, 0, "{apply}");
+    let doc = apply.json();
+    assert_eq!(doc["aepactApplyVersion"], 1);
+    assert_eq!(doc["ok"], true);
+    assert_eq!(doc["exitCode"], 0);
+    assert_eq!(doc["plan"]["plans"][0]["verdict"]["action"], "apply");
+    assert_eq!(doc["results"][0]["outcome"], "submitted");
+    assert_eq!(doc["results"][0]["orders"], 3);
+    assert_eq!(doc["error"], Value::Null);
+
+    let status = o.run(&["status", "--format", "json", PLAN]);
+    assert_eq!(status.status, 0, "{status}");
+    let doc = status.json();
+    assert_eq!(doc["aepactStatusVersion"], 1);
+    assert_eq!(doc["totals"]["succeeded"], 3);
+    assert_eq!(doc["plans"][0]["lockfile"], "plans/flash-sale.lock.json");
+    settings().bind(|| {
+        insta::assert_snapshot!("status_json", status.stdout);
+    });
+
+    // Again: already applied, nothing sent, still one document.
+    let again = o.run(&["apply", "--auto-approve", "--format", "json", PLAN]);
+    assert_eq!(
+        again.json()["plan"]["plans"][0]["verdict"]["action"],
+        "alreadyApplied"
+    );
+    assert_eq!(again.json()["results"], serde_json::json!([]));
+}
+
+/// With the platform unreachable, `plan` and `apply` exit 75 and say nothing was sent; `apply`
+/// and `status` with `--format json` still print one document, with the error. (Each command
+/// retries its connection with backoff first: they run side by side.)
+#[test]
+fn an_unreachable_platform_is_75_with_nothing_sent() {
+    let o = Online::new();
+    // A lockfile to poll, then the platform gone.
+    assert_eq!(o.run(&["apply", "--auto-approve", PLAN]).status, 0);
+    let closed = closed_port();
+    let recorded = o.lockfile()["runs"][0]["endpoint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let lock = std::fs::read_to_string(o.env.path().join("plans/flash-sale.lock.json")).unwrap();
+    let env = TestEnv::new()
+        .with_file(
+            PLAN,
+            std::fs::read_to_string(o.env.path().join(PLAN)).unwrap(),
+        )
+        .with_file(
+            "polled/flash-sale.yaml",
+            std::fs::read_to_string(o.env.path().join(PLAN)).unwrap(),
+        )
+        .with_file(
+            "polled/flash-sale.lock.json",
+            lock.replace(&recorded, &closed),
+        )
+        .with_emulator(&o.api.emulator)
+        .with_env("AEP_PLATFORM_URL", &closed)
+        .with_env("AEP_IMS_URL", &closed);
+    let commands: [&[&str]; 3] = [
+        &["plan", PLAN],
+        &["apply", "--auto-approve", "--format", "json", PLAN],
+        &["status", "--format", "json", "polled/flash-sale.yaml"],
+    ];
+    let env = &env;
+    let [plan, apply, status] = std::thread::scope(|scope| {
+        commands
+            .map(|args| scope.spawn(move || env.run(args)))
+            .map(|run| run.join().unwrap())
+    });
+    assert_eq!(plan.status, 75, "{plan}");
+    assert!(plan.stderr.contains("Nothing was sent."), "{plan}");
+
+    assert_eq!(apply.status, 75, "{apply}");
+    assert!(apply.stderr.contains("Nothing was sent."), "{apply}");
+    let doc = apply.json();
+    assert_eq!(doc["ok"], false);
+    assert_eq!(doc["exitCode"], 75);
+    assert_eq!(doc["error"]["code"], "aepact::api::transport");
+    assert_eq!(doc["error"]["nothingSent"], true);
+    assert_eq!(doc["plan"], Value::Null);
+
+    assert_eq!(status.status, 75, "{status}");
+    let doc = status.json();
+    assert_eq!(doc["ok"], false);
+    assert_eq!(doc["error"]["code"], "aepact::api::transport");
+}
