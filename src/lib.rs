@@ -9,6 +9,7 @@
 //! - [`commands`]: one module per subcommand.
 //! - [`plan`]: the plan format, YAML loading with positions, schema, guardrails, diagnostics.
 //! - [`output`]: the only code that writes stdout; one renderer per `--format`.
+//! - [`codes`]: every code aepact prints (diagnostics, refusals, errors), in one registry.
 //! - [`error`]: operational errors (I/O, HTTP, lockfiles, saved plans), each with a kind.
 //! - [`execute`]: sending a plan's jobs exactly once and recording every step.
 //! - [`track`]: following the recorded orders on the platform and recording what it says.
@@ -26,6 +27,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod codes;
 pub mod commands;
 pub mod diff;
 pub mod digest;

@@ -44,6 +44,30 @@ pub mod codes {
     pub const CHANGED_SINCE_REVIEW: &str = "changed_since_review";
     pub const SHARED_SEGMENT: &str = "shared_segment";
 
+    /// One line saying what a code means (as docs/workflow.md's table says it).
+    pub fn meaning(code: &str) -> &'static str {
+        match code {
+            EXPORT_RUNNING => "a segment export job is processing in the sandbox",
+            NO_PROFILE_EXPORT => "`exports: latest` finds no profile export job that succeeded",
+            EXPORT_MISSING => "an export job the plan names does not exist",
+            EXPORT_NOT_SUCCEEDED => "an export job the plan names has not succeeded",
+            NOT_A_DATAFLOW => "a destination is not a dataflow in the sandbox",
+            DATAFLOW_DISABLED => "a destination's dataflow is not an enabled destination dataflow",
+            SEGMENTS_UNMAPPED => "the dataflow does not map some of the plan's segments",
+            OUT_OF_SCHEDULE => "a segment's schedule in the dataflow does not cover today",
+            JOB_IN_DOUBT => "a job of the lockfile may have been received: `status` settles it",
+            RUN_IN_FLIGHT => "a run of one of the segments to send is still going",
+            UNRECORDED_RUN => {
+                "the platform delivered a pair within the guard window by a run no lockfile records"
+            }
+            CHANGED_SINCE_REVIEW => "(a saved plan) a pair was delivered after the plan was made",
+            SHARED_SEGMENT => {
+                "the plan shares a segment with a plan applied before it in this invocation"
+            }
+            _ => "",
+        }
+    }
+
     /// Every code, for the docs test.
     pub const ALL: [&str; 13] = [
         EXPORT_RUNNING,

@@ -31,17 +31,24 @@ fn docs_list_every_refusal_reason() {
 fn docs_show_the_json_documents_of_apply_and_status() {
     let docs = std::fs::read_to_string(repo_root().join("docs/workflow.md")).unwrap();
     let example = |marker: &str| -> serde_json::Value {
-        let at = docs.find(marker).unwrap_or_else(|| panic!("no {marker} example"));
+        let at = docs
+            .find(marker)
+            .unwrap_or_else(|| panic!("no {marker} example"));
         let start = docs[..at].rfind("```json\n").unwrap() + 8;
         let end = start + docs[start..].find("```\n").unwrap();
         serde_json::from_str(&docs[start..end]).unwrap()
     };
-    let keys = |v: &serde_json::Value| -> Vec<String> {
-        v.as_object().unwrap().keys().cloned().collect()
-    };
+    let keys =
+        |v: &serde_json::Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
     let o = crate::apply::Online::new();
     let apply = o
-        .run(&["apply", "--auto-approve", "--format", "json", crate::apply::PLAN])
+        .run(&[
+            "apply",
+            "--auto-approve",
+            "--format",
+            "json",
+            crate::apply::PLAN,
+        ])
         .json();
     let status = o
         .run(&["status", "--format", "json", crate::apply::PLAN])
