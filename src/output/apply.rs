@@ -42,7 +42,7 @@ pub fn outcome(outcome: &Outcome, plan: &PlannedPlan) -> String {
 pub fn stale(reason: &str, style: super::Style) -> String {
     format!(
         "{}: the saved plan is stale: {reason}\n  help: run `aepact plan --out FILE` again, review it, and apply the new file\n",
-        style.paint(anstyle::Style::new().bold(), "refused"),
+        style.paint(super::style::strong(), "refused"),
     )
 }
 

@@ -2,7 +2,6 @@
 
 use std::fmt::Write;
 
-use anstyle::{AnsiColor, Style as Ansi};
 use miette::{GraphicalReportHandler, GraphicalTheme};
 
 use super::{Style, escape_controls, is_escaped_control, plural};
@@ -191,10 +190,7 @@ pub fn validate(report: &CheckReport, style: Style) -> String {
         let _ = writeln!(
             out,
             "{} plan `{}` ({}): {} over {} of at most {limit}",
-            style.paint(
-                Ansi::new().fg_color(Some(AnsiColor::Cyan.into())).bold(),
-                "split"
-            ),
+            style.paint(super::style::note(), "split"),
             file.plan_name.as_deref().unwrap_or("?"),
             escape_controls(&file.path),
             plural(total, "distinct segment", "distinct segments"),
@@ -230,19 +226,13 @@ pub fn summary(report: &CheckReport, style: Style) -> String {
         String::new()
     };
     if errors == 0 {
-        let ok = style.paint(
-            Ansi::new().fg_color(Some(AnsiColor::Green.into())).bold(),
-            "ok",
-        );
+        let ok = style.paint(super::style::good(), "ok");
         format!(
             "{ok}: {} valid{warn}\n",
             plural(total, "plan file", "plan files")
         )
     } else {
-        let err = style.paint(
-            Ansi::new().fg_color(Some(AnsiColor::Red.into())).bold(),
-            "error",
-        );
+        let err = style.paint(super::style::bad(), "error");
         format!(
             "{err}: {invalid} of {} invalid ({}{warn})\n",
             plural(total, "plan file", "plan files"),

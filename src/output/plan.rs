@@ -3,8 +3,6 @@
 
 use std::fmt::Write;
 
-use anstyle::{AnsiColor, Style as Ansi};
-
 use super::{Style, escape_controls, plural};
 use crate::planner::model::{PlanSet, PlannedPlan, Verdict};
 use crate::time::rfc3339;
@@ -79,12 +77,11 @@ fn deliveries_text(plan: &PlannedPlan, since: i64) -> String {
 ///
 /// `since` is when the platform's runs were read from ([`PlanSet::runs_read`]).
 pub fn human_plan(plan: &PlannedPlan, since: i64, style: Style) -> String {
-    let bold = Ansi::new().bold();
     let mut out = String::new();
     let _ = writeln!(
         out,
         "{} ({})",
-        style.paint(bold, &format!("plan `{}`", plan.name)),
+        style.paint(super::style::strong(), &format!("plan `{}`", plan.name)),
         escape_controls(&plan.path)
     );
     let _ = writeln!(out, "  sandbox:  {}", plan.sandbox);
@@ -115,10 +112,7 @@ pub fn human_plan(plan: &PlannedPlan, since: i64, style: Style) -> String {
             let _ = writeln!(
                 out,
                 "  {} (run {run} at {applied_at}): nothing to send",
-                style.paint(
-                    Ansi::new().fg_color(Some(AnsiColor::Green.into())),
-                    "already applied"
-                )
+                style.paint(super::style::good(), "already applied")
             );
         }
         Verdict::Refused { reasons } => {
@@ -131,10 +125,7 @@ pub fn human_plan(plan: &PlannedPlan, since: i64, style: Style) -> String {
                 let _ = writeln!(
                     out,
                     "  {}: {}\n    help: {}",
-                    style.paint(
-                        Ansi::new().fg_color(Some(AnsiColor::Red.into())).bold(),
-                        tag
-                    ),
+                    style.paint(super::style::bad(), tag),
                     escape_controls(&r.message),
                     escape_controls(&r.help)
                 );
@@ -204,10 +195,7 @@ pub fn human_plan(plan: &PlannedPlan, since: i64, style: Style) -> String {
             let _ = writeln!(
                 out,
                 "  {}: {} with {} to {}",
-                style.paint(
-                    Ansi::new().fg_color(Some(AnsiColor::Yellow.into())).bold(),
-                    "to apply"
-                ),
+                style.paint(super::style::pending(), "to apply"),
                 plural(plan.jobs.len(), "job", "jobs"),
                 plural(segments, "segment", "segments"),
                 plural(plan.destinations.len(), "destination", "destinations"),

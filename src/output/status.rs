@@ -52,12 +52,7 @@ fn line(tally: &Tally, plan: &Path) -> String {
 
 /// The summary line over every plan.
 pub fn summary(tally: &Tally, style: Style) -> String {
-    let red = anstyle::Style::new()
-        .fg_color(Some(anstyle::AnsiColor::Red.into()))
-        .bold();
-    let green = anstyle::Style::new()
-        .fg_color(Some(anstyle::AnsiColor::Green.into()))
-        .bold();
+    let (red, green) = (super::style::bad(), super::style::good());
     let total = tally.total();
     let orders = plural(total, "order", "orders");
     let mut line = if tally.failed > 0 || tally.lost > 0 {

@@ -15,7 +15,7 @@ use super::model::{
     ChangeRecord, Delivery, DestinationInfo, LastApplied, PlanSet, PlannedPlan, Reason,
     ResolvedExports, Verdict,
 };
-use super::witness::Witness;
+use super::resolve::Witness;
 use crate::api::{ExportJob, Flow, Mapping, UtcDate};
 use crate::diff;
 use crate::lockfile::Lockfile;

@@ -5,4 +5,3 @@ pub mod decide;
 pub mod model;
 pub mod resolve;
 pub mod saved;
-pub mod witness;

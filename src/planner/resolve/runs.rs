@@ -11,13 +11,15 @@
 //! Times are the platform's: each listing's `Date` header tells its clock, so a guard window is
 //! measured against the platform's `createdAt`, not against this machine's clock.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use tokio::task::JoinSet;
 
-use super::model::RunsRead;
 use crate::api::{ApiError, Client, Run};
+use crate::lockfile::Lockfile;
+use crate::plan::Plan;
+use crate::planner::model::RunsRead;
 
 /// The runs read, by (sandbox, dataflow), newest first.
 #[derive(Debug, Default)]
@@ -113,4 +115,74 @@ impl Witness {
             .filter(|((s, _), _)| s == sandbox)
             .any(|(_, runs)| runs.iter().any(|r| r.id.eq_ignore_ascii_case(run_id)))
     }
+}
+
+/// Recorded orders not final whose run the witness did not list (older than its window),
+/// looked up by ID: (sandbox, segment) → run ID of those the platform still reports going.
+/// Every lockfile of the invocation counts, not only the plan's own: `apply a.yaml b.yaml`
+/// must not send `b` into a run of `a` still going on a shared segment.
+pub(super) async fn straggling(
+    client: &Arc<Client>,
+    plans: &[Plan],
+    sandboxes: &[String],
+    lockfiles: &[Option<Lockfile>],
+    witness: &Witness,
+) -> Result<BTreeMap<(String, String), String>, ApiError> {
+    let wanted: BTreeSet<(&str, &str)> = plans
+        .iter()
+        .zip(sandboxes)
+        .flat_map(|(p, sandbox)| {
+            p.destinations
+                .iter()
+                .flat_map(|d| &d.segments)
+                .map(move |s| (sandbox.as_str(), s.id.as_str()))
+        })
+        .collect();
+    let mut tasks = JoinSet::new();
+    let mut asked = BTreeSet::new();
+    for lockfile in lockfiles.iter().flatten() {
+        for at in lockfile.non_final_orders() {
+            let Some(order) = lockfile.order(at) else {
+                continue;
+            };
+            let sandbox = lockfile.runs[at.run].sandbox.clone();
+            if !wanted.contains(&(sandbox.as_str(), order.segment.as_str())) {
+                continue;
+            }
+            if order
+                .run_id
+                .as_deref()
+                .is_some_and(|id| witness.knows(&sandbox, id))
+            {
+                continue;
+            }
+            // One lookup per recorded run, however many plans share it.
+            if !asked.insert((sandbox.clone(), order.status_url.clone())) {
+                continue;
+            }
+            let (client, url, run_id, segment) = (
+                client.clone(),
+                order.status_url.clone(),
+                order.run_id.clone(),
+                order.segment.clone(),
+            );
+            tasks.spawn(async move {
+                let run = match run_id {
+                    Some(id) => client.get_run_by_id(&sandbox, &id).await,
+                    None => client.get_run(&sandbox, &url).await,
+                };
+                (sandbox, segment, run)
+            });
+        }
+    }
+    let mut found = BTreeMap::new();
+    while let Some(done) = tasks.join_next().await {
+        let (sandbox, segment, run) = done.expect("invariant: status tasks do not panic");
+        if let Some(run) = run?
+            && !run.is_final()
+        {
+            found.insert((sandbox, segment), run.id.clone());
+        }
+    }
+    Ok(found)
 }
