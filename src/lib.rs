@@ -4,21 +4,24 @@
 //! sent, applies them and records each activation in a lockfile. The crate is a library with a
 //! thin binary (`src/main.rs`), so tests can drive commands and checks directly.
 //!
-//! Layout (see `STYLE.md` in the project's shared docs):
-//! - [`cli`]: every clap type; doc comments are the `--help` text.
-//! - [`commands`]: one module per subcommand.
-//! - [`plan`]: the plan format, YAML loading with positions, schema, guardrails, diagnostics.
-//! - [`output`]: the only code that writes stdout; one renderer per `--format`.
-//! - [`codes`]: every code aepact prints (diagnostics, refusals, errors), in one registry.
-//! - [`error`]: operational errors (I/O, HTTP, lockfiles, saved plans), each with a kind.
-//! - [`execute`]: sending a plan's jobs exactly once and recording every step.
-//! - [`track`]: following the recorded orders on the platform and recording what it says.
-//! - [`exit`]: the exit statuses, and the one mapping from error kinds to them.
-//! - [`lockfile`]: the per-plan activation record: format, atomic save, lock.
-//! - [`digest`]: SHA-256 of bytes and files, and the intent digest (plan and lockfile agree).
-//! - [`emulator`]: the local AEP emulator (`aepact emulator`); async, like the API client.
-//! - [`target`]: where activations go (a platform, or the emulator) and where their lockfiles are.
-//! - [`api`]: the HTTP client for the Platform and IMS (tokens, retries, typed responses).
+//! Data flows one way, and each step is one module:
+//!
+//! | step | module | what it does |
+//! |---|---|---|
+//! | load, check | [`plan`] | the plan format, YAML with positions, schema, guardrails, diagnostics |
+//! | resolve | [`planner::resolve`] | what the platform says: export jobs, dataflows, runs (the witness) |
+//! | decide | [`planner::decide`] | the one verdict per plan: apply, already applied, refused and why |
+//! | execute, record | [`execute`] | send a plan's jobs exactly once, every step recorded first |
+//! | track, record | [`track`] | follow the recorded orders, settle jobs in doubt |
+//! | record | [`lockfile`] | the per-plan activation record: format, state machine, verify, the one save path |
+//! | render | [`output`] | every byte of stdout; one renderer per `--format` |
+//!
+//! Around them: [`cli`] (every clap type; doc comments are the `--help` text), [`commands`]
+//! (thin: arguments → the steps above → a renderer → an [`Exit`]), [`api`] (the HTTP client and
+//! the platform's JSON types), [`emulator`] (the local platform, serving those same types),
+//! [`target`] (where activations go and where their lockfiles are), [`error`] and [`exit`]
+//! (errors with a kind, and the one mapping to exit statuses), [`codes`] (every code aepact
+//! prints, in one registry), [`digest`], [`diff`] and [`time`].
 //!
 //! Validation is synchronous and starts no async runtime or HTTP client: `aepact validate` on one
 //! file is a pre-commit hook and must start fast.
