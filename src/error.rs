@@ -135,12 +135,3 @@ fn api_kind(err: &crate::api::ApiError) -> Kind {
         E::ClientBuild(_) => Kind::Internal,
     }
 }
-
-impl From<crate::planner::resolve::ResolveError> for Error {
-    fn from(err: crate::planner::resolve::ResolveError) -> Self {
-        match err {
-            crate::planner::resolve::ResolveError::Api(e) => Error::Api(e),
-            crate::planner::resolve::ResolveError::Lockfile(e) => Error::Lockfile(e),
-        }
-    }
-}

@@ -43,6 +43,7 @@ pub mod output;
 pub mod plan;
 pub mod planner;
 pub mod target;
+pub mod text;
 pub mod time;
 pub mod track;
 

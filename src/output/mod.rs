@@ -78,7 +78,4 @@ pub(crate) fn is_escaped_control(c: char) -> bool {
     c.is_control() && c != '\n' && c != '\t'
 }
 
-/// "1 file", "3 files".
-pub fn plural(n: usize, singular: &str, plural: &str) -> String {
-    format!("{n} {}", if n == 1 { singular } else { plural })
-}
+pub use crate::text::plural;

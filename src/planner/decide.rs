@@ -15,7 +15,7 @@ use super::model::{
     ChangeRecord, Delivery, DestinationInfo, LastApplied, PlanSet, PlannedPlan, Reason,
     ResolvedExports, Verdict,
 };
-use super::resolve::Witness;
+use super::resolve::runs::Witness;
 use crate::api::{ExportJob, Flow, Mapping, UtcDate};
 use crate::diff;
 use crate::lockfile::Lockfile;
@@ -420,7 +420,7 @@ fn check_dataflows(facts: &Facts<'_>, reasons: &mut Vec<Reason>) -> Vec<Destinat
                     "dataflow `{}` (\"{}\") does not map {}: {}",
                     dest.id,
                     flow.name(),
-                    crate::output::plural(unmapped.len(), "segment", "segments"),
+                    crate::text::plural(unmapped.len(), "segment", "segments"),
                     unmapped.join(", ")
                 ),
                 "add the segments to the dataflow in the Platform UI first (step 3 of the platform's workflow), or remove them from the plan",
@@ -432,7 +432,7 @@ fn check_dataflows(facts: &Facts<'_>, reasons: &mut Vec<Reason>) -> Vec<Destinat
                 format!(
                     "in dataflow `{}` the schedule of {} does not cover today ({today}): {}",
                     dest.id,
-                    crate::output::plural(out_of_schedule.len(), "segment", "segments"),
+                    crate::text::plural(out_of_schedule.len(), "segment", "segments"),
                     out_of_schedule.join(", ")
                 ),
                 "extend the segments' schedule in the dataflow, or remove them from the plan",
@@ -569,7 +569,7 @@ fn unrecorded(
         code: codes::UNRECORDED_RUN.into(),
         message: format!(
             "the platform delivered {} within the guard window ({}) by runs no lockfile records: {}",
-            crate::output::plural(found.len(), "of this plan's pairs", "of this plan's pairs"),
+            crate::text::plural(found.len(), "of this plan's pairs", "of this plan's pairs"),
             crate::time::duration_text(window),
             list.join("; ")
         ),
@@ -638,7 +638,7 @@ fn ago(now: i64, then: Option<i64>) -> String {
     };
     format!(
         "{} ago",
-        crate::output::plural(usize::try_from(n).unwrap_or(usize::MAX), unit, units)
+        crate::text::plural(usize::try_from(n).unwrap_or(usize::MAX), unit, units)
     )
 }
 

@@ -18,6 +18,7 @@ mod examples;
 mod gitops;
 mod help;
 mod hostile;
+mod layout;
 mod lock_verify;
 mod lockfile;
 mod pr_comment;

@@ -35,6 +35,15 @@ pub enum ResolveError {
     Lockfile(#[from] lockfile::LockfileError),
 }
 
+impl From<ResolveError> for crate::error::Error {
+    fn from(err: ResolveError) -> Self {
+        match err {
+            ResolveError::Api(e) => crate::error::Error::Api(e),
+            ResolveError::Lockfile(e) => crate::error::Error::Lockfile(e),
+        }
+    }
+}
+
 /// Resolves `plans` against the platform behind `client` and decides each one.
 ///
 /// Returns every plan with its verdict, in the order given.
@@ -160,7 +169,7 @@ pub async fn resolve(
 
 mod exports;
 mod flows;
-mod runs;
+pub mod runs;
 
 pub use runs::Witness;
 
