@@ -34,18 +34,14 @@ fn modules() -> BTreeMap<String, PathBuf> {
 
 /// The paths a file's code names: `crate::a::b`, `super::x`, `self::y` (in `use` items and
 /// inline), resolved to absolute module paths. Comments are left out.
-fn named_paths(module: &str, is_mod_file: bool, text: &str) -> BTreeSet<String> {
+fn named_paths(module: &str, text: &str) -> BTreeSet<String> {
     let parent = |m: &str| {
         m.rsplit_once("::")
             .map_or("crate".to_owned(), |(p, _)| p.to_owned())
     };
-    // A `mod.rs` (or lib.rs) is its module; `super` of a file `a/b.rs` is `a`.
+    // `super` of `a/b.rs` (`crate::a::b`) and of `a/b/mod.rs` (also `crate::a::b`) is `crate::a`.
     let here = module.to_owned();
-    let sup = if is_mod_file {
-        parent(&here)
-    } else {
-        parent(&here)
-    };
+    let sup = parent(&here);
     let mut found = BTreeSet::new();
     let code: String = text
         .lines()
@@ -141,8 +137,7 @@ fn no_file_imports_a_file_that_imports_it() {
         let text = std::fs::read_to_string(path).unwrap();
         // Test modules inside a file may use anything.
         let text = text.split("#[cfg(test)]").next().unwrap_or("");
-        let is_mod = path.ends_with("mod.rs") || path.ends_with("lib.rs");
-        for named in named_paths(module, is_mod, text) {
+        for named in named_paths(module, text) {
             if let Some(target) = file_of(&named, &modules)
                 && target != module
                 && target != "crate"
