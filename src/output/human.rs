@@ -140,13 +140,21 @@ pub fn summary(report: &CheckReport, style: Style) -> String {
     } else {
         String::new()
     };
+    // Other YAML met in directory walks (CI workflows, manifests): counted, never checked.
+    let skipped = match report.skipped.len() {
+        0 => String::new(),
+        n => format!(
+            ", {} skipped",
+            plural(n, "other YAML file", "other YAML files")
+        ),
+    };
     if errors == 0 {
         let ok = style.paint(
             Ansi::new().fg_color(Some(AnsiColor::Green.into())).bold(),
             "ok",
         );
         format!(
-            "{ok}: {} valid{warn}\n",
+            "{ok}: {} valid{warn}{skipped}\n",
             plural(total, "plan file", "plan files")
         )
     } else {
@@ -155,7 +163,7 @@ pub fn summary(report: &CheckReport, style: Style) -> String {
             "error",
         );
         format!(
-            "{err}: {invalid} of {} invalid ({}{warn})\n",
+            "{err}: {invalid} of {} invalid ({}{warn}){skipped}\n",
             plural(total, "plan file", "plan files"),
             plural(errors, "error", "errors"),
         )

@@ -154,6 +154,7 @@ pub fn check_plan(
     };
     let plan = Plan {
         path: Arc::from(source.name()),
+        file: Arc::from(std::path::Path::new(source.name())),
         name: raw.name,
         description: raw.description,
         sandbox: raw.sandbox,

@@ -4,6 +4,7 @@
 //! included) into `schemas/plan.schema.json`. Only [`Plan`], built by the guardrails once a raw
 //! plan has passed every check, flows on to planning and applying.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use schemars::JsonSchema;
@@ -192,8 +193,12 @@ impl AdhocApiVersion {
 /// A plan that passed the schema and every offline guardrail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
-    /// The file it came from.
+    /// The file it came from, as shown to users: as given, or as found under a directory.
     pub path: Arc<str>,
+    /// The file it came from, canonical (symlinks resolved): with `name`, what identifies the
+    /// plan, whatever path named it. The path as given when it could not be resolved, and
+    /// `path` itself for a plan checked from text alone ([`crate::plan::check::check_source`]).
+    pub file: Arc<Path>,
     pub name: String,
     pub description: Option<String>,
     pub sandbox: Option<String>,

@@ -111,6 +111,7 @@ mod tests {
         };
         Plan {
             path: Arc::from("p.yaml"),
+            file: Arc::from(std::path::Path::new("p.yaml")),
             name: "p".into(),
             description: None,
             sandbox: None,
