@@ -7,6 +7,7 @@
 mod api;
 mod apply;
 mod common;
+mod discovery;
 mod docs;
 mod emulator;
 mod emulator_cli;
