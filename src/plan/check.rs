@@ -114,17 +114,18 @@ enum Target {
     /// of targets, also of files listed before it) and whether the walk hit problems. Whether it
     /// held any plan is known only once those files are checked.
     Dir {
-        display: String,
-        met: Vec<usize>,
+        display: Box<str>,
+        met: Vec<u32>,
         problems: bool,
     },
 }
 
 /// A file to check.
 struct FileTarget {
-    path: PathBuf,
     display: Arc<str>,
-    /// The canonical file: the plan's identity, and the key that dedupes files.
+    /// The canonical file: the plan's identity, the key that dedupes files, and the path it is
+    /// read through (the path as given when it could not be resolved). One path per file keeps
+    /// memory flat at 10,000 plans.
     file: Arc<Path>,
     /// Named on the command line (always a plan), rather than only met in a directory walk
     /// (a plan only when [`file_kind`] says so).
@@ -157,14 +158,14 @@ fn discover(paths: &[PathBuf]) -> Vec<Target> {
                     .iter()
                     .any(|t| matches!(t, Target::Problem(_)));
                 found.targets.push(Target::Dir {
-                    display,
+                    display: display.into(),
                     met,
                     problems,
                 });
             }
             // Files, and paths we cannot stat: reading will say what is wrong with them.
             _ => {
-                found.file(path.clone(), display, identity::canonical(path), true);
+                found.file(display, identity::canonical(path), true);
             }
         }
     }
@@ -175,7 +176,7 @@ fn discover(paths: &[PathBuf]) -> Vec<Target> {
 struct Discovery {
     targets: Vec<Target>,
     /// Canonical file -> its target.
-    seen: HashMap<Arc<Path>, usize>,
+    seen: HashMap<Arc<Path>, u32>,
 }
 
 impl Discovery {
@@ -184,22 +185,21 @@ impl Discovery {
     }
 
     /// Lists a file unless its canonical file is listed already. Returns its target's index.
-    fn file(&mut self, path: PathBuf, display: String, file: Arc<Path>, named: bool) -> usize {
+    fn file(&mut self, display: String, file: Arc<Path>, named: bool) -> u32 {
         match self.seen.entry(file) {
             Entry::Occupied(first) => {
                 let i = *first.get();
                 // Named on the command line after it was met in a walk: checked as a plan.
-                if let Some(Target::File(target)) = self.targets.get_mut(i) {
+                if let Some(Target::File(target)) = self.targets.get_mut(i as usize) {
                     target.named |= named;
                 }
                 i
             }
             Entry::Vacant(slot) => {
-                let i = self.targets.len();
+                let i = self.targets.len() as u32;
                 let file = slot.key().clone();
                 slot.insert(i);
                 self.targets.push(Target::File(FileTarget {
-                    path,
                     display: display.into(),
                     file,
                     named,
@@ -212,7 +212,7 @@ impl Discovery {
     /// Walks `dir`, whose canonical path is `canonical` when known (then the canonical path of
     /// an entry that is no symlink is found without asking the file system). Pushes the index
     /// of every file met to `met`.
-    fn walk(&mut self, dir: &Path, canonical: Option<&Path>, met: &mut Vec<usize>) {
+    fn walk(&mut self, dir: &Path, canonical: Option<&Path>, met: &mut Vec<u32>) {
         let entries = match std::fs::read_dir(dir) {
             Ok(entries) => entries,
             Err(err) => {
@@ -249,10 +249,10 @@ impl Discovery {
             {
                 let display = display_path(&path);
                 let file = match inside {
-                    Some(file) => Arc::from(file.into_boxed_path()),
+                    Some(file) => Arc::from(file.as_path()),
                     None => identity::canonical(&path),
                 };
-                met.push(self.file(path, display, file, false));
+                met.push(self.file(display, file, false));
             }
         }
     }
@@ -324,7 +324,7 @@ fn check_file(
     keep_plan: bool,
 ) -> Option<(FileReport, Vec<u128>)> {
     let display = target.display.clone();
-    let (mut report, distinct) = match load::read_source(&target.path, &display) {
+    let (mut report, distinct) = match load::read_source(&target.file, &display) {
         Ok(source) => {
             let doc = load::parse(&source);
             if !target.named
@@ -502,7 +502,7 @@ pub fn check_paths(paths: &[PathBuf], options: &CheckOptions, keep_plans: bool) 
     }
 
     let reload = |i: usize| match &targets[i] {
-        Target::File(file) => load::read_source(&file.path, &file.display).ok(),
+        Target::File(file) => load::read_source(&file.file, &file.display).ok(),
         Target::Problem(_) | Target::Dir { .. } => None,
     };
     let plans: Vec<CrossPlan<'_>> = slots
@@ -514,21 +514,18 @@ pub fn check_paths(paths: &[PathBuf], options: &CheckOptions, keep_plans: bool) 
         .collect();
     let mut found = guardrails::check_across(&plans, &mut uses, &reload);
     drop(plans);
-    let plan_files: Vec<PlanFile<'_>> = targets
-        .iter()
-        .zip(&slots)
-        .enumerate()
-        .filter_map(|(index, (target, slot))| match (target, slot) {
-            (Target::File(file), Slot::Report(_)) => Some(PlanFile {
-                index,
-                display: &file.display,
-                file: &file.file,
-            }),
-            _ => None,
-        })
-        .collect();
-    found.extend(identity::shared_lockfiles(&plan_files, &reload));
-    drop(plan_files);
+    let plan_file = |i: usize| match (&targets[i], &slots[i]) {
+        (Target::File(file), Slot::Report(_)) => Some(PlanFile {
+            display: &file.display,
+            file: &file.file,
+        }),
+        _ => None,
+    };
+    found.extend(identity::shared_lockfiles(
+        targets.len(),
+        &plan_file,
+        &reload,
+    ));
     for (i, diag) in found {
         let Slot::Report(file) = &mut slots[i] else {
             continue;
@@ -540,34 +537,35 @@ pub fn check_paths(paths: &[PathBuf], options: &CheckOptions, keep_plans: bool) 
     }
 
     let is_skipped: Vec<bool> = slots.iter().map(|s| matches!(s, Slot::Skipped)).collect();
-    let mut files = Vec::with_capacity(slots.len());
     let mut skipped = Vec::new();
-    for (target, slot) in targets.into_iter().zip(slots) {
-        match (target, slot) {
-            (_, Slot::Report(mut report)) => {
+    // Collected in place, in the slots' own allocation: no second list of 10,000 reports.
+    let files: Vec<FileReport> = slots
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, slot)| match (slot, &targets[i]) {
+            (Slot::Report(mut report), _) => {
                 report.diagnostics.sort_by_key(Diagnostic::sort_key);
-                files.push(report);
+                Some(report)
             }
-            (Target::File(file), Slot::Skipped) => skipped.push(file.display),
+            (Slot::Skipped, Target::File(file)) => {
+                skipped.push(file.display.clone());
+                None
+            }
+            // A problem from the walk (an unreadable subdirectory) is reported on its own.
             (
+                Slot::Dir,
                 Target::Dir {
                     display,
                     met,
                     problems,
                 },
-                _,
-            ) => {
-                // A problem from the walk (an unreadable subdirectory) is reported on its own.
-                if !problems && met.iter().all(|&i| is_skipped[i]) {
-                    files.push(FileReport::new(
-                        display.as_str().into(),
-                        vec![no_plans(&display, met.len())],
-                    ));
-                }
-            }
-            (Target::Problem(_), _) | (Target::File(_), Slot::Dir) => {}
-        }
-    }
+            ) if !problems && met.iter().all(|&i| is_skipped[i as usize]) => Some(FileReport::new(
+                (**display).into(),
+                vec![no_plans(display, met.len())],
+            )),
+            _ => None,
+        })
+        .collect();
     CheckReport {
         files,
         skipped,

@@ -5,8 +5,7 @@
 //! canonical path ([`canonical`]); this module also refuses two different files that would keep
 //! their records in one lockfile ([`shared_lockfiles`]), such as `a.yaml` and `a.yml`.
 
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -22,11 +21,9 @@ pub fn canonical(path: &Path) -> Arc<Path> {
     std::fs::canonicalize(path).map_or_else(|_| Arc::from(path), |p| Arc::from(p.into_boxed_path()))
 }
 
-/// A plan file as the lockfile check sees it: its index among the checked paths, the path
-/// shown to users, and its canonical file.
+/// A plan file as the lockfile check sees it: the path shown to users, and its canonical file.
 #[derive(Debug, Clone, Copy)]
 pub struct PlanFile<'a> {
-    pub index: usize,
     pub display: &'a str,
     pub file: &'a Path,
 }
@@ -34,58 +31,65 @@ pub struct PlanFile<'a> {
 /// Finds different plan files that map to the same lockfile (`a.yaml` and `a.yml`, or `a` and
 /// `a.yaml`): their records would overwrite each other's.
 ///
-/// `files` are distinct canonical files. `load` reads a file's source again, to point at its
-/// `name`. Returns one error per file involved, with the index of the file it belongs to.
-pub fn shared_lockfiles(
-    files: &[PlanFile<'_>],
+/// `file(i)` is the `i`-th of `count` checked paths, `None` when it is no plan file; the files
+/// are distinct canonical files. `load` reads a file's source again, to point at its `name`.
+/// Returns one error per file involved, with the index of the file it belongs to.
+pub fn shared_lockfiles<'a>(
+    count: usize,
+    file: &dyn Fn(usize) -> Option<PlanFile<'a>>,
     load: &dyn Fn(usize) -> Option<SourceFile>,
 ) -> Vec<(usize, Diagnostic)> {
-    // Lockfile -> the first file keeping its records there; clashes are rare, so only they
-    // are gathered into groups.
-    let mut first: HashMap<PathBuf, usize> = HashMap::with_capacity(files.len());
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    let mut group_of: HashMap<usize, usize> = HashMap::new();
-    for (k, f) in files.iter().enumerate() {
-        match first.entry(lockfile_path(f.file)) {
-            Entry::Vacant(slot) => {
-                slot.insert(k);
-            }
-            Entry::Occupied(slot) => {
-                let g = *group_of.entry(*slot.get()).or_insert_with(|| {
-                    groups.push(vec![*slot.get()]);
-                    groups.len() - 1
-                });
-                groups[g].push(k);
+    // 12 bytes per file, sorted, rather than a map of 10,000 lockfile paths; the few files
+    // whose hashes meet are compared by their real lockfile paths.
+    let hash = |path: &Path| {
+        let mut hasher = DefaultHasher::new();
+        lockfile_path(path).hash(&mut hasher);
+        hasher.finish()
+    };
+    let mut keys: Vec<(u64, u32)> = (0..count)
+        .filter_map(|i| Some((hash(file(i)?.file), i as u32)))
+        .collect();
+    keys.sort_unstable();
+    let mut out = Vec::new();
+    for run in keys.chunk_by(|a, b| a.0 == b.0).filter(|run| run.len() > 1) {
+        let mut groups: Vec<(PathBuf, Vec<(usize, PlanFile<'a>)>)> = Vec::new();
+        for &(_, i) in run {
+            let i = i as usize;
+            let Some(f) = file(i) else { continue };
+            let lock = lockfile_path(f.file);
+            match groups.iter_mut().find(|(l, _)| *l == lock) {
+                Some((_, members)) => members.push((i, f)),
+                None => groups.push((lock, vec![(i, f)])),
             }
         }
-    }
-    drop(first);
-    let mut out = Vec::new();
-    for group in groups {
-        for &k in &group {
-            let f = files[k];
-            let others: Vec<String> = group
-                .iter()
-                .filter(|&&o| o != k)
-                .map(|&o| format!("`{}`", files[o].display))
-                .collect();
-            let lock = lockfile_path(Path::new(f.display));
-            let message = format!(
-                "plan file `{}` would share its lockfile `{}` with {}",
-                f.display,
-                lock.display(),
-                others.join(" and ")
-            );
-            let diag = at_name(load(f.index), f.display, message)
-                .with_label_text(format!("records go to `{}`", lock.display()))
-                .with_help(
-                    "rename or remove one of the files: each plan keeps its records in the \
-                     lockfile beside it, so plans sharing one would overwrite each other's",
-                );
-            out.push((f.index, diag));
+        for (_, members) in groups.iter().filter(|(_, m)| m.len() > 1) {
+            for &(i, f) in members {
+                let others: Vec<String> = members
+                    .iter()
+                    .filter(|(o, _)| *o != i)
+                    .map(|(_, o)| format!("`{}`", o.display))
+                    .collect();
+                out.push((i, shared_lockfile(load(i), f.display, &others)));
+            }
         }
     }
     out
+}
+
+/// The error for one file of a clash, naming the `others`.
+fn shared_lockfile(source: Option<SourceFile>, display: &str, others: &[String]) -> Diagnostic {
+    let lock = lockfile_path(Path::new(display));
+    let message = format!(
+        "plan file `{display}` would share its lockfile `{}` with {}",
+        lock.display(),
+        others.join(" and ")
+    );
+    at_name(source, display, message)
+        .with_label_text(format!("records go to `{}`", lock.display()))
+        .with_help(
+            "rename or remove one of the files: each plan keeps its records in the \
+             lockfile beside it, so plans sharing one would overwrite each other's",
+        )
 }
 
 /// A shared-lockfile error at the plan's `name` (or its first line), or about the file as a
@@ -121,33 +125,37 @@ fn at_name(source: Option<SourceFile>, display: &str, message: String) -> Diagno
 mod tests {
     use super::*;
 
-    fn file<'a>(index: usize, display: &'a str) -> PlanFile<'a> {
-        PlanFile {
-            index,
-            display,
-            file: Path::new(display),
-        }
+    /// Runs the check over plan files named by their display paths (as their canonical ones).
+    fn check(
+        displays: &[&str],
+        load: &dyn Fn(usize) -> Option<SourceFile>,
+    ) -> Vec<(usize, Diagnostic)> {
+        let file = |i: usize| {
+            displays.get(i).map(|d| PlanFile {
+                display: d,
+                file: Path::new(d),
+            })
+        };
+        shared_lockfiles(displays.len(), &file, load)
+    }
+
+    /// The message of the diagnostic for file `i`.
+    fn message(found: &[(usize, Diagnostic)], i: usize) -> &str {
+        &found.iter().find(|(j, _)| *j == i).unwrap().1.message
     }
 
     #[test]
     fn yaml_and_yml_of_one_stem_share_a_lockfile() {
-        let files = [
-            file(0, "plans/a.yaml"),
-            file(1, "plans/b.yaml"),
-            file(2, "plans/a.yml"),
-        ];
-        let found = shared_lockfiles(&files, &|_| None);
-        let indices: Vec<usize> = found.iter().map(|(i, _)| *i).collect();
+        let found = check(&["plans/a.yaml", "plans/b.yaml", "plans/a.yml"], &|_| None);
+        let mut indices: Vec<usize> = found.iter().map(|(i, _)| *i).collect();
+        indices.sort_unstable();
         assert_eq!(indices, [0, 2]);
+        assert!(message(&found, 0).ends_with("with `plans/a.yml`"));
+        assert!(message(&found, 2).ends_with("with `plans/a.yaml`"));
         assert!(
-            found[0].1.message.contains("with `plans/a.yml`"),
+            message(&found, 0).contains("its lockfile `plans/a.lock.json`"),
             "{}",
-            found[0].1.message
-        );
-        assert!(
-            found[1].1.message.contains("with `plans/a.yaml`"),
-            "{}",
-            found[1].1.message
+            message(&found, 0)
         );
         assert!(found.iter().all(|(_, d)| d.code == Code::SharedLockfile));
     }
@@ -155,35 +163,38 @@ mod tests {
     #[test]
     fn every_file_of_a_clash_names_the_others() {
         // `a` has no YAML extension: its lockfile is `a.lock.json` too.
-        let files = [
-            file(0, "a"),
-            file(1, "b.yaml"),
-            file(2, "a.yml"),
-            file(3, "b.yml"),
-            file(4, "a.yaml"),
-        ];
-        let found = shared_lockfiles(&files, &|_| None);
+        let found = check(
+            &["a", "b.yaml", "a.yml", "b.yml", "a.yaml", "c.yaml"],
+            &|_| None,
+        );
         let mut indices: Vec<usize> = found.iter().map(|(i, _)| *i).collect();
         indices.sort_unstable();
         assert_eq!(indices, [0, 1, 2, 3, 4]);
-        let message = |i: usize| &found.iter().find(|(j, _)| *j == i).unwrap().1.message;
-        assert!(
-            message(0).ends_with("with `a.yml` and `a.yaml`"),
-            "{}",
-            message(0)
-        );
-        assert!(message(3).ends_with("with `b.yaml`"), "{}", message(3));
+        assert!(message(&found, 0).ends_with("with `a.yml` and `a.yaml`"));
+        assert!(message(&found, 3).ends_with("with `b.yaml`"));
+    }
+
+    #[test]
+    fn files_that_are_not_plans_take_no_part() {
+        let displays = ["a.yaml", "a.yml"];
+        let file = |i: usize| {
+            (i == 0).then(|| PlanFile {
+                display: displays[i],
+                file: Path::new(displays[i]),
+            })
+        };
+        assert!(shared_lockfiles(2, &file, &|_| None).is_empty());
     }
 
     #[test]
     fn points_at_the_name_when_the_file_parses() {
         let source = SourceFile::new("a.yml", "apiVersion: aepact/v1\nname: a\n");
-        let files = [file(0, "a.yaml"), file(1, "a.yml")];
-        let found = shared_lockfiles(&files, &|i| (i == 1).then(|| source.clone()));
-        assert!(found[0].1.position().is_none());
-        let pos = found[1].1.position().unwrap();
+        let found = check(&["a.yaml", "a.yml"], &|i| (i == 1).then(|| source.clone()));
+        let diag = |i: usize| &found.iter().find(|(j, _)| *j == i).unwrap().1;
+        assert!(diag(0).position().is_none());
+        let pos = diag(1).position().unwrap();
         assert_eq!((pos.line, pos.column), (2, 7));
-        assert_eq!(found[1].1.pointer.as_deref(), Some("/name"));
+        assert_eq!(diag(1).pointer.as_deref(), Some("/name"));
     }
 
     #[test]
