@@ -154,6 +154,7 @@ pub fn check_plan(
     };
     let plan = Plan {
         path: Arc::from(source.name()),
+        // The check of files replaces this with the canonical file (see `check::check_file`).
         file: Arc::from(std::path::Path::new(source.name())),
         name: raw.name,
         description: raw.description,

@@ -193,11 +193,10 @@ impl AdhocApiVersion {
 /// A plan that passed the schema and every offline guardrail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
-    /// The file it came from, as shown to users: as given, or as found under a directory.
+    /// The file it came from, as given or as found under a directory given.
     pub path: Arc<str>,
-    /// The file it came from, canonical (symlinks resolved): with `name`, what identifies the
-    /// plan, whatever path named it. The path as given when it could not be resolved, and
-    /// `path` itself for a plan checked from text alone ([`crate::plan::check::check_source`]).
+    /// The canonical file (symbolic links resolved): the plan's identity, which its lockfile is
+    /// named after.
     pub file: Arc<Path>,
     pub name: String,
     pub description: Option<String>,
