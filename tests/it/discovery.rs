@@ -81,15 +81,15 @@ fn a_file_named_on_the_command_line_is_always_checked() {
         .with_file("plans/ci.yml", WORKFLOW);
     let out = env.run(["validate", "--format", "json", "plans/ci.yml"]);
     assert_eq!(out.status, 1, "{out}");
-    let json = out.json();
-    assert_eq!(json_paths(&json), (vec!["plans/ci.yml".to_owned()], vec![]));
-    let codes: Vec<&str> = json["files"][0]["diagnostics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["code"].as_str().unwrap())
-        .collect();
-    assert!(codes.contains(&"aepact::missing_key"), "{codes:?}");
+    assert_eq!(
+        json_paths(&out.json()),
+        (vec!["plans/ci.yml".to_owned()], vec![])
+    );
+    let codes = out.codes(0);
+    assert!(
+        codes.iter().any(|c| c == "aepact::missing_key"),
+        "{codes:?}"
+    );
 
     // Also when the walk met it first: naming it makes it a plan.
     let out = env.run(["validate", "--format", "json", "plans", "plans/ci.yml"]);
@@ -103,46 +103,42 @@ fn a_file_named_on_the_command_line_is_always_checked() {
     );
 }
 
-/// Validates `plans/` holding `text` as `plans/bad.yaml` next to a workflow, and returns the
-/// JSON report: the workflow is skipped while `bad.yaml` is reported.
-fn walk_with_workflow(text: &str) -> serde_json::Value {
+/// Validates `plans/` holding `text` as `plans/bad.yaml` next to a workflow: the workflow is
+/// skipped while `bad.yaml` is reported. Returns the code of its first diagnostic.
+fn first_code_next_to_a_workflow(text: &str) -> String {
     let env = TestEnv::new()
         .with_file("plans/bad.yaml", text)
         .with_file("plans/ci.yml", WORKFLOW);
     let out = env.run(["validate", "--format", "json", "plans"]);
     assert_eq!(out.status, 1, "{out}");
-    let json = out.json();
     assert_eq!(
-        json_paths(&json),
+        json_paths(&out.json()),
         (
             vec!["plans/bad.yaml".to_owned()],
             vec!["plans/ci.yml".to_owned()]
         )
     );
-    json
-}
-
-fn first_code(json: &serde_json::Value) -> &str {
-    json["files"][0]["diagnostics"][0]["code"].as_str().unwrap()
+    out.codes(0).swap_remove(0)
 }
 
 #[test]
 fn an_unknown_aepact_version_in_a_walk_is_an_error() {
     let text = fixture("valid/minimal.yaml").replace("aepact/v1", "aepact/v9");
-    let json = walk_with_workflow(&text);
-    assert_eq!(first_code(&json), "aepact::invalid_value");
+    assert_eq!(
+        first_code_next_to_a_workflow(&text),
+        "aepact::invalid_value"
+    );
 }
 
 #[test]
 fn a_plan_without_api_version_in_a_walk_is_an_error() {
     let text = plan("no-version", &[&segment_id(1)]).replace("apiVersion: aepact/v1\n", "");
     assert!(!text.contains("apiVersion"));
-    let json = walk_with_workflow(&text);
-    assert_eq!(first_code(&json), "aepact::missing_key");
+    assert_eq!(first_code_next_to_a_workflow(&text), "aepact::missing_key");
     // A misspelt `apiVersion` value too: `name` and `destinations` make it a plan.
     let text = plan("bad-version", &[&segment_id(1)]).replace("aepact/v1", "aepact-v1");
     assert_eq!(
-        first_code(&walk_with_workflow(&text)),
+        first_code_next_to_a_workflow(&text),
         "aepact::invalid_value"
     );
 }
@@ -150,8 +146,10 @@ fn a_plan_without_api_version_in_a_walk_is_an_error() {
 #[test]
 fn broken_yaml_that_mentions_aepact_is_an_error_and_other_broken_yaml_is_skipped() {
     let broken_plan = "apiVersion: aepact/v1\nname: [unclosed\n";
-    let json = walk_with_workflow(broken_plan);
-    assert_eq!(first_code(&json), "aepact::yaml_syntax");
+    assert_eq!(
+        first_code_next_to_a_workflow(broken_plan),
+        "aepact::yaml_syntax"
+    );
 
     // Broken YAML of some other tool (here with a tab in its indentation, and a second
     // document) is not a plan.
