@@ -57,9 +57,10 @@ pub enum ColorMode {
 
 /// Check plans offline: schema and guardrails, every problem of every file at once
 ///
-/// Reads plan files and directories (every `*.yaml` and `*.yml` below them), checks them in
-/// parallel and reports each problem at its line and column. Exits 0 when every plan is valid
-/// (warnings allowed) and 1 otherwise.
+/// Reads plan files and directories (below them, every `*.yaml` and `*.yml` with `apiVersion:
+/// aepact/...`; other YAML is skipped and counted), checks them in parallel and reports each
+/// problem at its line and column. Exits 0 when every plan is valid (warnings allowed) and 1
+/// otherwise.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
     /// Plan files or directories (can be repeated)

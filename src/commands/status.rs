@@ -2,7 +2,7 @@
 //! ([`crate::track`]); `--wait` repeats until every order is final.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::Exit;
@@ -45,7 +45,10 @@ fn status(args: &StatusArgs, style: Style, report: &mut output::status::Report) 
         .filter(|f| f.is_plan_file())
         .map(|f| {
             let shown = PathBuf::from(&*f.path);
-            let file = std::fs::canonicalize(&shown).unwrap_or_else(|_| shown.clone());
+            let file = f
+                .file
+                .as_deref()
+                .map_or_else(|| shown.clone(), Path::to_path_buf);
             Tracked {
                 lockfile: target.lockfile_for(&file),
                 shown,

@@ -225,16 +225,24 @@ pub fn summary(report: &CheckReport, style: Style) -> String {
     } else {
         String::new()
     };
+    // Other YAML met in directory walks (CI workflows, manifests): counted, never checked.
+    let skipped = match report.skipped.len() {
+        0 => String::new(),
+        n => format!(
+            ", {} skipped",
+            plural(n, "other YAML file", "other YAML files")
+        ),
+    };
     if errors == 0 {
         let ok = style.paint(super::style::good(), "ok");
         format!(
-            "{ok}: {} valid{warn}\n",
+            "{ok}: {} valid{warn}{skipped}\n",
             plural(total, "plan file", "plan files")
         )
     } else {
         let err = style.paint(super::style::bad(), "error");
         format!(
-            "{err}: {invalid} of {} invalid ({}{warn})\n",
+            "{err}: {invalid} of {} invalid ({}{warn}){skipped}\n",
             plural(total, "plan file", "plan files"),
             plural(errors, "error", "errors"),
         )

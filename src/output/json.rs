@@ -18,6 +18,8 @@ struct Report<'a> {
     summary: Summary,
     options: Options,
     files: Vec<File<'a>>,
+    /// YAML files met in directory walks that are not plans, as found: not checked.
+    skipped: Vec<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -128,6 +130,7 @@ pub fn validate(report: &CheckReport) -> String {
             split: report.options.split,
         },
         files,
+        skipped: report.skipped.iter().map(|p| &**p).collect(),
     };
     let mut text = serde_json::to_string_pretty(&out)
         .expect("invariant: the report holds only strings, numbers and booleans");

@@ -6,12 +6,15 @@
 //! memory stays flat however many files are checked. Results come back in discovery order,
 //! whatever order the workers finished in.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::diags::{Code, Diagnostic, Severity};
 use super::guardrails::{self, CheckOptions, CrossPlan, SegmentUse};
+use super::identity::{self, PlanFile};
 use super::load;
 use super::model::{Plan, RawPlan};
 use super::schema;
@@ -23,6 +26,10 @@ use super::schema;
 pub struct FileReport {
     /// The path as given, or as found under a directory that was given.
     pub path: Arc<str>,
+    /// The canonical file (symlinks resolved; the path as given when that failed): with the
+    /// plan's name, what identifies the plan. `None` for a path that yielded no file, and for
+    /// text checked on its own ([`check_source`]).
+    pub file: Option<Arc<Path>>,
     pub diagnostics: Vec<Diagnostic>,
     /// The checked plan, when the caller asked to keep plans and the file has no errors.
     pub plan: Option<Box<Plan>>,
@@ -43,6 +50,7 @@ impl FileReport {
     fn new(path: Arc<str>, diagnostics: Vec<Diagnostic>) -> Self {
         Self {
             path,
+            file: None,
             diagnostics,
             plan: None,
             plan_name: None,
@@ -78,6 +86,9 @@ impl FileReport {
 #[derive(Debug)]
 pub struct CheckReport {
     pub files: Vec<FileReport>,
+    /// YAML files met in directory walks that are not plans ([`file_kind`]), as found: not
+    /// checked, only counted.
+    pub skipped: Vec<Arc<str>>,
     pub options: CheckOptions,
 }
 
@@ -97,13 +108,34 @@ impl CheckReport {
 
 /// What to check.
 enum Target {
-    File { path: PathBuf, display: Arc<str> },
+    File(FileTarget),
     Problem(Box<Diagnostic>),
+    /// A directory given on the command line, after its walk: the files it held (`met`, indices
+    /// of targets, also of files listed before it) and whether the walk hit problems. Whether it
+    /// held any plan is known only once those files are checked.
+    Dir {
+        display: Box<str>,
+        met: Vec<u32>,
+        problems: bool,
+    },
 }
 
-/// Expands the command line's paths into plan files, in order: a file as given; a directory as
-/// every `*.yaml`/`*.yml` below it, sorted, skipping hidden entries and symlinked directories
-/// (so a link loop cannot trap the walk). A path given twice is checked once.
+/// A file to check.
+struct FileTarget {
+    display: Arc<str>,
+    /// The canonical file: the plan's identity, the key that dedupes files, and the path it is
+    /// read through (the path as given when it could not be resolved). One path per file keeps
+    /// memory flat at 10,000 plans.
+    file: Arc<Path>,
+    /// Named on the command line (always a plan), rather than only met in a directory walk
+    /// (a plan only when [`file_kind`] says so).
+    named: bool,
+}
+
+/// Expands the command line's paths into files to check, in order: a file as given; a
+/// directory as every `*.yaml`/`*.yml` below it, sorted, skipping hidden entries and symlinked
+/// directories (so a link loop cannot trap the walk). A file reached twice (named twice, named
+/// and walked, or through a symlink) is checked once, under the path it was first reached by.
 fn discover(paths: &[PathBuf]) -> Vec<Target> {
     let mut found = Discovery::default();
     for path in paths {
@@ -118,23 +150,23 @@ fn discover(paths: &[PathBuf]) -> Vec<Target> {
                 .with_help("check the path; plans are `*.yaml` or `*.yml` files, or directories holding them"),
             ),
             Ok(meta) if meta.is_dir() => {
-                let (before, met) = (found.targets.len(), found.met);
-                found.walk(path);
-                // Nothing met at all, not even a file already named (a problem from the walk,
-                // such as an unreadable subdirectory, is reported on its own).
-                if found.met == met && found.targets.len() == before {
-                    found.problem(
-                        Diagnostic::error(
-                            Code::NoPlans,
-                            display.as_str(),
-                            format!("directory `{display}` holds no plan files"),
-                        )
-                        .with_help("plans are files named `*.yaml` or `*.yml`; check that this is the right directory"),
-                    );
-                }
+                let before = found.targets.len();
+                let mut met = Vec::new();
+                let canonical = std::fs::canonicalize(path).ok();
+                found.walk(path, canonical.as_deref(), &mut met);
+                let problems = found.targets[before..]
+                    .iter()
+                    .any(|t| matches!(t, Target::Problem(_)));
+                found.targets.push(Target::Dir {
+                    display: display.into(),
+                    met,
+                    problems,
+                });
             }
             // Files, and paths we cannot stat: reading will say what is wrong with them.
-            _ => found.file(path.clone(), display),
+            _ => {
+                found.file(display, identity::canonical(path), true);
+            }
         }
     }
     found.targets
@@ -143,10 +175,8 @@ fn discover(paths: &[PathBuf]) -> Vec<Target> {
 #[derive(Default)]
 struct Discovery {
     targets: Vec<Target>,
-    seen: std::collections::HashSet<Arc<str>>,
-    /// Plan files met, counting those already listed (a directory holding only a file that
-    /// was also named on its own still holds plans).
-    met: usize,
+    /// Canonical file -> its target.
+    seen: HashMap<Arc<Path>, u32>,
 }
 
 impl Discovery {
@@ -154,15 +184,35 @@ impl Discovery {
         self.targets.push(Target::Problem(Box::new(diag)));
     }
 
-    fn file(&mut self, path: PathBuf, display: String) {
-        self.met += 1;
-        let display: Arc<str> = display.into();
-        if self.seen.insert(display.clone()) {
-            self.targets.push(Target::File { path, display });
+    /// Lists a file unless its canonical file is listed already. Returns its target's index.
+    fn file(&mut self, display: String, file: Arc<Path>, named: bool) -> u32 {
+        match self.seen.entry(file) {
+            Entry::Occupied(first) => {
+                let i = *first.get();
+                // Named on the command line after it was met in a walk: checked as a plan.
+                if let Some(Target::File(target)) = self.targets.get_mut(i as usize) {
+                    target.named |= named;
+                }
+                i
+            }
+            Entry::Vacant(slot) => {
+                let i = self.targets.len() as u32;
+                let file = slot.key().clone();
+                slot.insert(i);
+                self.targets.push(Target::File(FileTarget {
+                    display: display.into(),
+                    file,
+                    named,
+                }));
+                i
+            }
         }
     }
 
-    fn walk(&mut self, dir: &Path) {
+    /// Walks `dir`, whose canonical path is `canonical` when known (then the canonical path of
+    /// an entry that is no symlink is found without asking the file system). Pushes the index
+    /// of every file met to `met`.
+    fn walk(&mut self, dir: &Path, canonical: Option<&Path>, met: &mut Vec<u32>) {
         let entries = match std::fs::read_dir(dir) {
             Ok(entries) => entries,
             Err(err) => {
@@ -180,8 +230,8 @@ impl Discovery {
         let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
         entries.sort_by_key(std::fs::DirEntry::file_name);
         for entry in entries {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
+            let file_name = entry.file_name();
+            let name = file_name.to_string_lossy();
             if name.starts_with('.') {
                 continue;
             }
@@ -189,15 +239,61 @@ impl Discovery {
             let Ok(kind) = entry.file_type() else {
                 continue;
             };
+            let inside = canonical
+                .filter(|_| !kind.is_symlink())
+                .map(|dir| dir.join(&file_name));
             if kind.is_dir() {
-                self.walk(&path);
+                self.walk(&path, inside.as_deref(), met);
             } else if (name.ends_with(".yaml") || name.ends_with(".yml"))
                 && !(kind.is_symlink() && path.is_dir())
             {
                 let display = display_path(&path);
-                self.file(path, display);
+                let file = match inside {
+                    Some(file) => Arc::from(file.as_path()),
+                    None => identity::canonical(&path),
+                };
+                met.push(self.file(display, file, false));
             }
         }
+    }
+}
+
+/// What a YAML file met in a directory walk is, as [`file_kind`] decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// An activation plan, or a file that means to be one: checked.
+    Plan,
+    /// Some other YAML (a CI workflow, a Kubernetes manifest): skipped, and counted.
+    Other,
+}
+
+/// Decides whether a YAML file met in a directory walk is a plan, from the parse the check
+/// makes anyway: `top` is the document's top level, `None` when the file is not valid YAML,
+/// and `text` the file's text.
+///
+/// A plan is a mapping whose `apiVersion` is a string starting with `aepact/` (also a version
+/// aepact does not know, so that its error shows), or, whatever its `apiVersion`, one with both
+/// `name` and `destinations` (a plan whose `apiVersion` is missing or misspelt). A file that is
+/// not valid YAML is taken for a plan when its text mentions `aepact/`. Everything else, such
+/// as GitHub workflows and Kubernetes manifests (`apiVersion: apps/v1`), is other YAML. Files
+/// named on the command line are plans without asking.
+///
+/// Returns the kind. New `aepact/...` document kinds (issue 11's policy file) get an arm here.
+pub fn file_kind(top: Option<&serde_json::Value>, text: &str) -> FileKind {
+    let Some(top) = top else {
+        return if text.contains("aepact/") {
+            FileKind::Plan
+        } else {
+            FileKind::Other
+        };
+    };
+    let Some(map) = top.as_object() else {
+        return FileKind::Other;
+    };
+    match map.get("apiVersion").and_then(serde_json::Value::as_str) {
+        Some(version) if version.starts_with("aepact/") => FileKind::Plan,
+        _ if map.contains_key("name") && map.contains_key("destinations") => FileKind::Plan,
+        _ => FileKind::Other,
     }
 }
 
@@ -217,26 +313,34 @@ fn display_path(path: &Path) -> String {
         .map_or(joined.clone(), |rest| format!("/{rest}"))
 }
 
-/// Checks one plan file through every offline stage.
+/// Checks one file through every offline stage, reading and parsing it once.
 ///
-/// Returns the report and the plan's distinct segment IDs, as [`check_source`] does.
-pub fn check_file(
-    path: &Path,
-    display: Arc<str>,
+/// Returns the report (its `file`, and its plan's, set to the canonical file) and the plan's
+/// distinct segment IDs, as [`check_source`] does; or `None` for a file met in a walk that
+/// [`file_kind`] says is not a plan. A file that cannot be read is reported whatever it is.
+fn check_file(
+    target: &FileTarget,
     options: &CheckOptions,
     keep_plan: bool,
-) -> (FileReport, Vec<u128>) {
-    let source = match load::read_source(path, &display) {
-        Ok(source) => source,
-        Err(diag) => return (FileReport::new(display, vec![diag]), Vec::new()),
+) -> Option<(FileReport, Vec<u128>)> {
+    let display = target.display.clone();
+    let (mut report, distinct) = match load::read_source(&target.file, &display) {
+        Ok(source) => {
+            let doc = load::parse(&source);
+            if !target.named
+                && file_kind(doc.as_ref().ok().map(|d| &d.value), source.text()) == FileKind::Other
+            {
+                return None;
+            }
+            check_document(&source, doc, display, options, keep_plan)
+        }
+        Err(diag) => (FileReport::new(display, vec![diag]), Vec::new()),
     };
-    let (mut report, distinct) = check_source(&source, display, options, keep_plan);
-    if let Some(plan) = report.plan.as_mut() {
-        plan.file = std::fs::canonicalize(path)
-            .unwrap_or_else(|_| path.to_owned())
-            .into();
+    if let Some(plan) = &mut report.plan {
+        plan.file = target.file.clone();
     }
-    (report, distinct)
+    report.file = Some(target.file.clone());
+    Some((report, distinct))
 }
 
 /// Checks a plan's text (already read) through every offline stage.
@@ -249,7 +353,18 @@ pub fn check_source(
     options: &CheckOptions,
     keep_plan: bool,
 ) -> (FileReport, Vec<u128>) {
-    let doc = match load::parse(source) {
+    check_document(source, load::parse(source), display, options, keep_plan)
+}
+
+/// [`check_source`] on a parse already made.
+fn check_document(
+    source: &super::source::SourceFile,
+    doc: Result<load::Document, Vec<Diagnostic>>,
+    display: Arc<str>,
+    options: &CheckOptions,
+    keep_plan: bool,
+) -> (FileReport, Vec<u128>) {
+    let doc = match doc {
         Ok(doc) => doc,
         Err(diags) => return (FileReport::new(display, diags), Vec::new()),
     };
@@ -295,6 +410,24 @@ pub fn check_source(
     (report, distinct)
 }
 
+/// What checking one target gave.
+enum Slot {
+    Report(FileReport),
+    /// A walked file that is not a plan.
+    Skipped,
+    /// A directory's verdict, decided after its files (see [`Target::Dir`]).
+    Dir,
+}
+
+impl Slot {
+    fn report(&self) -> Option<&FileReport> {
+        match self {
+            Slot::Report(report) => Some(report),
+            Slot::Skipped | Slot::Dir => None,
+        }
+    }
+}
+
 /// Checks every plan under `paths`: each file on its own (in parallel), then across files.
 ///
 /// `keep_plans` keeps the checked [`Plan`]s in the report (for `plan`/`apply`); `validate`
@@ -302,7 +435,7 @@ pub fn check_source(
 pub fn check_paths(paths: &[PathBuf], options: &CheckOptions, keep_plans: bool) -> CheckReport {
     let mut targets = discover(paths);
     targets.shrink_to_fit();
-    let slots: Vec<std::sync::Mutex<Option<FileReport>>> = targets
+    let slots: Vec<std::sync::Mutex<Option<Slot>>> = targets
         .iter()
         .map(|_| std::sync::Mutex::new(None))
         .collect();
@@ -317,16 +450,21 @@ pub fn check_paths(paths: &[PathBuf], options: &CheckOptions, keep_plans: bool) 
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
             let Some(target) = targets.get(i) else { break };
-            let report = match target {
-                Target::File { path, display } => {
-                    let (report, distinct) = check_file(path, display.clone(), options, keep_plans);
-                    uses.extend(distinct.into_iter().map(|id| SegmentUse::new(id, i)));
-                    report
+            let slot = match target {
+                Target::File(file) => match check_file(file, options, keep_plans) {
+                    Some((report, distinct)) => {
+                        uses.extend(distinct.into_iter().map(|id| SegmentUse::new(id, i)));
+                        Slot::Report(report)
+                    }
+                    None => Slot::Skipped,
+                },
+                Target::Problem(diag) => {
+                    Slot::Report(FileReport::new(diag.path.clone(), vec![(**diag).clone()]))
                 }
-                Target::Problem(diag) => FileReport::new(diag.path.clone(), vec![(**diag).clone()]),
+                Target::Dir { .. } => Slot::Dir,
             };
             // Each slot is written by exactly one worker; the lock is never contended.
-            *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(report);
+            *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(slot);
         }
         uses
     };
@@ -342,44 +480,218 @@ pub fn check_paths(paths: &[PathBuf], options: &CheckOptions, keep_plans: bool) 
             parts
         })
     };
-    let mut files: Vec<FileReport> = slots
+    let mut slots: Vec<Slot> = slots
         .into_iter()
         .filter_map(|slot| slot.into_inner().unwrap_or_else(|e| e.into_inner()))
         .collect();
-    if files.len() != targets.len() {
+    if slots.len() != targets.len() {
         // Only after a worker panicked; keep indices aligned with `targets` by giving up on the
         // cross-plan checks rather than reporting them against the wrong files.
+        let files = slots
+            .into_iter()
+            .filter_map(|slot| match slot {
+                Slot::Report(report) => Some(report),
+                Slot::Skipped | Slot::Dir => None,
+            })
+            .collect();
         return CheckReport {
             files,
+            skipped: Vec::new(),
             options: *options,
         };
     }
 
-    let plans: Vec<CrossPlan<'_>> = files
+    let reload = |i: usize| match &targets[i] {
+        Target::File(file) => load::read_source(&file.file, &file.display).ok(),
+        Target::Problem(_) | Target::Dir { .. } => None,
+    };
+    let plans: Vec<CrossPlan<'_>> = slots
         .iter()
-        .map(|f| CrossPlan {
-            path: &f.path,
-            name: f.plan_name.as_deref(),
+        .map(|slot| CrossPlan {
+            path: slot.report().map_or("", |r| &r.path),
+            name: slot.report().and_then(|r| r.plan_name.as_deref()),
         })
         .collect();
-    let reload = |i: usize| match &targets[i] {
-        Target::File { path, display } => load::read_source(path, display).ok(),
-        Target::Problem(_) => None,
-    };
-    let found = guardrails::check_across(&plans, &mut uses, &reload);
+    let mut found = guardrails::check_across(&plans, &mut uses, &reload);
     drop(plans);
+    let plan_file = |i: usize| match (&targets[i], &slots[i]) {
+        (Target::File(file), Slot::Report(_)) => Some(PlanFile {
+            display: &file.display,
+            file: &file.file,
+        }),
+        _ => None,
+    };
+    found.extend(identity::shared_lockfiles(
+        targets.len(),
+        &plan_file,
+        &reload,
+    ));
     for (i, diag) in found {
-        let file = &mut files[i];
+        let Slot::Report(file) = &mut slots[i] else {
+            continue;
+        };
         if diag.severity == Severity::Error {
             file.plan = None;
         }
         file.diagnostics.push(diag);
     }
-    for file in &mut files {
-        file.diagnostics.sort_by_key(Diagnostic::sort_key);
-    }
+
+    let is_skipped: Vec<bool> = slots.iter().map(|s| matches!(s, Slot::Skipped)).collect();
+    let mut skipped = Vec::new();
+    // Collected in place, in the slots' own allocation: no second list of 10,000 reports.
+    let files: Vec<FileReport> = slots
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, slot)| match (slot, &targets[i]) {
+            (Slot::Report(mut report), _) => {
+                report.diagnostics.sort_by_key(Diagnostic::sort_key);
+                Some(report)
+            }
+            (Slot::Skipped, Target::File(file)) => {
+                skipped.push(file.display.clone());
+                None
+            }
+            // A problem from the walk (an unreadable subdirectory) is reported on its own.
+            (
+                Slot::Dir,
+                Target::Dir {
+                    display,
+                    met,
+                    problems,
+                },
+            ) if !problems && met.iter().all(|&i| is_skipped[i as usize]) => Some(FileReport::new(
+                (**display).into(),
+                vec![no_plans(display, met.len())],
+            )),
+            _ => None,
+        })
+        .collect();
     CheckReport {
         files,
+        skipped,
         options: *options,
+    }
+}
+
+/// The error for a directory given on the command line that held no plan: no YAML file at all,
+/// or only `skipped` other YAML files.
+fn no_plans(display: &str, skipped: usize) -> Diagnostic {
+    if skipped == 0 {
+        return Diagnostic::error(
+            Code::NoPlans,
+            display,
+            format!("directory `{display}` holds no plan files"),
+        )
+        .with_help(
+            "plans are files named `*.yaml` or `*.yml`; check that this is the right directory",
+        );
+    }
+    let files = if skipped == 1 {
+        "1 other YAML file".to_owned()
+    } else {
+        format!("{skipped} other YAML files")
+    };
+    Diagnostic::error(
+        Code::NoPlans,
+        display,
+        format!("directory `{display}` holds no plan files ({files} skipped)"),
+    )
+    .with_help(
+        "a plan is a `*.yaml` or `*.yml` file whose top level has `apiVersion: aepact/v1`; \
+         check that this is the right directory, or name a file to check it as a plan",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(text: &str) -> FileKind {
+        let source = super::super::source::SourceFile::new("x.yaml", text);
+        let doc = load::parse(&source);
+        file_kind(doc.as_ref().ok().map(|d| &d.value), text)
+    }
+
+    #[test]
+    fn file_kind_tells_plans_from_other_yaml() {
+        for plan in [
+            "apiVersion: aepact/v1\nname: a\n",
+            "apiVersion: aepact/v9\n",
+            "apiVersion: aepact/\n",
+            "name: a\ndestinations: []\n",
+            "apiVersion: v1\nname: a\ndestinations: []\n",
+            "apiVersion: 1\nname: a\ndestinations: []\n",
+            "apiVersion: aepact/v1\nname: [broken\n",
+            "# aepact/v1\n",
+        ] {
+            assert_eq!(kind(plan), FileKind::Plan, "{plan:?}");
+        }
+        for other in [
+            "apiVersion: apps/v1\nkind: Deployment\n",
+            "apiVersion: 1\n",
+            "apiVersion: [aepact/v1]\n",
+            "name: ci\non: push\njobs: {}\n",
+            "destinations: []\n",
+            "- apiVersion: aepact/v1\n",
+            "aepact/v1\n",
+            "",
+            "key: [broken\n",
+            "a: 1\n---\nb: 2\n",
+        ] {
+            assert_eq!(kind(other), FileKind::Other, "{other:?}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_named_alone_is_checked_as_its_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("plans/real.yaml");
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::write(
+            &target,
+            "apiVersion: aepact/v1\nname: real\nexports: latest\ndestinations:\n  - id: 0b7c2f9e-1a2b-4c3d-8e9f-0a1b2c3d4e5f\n    segments: [00000000-0000-4000-8000-000000000001]\n",
+        )
+        .unwrap();
+        let link = dir.path().join("link.yaml");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+
+        let report = check_paths(std::slice::from_ref(&link), &CheckOptions::default(), true);
+        assert_eq!(report.files.len(), 1);
+        let file = &report.files[0];
+        assert!(file.diagnostics.is_empty(), "{:?}", file.diagnostics);
+        let canonical = std::fs::canonicalize(&target).unwrap();
+        assert_eq!(&*file.path, display_path(&link));
+        assert_eq!(file.file.as_deref(), Some(canonical.as_path()));
+        let plan = file.plan.as_ref().unwrap();
+        assert_eq!(&*plan.file, canonical.as_path());
+        assert_eq!(&*plan.path, display_path(&link));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_walk_gives_each_file_its_canonical_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let plans = dir.path().join("plans");
+        std::fs::create_dir_all(plans.join("sub")).unwrap();
+        std::fs::write(plans.join("sub/a.yaml"), "apiVersion: aepact/v1\n").unwrap();
+        // The walk starts from a symlink to the directory, named with a `./` segment.
+        std::os::unix::fs::symlink(&plans, dir.path().join("via")).unwrap();
+        let report = check_paths(&[dir.path().join("./via")], &CheckOptions::default(), false);
+        let canonical = std::fs::canonicalize(plans.join("sub/a.yaml")).unwrap();
+        assert_eq!(report.files.len(), 1);
+        assert_eq!(report.files[0].file.as_deref(), Some(canonical.as_path()));
+    }
+
+    #[test]
+    fn a_path_that_cannot_be_resolved_keeps_the_path_as_given() {
+        // Through a file as if it were a directory: neither "not found" nor resolvable.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("plain.yaml"), "").unwrap();
+        let path = dir.path().join("plain.yaml/x.yaml");
+        assert!(std::fs::canonicalize(&path).is_err());
+        let report = check_paths(std::slice::from_ref(&path), &CheckOptions::default(), false);
+        assert_eq!(report.files[0].diagnostics[0].code, Code::Unreadable);
+        assert_eq!(report.files[0].file.as_deref(), Some(path.as_path()));
     }
 }

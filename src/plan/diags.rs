@@ -69,6 +69,7 @@ codes! {
     TooManySegments = "too_many_segments": "one job would activate more distinct segments than the platform allows",
     // Guardrails across the plans of one invocation.
     DuplicateName = "duplicate_name": "two plans have the same `name`",
+    SharedLockfile = "shared_lockfile": "two plan files would keep their records in the same lockfile (`a.yaml` and `a.yml`)",
     SegmentInSeveralPlans = "segment_in_several_plans": "two plans activate the same segment and must not run concurrently",
 }
 

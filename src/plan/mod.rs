@@ -7,6 +7,7 @@
 pub mod check;
 pub mod diags;
 pub mod guardrails;
+pub mod identity;
 pub mod load;
 pub mod model;
 pub mod request;

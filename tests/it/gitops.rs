@@ -67,15 +67,8 @@ fn init_writes_a_starter_that_validate_points_into() {
     assert!(text.contains("name: spring-promo"));
     let out = env.run(["validate", "--format", "json", "spring-promo.yaml"]);
     assert_eq!(out.status, 1, "{out}");
-    let json = out.json();
-    let codes: Vec<&str> = json["files"][0]["diagnostics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["code"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        codes,
+        out.codes(0),
         ["aepact::malformed_id", "aepact::malformed_id"],
         "only the IDs to fill in"
     );

@@ -8,6 +8,7 @@ mod action;
 mod api;
 mod apply;
 mod common;
+mod discovery;
 mod docs;
 mod emulator;
 mod emulator_cli;

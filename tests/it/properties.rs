@@ -36,6 +36,7 @@ fn load(bytes: &[u8], options: &CheckOptions) -> FileReport {
             assert_eq!(diag.code, Code::NotUtf8);
             FileReport {
                 path: Arc::from("p.yaml"),
+                file: None,
                 diagnostics: vec![diag],
                 plan: None,
                 plan_name: None,

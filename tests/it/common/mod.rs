@@ -110,6 +110,17 @@ impl Output {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
     }
+
+    /// The codes of the `file`-th file's diagnostics in a `validate --format json` report.
+    pub fn codes(&self, file: usize) -> Vec<String> {
+        let json = self.json();
+        json["files"][file]["diagnostics"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no file {file} in the report:\n{}", self.stdout))
+            .iter()
+            .map(|d| d["code"].as_str().unwrap().to_owned())
+            .collect()
+    }
 }
 
 impl fmt::Display for Output {
