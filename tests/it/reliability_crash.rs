@@ -102,6 +102,12 @@ fn crash_at(point: Point, accepted_when_killed: usize) {
     );
     let again = rig.run(&args);
     assert!(again.stdout.contains("already applied"), "{again}");
+
+    // 5. `lock verify` accepts the history aepact wrote, resumed runs included (issue 14, 2).
+    let status = rig.status(&[TRIO]);
+    assert_eq!(status.status, 0, "{status}");
+    let verify = rig.run(&["lock", "verify", TRIO]);
+    assert_eq!(verify.status, 0, "{verify}");
 }
 
 /// The number of jobs the emulator had accepted when the apply died (read before recovery).
