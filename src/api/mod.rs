@@ -19,6 +19,7 @@ pub mod types;
 
 use std::time::Duration;
 
+pub(crate) use auth::TokenResponse;
 pub use client::{Client, RunListing, USER_AGENT};
 pub use retry::RetryPolicy;
 pub use secret::Secret;

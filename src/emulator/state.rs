@@ -1,5 +1,6 @@
 //! The emulated world and its rules: org and clients, sandboxes with their segments, dataflows,
-//! export jobs and flow runs, the virtual clock, and the JSON the platform would return for each.
+//! export jobs and flow runs, the virtual clock, and what the platform would return for each,
+//! as the client's own types (`api::types`): `to_api` on a run, a flow or an export job.
 //!
 //! Everything here is plain data and pure functions of (world, now), with no I/O and no async, so
 //! the rules can be read and tested apart from HTTP. A run's status is never stored: it is
@@ -8,7 +9,8 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+
+use crate::api::types as api;
 
 /// The state file's format version; a file with another version is refused, not guessed at.
 ///
@@ -20,7 +22,7 @@ pub const STATE_FORMAT: u32 = 2;
 pub const OLDEST_STATE_FORMAT: u32 = 1;
 
 /// The schema name of profile export jobs, the only kind ad-hoc activation accepts.
-pub const PROFILE_SCHEMA: &str = "_xdm.context.profile";
+pub use crate::api::types::PROFILE_SCHEMA;
 
 /// The Flow Service spec ID our destination dataflows claim (any stable UUID does).
 const DESTINATION_FLOW_SPEC: &str = "71471eba-b620-49e4-90fd-23f1fa0174d8";
@@ -328,7 +330,7 @@ impl Run {
     }
 
     /// The run as `GET /runs/{id}` returns it.
-    pub fn to_json(&self, sandbox_name: &str, sandbox: &Sandbox, now: i64) -> Value {
+    pub fn to_api(&self, sandbox_name: &str, sandbox: &Sandbox, now: i64) -> api::Run {
         let phase = self.phase(now);
         let (input, output, failed) = match phase {
             Phase::Scheduled | Phase::InProgress => (0, 0, 0),
@@ -339,14 +341,7 @@ impl Run {
             }
             Phase::Done(Outcome::Failed) => (self.profiles, 0, self.profiles),
         };
-        let mut duration = serde_json::Map::new();
-        if phase != Phase::Scheduled {
-            duration.insert("startedAtUTC".into(), json!(self.started_at()));
-        }
         let done = matches!(phase, Phase::Done(_));
-        if done {
-            duration.insert("completedAtUTC".into(), json!(self.completed_at()));
-        }
         let updated_at = match phase {
             Phase::Scheduled => self.created_at,
             Phase::InProgress => self.started_at(),
@@ -356,70 +351,101 @@ impl Run {
             .flow(&self.flow_id)
             .map(|f| f.target_connection_id.clone())
             .unwrap_or_default();
-        let mut status = json!({"status": phase.as_str(), "activityRefs": ["exportActivity"]});
-        match phase {
-            Phase::Done(Outcome::Failed) => {
-                status["errors"] = json!([{
-                    "code": "DEST-ADH-500",
-                    "message": format!("The destination rejected all {} records of segment {}.", self.profiles, self.segment_id),
-                }]);
-            }
-            Phase::Done(Outcome::PartialSuccess) => {
-                status["errors"] = json!([{
-                    "code": "DEST-ADH-207",
-                    "message": format!("The destination rejected {failed} of {input} records of segment {}.", self.segment_id),
-                }]);
-            }
-            _ => {}
-        }
+        let error = |code: &str, message: String| {
+            vec![api::RunError {
+                code: Some(code.into()),
+                message: Some(message),
+            }]
+        };
+        let errors = match phase {
+            Phase::Done(Outcome::Failed) => error(
+                "DEST-ADH-500",
+                format!(
+                    "The destination rejected all {} records of segment {}.",
+                    self.profiles, self.segment_id
+                ),
+            ),
+            Phase::Done(Outcome::PartialSuccess) => error(
+                "DEST-ADH-207",
+                format!(
+                    "The destination rejected {failed} of {input} records of segment {}.",
+                    self.segment_id
+                ),
+            ),
+            _ => Vec::new(),
+        };
         // About 120 bytes per exported profile row.
         let bytes = |records: u64| records.saturating_mul(120);
         let files = u64::from(done && output > 0);
         let (created_by, created_client) = self.creator();
-        let entity = json!({
-            "id": format!("segment:{}", self.segment_id),
-            "type": "segment",
-            "inputRecordCount": input,
-            "outputRecordCount": output,
-            "failedRecordCount": failed,
-        });
-        json!({
-            "id": self.id,
-            "flowId": self.flow_id,
-            "createdAt": self.created_at,
-            "updatedAt": updated_at,
-            "createdBy": created_by,
-            "updatedBy": created_by,
-            "createdClient": created_client,
-            "updatedClient": created_client,
-            "sandboxId": sandbox.id,
-            "sandboxName": sandbox_name,
-            "etag": self.etag,
-            "metrics": {
-                "durationSummary": Value::Object(duration),
-                "sizeSummary": {"inputBytes": bytes(input), "outputBytes": bytes(output)},
-                "recordSummary": {
-                    "inputRecordCount": input,
-                    "outputRecordCount": output,
-                    "failedRecordCount": failed,
-                    "targetSummaries": [{"id": target, "entitySummaries": [entity]}],
+        let status = api::RunStatus::from(phase.as_str().to_owned());
+        let activity = || Some(vec![EXPORT_ACTIVITY.to_owned()]);
+        api::Run {
+            id: self.id.clone(),
+            flow_id: self.flow_id.clone(),
+            created_at: Some(self.created_at),
+            updated_at: Some(updated_at),
+            created_by: Some(created_by.clone()),
+            updated_by: Some(created_by),
+            created_client: Some(created_client.clone()),
+            updated_client: Some(created_client),
+            sandbox_id: Some(sandbox.id.clone()),
+            sandbox_name: Some(sandbox_name.to_owned()),
+            etag: Some(self.etag.clone()),
+            metrics: api::RunMetrics {
+                duration_summary: api::DurationSummary {
+                    started_at_utc: (phase != Phase::Scheduled).then(|| self.started_at()),
+                    completed_at_utc: done.then(|| self.completed_at()),
                 },
-                "fileSummary": {"inputFileCount": 0, "outputFileCount": files, "activityRefs": ["exportActivity"]},
-                "statusSummary": status,
+                size_summary: api::SizeSummary {
+                    input_bytes: Some(bytes(input)),
+                    output_bytes: Some(bytes(output)),
+                },
+                record_summary: api::RecordSummary {
+                    input_record_count: Some(input),
+                    output_record_count: Some(output),
+                    failed_record_count: Some(failed),
+                    target_summaries: vec![api::TargetSummary {
+                        id: Some(target.clone()),
+                        entity_summaries: vec![api::EntitySummary {
+                            id: Some(format!("segment:{}", self.segment_id)),
+                            kind: Some("segment".into()),
+                            input_record_count: Some(input),
+                            output_record_count: Some(output),
+                            failed_record_count: Some(failed),
+                        }],
+                    }],
+                },
+                file_summary: api::FileSummary {
+                    input_file_count: Some(0),
+                    output_file_count: Some(files),
+                    activity_refs: activity(),
+                },
+                status_summary: api::StatusSummary {
+                    status: Some(status.clone()),
+                    activity_refs: activity(),
+                    errors,
+                },
             },
-            "activities": [{
-                "id": "exportActivity",
-                "updatedAtUTC": updated_at,
-                "durationSummary": {},
-                "sizeSummary": {},
-                "recordSummary": {},
-                "fileSummary": {},
-                "statusSummary": {"status": phase.as_str()},
-                "targetInfo": [{"id": target, "type": "TargetConnection"}],
-            }],
-        })
+            activities: Some(vec![api::Activity {
+                id: Some(EXPORT_ACTIVITY.into()),
+                updated_at_utc: Some(updated_at),
+                status_summary: api::StatusSummary {
+                    status: Some(status),
+                    ..Default::default()
+                },
+                target_info: vec![api::TargetInfo {
+                    id: Some(target),
+                    kind: Some("TargetConnection".into()),
+                }],
+                ..Default::default()
+            }]),
+        }
     }
 }
+
+/// The one activity of an emulated run.
+const EXPORT_ACTIVITY: &str = "exportActivity";
 
 impl World {
     /// The virtual now, in epoch milliseconds.
@@ -474,121 +500,161 @@ impl Sandbox {
 
 impl Flow {
     /// The flow as Flow Service returns it.
-    pub fn to_json(&self, sandbox_name: &str, sandbox: &Sandbox) -> Value {
-        let selectors: Vec<Value> = self
+    pub fn to_api(&self, sandbox_name: &str, sandbox: &Sandbox) -> api::Flow {
+        let selectors = self
             .selectors
             .iter()
-            .map(|s| {
-                let name = sandbox
-                    .segment(&s.segment_id)
-                    .map(|seg| seg.name.as_str())
-                    .unwrap_or_default();
-                json!({
-                    "type": "PLATFORM_SEGMENT",
-                    "value": {
-                        "id": s.segment_id,
-                        "name": name,
-                        "filenameTemplate": "%DESTINATION_NAME%_%SEGMENT_ID%_%DATETIME(YYYYMMdd_HHmmss)%",
-                        "exportMode": "DAILY_FULL_EXPORT",
-                        "schedule": {
-                            "frequency": s.frequency,
-                            "triggerType": "SCHEDULED",
-                            "startDate": s.start_date,
-                            "endDate": s.end_date,
-                            "startTime": s.start_time,
-                        },
-                    },
-                })
+            .map(|s| api::SegmentSelector {
+                kind: "PLATFORM_SEGMENT".into(),
+                value: api::SelectorValue {
+                    id: Some(s.segment_id.clone()),
+                    name: Some(
+                        sandbox
+                            .segment(&s.segment_id)
+                            .map(|seg| seg.name.clone())
+                            .unwrap_or_default(),
+                    ),
+                    filename_template: Some(
+                        "%DESTINATION_NAME%_%SEGMENT_ID%_%DATETIME(YYYYMMdd_HHmmss)%".into(),
+                    ),
+                    export_mode: Some("DAILY_FULL_EXPORT".into()),
+                    schedule: Some(api::Schedule {
+                        frequency: Some(s.frequency.clone()),
+                        trigger_type: Some("SCHEDULED".into()),
+                        start_date: Some(s.start_date.clone()),
+                        end_date: s.end_date.clone(),
+                        start_time: Some(s.start_time.clone()),
+                    }),
+                },
             })
             .collect();
+        let exists = |path: &str| api::ProfileSelector {
+            kind: "JSON_PATH".into(),
+            value: api::ProfileSelectorValue {
+                path: path.into(),
+                operator: "EXISTS".into(),
+            },
+        };
         let transformations = if self.destination {
-            json!([{
-                "name": "GeneralTransform",
-                "params": {
-                    "segmentSelectors": {"selectors": selectors},
-                    "profileSelectors": {"selectors": [
-                        {"type": "JSON_PATH", "value": {"path": "personalEmail.address", "operator": "EXISTS"}},
-                        {"type": "JSON_PATH", "value": {"path": "person.name.firstName", "operator": "EXISTS"}},
-                    ]},
-                },
-            }])
+            vec![api::Transformation {
+                name: "GeneralTransform".into(),
+                params: Some(api::TransformationParams {
+                    segment_selectors: Some(api::SegmentSelectors { selectors }),
+                    profile_selectors: Some(api::ProfileSelectors {
+                        selectors: vec![
+                            exists("personalEmail.address"),
+                            exists("person.name.firstName"),
+                        ],
+                    }),
+                }),
+            }]
         } else {
-            json!([])
+            Vec::new()
         };
         let spec = if self.destination {
             DESTINATION_FLOW_SPEC
         } else {
             SOURCE_FLOW_SPEC
         };
-        json!({
-            "id": self.id,
-            "name": self.name,
-            "flowSpec": {"id": spec, "version": "1.0"},
-            "state": if self.enabled { "enabled" } else { "disabled" },
-            "version": self.etag,
-            "etag": self.etag,
-            "createdAt": self.created_at,
-            "updatedAt": self.created_at,
-            "sandboxId": sandbox.id,
-            "sandboxName": sandbox_name,
-            "sourceConnectionIds": [self.source_connection_id],
-            "targetConnectionIds": [self.target_connection_id],
-            "inheritedAttributes": {
-                "properties": {"isSourceFlow": !self.destination, "isDestinationFlow": self.destination},
-                "sourceConnections": [{"id": self.source_connection_id}],
-                "targetConnections": [{"id": self.target_connection_id}],
-            },
-            "transformations": transformations,
-            "runs": format!("/runs?property=flowId=={}", self.id),
-        })
+        let connection = |id: &str| Some(vec![api::ConnectionRef { id: id.to_owned() }]);
+        api::Flow {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            state: Some(if self.enabled { "enabled" } else { "disabled" }.into()),
+            details: Box::new(api::FlowDetails {
+                flow_spec: Some(api::FlowSpecRef {
+                    id: Some(spec.into()),
+                    version: Some("1.0".into()),
+                }),
+                version: Some(self.etag.clone()),
+                etag: Some(self.etag.clone()),
+                created_at: Some(self.created_at),
+                updated_at: Some(self.created_at),
+                sandbox_id: Some(sandbox.id.clone()),
+                sandbox_name: Some(sandbox_name.to_owned()),
+                source_connection_ids: Some(vec![self.source_connection_id.clone()]),
+                target_connection_ids: Some(vec![self.target_connection_id.clone()]),
+                runs: Some(format!("/runs?property=flowId=={}", self.id)),
+            }),
+            inherited_attributes: Some(api::InheritedAttributes {
+                properties: Some(api::FlowProperties {
+                    is_destination_flow: Some(self.destination),
+                    is_source_flow: Some(!self.destination),
+                }),
+                source_connections: connection(&self.source_connection_id),
+                target_connections: connection(&self.target_connection_id),
+            }),
+            transformations,
+        }
     }
 }
 
 impl ExportJob {
     /// The job as `GET /export/jobs` returns it.
-    pub fn to_json(&self, org_id: &str) -> Value {
+    pub fn to_api(&self, org_id: &str) -> api::ExportJob {
         let finished = matches!(self.status, JobStatus::Succeeded | JobStatus::Failed);
+        let succeeded = self.status == JobStatus::Succeeded;
         let start = self.created_at;
         let end = if finished { self.updated_at } else { 0 };
-        let total = if finished { end - start } else { 0 };
-        let mut job = json!({
-            "id": self.id,
-            "jobType": "BATCH",
-            "destination": {
-                "datasetId": self.dataset_id,
-                "segmentPerBatch": false,
-                "batchId": self.batch_id,
-            },
-            "fields": "identities.id,personalEmail.address,person.name.firstName",
-            "schema": {"name": self.schema},
-            "imsOrgId": org_id,
-            "status": self.status.as_str(),
-            "filter": {"segments": [], "emptyProfiles": false},
-            "mergePolicy": {"id": "timestampOrdered-none-mp", "version": 1},
-            "profileInstanceId": "ups",
-            "metrics": {
-                "totalTime": {"startTimeInMs": start, "endTimeInMs": end, "totalTimeInMs": total},
-                "profileExportTime": {"startTimeInMs": start, "endTimeInMs": end, "totalTimeInMs": total},
-                "totalExportedProfileCounter": if self.status == JobStatus::Succeeded { self.profiles } else { 0 },
-                "exportedProfileByNamespaceCounter": if self.status == JobStatus::Succeeded {
-                    json!({"ECID": self.profiles, "Email": self.profiles / 2})
-                } else {
-                    json!({})
-                },
-            },
-            "computeGatewayJobId": {"exportJob": self.request_id},
-            "creationTime": self.created_at,
-            "updateTime": self.updated_at,
-            "requestId": self.request_id,
-        });
-        if self.status == JobStatus::Failed {
-            job["errors"] = json!([{
-                "code": "0100000003",
-                "msg": "Error in Export Job",
-                "callStack": "com.adobe.aep.unifiedprofile.exception.ExportJobException: profile export failed (emulated)",
-            }]);
+        let span = || api::TimeSpan {
+            start_time_in_ms: Some(start),
+            end_time_in_ms: Some(end),
+            total_time_in_ms: Some(if finished { end - start } else { 0 }),
+        };
+        let by_namespace = if succeeded {
+            BTreeMap::from([
+                ("ECID".to_owned(), self.profiles),
+                ("Email".to_owned(), self.profiles / 2),
+            ])
+        } else {
+            BTreeMap::new()
+        };
+        let errors = if self.status == JobStatus::Failed {
+            vec![api::ExportJobError {
+                code: Some("0100000003".into()),
+                msg: Some("Error in Export Job".into()),
+                call_stack: Some("com.adobe.aep.unifiedprofile.exception.ExportJobException: profile export failed (emulated)".into()),
+            }]
+        } else {
+            Vec::new()
+        };
+        api::ExportJob {
+            id: self.id,
+            job_type: Some("BATCH".into()),
+            destination: Some(api::ExportDestination {
+                dataset_id: Some(self.dataset_id.clone()),
+                segment_per_batch: Some(false),
+                batch_id: Some(self.batch_id.clone()),
+            }),
+            fields: Some("identities.id,personalEmail.address,person.name.firstName".into()),
+            schema: Some(api::SchemaRef {
+                name: self.schema.clone(),
+            }),
+            ims_org_id: Some(org_id.to_owned()),
+            status: api::ExportJobStatus::from(self.status.as_str().to_owned()),
+            filter: Some(api::ExportFilter {
+                segments: Vec::new(),
+                empty_profiles: Some(false),
+            }),
+            merge_policy: Some(api::MergePolicyRef {
+                id: Some("timestampOrdered-none-mp".into()),
+                version: Some(1),
+            }),
+            profile_instance_id: Some("ups".into()),
+            metrics: Some(api::ExportJobMetrics {
+                total_time: Some(span()),
+                profile_export_time: Some(span()),
+                total_exported_profile_counter: Some(if succeeded { self.profiles } else { 0 }),
+                exported_profile_by_namespace_counter: Some(by_namespace),
+            }),
+            compute_gateway_job_id: Some(api::ComputeGatewayJobId {
+                export_job: Some(self.request_id.clone()),
+            }),
+            creation_time: Some(self.created_at),
+            update_time: Some(self.updated_at),
+            request_id: Some(self.request_id.clone()),
+            errors,
         }
-        job
     }
 }
 
@@ -673,5 +739,87 @@ mod tests {
         };
         assert_eq!(instant.phase(1_000), Phase::Done(Outcome::PartialSuccess));
         assert_eq!(instant.phase(999), Phase::Scheduled, "not created yet");
+    }
+
+    /// What the emulator writes, read back through JSON by the client's own code, answers the
+    /// client's questions as the world says: a client/emulator mismatch fails here.
+    #[test]
+    fn the_client_reads_what_the_emulator_writes() {
+        fn through_json<T: Serialize + serde::de::DeserializeOwned>(value: T) -> T {
+            serde_json::from_value(serde_json::to_value(value).unwrap()).unwrap()
+        }
+        let now = 1_796_000_000_000;
+        let world = crate::emulator::Seed::demo().build(now, 0);
+        let prod = &world.sandboxes["prod"];
+        let gold = "db8961e9-d52f-45bc-b3fb-76d0382a6851";
+        let holiday = "599702c1-937c-4df4-bcb9-dfd8b2913966";
+
+        let email = through_json(
+            prod.flow("0b7c2f9e-1a2b-4c3d-8e9f-0a1b2c3d4e5f")
+                .unwrap()
+                .to_api("prod", prod),
+        );
+        let today = crate::time::UtcDate::from_epoch_ms(now);
+        assert!(email.is_enabled_destination());
+        assert!(email.covers_segment(gold, today));
+        assert_eq!(email.segment_name(gold), Some("Loyalty gold"));
+        assert!(matches!(
+            email.mapping(holiday, today),
+            api::Mapping::OutOfSchedule(_)
+        ));
+        let source = through_json(
+            prod.flow("26201c81-429c-4f90-93d5-1582c98ed1b6")
+                .unwrap()
+                .to_api("prod", prod),
+        );
+        assert!(!source.is_destination());
+
+        let jobs: Vec<api::ExportJob> = prod
+            .export_jobs
+            .iter()
+            .map(|j| through_json(j.to_api(&world.org_id)))
+            .collect();
+        let latest = api::ExportJob::latest_succeeded_profile(&jobs).unwrap();
+        assert_eq!(latest.id, 11044);
+        let failed = jobs.iter().find(|j| j.id == 11040).unwrap();
+        assert!(!failed.succeeded() && !failed.is_running() && failed.finished_at().is_some());
+
+        let run = Run {
+            id: "r".into(),
+            flow_id: email.id.clone(),
+            segment_id: gold.into(),
+            client_id: "c".into(),
+            kind: RunKind::Adhoc,
+            created_at: now,
+            duration_ms: 400,
+            outcome: Outcome::PartialSuccess,
+            profiles: 10,
+            etag: String::new(),
+        };
+        let at = |t: i64| through_json(run.to_api("prod", prod, t));
+        let scheduled = at(now);
+        assert_eq!(scheduled.status(), api::RunStatus::Scheduled);
+        assert_eq!(
+            (scheduled.started_at(), scheduled.completed_at()),
+            (None, None)
+        );
+        assert_eq!(at(now + 100).status(), api::RunStatus::InProgress);
+        let done = at(now + 400);
+        assert!(done.is_final() && !done.succeeded());
+        assert_eq!(done.status(), api::RunStatus::PartialSuccess);
+        assert_eq!(
+            (done.started_at(), done.completed_at()),
+            (Some(now + 100), Some(now + 400))
+        );
+        assert_eq!(done.segment_ids(), [gold]);
+        assert_eq!(
+            (
+                done.records().input,
+                done.records().output,
+                done.records().failed
+            ),
+            (Some(10), Some(9), Some(1))
+        );
+        assert_eq!(done.errors()[0].code.as_deref(), Some("DEST-ADH-207"));
     }
 }

@@ -32,7 +32,7 @@ impl Order {
 }
 
 /// The 200 body of an ad-hoc job.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct AdhocResponse {
     pub(crate) order: Vec<Order>,
 }

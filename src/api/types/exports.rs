@@ -1,34 +1,66 @@
 //! Segment export jobs (`/data/core/ups/export/jobs`, reference §2): one job, the list page,
 //! and the questions `plan` asks of them (is it a succeeded profile export, the latest one).
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
+use super::lenient;
+
 /// The schema name of profile export jobs, the only kind ad-hoc activation takes.
 pub const PROFILE_SCHEMA: &str = "_xdm.context.profile";
 
 /// One segment export job, as listed or fetched.
+///
+/// The client reads `id`, `status`, `schema`, the times and `metrics.totalTime`; the other
+/// fields are there so the emulator writes the whole job from this type, and read leniently
+/// ([`lenient`]): a shape we did not expect there reads as absent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExportJob {
     /// An integer in the docs; digit strings are accepted too.
     #[serde(deserialize_with = "u64_or_string")]
     pub id: u64,
-    pub status: ExportJobStatus,
+    /// `BATCH`.
+    #[serde(default, deserialize_with = "lenient")]
+    pub job_type: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub destination: Option<ExportDestination>,
+    /// The exported fields, comma-separated.
+    #[serde(default, deserialize_with = "lenient")]
+    pub fields: Option<String>,
     #[serde(default)]
     pub schema: Option<SchemaRef>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub ims_org_id: Option<String>,
+    pub status: ExportJobStatus,
+    #[serde(default, deserialize_with = "lenient")]
+    pub filter: Option<ExportFilter>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub merge_policy: Option<MergePolicyRef>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub profile_instance_id: Option<String>,
+    #[serde(default)]
+    pub metrics: Option<ExportJobMetrics>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub compute_gateway_job_id: Option<ComputeGatewayJobId>,
     /// Epoch ms.
     #[serde(default)]
     pub creation_time: Option<i64>,
     /// Epoch ms.
     #[serde(default)]
     pub update_time: Option<i64>,
-    #[serde(default)]
-    pub metrics: Option<ExportJobMetrics>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<Value>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub request_id: Option<String>,
+    /// Present on a failed job only.
+    #[serde(
+        default,
+        deserialize_with = "lenient",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub errors: Vec<ExportJobError>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,13 +68,60 @@ pub struct SchemaRef {
     pub name: String,
 }
 
+/// Where a job writes its profiles: a dataset, one batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ExportDestination {
+    pub dataset_id: Option<String>,
+    pub segment_per_batch: Option<bool>,
+    pub batch_id: Option<String>,
+}
+
+/// Which profiles a job exports.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ExportFilter {
+    /// Segment filters (`{segmentId, segmentNs, status}` in the docs); the emulator's jobs
+    /// have none.
+    pub segments: Vec<Value>,
+    pub empty_profiles: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MergePolicyRef {
+    pub id: Option<String>,
+    pub version: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ComputeGatewayJobId {
+    pub export_job: Option<String>,
+}
+
+/// One entry of a failed job's `errors`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ExportJobError {
+    pub code: Option<String>,
+    pub msg: Option<String>,
+    pub call_stack: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExportJobMetrics {
     #[serde(default)]
     pub total_time: Option<TimeSpan>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub profile_export_time: Option<TimeSpan>,
     #[serde(default)]
     pub total_exported_profile_counter: Option<u64>,
+    /// Exported profiles per identity namespace (`ECID`, `Email`, ...); empty until the job
+    /// succeeded.
+    #[serde(default, deserialize_with = "lenient")]
+    pub exported_profile_by_namespace_counter: Option<BTreeMap<String, u64>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +131,8 @@ pub struct TimeSpan {
     pub start_time_in_ms: Option<i64>,
     #[serde(default)]
     pub end_time_in_ms: Option<i64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub total_time_in_ms: Option<i64>,
 }
 
 /// An export job's `status`. `NEW`, `SUCCEEDED` and `FAILED` are documented; the others come
@@ -162,18 +243,31 @@ impl ExportJob {
     }
 }
 
-/// The body of `GET /export/jobs`.
-#[derive(Debug, Clone, Deserialize)]
+/// The body of `GET /export/jobs`: `{records, page, link}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct ExportJobList {
     #[serde(default)]
     pub(crate) records: Vec<ExportJob>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub(crate) page: Option<ExportJobPage>,
     #[serde(default)]
     pub(crate) link: Option<ExportJobLink>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// Where a page of export jobs stands: its sort and the cursor of its last record.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct ExportJobPage {
+    pub(crate) sort_field: Option<String>,
+    pub(crate) sort: Option<String>,
+    pub(crate) page_offset: Option<String>,
+    pub(crate) page_size: Option<u64>,
+}
+
+/// `link`: `{}` on the last page, else `{next}`, a path relative to the Segmentation service.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct ExportJobLink {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) next: Option<String>,
 }
 

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::lenient;
 use crate::time::UtcDate;
 
 /// A dataflow, with the parts `plan` checks: state, kind, and the segment selectors with their
@@ -20,6 +21,47 @@ pub struct Flow {
     pub inherited_attributes: Option<InheritedAttributes>,
     #[serde(default)]
     pub transformations: Vec<Transformation>,
+    /// The other top-level fields, boxed: a flow stays small where the planner passes it around.
+    #[serde(flatten)]
+    pub details: Box<FlowDetails>,
+}
+
+/// The top-level fields of a flow that the client does not read: there so the emulator writes
+/// the whole flow from [`Flow`], and read leniently ([`lenient`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FlowDetails {
+    #[serde(default, deserialize_with = "lenient")]
+    pub flow_spec: Option<FlowSpecRef>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub version: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub etag: Option<String>,
+    /// Epoch ms.
+    #[serde(default, deserialize_with = "lenient")]
+    pub created_at: Option<i64>,
+    /// Epoch ms.
+    #[serde(default, deserialize_with = "lenient")]
+    pub updated_at: Option<i64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub sandbox_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub sandbox_name: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub source_connection_ids: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub target_connection_ids: Option<Vec<String>>,
+    /// The flow's runs, as a path with a query: `/runs?property=flowId==<id>`.
+    #[serde(default, deserialize_with = "lenient")]
+    pub runs: Option<String>,
+}
+
+/// The flow spec a dataflow was made from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FlowSpecRef {
+    pub id: Option<String>,
+    pub version: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,6 +69,17 @@ pub struct Flow {
 pub struct InheritedAttributes {
     #[serde(default)]
     pub properties: Option<FlowProperties>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub source_connections: Option<Vec<ConnectionRef>>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub target_connections: Option<Vec<ConnectionRef>>,
+}
+
+/// A source or target connection of a dataflow.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ConnectionRef {
+    pub id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +105,33 @@ pub struct Transformation {
 pub struct TransformationParams {
     #[serde(default)]
     pub segment_selectors: Option<SegmentSelectors>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub profile_selectors: Option<ProfileSelectors>,
+}
+
+/// The profile attributes a destination dataflow exports.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProfileSelectors {
+    pub selectors: Vec<ProfileSelector>,
+}
+
+/// One exported attribute (`type: JSON_PATH`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProfileSelector {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub value: ProfileSelectorValue,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProfileSelectorValue {
+    /// An XDM path, such as `personalEmail.address`.
+    pub path: String,
+    /// `EXISTS`.
+    pub operator: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,6 +155,8 @@ pub struct SelectorValue {
     pub id: Option<String>,
     #[serde(default)]
     pub name: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub filename_template: Option<String>,
     #[serde(default)]
     pub export_mode: Option<String>,
     #[serde(default)]

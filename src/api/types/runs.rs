@@ -5,7 +5,13 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::lenient;
+
 /// A dataflow run: what an ad-hoc `statusURL` points at.
+///
+/// The client reads the ID, flow, times and metrics; who made it, the sandbox, the etag and the
+/// activities are there so the emulator writes the whole run from this type, and are read
+/// leniently ([`lenient`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Run {
@@ -18,9 +24,29 @@ pub struct Run {
     /// Epoch ms.
     #[serde(default)]
     pub updated_at: Option<i64>,
+    /// `<client ID>@AdobeID` for an API client's run.
+    #[serde(default, deserialize_with = "lenient")]
+    pub created_by: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub updated_by: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub created_client: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub updated_client: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub sandbox_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub sandbox_name: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub etag: Option<String>,
     #[serde(default)]
     pub metrics: RunMetrics,
+    #[serde(default, deserialize_with = "lenient")]
+    pub activities: Option<Vec<Activity>>,
 }
+
+// The summaries below are those of the run's `metrics` and of each of its activities. An
+// activity's are empty (`{}`), which is why their fields are left out when absent.
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -40,30 +66,38 @@ pub struct RunMetrics {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DurationSummary {
     /// Epoch ms; absent while the run is scheduled.
-    #[serde(rename = "startedAtUTC", default)]
+    #[serde(
+        rename = "startedAtUTC",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub started_at_utc: Option<i64>,
     /// Epoch ms; present once the run finished.
-    #[serde(rename = "completedAtUTC", default)]
+    #[serde(
+        rename = "completedAtUTC",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub completed_at_utc: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SizeSummary {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_bytes: Option<u64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_bytes: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RecordSummary {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_record_count: Option<u64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_record_count: Option<u64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_record_count: Option<u64>,
     /// Per target connection, per entity (`id` `segment:<audienceId>`); shape UNCONFIRMED.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -84,6 +118,9 @@ pub struct TargetSummary {
 pub struct EntitySummary {
     #[serde(default)]
     pub id: Option<String>,
+    /// `segment`.
+    #[serde(rename = "type", default, deserialize_with = "lenient")]
+    pub kind: Option<String>,
     #[serde(default)]
     pub input_record_count: Option<u64>,
     #[serde(default)]
@@ -95,16 +132,31 @@ pub struct EntitySummary {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FileSummary {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_file_count: Option<u64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_file_count: Option<u64>,
+    /// The activities these counts come from.
+    #[serde(
+        default,
+        deserialize_with = "lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub activity_refs: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StatusSummary {
     #[serde(default)]
     pub status: Option<RunStatus>,
+    /// The activities this status comes from.
+    #[serde(
+        default,
+        deserialize_with = "lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub activity_refs: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<RunError>,
 }
@@ -115,6 +167,32 @@ pub struct RunError {
     pub code: Option<String>,
     #[serde(default)]
     pub message: Option<String>,
+}
+
+/// One step of a run (the emulator's runs have one, `exportActivity`), with its own summaries.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Activity {
+    pub id: Option<String>,
+    /// Epoch ms.
+    #[serde(rename = "updatedAtUTC")]
+    pub updated_at_utc: Option<i64>,
+    pub duration_summary: DurationSummary,
+    pub size_summary: SizeSummary,
+    pub record_summary: RecordSummary,
+    pub file_summary: FileSummary,
+    pub status_summary: StatusSummary,
+    pub target_info: Vec<TargetInfo>,
+}
+
+/// What an activity writes to: a target connection.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TargetInfo {
+    pub id: Option<String>,
+    /// `TargetConnection`.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
 }
 
 /// `metrics.statusSummary.status`. Compared without regard to case (the docs filter on

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{gateway, json_response, problem};
+use crate::api::types::{AdhocResponse, Order};
 use crate::emulator::state::{
     JobStatus, Outcome, PROFILE_SCHEMA, Run, RunKind, Sandbox, date_of, new_etag, new_uuid,
 };
@@ -17,6 +18,9 @@ use crate::emulator::{App, HttpResponse};
 
 /// The `Accept` media type that selects version 2 of the ad-hoc activation API.
 pub const ADHOC_V2_MEDIA_TYPE: &str = "application/vnd.adobe.adhoc.activation+json";
+
+/// Where a run's `statusURL` points, on the emulator's base URL.
+const RUNS: &str = "/data/foundation/flowservice/runs";
 
 /// Most segments in one ad-hoc job, per API version.
 const MAX_SEGMENTS_V1: usize = 20;
@@ -220,26 +224,18 @@ pub(super) async fn post(
                     profiles: segment.map_or(0, |s| s.profiles),
                     etag: new_etag(),
                 };
-                order.push((segment_id.clone(), dest.clone(), run.id.clone()));
+                order.push(Order {
+                    segment: segment_id.clone(),
+                    order: dest.clone(),
+                    status_url: format!("{}{RUNS}/{}", app.base_url, run.id),
+                });
                 sandbox.runs.push(run);
             }
         }
         Ok((order, true))
     });
     match outcome {
-        Ok(Ok(order)) => json_response(
-            StatusCode::OK,
-            &json!({
-                "order": order
-                    .iter()
-                    .map(|(segment, dest, run)| json!({
-                        "segment": segment,
-                        "order": dest,
-                        "statusURL": format!("{}/data/foundation/flowservice/runs/{run}", app.base_url),
-                    }))
-                    .collect::<Vec<_>>(),
-            }),
-        ),
+        Ok(Ok(order)) => json_response(StatusCode::OK, &AdhocResponse { order }),
         Ok(Err(rejection)) => rejection.into_response(),
         Err(err) => problem(
             StatusCode::INTERNAL_SERVER_ERROR,

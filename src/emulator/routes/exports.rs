@@ -3,9 +3,9 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use crate::api::types::{ExportJobLink, ExportJobList, ExportJobPage};
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use serde_json::{Value, json};
 
 use super::gateway::with_sandbox;
 use super::{json_response, last_segment, parse_limit, problem, query_pairs, query_value};
@@ -77,27 +77,26 @@ pub(super) async fn list(
         let page: Vec<_> = jobs.iter().skip(start).take(limit).collect();
         let more = start + page.len() < jobs.len();
         let last_cursor = page.last().map(|j| format!("{}_{}", j.created_at, j.id));
-        let mut link = serde_json::Map::new();
-        if more && let Some(cursor) = &last_cursor {
+        let next = last_cursor.as_ref().filter(|_| more).map(|cursor| {
             let mut next = format!("/export/jobs/?limit={limit}&offset={cursor}");
             if let Some(status) = query_value(&pairs, "status") {
                 next.push_str("&status=");
                 next.push_str(status);
             }
-            link.insert("next".into(), Value::String(next));
-        }
+            next
+        });
         json_response(
             StatusCode::OK,
-            &json!({
-                "records": page.iter().map(|j| j.to_json(&world.org_id)).collect::<Vec<_>>(),
-                "page": {
-                    "sortField": "createdTime",
-                    "sort": "desc",
-                    "pageOffset": last_cursor.unwrap_or_default(),
-                    "pageSize": page.len(),
-                },
-                "link": link,
-            }),
+            &ExportJobList {
+                records: page.iter().map(|j| j.to_api(&world.org_id)).collect(),
+                page: Some(ExportJobPage {
+                    sort_field: Some("createdTime".into()),
+                    sort: Some("desc".into()),
+                    page_offset: Some(last_cursor.unwrap_or_default()),
+                    page_size: Some(page.len() as u64),
+                }),
+                link: Some(ExportJobLink { next }),
+            },
         )
     })
 }
@@ -126,7 +125,7 @@ pub(super) async fn get(
             );
         };
         match sandbox.export_job(number) {
-            Some(job) => json_response(StatusCode::OK, &job.to_json(&world.org_id)),
+            Some(job) => json_response(StatusCode::OK, &job.to_api(&world.org_id)),
             None => problem(
                 StatusCode::NOT_FOUND,
                 "UPS-1404-404",

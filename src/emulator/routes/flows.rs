@@ -6,10 +6,14 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::gateway::with_sandbox;
-use super::{json_response, last_segment, parse_limit, problem, query_pairs, query_value};
+use super::{
+    cannot_serialise, json_response, last_segment, parse_limit, problem, query_pairs, query_value,
+};
+use crate::api::types::{Href, Items, Links, Problem, ProblemReport};
 use crate::emulator::filter::Property;
 use crate::emulator::state::new_uuid;
 use crate::emulator::{App, HttpResponse};
@@ -76,11 +80,11 @@ fn parse_continuation_token(token: &str) -> Option<(usize, Value)> {
 
 /// Applies `property`, `orderby`, `count`, `limit` and `continuationToken` to a list of items,
 /// given with their place in the stored list (the tie-breaker of every order), and ordered by
-/// `default` unless `orderby` says otherwise.
-fn list_items(
+/// `default` unless `orderby` says otherwise. The filters and the order read the items' JSON.
+fn list_items<T: Serialize>(
     path: &str,
     uri: &Uri,
-    items: Vec<(usize, Value)>,
+    items: Vec<(usize, T)>,
     default: Order<'_>,
 ) -> HttpResponse {
     let bad = |detail: String| {
@@ -104,10 +108,15 @@ fn list_items(
             }
         }
     }
-    let mut items: Vec<(usize, Value)> = items
+    let items: Result<Vec<(usize, Value)>, _> = items
         .into_iter()
-        .filter(|(_, item)| filters.iter().all(|f| f.matches(item)))
+        .map(|(place, item)| serde_json::to_value(item).map(|json| (place, json)))
         .collect();
+    let mut items: Vec<(usize, Value)> = match items {
+        Ok(items) => items,
+        Err(e) => return cannot_serialise(&e),
+    };
+    items.retain(|(_, item)| filters.iter().all(|f| f.matches(item)));
     if query_value(&pairs, "count").is_some_and(|c| c.eq_ignore_ascii_case("true")) {
         return json_response(StatusCode::OK, &json!({"count": items.len()}));
     }
@@ -153,7 +162,7 @@ fn list_items(
         },
     };
     let end = start.saturating_add(limit).min(keyed.len());
-    let mut links = serde_json::Map::new();
+    let mut links = Links { next: None };
     if end < keyed.len()
         && let Some((key, place, _)) = keyed.get(end - 1)
     {
@@ -164,13 +173,21 @@ fn list_items(
             .collect();
         next.push(("continuationToken".into(), continuation_token(*place, key)));
         let query = serde_urlencoded::to_string(&next).unwrap_or_default();
-        links.insert("next".into(), json!({"href": format!("{path}?{query}")}));
+        links.next = Some(Href {
+            href: format!("{path}?{query}"),
+        });
     }
     let page: Vec<Value> = keyed
         .drain(start.min(end)..end)
         .map(|(_, _, item)| item)
         .collect();
-    json_response(StatusCode::OK, &json!({"items": page, "_links": links}))
+    json_response(
+        StatusCode::OK,
+        &Items {
+            items: page,
+            links: Some(links),
+        },
+    )
 }
 
 /// `GET /data/foundation/flowservice/flows`, in stored order unless `orderby` says otherwise.
@@ -184,7 +201,7 @@ pub(super) async fn list_flows(
         let items = sandbox
             .flows
             .iter()
-            .map(|f| f.to_json(name, sandbox))
+            .map(|f| f.to_api(name, sandbox))
             .enumerate()
             .collect();
         let stored = Order {
@@ -205,10 +222,7 @@ pub(super) async fn get_flow(
     let id = last_segment(&uri);
     with_sandbox(&app, &headers, &method, |_, name, sandbox| {
         match sandbox.flow(&id.to_ascii_lowercase()) {
-            Some(flow) => json_response(
-                StatusCode::OK,
-                &json!({"items": [flow.to_json(name, sandbox)]}),
-            ),
+            Some(flow) => json_response(StatusCode::OK, &one(flow.to_api(name, sandbox))),
             None => flow_not_found("flows", &id),
         }
     })
@@ -244,7 +258,7 @@ pub(super) async fn list_runs(
                     .iter()
                     .all(|ids| ids.iter().any(|id| id.eq_ignore_ascii_case(&r.flow_id)))
             })
-            .map(|(place, r)| (place, r.to_json(name, sandbox, now)))
+            .map(|(place, r)| (place, r.to_api(name, sandbox, now)))
             .collect();
         let newest_first = Order {
             field: Some("createdAt"),
@@ -272,13 +286,20 @@ pub(super) async fn get_run(
         &headers,
         &method,
         |world, name, sandbox| match sandbox.run(&id.to_ascii_lowercase()) {
-            Some(run) => json_response(
-                StatusCode::OK,
-                &json!({"items": [run.to_json(name, sandbox, world.now())]}),
-            ),
+            Some(run) => {
+                json_response(StatusCode::OK, &one(run.to_api(name, sandbox, world.now())))
+            }
             None => flow_not_found("runs", &id),
         },
     )
+}
+
+/// One flow or run as Flow Service answers it: `{items: [it]}`, without `_links`.
+fn one<T>(item: T) -> Items<T> {
+    Items {
+        items: vec![item],
+        links: None,
+    }
 }
 
 /// Flow Service's documented not-found body (reference §4.4).
@@ -288,17 +309,19 @@ fn flow_not_found(kind: &str, id: &str) -> HttpResponse {
     );
     json_response(
         StatusCode::NOT_FOUND,
-        &json!({
-            "type": "https://ns.adobe.com/aep/errors/FLOW-1439-404",
-            "title": "Resource not found",
-            "status": 404,
-            "report": {
-                "detailed-message": message,
-                "id": id,
-                "request-id": new_uuid(),
-                "type": kind,
-            },
-            "errorMessage": message,
-        }),
+        &Problem {
+            kind: "https://ns.adobe.com/aep/errors/FLOW-1439-404".into(),
+            title: "Resource not found".into(),
+            status: 404,
+            detail: None,
+            message: None,
+            error_message: Some(message.clone()),
+            report: Some(ProblemReport {
+                detailed_message: Some(message),
+                id: Some(id.to_owned()),
+                request_id: new_uuid(),
+                kind: Some(kind.to_owned()),
+            }),
+        },
     )
 }

@@ -1,9 +1,9 @@
 //! The API gateway in front of every Platform endpoint: the header and credential checks, in
 //! the gateway's order, and its own error shape (reference §5.3).
 
+use crate::api::types::{GatewayError, Problem};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, Method, StatusCode};
-use serde_json::json;
 
 use super::ims::verify_token;
 use super::{json_response, problem};
@@ -93,12 +93,15 @@ pub(super) fn check(
     {
         return Err(json_response(
             StatusCode::BAD_REQUEST,
-            &json!({
-                "type": "/placeholder/type/uri",
-                "status": 400,
-                "title": "BadRequestError",
-                "detail": "A valid content-type must be specified",
-            }),
+            &Problem {
+                kind: "/placeholder/type/uri".into(),
+                title: "BadRequestError".into(),
+                status: 400,
+                detail: Some("A valid content-type must be specified".into()),
+                message: None,
+                error_message: None,
+                report: None,
+            },
         ));
     }
     let sandbox = header("x-sandbox-name").unwrap_or("prod");
@@ -141,5 +144,11 @@ pub(super) fn with_sandbox(
 
 /// The API gateway's own error shape (reference §5.3).
 pub(super) fn gateway_error(status: StatusCode, code: &str, message: &str) -> HttpResponse {
-    json_response(status, &json!({"error_code": code, "message": message}))
+    json_response(
+        status,
+        &GatewayError {
+            error_code: code.to_owned(),
+            message: message.to_owned(),
+        },
+    )
 }

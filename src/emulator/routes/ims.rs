@@ -3,10 +3,11 @@
 
 use std::sync::Arc;
 
+use crate::api::TokenResponse;
+use crate::api::types::OAuthError;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
-use serde_json::json;
 
 use super::gateway::media_type;
 use super::json_response;
@@ -104,13 +105,18 @@ pub(super) async fn token(
         let expires = world.now().saturating_add(TOKEN_LIFETIME_SECS * 1000);
         json_response(
             StatusCode::OK,
-            &json!({
-                "access_token": issue_token(world, client_id, expires),
-                "token_type": "bearer",
-                "expires_in": TOKEN_LIFETIME_SECS,
-            }),
+            &token_response(issue_token(world, client_id, expires)),
         )
     })
+}
+
+/// The 200 answer: `{access_token, token_type: "bearer", expires_in}`.
+fn token_response(access_token: String) -> TokenResponse {
+    TokenResponse {
+        access_token,
+        token_type: Some("bearer".into()),
+        expires_in: Some(TOKEN_LIFETIME_SECS.into()),
+    }
 }
 
 /// Tokens are signed, not stored: `emu1.<client id, hex>.<expiry ms>.<nonce>.<mac>`, where the
@@ -161,13 +167,30 @@ pub(super) fn verify_token(world: &World, token: &str, now: i64) -> Option<Strin
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> HttpResponse {
     json_response(
         status,
-        &json!({"error": error, "error_description": description}),
+        &OAuthError {
+            error: error.to_owned(),
+            error_description: description.to_owned(),
+        },
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_client_reads_the_token_and_its_lifetime() {
+        let body = serde_json::to_value(token_response("emu1.x".into())).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"access_token": "emu1.x", "token_type": "bearer", "expires_in": 86_399})
+        );
+        let issued = serde_json::from_value::<TokenResponse>(body)
+            .unwrap()
+            .into_issued();
+        assert_eq!(issued.token.expose(), "emu1.x");
+        assert_eq!(issued.lifetime.as_secs(), 86_399);
+    }
 
     #[test]
     fn tokens_verify_until_they_expire_and_resist_tampering() {

@@ -22,13 +22,15 @@ use axum::extract::State;
 use axum::http::header::{CONTENT_TYPE, DATE, RETRY_AFTER};
 use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, Uri};
 use axum::routing::{get, post};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use tokio::sync::Notify;
 use tower_service::Service;
 
 use super::faults::{self, LoggedRequest};
 use super::state::{World, new_uuid};
 use super::{App, HttpResponse, MAX_BODY_BYTES};
+use crate::api::types::{Problem, ProblemReport};
 pub use adhoc::ADHOC_V2_MEDIA_TYPE;
 use gateway::gateway_error;
 
@@ -291,8 +293,15 @@ fn fault_response(status: u16, retry_after: Option<u64>) -> HttpResponse {
 // ---------------------------------------------------------------------------------------------
 // Response shapes.
 
-fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
-    let mut response = HttpResponse::new(Body::from(body.to_string()));
+/// A JSON response. Bodies the client reads are `api::types` values, so a change of shape on
+/// either side fails to compile. They go through [`Value`], whose maps keep their keys sorted:
+/// the bytes sent do not depend on the order of a struct's fields.
+fn json_response(status: StatusCode, body: &impl Serialize) -> HttpResponse {
+    let text = match serde_json::to_value(body) {
+        Ok(value) => value.to_string(),
+        Err(e) => return cannot_serialise(&e),
+    };
+    let mut response = HttpResponse::new(Body::from(text));
     *response.status_mut() = status;
     response.headers_mut().insert(
         CONTENT_TYPE,
@@ -301,19 +310,35 @@ fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
     response
 }
 
+/// The 500 answer when a body cannot be serialised, which our bodies never fail to be.
+fn cannot_serialise(error: &serde_json::Error) -> HttpResponse {
+    problem(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "EMU-0500-500",
+        "Internal Server Error",
+        format!("the emulator cannot serialise its answer: {error}"),
+    )
+}
+
 /// A Platform problem body (RFC 7807 style): `type`, `title`, `status`, `detail`, `report`, and
 /// the detail again as `message` for clients that read that field.
 fn problem(status: StatusCode, code: &str, title: &str, detail: String) -> HttpResponse {
     json_response(
         status,
-        &json!({
-            "type": format!("https://ns.adobe.com/aep/errors/{code}"),
-            "title": title,
-            "status": status.as_u16(),
-            "detail": detail,
-            "message": detail,
-            "report": {"request-id": new_uuid()},
-        }),
+        &Problem {
+            kind: format!("https://ns.adobe.com/aep/errors/{code}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            message: Some(detail.clone()),
+            detail: Some(detail),
+            error_message: None,
+            report: Some(ProblemReport {
+                detailed_message: None,
+                id: None,
+                request_id: new_uuid(),
+                kind: None,
+            }),
+        },
     )
 }
 
