@@ -16,13 +16,13 @@ use crate::api::types as api;
 ///
 /// 2 added [`Run::kind`] (runs the scheduler or the UI started); a format-1 file is still read,
 /// its runs all ad hoc, and saved as format 2.
-pub const STATE_FORMAT: u32 = 2;
+pub(super) const STATE_FORMAT: u32 = 2;
 
 /// The oldest state file format this version reads.
-pub const OLDEST_STATE_FORMAT: u32 = 1;
+pub(super) const OLDEST_STATE_FORMAT: u32 = 1;
 
 /// The schema name of profile export jobs, the only kind ad-hoc activation accepts.
-pub use crate::api::types::PROFILE_SCHEMA;
+pub(super) use crate::api::types::PROFILE_SCHEMA;
 
 /// The Flow Service spec ID our destination dataflows claim (any stable UUID does).
 const DESTINATION_FLOW_SPEC: &str = "71471eba-b620-49e4-90fd-23f1fa0174d8";
@@ -32,7 +32,7 @@ const SOURCE_FLOW_SPEC: &str = "9753525b-82c7-4dce-8a9b-5ccfce2b9876";
 /// Everything the emulator knows, as kept in the state file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct World {
+pub(crate) struct World {
     pub format: u32,
     pub org_id: String,
     pub clients: Vec<Client>,
@@ -54,7 +54,7 @@ pub struct World {
 /// is still read; the next save writes the digest instead.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", try_from = "ClientOnDisk")]
-pub struct Client {
+pub(crate) struct Client {
     pub id: String,
     /// Lowercase hex SHA-256 of the client secret.
     pub secret_sha256: String,
@@ -62,7 +62,7 @@ pub struct Client {
 
 impl Client {
     /// A client whose secret is `secret` (only its digest is kept).
-    pub fn new(id: impl Into<String>, secret: &str) -> Self {
+    pub(crate) fn new(id: impl Into<String>, secret: &str) -> Self {
         Client {
             id: id.into(),
             secret_sha256: crate::lockfile::sha256_hex(secret.as_bytes()),
@@ -70,7 +70,7 @@ impl Client {
     }
 
     /// Whether `secret` is this client's secret (compared in constant time, by digest).
-    pub fn secret_matches(&self, secret: &str) -> bool {
+    pub(crate) fn secret_matches(&self, secret: &str) -> bool {
         let given = crate::lockfile::sha256_hex(secret.as_bytes());
         let (a, b) = (given.as_bytes(), self.secret_sha256.as_bytes());
         a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -108,7 +108,7 @@ impl TryFrom<ClientOnDisk> for Client {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Sandbox {
+pub(crate) struct Sandbox {
     pub id: String,
     pub segments: Vec<Segment>,
     pub flows: Vec<Flow>,
@@ -118,7 +118,7 @@ pub struct Sandbox {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Segment {
+pub(crate) struct Segment {
     pub id: String,
     pub name: String,
     /// Profiles a run of this segment exports (the run's record metrics).
@@ -130,14 +130,14 @@ pub struct Segment {
 /// How a finished run ends, as the world decides per segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Success,
     Failed,
     PartialSuccess,
 }
 
 impl Outcome {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Outcome::Success => "success",
             Outcome::Failed => "failed",
@@ -148,7 +148,7 @@ impl Outcome {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Flow {
+pub(crate) struct Flow {
     pub id: String,
     pub name: String,
     /// A destination (activation) dataflow; `false` for a source dataflow.
@@ -164,7 +164,7 @@ pub struct Flow {
 /// A segment mapped to a destination dataflow, with its export schedule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Selector {
+pub(crate) struct Selector {
     pub segment_id: String,
     pub frequency: String,
     pub start_date: String,
@@ -174,7 +174,7 @@ pub struct Selector {
 
 impl Selector {
     /// Whether the schedule covers the day `today` (`YYYY-MM-DD` strings compare as dates).
-    pub fn covers(&self, today: &str) -> bool {
+    pub(crate) fn covers(&self, today: &str) -> bool {
         self.start_date.as_str() <= today && self.end_date.as_deref().is_none_or(|end| today <= end)
     }
 }
@@ -182,7 +182,7 @@ impl Selector {
 /// Status of a segment export job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum JobStatus {
+pub(crate) enum JobStatus {
     New,
     Processing,
     Succeeded,
@@ -190,7 +190,7 @@ pub enum JobStatus {
 }
 
 impl JobStatus {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             JobStatus::New => "NEW",
             JobStatus::Processing => "PROCESSING",
@@ -199,7 +199,7 @@ impl JobStatus {
         }
     }
 
-    pub fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         match text.to_ascii_uppercase().as_str() {
             "NEW" => Some(JobStatus::New),
             "PROCESSING" => Some(JobStatus::Processing),
@@ -210,7 +210,7 @@ impl JobStatus {
     }
 
     /// Whether the job still runs (blocks ad-hoc activation).
-    pub fn is_running(self) -> bool {
+    pub(crate) fn is_running(self) -> bool {
         matches!(self, JobStatus::New | JobStatus::Processing)
     }
 }
@@ -218,7 +218,7 @@ impl JobStatus {
 /// A segment (profile) export job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ExportJob {
+pub(crate) struct ExportJob {
     pub id: u64,
     pub status: JobStatus,
     pub schema: String,
@@ -234,7 +234,7 @@ pub struct ExportJob {
 /// itself (`POST /_emulator/runs`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Run {
+pub(crate) struct Run {
     pub id: String,
     pub flow_id: String,
     pub segment_id: String,
@@ -254,7 +254,7 @@ pub struct Run {
 /// Who started a run, which shows in its `createdBy` and `createdClient`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub enum RunKind {
+pub(crate) enum RunKind {
     /// An API client's ad-hoc activation (`POST …/adhocrun`).
     #[default]
     Adhoc,
@@ -266,15 +266,15 @@ pub enum RunKind {
 
 /// What `createdBy`/`createdClient` say for runs nobody's API client started. The platform's
 /// values are undocumented (UNCONFIRMED): these only have to differ from any API client's.
-pub const SCHEDULER_USER: &str = "scheduler@AdobeID";
-pub const SCHEDULER_CLIENT: &str = "scheduler";
-pub const UI_USER: &str = "emulator-ui-user@AdobeID";
-pub const UI_CLIENT: &str = "exc_app";
+pub(super) const SCHEDULER_USER: &str = "scheduler@AdobeID";
+pub(super) const SCHEDULER_CLIENT: &str = "scheduler";
+pub(super) const UI_USER: &str = "emulator-ui-user@AdobeID";
+pub(super) const UI_CLIENT: &str = "exc_app";
 
 impl Run {
     /// `createdBy` and `createdClient`: the API client's for an ad-hoc run, else the
     /// scheduler's or the UI's.
-    pub fn creator(&self) -> (String, String) {
+    pub(crate) fn creator(&self) -> (String, String) {
         match self.kind {
             RunKind::Adhoc => (
                 format!("{}@AdobeID", self.client_id),
@@ -288,14 +288,14 @@ impl Run {
 
 /// Where a run stands at a given instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
+pub(crate) enum Phase {
     Scheduled,
     InProgress,
     Done(Outcome),
 }
 
 impl Phase {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Phase::Scheduled => "scheduled",
             Phase::InProgress => "inProgress",
@@ -308,7 +308,7 @@ impl Run {
     /// The run's phase at `now`: scheduled for the first quarter of its duration, in progress
     /// until the duration has passed, then finished. A run created after `now` (only
     /// `POST /_emulator/runs` makes one) is scheduled, whatever its duration.
-    pub fn phase(&self, now: i64) -> Phase {
+    pub(crate) fn phase(&self, now: i64) -> Phase {
         let Ok(elapsed) = u64::try_from(now.saturating_sub(self.created_at)) else {
             return Phase::Scheduled;
         };
@@ -321,16 +321,16 @@ impl Run {
         }
     }
 
-    pub fn started_at(&self) -> i64 {
+    pub(crate) fn started_at(&self) -> i64 {
         self.created_at.saturating_add(ms_i64(self.duration_ms / 4))
     }
 
-    pub fn completed_at(&self) -> i64 {
+    pub(crate) fn completed_at(&self) -> i64 {
         self.created_at.saturating_add(ms_i64(self.duration_ms))
     }
 
     /// The run as `GET /runs/{id}` returns it.
-    pub fn to_api(&self, sandbox_name: &str, sandbox: &Sandbox, now: i64) -> api::Run {
+    pub(crate) fn to_api(&self, sandbox_name: &str, sandbox: &Sandbox, now: i64) -> api::Run {
         let phase = self.phase(now);
         let (input, output, failed) = match phase {
             Phase::Scheduled | Phase::InProgress => (0, 0, 0),
@@ -449,16 +449,16 @@ const EXPORT_ACTIVITY: &str = "exportActivity";
 
 impl World {
     /// The virtual now, in epoch milliseconds.
-    pub fn now(&self) -> i64 {
+    pub(crate) fn now(&self) -> i64 {
         system_now_ms().saturating_add(self.clock_offset_ms)
     }
 
-    pub fn client(&self, id: &str) -> Option<&Client> {
+    pub(crate) fn client(&self, id: &str) -> Option<&Client> {
         self.clients.iter().find(|c| c.id == id)
     }
 
     /// Finds an export job by ID in any sandbox.
-    pub fn export_job_mut(&mut self, id: u64) -> Option<(&str, &mut ExportJob)> {
+    pub(crate) fn export_job_mut(&mut self, id: u64) -> Option<(&str, &mut ExportJob)> {
         self.sandboxes.iter_mut().find_map(|(name, sb)| {
             sb.export_jobs
                 .iter_mut()
@@ -469,29 +469,29 @@ impl World {
 }
 
 impl Sandbox {
-    pub fn flow(&self, id: &str) -> Option<&Flow> {
+    pub(crate) fn flow(&self, id: &str) -> Option<&Flow> {
         self.flows.iter().find(|f| f.id == id)
     }
 
-    pub fn segment(&self, id: &str) -> Option<&Segment> {
+    pub(crate) fn segment(&self, id: &str) -> Option<&Segment> {
         self.segments.iter().find(|s| s.id == id)
     }
 
-    pub fn run(&self, id: &str) -> Option<&Run> {
+    pub(crate) fn run(&self, id: &str) -> Option<&Run> {
         self.runs.iter().find(|r| r.id == id)
     }
 
-    pub fn export_job(&self, id: u64) -> Option<&ExportJob> {
+    pub(crate) fn export_job(&self, id: u64) -> Option<&ExportJob> {
         self.export_jobs.iter().find(|j| j.id == id)
     }
 
     /// A segment export job that is still running, if any.
-    pub fn running_export_job(&self) -> Option<&ExportJob> {
+    pub(crate) fn running_export_job(&self) -> Option<&ExportJob> {
         self.export_jobs.iter().find(|j| j.status.is_running())
     }
 
     /// A run of `segment_id` that has not finished at `now`, if any.
-    pub fn active_run(&self, segment_id: &str, now: i64) -> Option<&Run> {
+    pub(crate) fn active_run(&self, segment_id: &str, now: i64) -> Option<&Run> {
         self.runs
             .iter()
             .find(|r| r.segment_id == segment_id && !matches!(r.phase(now), Phase::Done(_)))
@@ -500,7 +500,7 @@ impl Sandbox {
 
 impl Flow {
     /// The flow as Flow Service returns it.
-    pub fn to_api(&self, sandbox_name: &str, sandbox: &Sandbox) -> api::Flow {
+    pub(crate) fn to_api(&self, sandbox_name: &str, sandbox: &Sandbox) -> api::Flow {
         let selectors = self
             .selectors
             .iter()
@@ -591,7 +591,7 @@ impl Flow {
 
 impl ExportJob {
     /// The job as `GET /export/jobs` returns it.
-    pub fn to_api(&self, org_id: &str) -> api::ExportJob {
+    pub(crate) fn to_api(&self, org_id: &str) -> api::ExportJob {
         let finished = matches!(self.status, JobStatus::Succeeded | JobStatus::Failed);
         let succeeded = self.status == JobStatus::Succeeded;
         let start = self.created_at;
@@ -664,7 +664,7 @@ fn ms_i64(ms: u64) -> i64 {
 }
 
 /// The system clock in epoch milliseconds.
-pub fn system_now_ms() -> i64 {
+pub(super) fn system_now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -672,22 +672,22 @@ pub fn system_now_ms() -> i64 {
 }
 
 /// A fresh random lowercase UUID.
-pub fn new_uuid() -> String {
+pub(super) fn new_uuid() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
 /// A fresh etag, quoted as Flow Service quotes them.
-pub fn new_etag() -> String {
+pub(super) fn new_etag() -> String {
     format!("\"{}\"", uuid::Uuid::new_v4().simple())
 }
 
 /// A 24-hex-digit ID, the shape of dataset IDs.
-pub fn new_hex24() -> String {
+pub(super) fn new_hex24() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..24].to_owned()
 }
 
 /// Whether `text` is a lowercase or uppercase hyphenated UUID.
-pub fn is_uuid(text: &str) -> bool {
+pub(super) fn is_uuid(text: &str) -> bool {
     text.len() == 36
         && text.char_indices().all(|(i, c)| match i {
             8 | 13 | 18 | 23 => c == '-',
@@ -695,7 +695,7 @@ pub fn is_uuid(text: &str) -> bool {
         })
 }
 
-pub use crate::time::{civil_from_days, date_of, days_of};
+pub(super) use crate::time::{date_of, days_of};
 
 #[cfg(test)]
 mod tests {

@@ -103,7 +103,7 @@ impl RunAlreadyGoing {
 
 /// The human message of a Platform error body: `message`, `detail`, `title`, `errorMessage`,
 /// `error_description` or `error`, the first present.
-pub fn error_message(body: &Value) -> Option<&str> {
+pub(crate) fn error_message(body: &Value) -> Option<&str> {
     [
         "message",
         "detail",

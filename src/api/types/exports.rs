@@ -16,7 +16,7 @@ pub const PROFILE_SCHEMA: &str = "_xdm.context.profile";
 ///
 /// The client reads `id`, `status`, `schema`, the times and `metrics.totalTime`; the other
 /// fields are there so the emulator writes the whole job from this type, and read leniently
-/// ([`lenient`]): a shape we did not expect there reads as absent.
+/// (`lenient`): a shape we did not expect there reads as absent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExportJob {

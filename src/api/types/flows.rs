@@ -27,7 +27,7 @@ pub struct Flow {
 }
 
 /// The top-level fields of a flow that the client does not read: there so the emulator writes
-/// the whole flow from [`Flow`], and read leniently ([`lenient`]).
+/// the whole flow from [`Flow`], and read leniently (`lenient`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FlowDetails {

@@ -8,8 +8,8 @@
 //!
 //! The emulator writes its bodies with these same types (`docs/emulator.md`), so the two cannot
 //! drift apart: a field renamed or retyped here changes both sides, or fails to compile. Fields
-//! only the emulator needs are read with [`lenient`]. One file per service: [`exports`],
-//! [`flows`], [`runs`], [`adhoc`]; [`errors`] holds the error bodies.
+//! only the emulator needs are read with `lenient`. One file per service: `exports`,
+//! `flows`, `runs`, `adhoc`; `errors` holds the error bodies.
 
 mod adhoc;
 mod errors;
@@ -23,8 +23,8 @@ use serde_json::Value;
 
 /// Moved to [`crate::time`], the one place for time; kept here so `api::types::UtcDate` works.
 pub use crate::time::UtcDate;
-pub(crate) use adhoc::AdhocResponse;
-pub use adhoc::{AdhocOutcome, Order, RunAlreadyGoing, error_message};
+pub use adhoc::{AdhocOutcome, Order, RunAlreadyGoing};
+pub(crate) use adhoc::{AdhocResponse, error_message};
 pub(crate) use errors::{GatewayError, OAuthError, Problem, ProblemReport};
 pub use exports::{
     ComputeGatewayJobId, ExportDestination, ExportFilter, ExportJob, ExportJobError,

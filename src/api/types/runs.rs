@@ -11,7 +11,7 @@ use super::lenient;
 ///
 /// The client reads the ID, flow, times and metrics; who made it, the sandbox, the etag and the
 /// activities are there so the emulator writes the whole run from this type, and are read
-/// leniently ([`lenient`]).
+/// leniently (`lenient`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Run {
