@@ -36,6 +36,69 @@ pub(crate) struct Problem {
     pub(crate) report: Option<ProblemReport>,
 }
 
+impl Problem {
+    /// The emulator's problem for `code` (`DEST-ADH-400`, `EMU-0404-404`, ...): the detail is
+    /// also the `message`, and `report` has the request ID.
+    pub(crate) fn new(
+        code: &str,
+        title: &str,
+        status: u16,
+        detail: String,
+        request_id: String,
+    ) -> Self {
+        Self {
+            kind: format!("https://ns.adobe.com/aep/errors/{code}"),
+            title: title.to_owned(),
+            status,
+            message: Some(detail.clone()),
+            detail: Some(detail),
+            error_message: None,
+            report: Some(ProblemReport {
+                detailed_message: None,
+                id: None,
+                request_id,
+                kind: None,
+            }),
+        }
+    }
+
+    /// Flow Service's documented not-found body (reference §4.4) for a resource of `kind`
+    /// (`flows`, `runs`).
+    pub(crate) fn flow_not_found(kind: &str, id: &str, request_id: String) -> Self {
+        let message = format!(
+            "The requested {kind} resource {id} is not found. Verify the resource ID before trying again."
+        );
+        Self {
+            kind: "https://ns.adobe.com/aep/errors/FLOW-1439-404".into(),
+            title: "Resource not found".into(),
+            status: 404,
+            detail: None,
+            message: None,
+            error_message: Some(message.clone()),
+            report: Some(ProblemReport {
+                detailed_message: Some(message),
+                id: Some(id.to_owned()),
+                request_id,
+                kind: Some(kind.to_owned()),
+            }),
+        }
+    }
+
+    /// The gateway's refusal of a body without `Content-Type: application/json` (reference
+    /// §5.3): no `message`, no `report`.
+    pub(crate) fn missing_content_type() -> Self {
+        Self {
+            kind: "/placeholder/type/uri".into(),
+            title: "BadRequestError".into(),
+            status: 400,
+            detail: Some("A valid content-type must be specified".into()),
+            message: None,
+            error_message: None,
+            report: None,
+        }
+    }
+}
+
 /// A problem's `report`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct ProblemReport {
@@ -80,49 +143,15 @@ mod tests {
         serde_json::to_value(body).unwrap()
     }
 
-    fn report() -> Option<ProblemReport> {
-        Some(ProblemReport {
-            detailed_message: None,
-            id: None,
-            request_id: "r".into(),
-            kind: None,
-        })
-    }
-
     #[test]
     fn the_client_reads_the_message_of_every_error_body_the_emulator_sends() {
-        let problem = Problem {
-            kind: "https://ns.adobe.com/aep/errors/DEST-ADH-400".into(),
-            title: "Bad Request".into(),
-            status: 400,
-            detail: Some("Segments x are not part".into()),
-            message: Some("Segments x are not part".into()),
-            error_message: None,
-            report: report(),
-        };
-        let not_found = Problem {
-            kind: "https://ns.adobe.com/aep/errors/FLOW-1439-404".into(),
-            title: "Resource not found".into(),
-            status: 404,
-            detail: None,
-            message: None,
-            error_message: Some("The requested runs resource r is not found.".into()),
-            report: Some(ProblemReport {
-                detailed_message: Some("The requested runs resource r is not found.".into()),
-                id: Some("r".into()),
-                request_id: "q".into(),
-                kind: Some("runs".into()),
-            }),
-        };
-        let bad_request = Problem {
-            kind: "/placeholder/type/uri".into(),
-            title: "BadRequestError".into(),
-            status: 400,
-            detail: Some("A valid content-type must be specified".into()),
-            message: None,
-            error_message: None,
-            report: None,
-        };
+        let problem = Problem::new(
+            "DEST-ADH-400",
+            "Bad Request",
+            400,
+            "Segments x".into(),
+            "q".into(),
+        );
         let gateway = GatewayError {
             error_code: "403010".into(),
             message: "Oauth token is missing.".into(),
@@ -132,12 +161,15 @@ mod tests {
             error_description: "invalid client_secret parameter".into(),
         };
         let cases = [
-            (json(&problem), "Segments x are not part"),
+            (json(&problem), "Segments x"),
             (
-                json(&not_found),
-                "The requested runs resource r is not found.",
+                json(&Problem::flow_not_found("runs", "r-1", "q".into())),
+                "The requested runs resource r-1 is not found. Verify the resource ID before trying again.",
             ),
-            (json(&bad_request), "A valid content-type must be specified"),
+            (
+                json(&Problem::missing_content_type()),
+                "A valid content-type must be specified",
+            ),
             (json(&gateway), "Oauth token is missing."),
             (json(&oauth), "invalid client_secret parameter"),
         ];
@@ -148,33 +180,27 @@ mod tests {
 
     #[test]
     fn bodies_leave_out_what_they_lack() {
-        let bad_request = Problem {
-            kind: "/placeholder/type/uri".into(),
-            title: "BadRequestError".into(),
-            status: 400,
-            detail: Some("d".into()),
-            message: None,
-            error_message: None,
-            report: None,
-        };
         assert_eq!(
-            json(&bad_request).to_string(),
-            r#"{"detail":"d","status":400,"title":"BadRequestError","type":"/placeholder/type/uri"}"#
+            json(&Problem::missing_content_type()).to_string(),
+            r#"{"detail":"A valid content-type must be specified","status":400,"title":"BadRequestError","type":"/placeholder/type/uri"}"#
+        );
+        assert_eq!(
+            json(&Problem::new(
+                "EMU-0404-404",
+                "Not Found",
+                404,
+                "d".into(),
+                "q".into()
+            ))
+            .to_string(),
+            r#"{"detail":"d","message":"d","report":{"request-id":"q"},"status":404,"title":"Not Found","type":"https://ns.adobe.com/aep/errors/EMU-0404-404"}"#
         );
     }
 
     #[test]
     fn a_run_already_going_is_found_in_a_problem() {
         let text = "Run already going on for segment s-1 for order o-1 with run id r-1";
-        let problem = Problem {
-            kind: "https://ns.adobe.com/aep/errors/DEST-ADH-409".into(),
-            title: "Conflict".into(),
-            status: 409,
-            detail: Some(text.into()),
-            message: Some(text.into()),
-            error_message: None,
-            report: report(),
-        };
+        let problem = Problem::new("DEST-ADH-409", "Conflict", 409, text.into(), "q".into());
         let found = RunAlreadyGoing::from_body(&json(&problem)).unwrap();
         assert_eq!(
             (found.segment, found.order, found.run_id),

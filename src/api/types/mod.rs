@@ -25,7 +25,7 @@ use serde_json::Value;
 pub use crate::time::UtcDate;
 pub use adhoc::{AdhocOutcome, Order, RunAlreadyGoing};
 pub(crate) use adhoc::{AdhocResponse, error_message};
-pub(crate) use errors::{GatewayError, OAuthError, Problem, ProblemReport};
+pub(crate) use errors::{GatewayError, OAuthError, Problem};
 pub use exports::{
     ComputeGatewayJobId, ExportDestination, ExportFilter, ExportJob, ExportJobError,
     ExportJobMetrics, ExportJobStatus, MergePolicyRef, PROFILE_SCHEMA, SchemaRef, TimeSpan,

@@ -13,7 +13,7 @@ use super::gateway::with_sandbox;
 use super::{
     cannot_serialise, json_response, last_segment, parse_limit, problem, query_pairs, query_value,
 };
-use crate::api::types::{Href, Items, Links, Problem, ProblemReport};
+use crate::api::types::{Href, Items, Links, Problem};
 use crate::emulator::filter::Property;
 use crate::emulator::state::new_uuid;
 use crate::emulator::{App, HttpResponse};
@@ -304,24 +304,8 @@ fn one<T>(item: T) -> Items<T> {
 
 /// Flow Service's documented not-found body (reference §4.4).
 fn flow_not_found(kind: &str, id: &str) -> HttpResponse {
-    let message = format!(
-        "The requested {kind} resource {id} is not found. Verify the resource ID before trying again."
-    );
     json_response(
         StatusCode::NOT_FOUND,
-        &Problem {
-            kind: "https://ns.adobe.com/aep/errors/FLOW-1439-404".into(),
-            title: "Resource not found".into(),
-            status: 404,
-            detail: None,
-            message: None,
-            error_message: Some(message.clone()),
-            report: Some(ProblemReport {
-                detailed_message: Some(message),
-                id: Some(id.to_owned()),
-                request_id: new_uuid(),
-                kind: Some(kind.to_owned()),
-            }),
-        },
+        &Problem::flow_not_found(kind, id, new_uuid()),
     )
 }

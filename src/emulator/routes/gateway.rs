@@ -93,15 +93,7 @@ pub(super) fn check(
     {
         return Err(json_response(
             StatusCode::BAD_REQUEST,
-            &Problem {
-                kind: "/placeholder/type/uri".into(),
-                title: "BadRequestError".into(),
-                status: 400,
-                detail: Some("A valid content-type must be specified".into()),
-                message: None,
-                error_message: None,
-                report: None,
-            },
+            &Problem::missing_content_type(),
         ));
     }
     let sandbox = header("x-sandbox-name").unwrap_or("prod");

@@ -30,7 +30,7 @@ use tower_service::Service;
 use super::faults::{self, LoggedRequest};
 use super::state::{World, new_uuid};
 use super::{App, HttpResponse, MAX_BODY_BYTES};
-use crate::api::types::{Problem, ProblemReport};
+use crate::api::types::Problem;
 pub use adhoc::ADHOC_V2_MEDIA_TYPE;
 use gateway::gateway_error;
 
@@ -325,20 +325,7 @@ fn cannot_serialise(error: &serde_json::Error) -> HttpResponse {
 fn problem(status: StatusCode, code: &str, title: &str, detail: String) -> HttpResponse {
     json_response(
         status,
-        &Problem {
-            kind: format!("https://ns.adobe.com/aep/errors/{code}"),
-            title: title.to_owned(),
-            status: status.as_u16(),
-            message: Some(detail.clone()),
-            detail: Some(detail),
-            error_message: None,
-            report: Some(ProblemReport {
-                detailed_message: None,
-                id: None,
-                request_id: new_uuid(),
-                kind: None,
-            }),
-        },
+        &Problem::new(code, title, status.as_u16(), detail, new_uuid()),
     )
 }
 
