@@ -1,7 +1,7 @@
 //! Calendar arithmetic on epoch milliseconds (UTC), shared by the emulator, the lockfile and
 //! the plan output. Proleptic Gregorian, no time zones, no dependency: all aepact needs is
 //! `YYYY-MM-DD` and RFC 3339 timestamps in UTC, and HTTP dates (the `Date` header, by which a
-//! client reads the platform's clock).
+//! client reads the platform's clock). [`UtcDate`], a calendar day, is at the end.
 
 /// The calendar day (`YYYY-MM-DD`, UTC) of an epoch-millisecond instant.
 pub fn date_of(ms: i64) -> String {
@@ -339,6 +339,82 @@ mod tests {
                 text.replace_range(i..=i, &c.to_string());
                 let _ = parse_http_date(&text);
             }
+        }
+    }
+}
+
+// =============================================================================================
+// `UtcDate`: a calendar day in UTC (moved here from `api::types`, issue 10).
+//
+// Kept in its own section, apart from the instants above, so the change that moves the
+// lockfile's timestamp into this file merges without touching it.
+
+/// A calendar day in UTC (days since 1970-01-01), for schedule checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UtcDate(i64);
+
+impl UtcDate {
+    /// Today, by the system clock.
+    pub fn today() -> Self {
+        Self::from_epoch_ms(now_ms())
+    }
+
+    pub fn from_epoch_ms(ms: i64) -> Self {
+        Self(ms.div_euclid(86_400_000))
+    }
+
+    /// Parses `YYYY-MM-DD` (anything after the tenth character, such as a time, is ignored).
+    pub fn parse(text: &str) -> Option<Self> {
+        let date = text.get(..10)?;
+        if !date
+            .bytes()
+            .enumerate()
+            .all(|(i, b)| matches!(i, 4 | 7) || b.is_ascii_digit())
+        {
+            return None;
+        }
+        days_of(date).map(Self)
+    }
+
+    /// The day `n` days later (earlier when negative).
+    pub fn add_days(self, n: i64) -> Self {
+        Self(self.0 + n)
+    }
+}
+
+impl std::fmt::Display for UtcDate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (y, m, d) = civil_from_days(self.0);
+        write!(f, "{y:04}-{m:02}-{d:02}")
+    }
+}
+
+#[cfg(test)]
+mod utc_date_tests {
+    use super::UtcDate;
+
+    #[test]
+    fn dates_round_trip_and_reject_nonsense() {
+        let day = UtcDate::parse("2026-11-29").unwrap();
+        assert_eq!(day.to_string(), "2026-11-29");
+        assert_eq!(UtcDate::from_epoch_ms(0).to_string(), "1970-01-01");
+        assert_eq!(
+            UtcDate::parse("2024-02-29")
+                .unwrap()
+                .add_days(1)
+                .to_string(),
+            "2024-03-01"
+        );
+        assert_eq!(UtcDate::parse("2026-11-29T08:00:00Z"), Some(day));
+        for bad in [
+            "2026-02-29",
+            "2026-13-01",
+            "26-11-29",
+            "2026-1-290",
+            "",
+            "2026-11-3x",
+        ] {
+            assert_eq!(UtcDate::parse(bad), None, "{bad}");
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
@@ -72,12 +72,17 @@ fn refresh_margin(lifetime: Duration) -> Duration {
     Duration::from_secs(300).min(lifetime / 10)
 }
 
-/// The IMS token response: `{access_token, token_type: "bearer", expires_in}` (seconds).
-#[derive(Deserialize)]
+/// The IMS token response: `{access_token, token_type: "bearer", expires_in}` (seconds). The
+/// emulator's IMS writes it too. No `Debug`: it holds a token.
+#[derive(Serialize, Deserialize)]
 pub(crate) struct TokenResponse {
-    access_token: String,
+    pub(crate) access_token: String,
+    /// `bearer`; not read.
+    #[serde(default, deserialize_with = "super::types::lenient")]
+    pub(crate) token_type: Option<String>,
+    /// Seconds: a number in the docs, a digit string accepted.
     #[serde(default)]
-    expires_in: Option<Value>,
+    pub(crate) expires_in: Option<Value>,
 }
 
 impl TokenResponse {

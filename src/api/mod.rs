@@ -4,7 +4,7 @@
 //! - [`ApiConfig`]: credentials and endpoints, from the `AEP_*` environment or built directly;
 //! - [`Client`]: the one `reqwest` client (rustls, timeouts, user agent), the token cache, the
 //!   gateway headers, and one method per call `plan`, `apply` and `status` make;
-//! - [`retry`]: which failures are retried, and how long to wait;
+//! - `retry` ([`RetryPolicy`]): which failures are retried, and how long to wait;
 //! - [`types`]: the Platform's JSON as typed values, with the checks the commands need;
 //! - [`Secret`]: credentials that print as `***`.
 //!
@@ -13,12 +13,13 @@
 
 mod auth;
 mod client;
-pub mod retry;
+mod retry;
 mod secret;
 pub mod types;
 
 use std::time::Duration;
 
+pub(crate) use auth::TokenResponse;
 pub use client::{Client, RunListing, USER_AGENT};
 pub use retry::RetryPolicy;
 pub use secret::Secret;
@@ -70,19 +71,6 @@ pub struct ApiConfig {
     /// Longest wait for a whole request and its response, per attempt.
     pub request_timeout: Duration,
 }
-
-/// The variables [`ApiConfig::from_env`] reads.
-pub const ENV_VARS: &[&str] = &[
-    "AEP_ORG_ID",
-    "AEP_CLIENT_ID",
-    "AEP_CLIENT_SECRET",
-    "AEP_SCOPES",
-    "AEP_ACCESS_TOKEN",
-    "AEP_API_KEY",
-    "AEP_SANDBOX",
-    "AEP_PLATFORM_URL",
-    "AEP_IMS_URL",
-];
 
 impl ApiConfig {
     /// A configuration with the default endpoints, retries and timeouts.

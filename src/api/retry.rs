@@ -83,13 +83,13 @@ fn jitter(max: Duration) -> Duration {
 
 /// The `Retry-After` header in seconds. An HTTP date (also allowed by RFC 9110) is not used by
 /// the platform as far as documented; it is ignored and the computed backoff applies.
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+pub(super) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let text = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     text.parse::<u64>().ok().map(Duration::from_secs)
 }
 
 /// Whether a request may be sent again after this response status.
-pub fn retryable_status(kind: RequestKind, status: StatusCode) -> bool {
+pub(super) fn retryable_status(kind: RequestKind, status: StatusCode) -> bool {
     match kind {
         RequestKind::Idempotent => matches!(status.as_u16(), 429 | 502 | 503 | 504),
         // 502/504 come from a gateway that may have forwarded the job: not safe to repeat.
@@ -98,7 +98,7 @@ pub fn retryable_status(kind: RequestKind, status: StatusCode) -> bool {
 }
 
 /// Whether a request may be sent again after this transport error.
-pub fn retryable_error(kind: RequestKind, error: &reqwest::Error) -> bool {
+pub(super) fn retryable_error(kind: RequestKind, error: &reqwest::Error) -> bool {
     match kind {
         RequestKind::Idempotent => {
             error.is_connect() || error.is_timeout() || error.is_request() || error.is_body()
@@ -111,7 +111,7 @@ pub fn retryable_error(kind: RequestKind, error: &reqwest::Error) -> bool {
 
 /// What may be repeated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RequestKind {
+pub(super) enum RequestKind {
     /// GETs and the IMS token request.
     Idempotent,
     /// `POST …/adhocrun`: starts runs; repeating it could activate twice.

@@ -200,7 +200,7 @@ async fn start_export_job(State(app): State<Arc<App>>, bytes: Bytes) -> HttpResp
             batch_id: uuid::Uuid::new_v4().simple().to_string(),
             request_id: new_uuid(),
         };
-        let json = job.to_json(&org);
+        let json = json!(job.to_api(&org));
         sb.export_jobs.insert(0, job);
         world.next_export_job_id += 1;
         Ok((json, true))
@@ -257,7 +257,7 @@ async fn finish_export_job(
         }
         job.status = status;
         job.updated_at = now;
-        Ok((job.to_json(&org), true))
+        Ok((json!(job.to_api(&org)), true))
     });
     answer_change(result)
 }
@@ -402,9 +402,9 @@ async fn create_runs(State(app): State<Arc<App>>, bytes: Bytes) -> HttpResponse 
             });
         }
         sandbox.runs.extend(runs.iter().cloned());
-        let json: Vec<Value> = runs
+        let json: Vec<_> = runs
             .iter()
-            .map(|r| r.to_json(&sandbox_name, sandbox, now))
+            .map(|r| r.to_api(&sandbox_name, sandbox, now))
             .collect();
         Ok((json, true))
     });

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Every route a fault can name, as `route` in a fault and in the request log.
-pub const ROUTES: &[&str] = &[
+pub(super) const ROUTES: &[&str] = &[
     "ims.token",
     "exportJobs.list",
     "exportJobs.get",
@@ -24,7 +24,7 @@ pub const ROUTES: &[&str] = &[
 ];
 
 /// The route name of a request (see [`ROUTES`]), or `None` for paths we do not serve.
-pub fn route_of(method: &http::Method, path: &str) -> Option<&'static str> {
+pub(super) fn route_of(method: &http::Method, path: &str) -> Option<&'static str> {
     let path = path.trim_end_matches('/');
     let get = method == http::Method::GET;
     let post = method == http::Method::POST;
@@ -49,7 +49,7 @@ pub fn route_of(method: &http::Method, path: &str) -> Option<&'static str> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Fault {
-    /// A route name from [`ROUTES`], or `*` for every route.
+    /// A route name from `ROUTES`, or `*` for every route.
     pub route: String,
     /// Delay before the request is handled, in milliseconds.
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -142,25 +142,25 @@ impl Fault {
 
 /// The active fault rules.
 #[derive(Debug, Default)]
-pub struct Faults {
+pub(crate) struct Faults {
     rules: Vec<Fault>,
 }
 
 impl Faults {
-    pub fn add(&mut self, fault: Fault) {
+    pub(crate) fn add(&mut self, fault: Fault) {
         self.rules.push(fault);
     }
 
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.rules.clear();
     }
 
-    pub fn list(&self) -> &[Fault] {
+    pub(crate) fn list(&self) -> &[Fault] {
         &self.rules
     }
 
     /// Takes the fault for one request on `route`, spending one of its uses.
-    pub fn take(&mut self, route: &str) -> Option<Fault> {
+    pub(crate) fn take(&mut self, route: &str) -> Option<Fault> {
         let index = self
             .rules
             .iter()
@@ -177,12 +177,12 @@ impl Faults {
 }
 
 /// Most requests kept in the log; older ones are dropped first.
-pub const LOG_CAPACITY: usize = 10_000;
+pub(super) const LOG_CAPACITY: usize = 10_000;
 
 /// One request as received, with secrets masked.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct LoggedRequest {
+pub(crate) struct LoggedRequest {
     pub seq: u64,
     /// Epoch ms (virtual clock).
     pub at: i64,
@@ -209,14 +209,14 @@ pub struct LoggedRequest {
 
 /// The log of requests received.
 #[derive(Debug, Default)]
-pub struct RequestLog {
+pub(crate) struct RequestLog {
     next_seq: u64,
     entries: VecDeque<LoggedRequest>,
 }
 
 impl RequestLog {
     /// Logs a request as it arrives (its `status` still `null`); returns its `seq`.
-    pub fn push(&mut self, mut entry: LoggedRequest) -> u64 {
+    pub(crate) fn push(&mut self, mut entry: LoggedRequest) -> u64 {
         self.next_seq += 1;
         entry.seq = self.next_seq;
         if self.entries.len() == LOG_CAPACITY {
@@ -227,23 +227,23 @@ impl RequestLog {
     }
 
     /// Records the status answered to request `seq` (`None`: the connection was dropped).
-    pub fn answered(&mut self, seq: u64, status: Option<u16>) {
+    pub(crate) fn answered(&mut self, seq: u64, status: Option<u16>) {
         if let Some(entry) = self.entries.iter_mut().rev().find(|e| e.seq == seq) {
             entry.status = status;
         }
     }
 
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.entries.clear();
     }
 
-    pub fn entries(&self) -> impl Iterator<Item = &LoggedRequest> {
+    pub(crate) fn entries(&self) -> impl Iterator<Item = &LoggedRequest> {
         self.entries.iter()
     }
 }
 
 /// Masks a header value for the log: credentials keep only their scheme.
-pub fn mask_header(name: &str, value: &str) -> String {
+pub(super) fn mask_header(name: &str, value: &str) -> String {
     if name.eq_ignore_ascii_case("authorization") {
         match value.split_once(' ') {
             Some((scheme, _)) => format!("{scheme} ***"),
@@ -255,10 +255,10 @@ pub fn mask_header(name: &str, value: &str) -> String {
 }
 
 /// Form fields whose values are never logged.
-pub const SECRET_FIELDS: &[&str] = &["client_secret", "code", "refresh_token", "jwt_token"];
+pub(super) const SECRET_FIELDS: &[&str] = &["client_secret", "code", "refresh_token", "jwt_token"];
 
 /// A form body or query string as a JSON object with secrets masked.
-pub fn masked_form(text: &str) -> Value {
+pub(super) fn masked_form(text: &str) -> Value {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(text).unwrap_or_default();
     let mut map = serde_json::Map::new();
     for (k, v) in pairs {

@@ -12,11 +12,11 @@
 //! connection after handling a request without sending any response (a lost response).
 
 mod admin;
-pub mod faults;
+mod faults;
 mod filter;
 mod routes;
-pub mod seed;
-pub mod state;
+mod seed;
+mod state;
 mod store;
 
 use std::convert::Infallible;

@@ -20,18 +20,18 @@ use crate::plan::load;
 use crate::plan::source::SourceFile;
 
 /// The demo world's seed, compiled into the binary.
-pub const DEMO_SEED: &str = include_str!("demo-world.yaml");
+pub(super) const DEMO_SEED: &str = include_str!("demo-world.yaml");
 
 /// A world as described in a seed file. See `docs/emulator.md` for the format.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Seed {
     /// The IMS org ID, `<24 hex digits>@AdobeOrg`.
-    pub org: String,
+    pub(crate) org: String,
     /// OAuth server-to-server credentials that may get tokens.
     pub clients: Vec<SeedClient>,
     /// Sandboxes by name.
-    pub sandboxes: BTreeMap<String, SeedSandbox>,
+    pub(crate) sandboxes: BTreeMap<String, SeedSandbox>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -43,68 +43,68 @@ pub struct SeedClient {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SeedSandbox {
+pub(crate) struct SeedSandbox {
     /// The sandbox UUID; random when left out.
     #[serde(default)]
-    pub id: Option<String>,
+    pub(crate) id: Option<String>,
     #[serde(default)]
-    pub segments: Vec<SeedSegment>,
+    pub(crate) segments: Vec<SeedSegment>,
     #[serde(default)]
-    pub dataflows: Vec<SeedFlow>,
+    pub(crate) dataflows: Vec<SeedFlow>,
     #[serde(default)]
-    pub export_jobs: Vec<SeedExportJob>,
+    pub(crate) export_jobs: Vec<SeedExportJob>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SeedSegment {
-    pub id: String,
-    pub name: String,
+pub(crate) struct SeedSegment {
+    pub(crate) id: String,
+    pub(crate) name: String,
     #[serde(default = "default_profiles")]
-    pub profiles: u64,
+    pub(crate) profiles: u64,
     #[serde(default = "default_outcome")]
-    pub outcome: Outcome,
+    pub(crate) outcome: Outcome,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SeedFlow {
-    pub id: String,
-    pub name: String,
+pub(crate) struct SeedFlow {
+    pub(crate) id: String,
+    pub(crate) name: String,
     #[serde(default = "yes")]
-    pub enabled: bool,
+    pub(crate) enabled: bool,
     #[serde(default = "yes")]
-    pub destination: bool,
+    pub(crate) destination: bool,
     #[serde(default)]
-    pub segments: Vec<SeedSelector>,
+    pub(crate) segments: Vec<SeedSelector>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SeedSelector {
-    pub id: String,
+pub(crate) struct SeedSelector {
+    pub(crate) id: String,
     #[serde(default = "default_frequency")]
-    pub frequency: String,
+    pub(crate) frequency: String,
     #[serde(default = "default_start_date")]
-    pub start_date: String,
+    pub(crate) start_date: String,
     #[serde(default)]
-    pub end_date: Option<String>,
+    pub(crate) end_date: Option<String>,
     #[serde(default = "default_start_time")]
-    pub start_time: String,
+    pub(crate) start_time: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SeedExportJob {
-    pub id: u64,
-    pub status: JobStatus,
+pub(crate) struct SeedExportJob {
+    pub(crate) id: u64,
+    pub(crate) status: JobStatus,
     #[serde(default = "default_schema")]
-    pub schema: String,
+    pub(crate) schema: String,
     /// How long before the world's creation the job was created.
     #[serde(default)]
-    pub hours_ago: f64,
+    pub(crate) hours_ago: f64,
     #[serde(default)]
-    pub profiles: u64,
+    pub(crate) profiles: u64,
 }
 
 fn default_profiles() -> u64 {
@@ -138,7 +138,7 @@ impl Seed {
     }
 
     /// Reads and checks a seed file.
-    pub fn read(path: &Path) -> Result<Self, EmulatorError> {
+    pub(crate) fn read(path: &Path) -> Result<Self, EmulatorError> {
         let display = path.display().to_string();
         let source = load::read_source(path, &display).map_err(|d| EmulatorError::Seed {
             path: display.clone(),
@@ -153,7 +153,7 @@ impl Seed {
     /// Parses and checks a seed from YAML text.
     ///
     /// Returns the seed, or every problem found.
-    pub fn from_source(source: &SourceFile) -> Result<Self, Vec<Diagnostic>> {
+    pub(crate) fn from_source(source: &SourceFile) -> Result<Self, Vec<Diagnostic>> {
         let doc = load::parse(source)?;
         let seed: Seed = serde_json::from_value(doc.value.clone()).map_err(|err| {
             vec![
@@ -300,7 +300,7 @@ impl Seed {
     }
 
     /// Builds the world at the instant `now` (epoch ms, virtual clock), keeping `clock_offset_ms`.
-    pub fn build(&self, now: i64, clock_offset_ms: i64) -> World {
+    pub(crate) fn build(&self, now: i64, clock_offset_ms: i64) -> World {
         let mut sandboxes = BTreeMap::new();
         let mut next_job = 1;
         for (name, sb) in &self.sandboxes {
@@ -397,7 +397,7 @@ impl Seed {
 }
 
 /// Resolves `YYYY-MM-DD`, `today`, `today-N` or `today+N` (days) against the instant `now`.
-pub fn resolve_date(text: &str, now: i64) -> Option<String> {
+pub(super) fn resolve_date(text: &str, now: i64) -> Option<String> {
     let text = text.trim();
     if let Some(rest) = text.strip_prefix("today") {
         let offset: i64 = match rest.as_bytes().first() {
@@ -412,7 +412,7 @@ pub fn resolve_date(text: &str, now: i64) -> Option<String> {
 }
 
 /// Whether `text` is an IMS org ID: 24 hex digits and `@AdobeOrg`.
-pub fn is_org_id(text: &str) -> bool {
+pub(super) fn is_org_id(text: &str) -> bool {
     text.strip_suffix("@AdobeOrg")
         .is_some_and(|hex| hex.len() == 24 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }

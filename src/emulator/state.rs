@@ -1,5 +1,6 @@
 //! The emulated world and its rules: org and clients, sandboxes with their segments, dataflows,
-//! export jobs and flow runs, the virtual clock, and the JSON the platform would return for each.
+//! export jobs and flow runs, the virtual clock, and what the platform would return for each,
+//! as the client's own types (`api::types`): `to_api` on a run, a flow or an export job.
 //!
 //! Everything here is plain data and pure functions of (world, now), with no I/O and no async, so
 //! the rules can be read and tested apart from HTTP. A run's status is never stored: it is
@@ -8,19 +9,20 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+
+use crate::api::types as api;
 
 /// The state file's format version; a file with another version is refused, not guessed at.
 ///
 /// 2 added [`Run::kind`] (runs the scheduler or the UI started); a format-1 file is still read,
 /// its runs all ad hoc, and saved as format 2.
-pub const STATE_FORMAT: u32 = 2;
+pub(super) const STATE_FORMAT: u32 = 2;
 
 /// The oldest state file format this version reads.
-pub const OLDEST_STATE_FORMAT: u32 = 1;
+pub(super) const OLDEST_STATE_FORMAT: u32 = 1;
 
 /// The schema name of profile export jobs, the only kind ad-hoc activation accepts.
-pub const PROFILE_SCHEMA: &str = "_xdm.context.profile";
+pub(super) use crate::api::types::PROFILE_SCHEMA;
 
 /// The Flow Service spec ID our destination dataflows claim (any stable UUID does).
 const DESTINATION_FLOW_SPEC: &str = "71471eba-b620-49e4-90fd-23f1fa0174d8";
@@ -30,7 +32,7 @@ const SOURCE_FLOW_SPEC: &str = "9753525b-82c7-4dce-8a9b-5ccfce2b9876";
 /// Everything the emulator knows, as kept in the state file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct World {
+pub(crate) struct World {
     pub format: u32,
     pub org_id: String,
     pub clients: Vec<Client>,
@@ -52,7 +54,7 @@ pub struct World {
 /// is still read; the next save writes the digest instead.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", try_from = "ClientOnDisk")]
-pub struct Client {
+pub(crate) struct Client {
     pub id: String,
     /// Lowercase hex SHA-256 of the client secret.
     pub secret_sha256: String,
@@ -60,7 +62,7 @@ pub struct Client {
 
 impl Client {
     /// A client whose secret is `secret` (only its digest is kept).
-    pub fn new(id: impl Into<String>, secret: &str) -> Self {
+    pub(crate) fn new(id: impl Into<String>, secret: &str) -> Self {
         Client {
             id: id.into(),
             secret_sha256: crate::lockfile::sha256_hex(secret.as_bytes()),
@@ -68,7 +70,7 @@ impl Client {
     }
 
     /// Whether `secret` is this client's secret (compared in constant time, by digest).
-    pub fn secret_matches(&self, secret: &str) -> bool {
+    pub(crate) fn secret_matches(&self, secret: &str) -> bool {
         let given = crate::lockfile::sha256_hex(secret.as_bytes());
         let (a, b) = (given.as_bytes(), self.secret_sha256.as_bytes());
         a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -106,7 +108,7 @@ impl TryFrom<ClientOnDisk> for Client {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Sandbox {
+pub(crate) struct Sandbox {
     pub id: String,
     pub segments: Vec<Segment>,
     pub flows: Vec<Flow>,
@@ -116,7 +118,7 @@ pub struct Sandbox {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Segment {
+pub(crate) struct Segment {
     pub id: String,
     pub name: String,
     /// Profiles a run of this segment exports (the run's record metrics).
@@ -128,14 +130,14 @@ pub struct Segment {
 /// How a finished run ends, as the world decides per segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Success,
     Failed,
     PartialSuccess,
 }
 
 impl Outcome {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Outcome::Success => "success",
             Outcome::Failed => "failed",
@@ -146,7 +148,7 @@ impl Outcome {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Flow {
+pub(crate) struct Flow {
     pub id: String,
     pub name: String,
     /// A destination (activation) dataflow; `false` for a source dataflow.
@@ -162,7 +164,7 @@ pub struct Flow {
 /// A segment mapped to a destination dataflow, with its export schedule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Selector {
+pub(crate) struct Selector {
     pub segment_id: String,
     pub frequency: String,
     pub start_date: String,
@@ -172,7 +174,7 @@ pub struct Selector {
 
 impl Selector {
     /// Whether the schedule covers the day `today` (`YYYY-MM-DD` strings compare as dates).
-    pub fn covers(&self, today: &str) -> bool {
+    pub(crate) fn covers(&self, today: &str) -> bool {
         self.start_date.as_str() <= today && self.end_date.as_deref().is_none_or(|end| today <= end)
     }
 }
@@ -180,7 +182,7 @@ impl Selector {
 /// Status of a segment export job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum JobStatus {
+pub(crate) enum JobStatus {
     New,
     Processing,
     Succeeded,
@@ -188,7 +190,7 @@ pub enum JobStatus {
 }
 
 impl JobStatus {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             JobStatus::New => "NEW",
             JobStatus::Processing => "PROCESSING",
@@ -197,7 +199,7 @@ impl JobStatus {
         }
     }
 
-    pub fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         match text.to_ascii_uppercase().as_str() {
             "NEW" => Some(JobStatus::New),
             "PROCESSING" => Some(JobStatus::Processing),
@@ -208,7 +210,7 @@ impl JobStatus {
     }
 
     /// Whether the job still runs (blocks ad-hoc activation).
-    pub fn is_running(self) -> bool {
+    pub(crate) fn is_running(self) -> bool {
         matches!(self, JobStatus::New | JobStatus::Processing)
     }
 }
@@ -216,7 +218,7 @@ impl JobStatus {
 /// A segment (profile) export job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ExportJob {
+pub(crate) struct ExportJob {
     pub id: u64,
     pub status: JobStatus,
     pub schema: String,
@@ -232,7 +234,7 @@ pub struct ExportJob {
 /// itself (`POST /_emulator/runs`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Run {
+pub(crate) struct Run {
     pub id: String,
     pub flow_id: String,
     pub segment_id: String,
@@ -252,7 +254,7 @@ pub struct Run {
 /// Who started a run, which shows in its `createdBy` and `createdClient`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub enum RunKind {
+pub(crate) enum RunKind {
     /// An API client's ad-hoc activation (`POST …/adhocrun`).
     #[default]
     Adhoc,
@@ -264,15 +266,15 @@ pub enum RunKind {
 
 /// What `createdBy`/`createdClient` say for runs nobody's API client started. The platform's
 /// values are undocumented (UNCONFIRMED): these only have to differ from any API client's.
-pub const SCHEDULER_USER: &str = "scheduler@AdobeID";
-pub const SCHEDULER_CLIENT: &str = "scheduler";
-pub const UI_USER: &str = "emulator-ui-user@AdobeID";
-pub const UI_CLIENT: &str = "exc_app";
+pub(super) const SCHEDULER_USER: &str = "scheduler@AdobeID";
+pub(super) const SCHEDULER_CLIENT: &str = "scheduler";
+pub(super) const UI_USER: &str = "emulator-ui-user@AdobeID";
+pub(super) const UI_CLIENT: &str = "exc_app";
 
 impl Run {
     /// `createdBy` and `createdClient`: the API client's for an ad-hoc run, else the
     /// scheduler's or the UI's.
-    pub fn creator(&self) -> (String, String) {
+    pub(crate) fn creator(&self) -> (String, String) {
         match self.kind {
             RunKind::Adhoc => (
                 format!("{}@AdobeID", self.client_id),
@@ -286,14 +288,14 @@ impl Run {
 
 /// Where a run stands at a given instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
+pub(crate) enum Phase {
     Scheduled,
     InProgress,
     Done(Outcome),
 }
 
 impl Phase {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Phase::Scheduled => "scheduled",
             Phase::InProgress => "inProgress",
@@ -306,7 +308,7 @@ impl Run {
     /// The run's phase at `now`: scheduled for the first quarter of its duration, in progress
     /// until the duration has passed, then finished. A run created after `now` (only
     /// `POST /_emulator/runs` makes one) is scheduled, whatever its duration.
-    pub fn phase(&self, now: i64) -> Phase {
+    pub(crate) fn phase(&self, now: i64) -> Phase {
         let Ok(elapsed) = u64::try_from(now.saturating_sub(self.created_at)) else {
             return Phase::Scheduled;
         };
@@ -319,16 +321,16 @@ impl Run {
         }
     }
 
-    pub fn started_at(&self) -> i64 {
+    pub(crate) fn started_at(&self) -> i64 {
         self.created_at.saturating_add(ms_i64(self.duration_ms / 4))
     }
 
-    pub fn completed_at(&self) -> i64 {
+    pub(crate) fn completed_at(&self) -> i64 {
         self.created_at.saturating_add(ms_i64(self.duration_ms))
     }
 
     /// The run as `GET /runs/{id}` returns it.
-    pub fn to_json(&self, sandbox_name: &str, sandbox: &Sandbox, now: i64) -> Value {
+    pub(crate) fn to_api(&self, sandbox_name: &str, sandbox: &Sandbox, now: i64) -> api::Run {
         let phase = self.phase(now);
         let (input, output, failed) = match phase {
             Phase::Scheduled | Phase::InProgress => (0, 0, 0),
@@ -339,14 +341,7 @@ impl Run {
             }
             Phase::Done(Outcome::Failed) => (self.profiles, 0, self.profiles),
         };
-        let mut duration = serde_json::Map::new();
-        if phase != Phase::Scheduled {
-            duration.insert("startedAtUTC".into(), json!(self.started_at()));
-        }
         let done = matches!(phase, Phase::Done(_));
-        if done {
-            duration.insert("completedAtUTC".into(), json!(self.completed_at()));
-        }
         let updated_at = match phase {
             Phase::Scheduled => self.created_at,
             Phase::InProgress => self.started_at(),
@@ -356,83 +351,114 @@ impl Run {
             .flow(&self.flow_id)
             .map(|f| f.target_connection_id.clone())
             .unwrap_or_default();
-        let mut status = json!({"status": phase.as_str(), "activityRefs": ["exportActivity"]});
-        match phase {
-            Phase::Done(Outcome::Failed) => {
-                status["errors"] = json!([{
-                    "code": "DEST-ADH-500",
-                    "message": format!("The destination rejected all {} records of segment {}.", self.profiles, self.segment_id),
-                }]);
-            }
-            Phase::Done(Outcome::PartialSuccess) => {
-                status["errors"] = json!([{
-                    "code": "DEST-ADH-207",
-                    "message": format!("The destination rejected {failed} of {input} records of segment {}.", self.segment_id),
-                }]);
-            }
-            _ => {}
-        }
+        let error = |code: &str, message: String| {
+            vec![api::RunError {
+                code: Some(code.into()),
+                message: Some(message),
+            }]
+        };
+        let errors = match phase {
+            Phase::Done(Outcome::Failed) => error(
+                "DEST-ADH-500",
+                format!(
+                    "The destination rejected all {} records of segment {}.",
+                    self.profiles, self.segment_id
+                ),
+            ),
+            Phase::Done(Outcome::PartialSuccess) => error(
+                "DEST-ADH-207",
+                format!(
+                    "The destination rejected {failed} of {input} records of segment {}.",
+                    self.segment_id
+                ),
+            ),
+            _ => Vec::new(),
+        };
         // About 120 bytes per exported profile row.
         let bytes = |records: u64| records.saturating_mul(120);
         let files = u64::from(done && output > 0);
         let (created_by, created_client) = self.creator();
-        let entity = json!({
-            "id": format!("segment:{}", self.segment_id),
-            "type": "segment",
-            "inputRecordCount": input,
-            "outputRecordCount": output,
-            "failedRecordCount": failed,
-        });
-        json!({
-            "id": self.id,
-            "flowId": self.flow_id,
-            "createdAt": self.created_at,
-            "updatedAt": updated_at,
-            "createdBy": created_by,
-            "updatedBy": created_by,
-            "createdClient": created_client,
-            "updatedClient": created_client,
-            "sandboxId": sandbox.id,
-            "sandboxName": sandbox_name,
-            "etag": self.etag,
-            "metrics": {
-                "durationSummary": Value::Object(duration),
-                "sizeSummary": {"inputBytes": bytes(input), "outputBytes": bytes(output)},
-                "recordSummary": {
-                    "inputRecordCount": input,
-                    "outputRecordCount": output,
-                    "failedRecordCount": failed,
-                    "targetSummaries": [{"id": target, "entitySummaries": [entity]}],
+        let status = api::RunStatus::from(phase.as_str().to_owned());
+        let activity = || Some(vec![EXPORT_ACTIVITY.to_owned()]);
+        api::Run {
+            id: self.id.clone(),
+            flow_id: self.flow_id.clone(),
+            created_at: Some(self.created_at),
+            updated_at: Some(updated_at),
+            created_by: Some(created_by.clone()),
+            updated_by: Some(created_by),
+            created_client: Some(created_client.clone()),
+            updated_client: Some(created_client),
+            sandbox_id: Some(sandbox.id.clone()),
+            sandbox_name: Some(sandbox_name.to_owned()),
+            etag: Some(self.etag.clone()),
+            metrics: api::RunMetrics {
+                duration_summary: api::DurationSummary {
+                    started_at_utc: (phase != Phase::Scheduled).then(|| self.started_at()),
+                    completed_at_utc: done.then(|| self.completed_at()),
                 },
-                "fileSummary": {"inputFileCount": 0, "outputFileCount": files, "activityRefs": ["exportActivity"]},
-                "statusSummary": status,
+                size_summary: api::SizeSummary {
+                    input_bytes: Some(bytes(input)),
+                    output_bytes: Some(bytes(output)),
+                },
+                record_summary: api::RecordSummary {
+                    input_record_count: Some(input),
+                    output_record_count: Some(output),
+                    failed_record_count: Some(failed),
+                    target_summaries: vec![api::TargetSummary {
+                        id: Some(target.clone()),
+                        entity_summaries: vec![api::EntitySummary {
+                            id: Some(format!("segment:{}", self.segment_id)),
+                            kind: Some("segment".into()),
+                            input_record_count: Some(input),
+                            output_record_count: Some(output),
+                            failed_record_count: Some(failed),
+                        }],
+                    }],
+                },
+                file_summary: api::FileSummary {
+                    input_file_count: Some(0),
+                    output_file_count: Some(files),
+                    activity_refs: activity(),
+                },
+                status_summary: api::StatusSummary {
+                    status: Some(status.clone()),
+                    activity_refs: activity(),
+                    errors,
+                },
             },
-            "activities": [{
-                "id": "exportActivity",
-                "updatedAtUTC": updated_at,
-                "durationSummary": {},
-                "sizeSummary": {},
-                "recordSummary": {},
-                "fileSummary": {},
-                "statusSummary": {"status": phase.as_str()},
-                "targetInfo": [{"id": target, "type": "TargetConnection"}],
-            }],
-        })
+            activities: Some(vec![api::Activity {
+                id: Some(EXPORT_ACTIVITY.into()),
+                updated_at_utc: Some(updated_at),
+                status_summary: api::StatusSummary {
+                    status: Some(status),
+                    ..Default::default()
+                },
+                target_info: vec![api::TargetInfo {
+                    id: Some(target),
+                    kind: Some("TargetConnection".into()),
+                }],
+                ..Default::default()
+            }]),
+        }
     }
 }
 
+/// The one activity of an emulated run.
+const EXPORT_ACTIVITY: &str = "exportActivity";
+
 impl World {
     /// The virtual now, in epoch milliseconds.
-    pub fn now(&self) -> i64 {
+    pub(crate) fn now(&self) -> i64 {
         system_now_ms().saturating_add(self.clock_offset_ms)
     }
 
-    pub fn client(&self, id: &str) -> Option<&Client> {
+    pub(crate) fn client(&self, id: &str) -> Option<&Client> {
         self.clients.iter().find(|c| c.id == id)
     }
 
     /// Finds an export job by ID in any sandbox.
-    pub fn export_job_mut(&mut self, id: u64) -> Option<(&str, &mut ExportJob)> {
+    pub(crate) fn export_job_mut(&mut self, id: u64) -> Option<(&str, &mut ExportJob)> {
         self.sandboxes.iter_mut().find_map(|(name, sb)| {
             sb.export_jobs
                 .iter_mut()
@@ -443,29 +469,29 @@ impl World {
 }
 
 impl Sandbox {
-    pub fn flow(&self, id: &str) -> Option<&Flow> {
+    pub(crate) fn flow(&self, id: &str) -> Option<&Flow> {
         self.flows.iter().find(|f| f.id == id)
     }
 
-    pub fn segment(&self, id: &str) -> Option<&Segment> {
+    pub(crate) fn segment(&self, id: &str) -> Option<&Segment> {
         self.segments.iter().find(|s| s.id == id)
     }
 
-    pub fn run(&self, id: &str) -> Option<&Run> {
+    pub(crate) fn run(&self, id: &str) -> Option<&Run> {
         self.runs.iter().find(|r| r.id == id)
     }
 
-    pub fn export_job(&self, id: u64) -> Option<&ExportJob> {
+    pub(crate) fn export_job(&self, id: u64) -> Option<&ExportJob> {
         self.export_jobs.iter().find(|j| j.id == id)
     }
 
     /// A segment export job that is still running, if any.
-    pub fn running_export_job(&self) -> Option<&ExportJob> {
+    pub(crate) fn running_export_job(&self) -> Option<&ExportJob> {
         self.export_jobs.iter().find(|j| j.status.is_running())
     }
 
     /// A run of `segment_id` that has not finished at `now`, if any.
-    pub fn active_run(&self, segment_id: &str, now: i64) -> Option<&Run> {
+    pub(crate) fn active_run(&self, segment_id: &str, now: i64) -> Option<&Run> {
         self.runs
             .iter()
             .find(|r| r.segment_id == segment_id && !matches!(r.phase(now), Phase::Done(_)))
@@ -474,121 +500,161 @@ impl Sandbox {
 
 impl Flow {
     /// The flow as Flow Service returns it.
-    pub fn to_json(&self, sandbox_name: &str, sandbox: &Sandbox) -> Value {
-        let selectors: Vec<Value> = self
+    pub(crate) fn to_api(&self, sandbox_name: &str, sandbox: &Sandbox) -> api::Flow {
+        let selectors = self
             .selectors
             .iter()
-            .map(|s| {
-                let name = sandbox
-                    .segment(&s.segment_id)
-                    .map(|seg| seg.name.as_str())
-                    .unwrap_or_default();
-                json!({
-                    "type": "PLATFORM_SEGMENT",
-                    "value": {
-                        "id": s.segment_id,
-                        "name": name,
-                        "filenameTemplate": "%DESTINATION_NAME%_%SEGMENT_ID%_%DATETIME(YYYYMMdd_HHmmss)%",
-                        "exportMode": "DAILY_FULL_EXPORT",
-                        "schedule": {
-                            "frequency": s.frequency,
-                            "triggerType": "SCHEDULED",
-                            "startDate": s.start_date,
-                            "endDate": s.end_date,
-                            "startTime": s.start_time,
-                        },
-                    },
-                })
+            .map(|s| api::SegmentSelector {
+                kind: "PLATFORM_SEGMENT".into(),
+                value: api::SelectorValue {
+                    id: Some(s.segment_id.clone()),
+                    name: Some(
+                        sandbox
+                            .segment(&s.segment_id)
+                            .map(|seg| seg.name.clone())
+                            .unwrap_or_default(),
+                    ),
+                    filename_template: Some(
+                        "%DESTINATION_NAME%_%SEGMENT_ID%_%DATETIME(YYYYMMdd_HHmmss)%".into(),
+                    ),
+                    export_mode: Some("DAILY_FULL_EXPORT".into()),
+                    schedule: Some(api::Schedule {
+                        frequency: Some(s.frequency.clone()),
+                        trigger_type: Some("SCHEDULED".into()),
+                        start_date: Some(s.start_date.clone()),
+                        end_date: s.end_date.clone(),
+                        start_time: Some(s.start_time.clone()),
+                    }),
+                },
             })
             .collect();
+        let exists = |path: &str| api::ProfileSelector {
+            kind: "JSON_PATH".into(),
+            value: api::ProfileSelectorValue {
+                path: path.into(),
+                operator: "EXISTS".into(),
+            },
+        };
         let transformations = if self.destination {
-            json!([{
-                "name": "GeneralTransform",
-                "params": {
-                    "segmentSelectors": {"selectors": selectors},
-                    "profileSelectors": {"selectors": [
-                        {"type": "JSON_PATH", "value": {"path": "personalEmail.address", "operator": "EXISTS"}},
-                        {"type": "JSON_PATH", "value": {"path": "person.name.firstName", "operator": "EXISTS"}},
-                    ]},
-                },
-            }])
+            vec![api::Transformation {
+                name: "GeneralTransform".into(),
+                params: Some(api::TransformationParams {
+                    segment_selectors: Some(api::SegmentSelectors { selectors }),
+                    profile_selectors: Some(api::ProfileSelectors {
+                        selectors: vec![
+                            exists("personalEmail.address"),
+                            exists("person.name.firstName"),
+                        ],
+                    }),
+                }),
+            }]
         } else {
-            json!([])
+            Vec::new()
         };
         let spec = if self.destination {
             DESTINATION_FLOW_SPEC
         } else {
             SOURCE_FLOW_SPEC
         };
-        json!({
-            "id": self.id,
-            "name": self.name,
-            "flowSpec": {"id": spec, "version": "1.0"},
-            "state": if self.enabled { "enabled" } else { "disabled" },
-            "version": self.etag,
-            "etag": self.etag,
-            "createdAt": self.created_at,
-            "updatedAt": self.created_at,
-            "sandboxId": sandbox.id,
-            "sandboxName": sandbox_name,
-            "sourceConnectionIds": [self.source_connection_id],
-            "targetConnectionIds": [self.target_connection_id],
-            "inheritedAttributes": {
-                "properties": {"isSourceFlow": !self.destination, "isDestinationFlow": self.destination},
-                "sourceConnections": [{"id": self.source_connection_id}],
-                "targetConnections": [{"id": self.target_connection_id}],
-            },
-            "transformations": transformations,
-            "runs": format!("/runs?property=flowId=={}", self.id),
-        })
+        let connection = |id: &str| Some(vec![api::ConnectionRef { id: id.to_owned() }]);
+        api::Flow {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            state: Some(if self.enabled { "enabled" } else { "disabled" }.into()),
+            details: Box::new(api::FlowDetails {
+                flow_spec: Some(api::FlowSpecRef {
+                    id: Some(spec.into()),
+                    version: Some("1.0".into()),
+                }),
+                version: Some(self.etag.clone()),
+                etag: Some(self.etag.clone()),
+                created_at: Some(self.created_at),
+                updated_at: Some(self.created_at),
+                sandbox_id: Some(sandbox.id.clone()),
+                sandbox_name: Some(sandbox_name.to_owned()),
+                source_connection_ids: Some(vec![self.source_connection_id.clone()]),
+                target_connection_ids: Some(vec![self.target_connection_id.clone()]),
+                runs: Some(format!("/runs?property=flowId=={}", self.id)),
+            }),
+            inherited_attributes: Some(api::InheritedAttributes {
+                properties: Some(api::FlowProperties {
+                    is_destination_flow: Some(self.destination),
+                    is_source_flow: Some(!self.destination),
+                }),
+                source_connections: connection(&self.source_connection_id),
+                target_connections: connection(&self.target_connection_id),
+            }),
+            transformations,
+        }
     }
 }
 
 impl ExportJob {
     /// The job as `GET /export/jobs` returns it.
-    pub fn to_json(&self, org_id: &str) -> Value {
+    pub(crate) fn to_api(&self, org_id: &str) -> api::ExportJob {
         let finished = matches!(self.status, JobStatus::Succeeded | JobStatus::Failed);
+        let succeeded = self.status == JobStatus::Succeeded;
         let start = self.created_at;
         let end = if finished { self.updated_at } else { 0 };
-        let total = if finished { end - start } else { 0 };
-        let mut job = json!({
-            "id": self.id,
-            "jobType": "BATCH",
-            "destination": {
-                "datasetId": self.dataset_id,
-                "segmentPerBatch": false,
-                "batchId": self.batch_id,
-            },
-            "fields": "identities.id,personalEmail.address,person.name.firstName",
-            "schema": {"name": self.schema},
-            "imsOrgId": org_id,
-            "status": self.status.as_str(),
-            "filter": {"segments": [], "emptyProfiles": false},
-            "mergePolicy": {"id": "timestampOrdered-none-mp", "version": 1},
-            "profileInstanceId": "ups",
-            "metrics": {
-                "totalTime": {"startTimeInMs": start, "endTimeInMs": end, "totalTimeInMs": total},
-                "profileExportTime": {"startTimeInMs": start, "endTimeInMs": end, "totalTimeInMs": total},
-                "totalExportedProfileCounter": if self.status == JobStatus::Succeeded { self.profiles } else { 0 },
-                "exportedProfileByNamespaceCounter": if self.status == JobStatus::Succeeded {
-                    json!({"ECID": self.profiles, "Email": self.profiles / 2})
-                } else {
-                    json!({})
-                },
-            },
-            "computeGatewayJobId": {"exportJob": self.request_id},
-            "creationTime": self.created_at,
-            "updateTime": self.updated_at,
-            "requestId": self.request_id,
-        });
-        if self.status == JobStatus::Failed {
-            job["errors"] = json!([{
-                "code": "0100000003",
-                "msg": "Error in Export Job",
-                "callStack": "com.adobe.aep.unifiedprofile.exception.ExportJobException: profile export failed (emulated)",
-            }]);
+        let span = || api::TimeSpan {
+            start_time_in_ms: Some(start),
+            end_time_in_ms: Some(end),
+            total_time_in_ms: Some(if finished { end - start } else { 0 }),
+        };
+        let by_namespace = if succeeded {
+            BTreeMap::from([
+                ("ECID".to_owned(), self.profiles),
+                ("Email".to_owned(), self.profiles / 2),
+            ])
+        } else {
+            BTreeMap::new()
+        };
+        let errors = if self.status == JobStatus::Failed {
+            vec![api::ExportJobError {
+                code: Some("0100000003".into()),
+                msg: Some("Error in Export Job".into()),
+                call_stack: Some("com.adobe.aep.unifiedprofile.exception.ExportJobException: profile export failed (emulated)".into()),
+            }]
+        } else {
+            Vec::new()
+        };
+        api::ExportJob {
+            id: self.id,
+            job_type: Some("BATCH".into()),
+            destination: Some(api::ExportDestination {
+                dataset_id: Some(self.dataset_id.clone()),
+                segment_per_batch: Some(false),
+                batch_id: Some(self.batch_id.clone()),
+            }),
+            fields: Some("identities.id,personalEmail.address,person.name.firstName".into()),
+            schema: Some(api::SchemaRef {
+                name: self.schema.clone(),
+            }),
+            ims_org_id: Some(org_id.to_owned()),
+            status: api::ExportJobStatus::from(self.status.as_str().to_owned()),
+            filter: Some(api::ExportFilter {
+                segments: Vec::new(),
+                empty_profiles: Some(false),
+            }),
+            merge_policy: Some(api::MergePolicyRef {
+                id: Some("timestampOrdered-none-mp".into()),
+                version: Some(1),
+            }),
+            profile_instance_id: Some("ups".into()),
+            metrics: Some(api::ExportJobMetrics {
+                total_time: Some(span()),
+                profile_export_time: Some(span()),
+                total_exported_profile_counter: Some(if succeeded { self.profiles } else { 0 }),
+                exported_profile_by_namespace_counter: Some(by_namespace),
+            }),
+            compute_gateway_job_id: Some(api::ComputeGatewayJobId {
+                export_job: Some(self.request_id.clone()),
+            }),
+            creation_time: Some(self.created_at),
+            update_time: Some(self.updated_at),
+            request_id: Some(self.request_id.clone()),
+            errors,
         }
-        job
     }
 }
 
@@ -598,7 +664,7 @@ fn ms_i64(ms: u64) -> i64 {
 }
 
 /// The system clock in epoch milliseconds.
-pub fn system_now_ms() -> i64 {
+pub(super) fn system_now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -606,22 +672,22 @@ pub fn system_now_ms() -> i64 {
 }
 
 /// A fresh random lowercase UUID.
-pub fn new_uuid() -> String {
+pub(super) fn new_uuid() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
 /// A fresh etag, quoted as Flow Service quotes them.
-pub fn new_etag() -> String {
+pub(super) fn new_etag() -> String {
     format!("\"{}\"", uuid::Uuid::new_v4().simple())
 }
 
 /// A 24-hex-digit ID, the shape of dataset IDs.
-pub fn new_hex24() -> String {
+pub(super) fn new_hex24() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..24].to_owned()
 }
 
 /// Whether `text` is a lowercase or uppercase hyphenated UUID.
-pub fn is_uuid(text: &str) -> bool {
+pub(super) fn is_uuid(text: &str) -> bool {
     text.len() == 36
         && text.char_indices().all(|(i, c)| match i {
             8 | 13 | 18 | 23 => c == '-',
@@ -629,7 +695,7 @@ pub fn is_uuid(text: &str) -> bool {
         })
 }
 
-pub use crate::time::{civil_from_days, date_of, days_of};
+pub(super) use crate::time::{date_of, days_of};
 
 #[cfg(test)]
 mod tests {
@@ -673,5 +739,87 @@ mod tests {
         };
         assert_eq!(instant.phase(1_000), Phase::Done(Outcome::PartialSuccess));
         assert_eq!(instant.phase(999), Phase::Scheduled, "not created yet");
+    }
+
+    /// What the emulator writes, read back through JSON by the client's own code, answers the
+    /// client's questions as the world says: a client/emulator mismatch fails here.
+    #[test]
+    fn the_client_reads_what_the_emulator_writes() {
+        fn through_json<T: Serialize + serde::de::DeserializeOwned>(value: T) -> T {
+            serde_json::from_value(serde_json::to_value(value).unwrap()).unwrap()
+        }
+        let now = 1_796_000_000_000;
+        let world = crate::emulator::Seed::demo().build(now, 0);
+        let prod = &world.sandboxes["prod"];
+        let gold = "db8961e9-d52f-45bc-b3fb-76d0382a6851";
+        let holiday = "599702c1-937c-4df4-bcb9-dfd8b2913966";
+
+        let email = through_json(
+            prod.flow("0b7c2f9e-1a2b-4c3d-8e9f-0a1b2c3d4e5f")
+                .unwrap()
+                .to_api("prod", prod),
+        );
+        let today = crate::time::UtcDate::from_epoch_ms(now);
+        assert!(email.is_enabled_destination());
+        assert!(email.covers_segment(gold, today));
+        assert_eq!(email.segment_name(gold), Some("Loyalty gold"));
+        assert!(matches!(
+            email.mapping(holiday, today),
+            api::Mapping::OutOfSchedule(_)
+        ));
+        let source = through_json(
+            prod.flow("26201c81-429c-4f90-93d5-1582c98ed1b6")
+                .unwrap()
+                .to_api("prod", prod),
+        );
+        assert!(!source.is_destination());
+
+        let jobs: Vec<api::ExportJob> = prod
+            .export_jobs
+            .iter()
+            .map(|j| through_json(j.to_api(&world.org_id)))
+            .collect();
+        let latest = api::ExportJob::latest_succeeded_profile(&jobs).unwrap();
+        assert_eq!(latest.id, 11044);
+        let failed = jobs.iter().find(|j| j.id == 11040).unwrap();
+        assert!(!failed.succeeded() && !failed.is_running() && failed.finished_at().is_some());
+
+        let run = Run {
+            id: "r".into(),
+            flow_id: email.id.clone(),
+            segment_id: gold.into(),
+            client_id: "c".into(),
+            kind: RunKind::Adhoc,
+            created_at: now,
+            duration_ms: 400,
+            outcome: Outcome::PartialSuccess,
+            profiles: 10,
+            etag: String::new(),
+        };
+        let at = |t: i64| through_json(run.to_api("prod", prod, t));
+        let scheduled = at(now);
+        assert_eq!(scheduled.status(), api::RunStatus::Scheduled);
+        assert_eq!(
+            (scheduled.started_at(), scheduled.completed_at()),
+            (None, None)
+        );
+        assert_eq!(at(now + 100).status(), api::RunStatus::InProgress);
+        let done = at(now + 400);
+        assert!(done.is_final() && !done.succeeded());
+        assert_eq!(done.status(), api::RunStatus::PartialSuccess);
+        assert_eq!(
+            (done.started_at(), done.completed_at()),
+            (Some(now + 100), Some(now + 400))
+        );
+        assert_eq!(done.segment_ids(), [gold]);
+        assert_eq!(
+            (
+                done.records().input,
+                done.records().output,
+                done.records().failed
+            ),
+            (Some(10), Some(9), Some(1))
+        );
+        assert_eq!(done.errors()[0].code.as_deref(), Some("DEST-ADH-207"));
     }
 }

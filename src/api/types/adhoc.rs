@@ -1,0 +1,175 @@
+//! Ad-hoc activation (`POST /data/core/activation/disflowprovider/adhocrun`, reference §1): the
+//! accepted job's orders, what became of a POST ([`AdhocOutcome`]), and reading the platform's
+//! refusals (the "Run already going on" message, the human message of an error body).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::api::ApiError;
+
+/// One element of an accepted ad-hoc job's `order` array: a run of one segment on one dataflow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    /// The activated segment (audience) ID.
+    pub segment: String,
+    /// The destination dataflow ID.
+    pub order: String,
+    /// The run to poll ([`crate::api::Client::get_run`]): an absolute URL.
+    #[serde(rename = "statusURL")]
+    pub status_url: String,
+}
+
+impl Order {
+    /// The run ID: the last path segment of `statusURL`
+    /// (`…/data/foundation/flowservice/runs/{runId}`).
+    pub fn run_id(&self) -> Option<&str> {
+        let path = self.status_url.split(['?', '#']).next()?;
+        path.trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .filter(|id| !id.is_empty() && !id.contains(':'))
+    }
+}
+
+/// The 200 body of an ad-hoc job.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct AdhocResponse {
+    pub(crate) order: Vec<Order>,
+}
+
+/// What became of an ad-hoc POST. Only `Accepted` and `Rejected` are answers from the platform;
+/// the two others say whether the request can have reached it.
+#[derive(Debug)]
+pub enum AdhocOutcome {
+    /// 200: the job started; one order per (destination, segment).
+    Accepted(Vec<Order>),
+    /// The platform refused the job with this status and error body (after the allowed retries
+    /// for 429/503). Nothing started.
+    Rejected { status: u16, body: Value },
+    /// The request may have been sent and the response was lost (timeout, reset, unreadable
+    /// answer). The job may be running: it must **not** be sent again; reconcile through the
+    /// dataflows' runs.
+    Unknown { error: ApiError },
+    /// The request was never sent (no token, no connection): safe to report as not submitted.
+    NotSent { error: ApiError },
+}
+
+impl AdhocOutcome {
+    /// The "Run already going on" refusal, when this is one.
+    pub fn run_already_going(&self) -> Option<RunAlreadyGoing> {
+        match self {
+            Self::Rejected { body, .. } => RunAlreadyGoing::from_body(body),
+            _ => None,
+        }
+    }
+}
+
+/// The platform's refusal `Run already going on for segment|audience <id> for order <dataflow>
+/// with run id <run>`: a temporary condition (exit 75).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunAlreadyGoing {
+    /// The whole message.
+    pub message: String,
+    pub segment: Option<String>,
+    pub order: Option<String>,
+    pub run_id: Option<String>,
+}
+
+impl RunAlreadyGoing {
+    /// Finds the message anywhere in an error body (`message`, `detail`, `title`, ... : the
+    /// field is UNCONFIRMED, so every string is searched).
+    pub fn from_body(body: &Value) -> Option<Self> {
+        let message = find_string(body, &|s| {
+            s.to_ascii_lowercase().contains("run already going on")
+        })?;
+        let word_after = |marker: &str| {
+            let lower = message.to_ascii_lowercase();
+            let start = lower.find(marker)? + marker.len();
+            message[start..]
+                .split_whitespace()
+                .next()
+                .map(|w| w.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '-'))
+                .filter(|w| !w.is_empty())
+                .map(str::to_owned)
+        };
+        Some(Self {
+            segment: word_after(" for segment ").or_else(|| word_after(" for audience ")),
+            order: word_after(" for order "),
+            run_id: word_after(" with run id "),
+            message: message.to_owned(),
+        })
+    }
+}
+
+/// The human message of a Platform error body: `message`, `detail`, `title`, `errorMessage`,
+/// `error_description` or `error`, the first present.
+pub(crate) fn error_message(body: &Value) -> Option<&str> {
+    [
+        "message",
+        "detail",
+        "errorMessage",
+        "error_description",
+        "title",
+        "error",
+    ]
+    .iter()
+    .find_map(|key| body.get(key)?.as_str().filter(|s| !s.is_empty()))
+}
+
+fn find_string<'a>(value: &'a Value, pred: &dyn Fn(&str) -> bool) -> Option<&'a str> {
+    match value {
+        Value::String(s) if pred(s) => Some(s),
+        Value::Array(items) => items.iter().find_map(|v| find_string(v, pred)),
+        Value::Object(map) => map.values().find_map(|v| find_string(v, pred)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn run_already_going_is_found_and_parsed() {
+        let body = json!({
+            "type": "https://ns.adobe.com/aep/errors/DEST-ADH-409",
+            "detail": "Run already going on for segment fb1bb839-69e5-40e8-ba9b-c96b84bf1519 for order 07e4dca1-dafb-4c2f-ab05-e4f65c4a4f62 with run id 6becd765-a2ca-4a8f-8041-37fad0f4391a",
+        });
+        let found = RunAlreadyGoing::from_body(&body).unwrap();
+        assert_eq!(
+            found.segment.as_deref(),
+            Some("fb1bb839-69e5-40e8-ba9b-c96b84bf1519")
+        );
+        assert_eq!(
+            found.order.as_deref(),
+            Some("07e4dca1-dafb-4c2f-ab05-e4f65c4a4f62")
+        );
+        assert_eq!(
+            found.run_id.as_deref(),
+            Some("6becd765-a2ca-4a8f-8041-37fad0f4391a")
+        );
+        assert!(
+            RunAlreadyGoing::from_body(&json!({"message": "Segments x are not part"})).is_none()
+        );
+    }
+
+    #[test]
+    fn run_ids_come_from_status_urls() {
+        let order = |url: &str| Order {
+            segment: "s".into(),
+            order: "o".into(),
+            status_url: url.into(),
+        };
+        let url = "https://platform.adobe.io/data/foundation/flowservice/runs/88d6da63-dc97-460e-b781-fc795a7386d9";
+        assert_eq!(
+            order(url).run_id(),
+            Some("88d6da63-dc97-460e-b781-fc795a7386d9")
+        );
+        assert_eq!(
+            order(&format!("{url}/?x=1")).run_id(),
+            Some("88d6da63-dc97-460e-b781-fc795a7386d9")
+        );
+        assert_eq!(order("https:").run_id(), None);
+    }
+}

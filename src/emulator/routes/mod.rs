@@ -1,0 +1,389 @@
+//! The emulated Platform and IMS endpoints: the router, the per-request wrapper that applies
+//! faults and keeps the request log, and the response helpers every service shares.
+//!
+//! One file per service: [`ims`] (tokens), [`gateway`] (the API gateway's header checks, which
+//! every Platform handler runs first, reference §5.3), [`exports`] (segment export jobs),
+//! [`flows`] (Flow Service flows and runs) and [`adhoc`] (ad-hoc activation). Handlers take the
+//! body as bytes and parse it themselves, so a malformed body gets the platform's error shape
+//! rather than the framework's.
+
+mod adhoc;
+mod exports;
+mod flows;
+mod gateway;
+mod ims;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::header::{CONTENT_TYPE, DATE, RETRY_AFTER};
+use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, Uri};
+use axum::routing::{get, post};
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::Notify;
+use tower_service::Service;
+
+use super::faults::{self, LoggedRequest};
+use super::state::{World, new_uuid};
+use super::{App, HttpResponse, MAX_BODY_BYTES};
+use crate::api::types::Problem;
+pub use adhoc::ADHOC_V2_MEDIA_TYPE;
+use gateway::gateway_error;
+
+/// The largest `limit` any list accepts.
+const MAX_PAGE: usize = 1000;
+
+pub(crate) fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/ims/token/v3", post(ims::token))
+        .route("/data/core/ups/export/jobs", get(exports::list))
+        .route("/data/core/ups/export/jobs/{id}", get(exports::get))
+        .route("/data/foundation/flowservice/flows", get(flows::list_flows))
+        .route(
+            "/data/foundation/flowservice/flows/{id}",
+            get(flows::get_flow),
+        )
+        .route("/data/foundation/flowservice/runs", get(flows::list_runs))
+        .route(
+            "/data/foundation/flowservice/runs/{id}",
+            get(flows::get_run),
+        )
+        .route(
+            "/data/core/activation/disflowprovider/adhocrun",
+            post(adhoc::post),
+        )
+        .merge(super::admin::router())
+        .fallback(not_found)
+        .with_state(app)
+}
+
+/// Handles one request (see [`answer`]) and dates the response with the platform's clock.
+///
+/// Every response the emulator sends (platform, IMS, control endpoints, faults and errors)
+/// carries `Date` with the *virtual* now, which includes the offset set by `POST
+/// /_emulator/clock`: as against Adobe, a client measures times in the platform's clock by
+/// reading it. Hyper adds its own `Date` (the system clock) only when a response has none.
+pub(crate) async fn handle(
+    app: Arc<App>,
+    router: Router,
+    kill: Arc<Notify>,
+    req: Request<hyper::body::Incoming>,
+) -> HttpResponse {
+    let mut response = answer(app.clone(), router, kill, req).await;
+    let now = app.read(World::now);
+    if let Ok(date) = HeaderValue::from_str(&crate::time::http_date(now)) {
+        response.headers_mut().insert(DATE, date);
+    }
+    response
+}
+
+/// Reads the body, applies a fault if one is set for the route, routes, and logs. A `drop`
+/// fault handles the request and then never answers: it wakes `kill`, which closes the
+/// connection.
+async fn answer(
+    app: Arc<App>,
+    mut router: Router,
+    kill: Arc<Notify>,
+    req: Request<hyper::body::Incoming>,
+) -> HttpResponse {
+    let (parts, body) = req.into_parts();
+    let admin = parts.uri.path().starts_with("/_emulator");
+    let bytes = match axum::body::to_bytes(Body::new(body), MAX_BODY_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return problem(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "EMU-0413-413",
+                "Payload Too Large",
+                format!(
+                    "the request body could not be read or is larger than {MAX_BODY_BYTES} bytes"
+                ),
+            );
+        }
+    };
+    if admin {
+        let req = Request::from_parts(parts, Body::from(bytes));
+        return router
+            .call(req)
+            .await
+            .unwrap_or_else(|never| match never {});
+    }
+    let route = faults::route_of(&parts.method, parts.uri.path());
+    let fault = route.and_then(|r| app.lock().faults.take(r));
+    // Logged on arrival, so a test can see a request that is still being handled (a latency
+    // fault); its status is filled in when it is answered.
+    let mut entry = log_entry(
+        &app,
+        &parts.method,
+        &parts.uri,
+        &parts.headers,
+        &bytes,
+        route,
+    );
+    entry.fault = fault.clone();
+    let seq = app.lock().log.push(entry);
+    // Handled on its own task: like the platform, the emulator finishes a request it has read
+    // even when the client goes away meanwhile (a killed or timed-out client).
+    let task = tokio::spawn({
+        let app = app.clone();
+        async move {
+            if let Some(fault) = &fault
+                && fault.latency_ms > 0
+            {
+                tokio::time::sleep(Duration::from_millis(fault.latency_ms)).await;
+            }
+            let response = match fault.as_ref().and_then(|f| f.status.map(|s| (f, s))) {
+                Some((fault, status)) => fault_response(status, fault.retry_after_header()),
+                None => {
+                    let req = Request::from_parts(parts, Body::from(bytes));
+                    router
+                        .call(req)
+                        .await
+                        .unwrap_or_else(|never| match never {})
+                }
+            };
+            let response = match fault.as_ref().and_then(|f| f.response) {
+                Some(spoil) => spoil_response(response, spoil).await,
+                None => response,
+            };
+            let dropped = fault.as_ref().is_some_and(|f| f.drop);
+            app.lock()
+                .log
+                .answered(seq, (!dropped).then(|| response.status().as_u16()));
+            (response, dropped)
+        }
+    });
+    let Ok((response, dropped)) = task.await else {
+        return problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "EMU-0500-500",
+            "Internal Server Error",
+            "the emulator failed handling this request".into(),
+        );
+    };
+    if dropped {
+        kill.notify_one();
+        std::future::pending::<()>().await;
+    }
+    response
+}
+
+/// The answer with its body spoiled as `spoil` says (a [`faults::ResponseFault`]).
+async fn spoil_response(response: HttpResponse, spoil: faults::ResponseFault) -> HttpResponse {
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    let body = match spoil {
+        faults::ResponseFault::MalformedJson => {
+            parts
+                .headers
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            Body::from("{\"order\": [{\"segment\": ")
+        }
+        faults::ResponseFault::Truncated => {
+            // Promise the whole body, send half: the client sees the connection close early.
+            parts.headers.insert(
+                axum::http::header::CONTENT_LENGTH,
+                HeaderValue::from(bytes.len() + 64),
+            );
+            Body::from(bytes.slice(..bytes.len() / 2))
+        }
+        faults::ResponseFault::Html => {
+            parts.headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            let status = parts.status;
+            Body::from(format!(
+                "<!DOCTYPE html>\n<html><head><title>{status}</title></head><body><h1>{status}</h1><hr><center>nginx</center></body></html>\n"
+            ))
+        }
+    };
+    HttpResponse::from_parts(parts, body)
+}
+
+fn log_entry(
+    app: &App,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+    route: Option<&'static str>,
+) -> LoggedRequest {
+    let is_ims = route == Some("ims.token");
+    let mut logged = serde_json::Map::new();
+    for (name, value) in headers {
+        let value = String::from_utf8_lossy(value.as_bytes());
+        logged.insert(
+            name.as_str().to_owned(),
+            Value::String(faults::mask_header(name.as_str(), &value)),
+        );
+    }
+    let body = if body.is_empty() {
+        Value::Null
+    } else if is_ims {
+        faults::masked_form(&String::from_utf8_lossy(body))
+    } else if let Ok(json) = serde_json::from_slice::<Value>(body) {
+        json
+    } else {
+        let text = String::from_utf8_lossy(&body[..body.len().min(64 * 1024)]);
+        Value::String(text.into_owned())
+    };
+    // The query as sent, and decoded into its (name, value) pairs, repeated names kept, so a
+    // test can read `property=` filters without decoding them. IMS also takes its parameters
+    // in the query string: the secret is masked there too.
+    let params = uri.query().map(|q| {
+        let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(q).unwrap_or_default();
+        if is_ims {
+            for (k, v) in &mut pairs {
+                if faults::SECRET_FIELDS.contains(&k.as_str()) {
+                    *v = "***".into();
+                }
+            }
+        }
+        pairs
+    });
+    let query = uri.query().map(|q| match (&params, is_ims) {
+        (Some(pairs), true) => serde_urlencoded::to_string(pairs).unwrap_or_default(),
+        _ => q.to_owned(),
+    });
+    let at = app.lock().world.now();
+    LoggedRequest {
+        seq: 0,
+        at,
+        method: method.as_str().to_owned(),
+        path: uri.path().to_owned(),
+        query,
+        params,
+        route,
+        headers: logged,
+        body,
+        status: None,
+        fault: None,
+    }
+}
+
+fn fault_response(status: u16, retry_after: Option<u64>) -> HttpResponse {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    let mut response = if status == StatusCode::TOO_MANY_REQUESTS {
+        gateway_error(status, "429050", "Too many requests")
+    } else {
+        let title = status.canonical_reason().unwrap_or("Error");
+        problem(
+            status,
+            &format!("EMU-{:04}-{}", status.as_u16(), status.as_u16()),
+            title,
+            format!("injected fault: {} {title}", status.as_u16()),
+        )
+    };
+    if let Some(secs) = retry_after {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(secs));
+    }
+    response
+}
+
+// ---------------------------------------------------------------------------------------------
+// Response shapes.
+
+/// A JSON response. Bodies the client reads are `api::types` values, so a change of shape on
+/// either side fails to compile. They go through [`Value`], whose maps keep their keys sorted:
+/// the bytes sent do not depend on the order of a struct's fields.
+fn json_response(status: StatusCode, body: &impl Serialize) -> HttpResponse {
+    let text = match serde_json::to_value(body) {
+        Ok(value) => value.to_string(),
+        Err(e) => return cannot_serialise(&e),
+    };
+    let mut response = HttpResponse::new(Body::from(text));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/json;charset=utf-8"),
+    );
+    response
+}
+
+/// The 500 answer when a body cannot be serialised, which our bodies never fail to be.
+fn cannot_serialise(error: &serde_json::Error) -> HttpResponse {
+    problem(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "EMU-0500-500",
+        "Internal Server Error",
+        format!("the emulator cannot serialise its answer: {error}"),
+    )
+}
+
+/// A Platform problem body (RFC 7807 style): `type`, `title`, `status`, `detail`, `report`, and
+/// the detail again as `message` for clients that read that field.
+fn problem(status: StatusCode, code: &str, title: &str, detail: String) -> HttpResponse {
+    json_response(
+        status,
+        &Problem::new(code, title, status.as_u16(), detail, new_uuid()),
+    )
+}
+
+async fn not_found(
+    State(app): State<Arc<App>>,
+    method: Method,
+    headers: HeaderMap,
+    uri: Uri,
+) -> HttpResponse {
+    if !uri.path().starts_with("/_emulator") && !uri.path().starts_with("/ims/") {
+        let checked = app.read(|world| gateway::check(world, &headers, &method).map(|_| ()));
+        if let Err(response) = checked {
+            return response;
+        }
+    }
+    problem(
+        StatusCode::NOT_FOUND,
+        "EMU-0404-404",
+        "Not Found",
+        format!("no such endpoint: {method} {}", uri.path()),
+    )
+}
+
+/// The last path segment, as sent: IDs are plain ASCII, so there is nothing to decode, and a
+/// strange one is simply not found rather than refused by the framework.
+fn last_segment(uri: &Uri) -> String {
+    uri.path().rsplit('/').next().unwrap_or_default().to_owned()
+}
+
+// Query strings.
+
+/// The query string as (name, value) pairs, repeated names kept.
+fn query_pairs(uri: &Uri) -> Result<Vec<(String, String)>, String> {
+    match uri.query() {
+        None => Ok(Vec::new()),
+        Some(q) => {
+            serde_urlencoded::from_str(q).map_err(|e| format!("malformed query string: {e}"))
+        }
+    }
+}
+
+fn query_value<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The `limit` parameter: `default` when absent, else 1 to [`MAX_PAGE`].
+fn parse_limit(pairs: &[(String, String)], default: usize) -> Result<usize, String> {
+    match query_value(pairs, "limit") {
+        None => Ok(default),
+        Some(text) => match text.parse::<usize>() {
+            Ok(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+            _ => Err(format!(
+                "`limit` must be a whole number from 1 to {MAX_PAGE}, not `{text}`"
+            )),
+        },
+    }
+}
