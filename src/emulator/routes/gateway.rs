@@ -2,11 +2,10 @@
 //! the gateway's order, and its own error shape (reference §5.3).
 
 use crate::api::types::{GatewayError, Problem};
-use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, Method, StatusCode};
 
 use super::ims::verify_token;
-use super::{json_response, problem};
+use super::{json_response, media_type, problem};
 use crate::emulator::seed::is_org_id;
 use crate::emulator::state::{Sandbox, World};
 use crate::emulator::{App, HttpResponse};
@@ -112,13 +111,6 @@ pub(super) fn check(
         client_id,
         sandbox: sandbox.to_owned(),
     })
-}
-
-/// The media type of `Content-Type`, lowercased, without parameters.
-pub(super) fn media_type(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(CONTENT_TYPE)?.to_str().ok()?;
-    let media = value.split(';').next()?.trim().to_ascii_lowercase();
-    (!media.is_empty()).then_some(media)
 }
 
 /// Runs `f` on the caller's sandbox after the gateway checks.

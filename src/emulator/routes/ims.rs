@@ -9,8 +9,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 
-use super::gateway::media_type;
-use super::json_response;
+use super::{json_response, media_type};
 use crate::emulator::state::World;
 use crate::emulator::{App, HttpResponse};
 

@@ -387,3 +387,13 @@ fn parse_limit(pairs: &[(String, String)], default: usize) -> Result<usize, Stri
         },
     }
 }
+
+/// The media type of `Content-Type`, lowercased, without parameters.
+pub(super) fn media_type(headers: &HeaderMap) -> Option<String> {
+    let value = headers
+        .get(axum::http::header::CONTENT_TYPE)?
+        .to_str()
+        .ok()?;
+    let media = value.split(';').next()?.trim().to_ascii_lowercase();
+    (!media.is_empty()).then_some(media)
+}
