@@ -15,8 +15,7 @@ use crate::Exit;
 use crate::api::{Client, Run};
 use crate::error::Result;
 use crate::lockfile::{
-    JobError, JobStatus, Ledger, Lockfile, NewOrder, OrderMetrics, OrderStatus, OrderUpdate,
-    Timestamp,
+    JobError, JobStatus, Ledger, NewOrder, OrderMetrics, OrderStatus, OrderUpdate, Timestamp,
 };
 use crate::plan::request::activation_pairs;
 use crate::target::Target;
@@ -44,7 +43,8 @@ pub struct Tracked {
     /// The canonical plan file: what is locked.
     pub file: PathBuf,
     pub lockfile: PathBuf,
-    pub name: Option<String>,
+    /// The plan's `name`: its lockfile must record it.
+    pub name: String,
 }
 
 /// Order counts over the plans polled.
@@ -117,16 +117,8 @@ pub async fn poll_plan(
     plan: &Tracked,
     lock_timeout: Duration,
 ) -> Result<PlanStatus> {
-    let name = match &plan.name {
-        Some(name) => name.clone(),
-        // A plan that does not read: its lockfile's own name (nothing to compare it with).
-        None => match Lockfile::load(&plan.lockfile)? {
-            Some(lockfile) => lockfile.plan,
-            None => return Ok(PlanStatus::default()),
-        },
-    };
     let mut ledger = tokio::task::block_in_place(|| {
-        Ledger::open_at(&plan.file, plan.lockfile.clone(), &name, lock_timeout)
+        Ledger::open_at(&plan.file, plan.lockfile.clone(), &plan.name, lock_timeout)
     })?;
     let path = plan.lockfile.clone();
     ledger

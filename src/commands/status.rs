@@ -2,7 +2,7 @@
 //! ([`crate::track`]); `--wait` repeats until every order is final.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::Exit;
@@ -10,7 +10,7 @@ use crate::cli::{OutputFormat, StatusArgs};
 use crate::commands::online;
 use crate::error::Result;
 use crate::output::{self, Style};
-use crate::plan::{CheckOptions, check_paths};
+use crate::plan::CheckOptions;
 use crate::track::{self, Tally, Tracked};
 
 /// How often `--wait` says it is still waiting when nothing changed.
@@ -35,26 +35,25 @@ fn status(args: &StatusArgs, style: Style, report: &mut output::status::Report) 
             Ok(())
         }
     };
-    let checked = check_paths(&args.paths, &CheckOptions::default(), false);
+    // The same offline checks as every online command. A plan packed into several jobs was
+    // applied with `--split`; status sends nothing, so the segment limit does not apply here.
+    let options = CheckOptions {
+        split: true,
+        ..CheckOptions::default()
+    };
+    let Some(checked) = online::checked_plans(&args.paths, &options, style, human)? else {
+        return Ok(Exit::Failure);
+    };
     let connection = online::connect(&args.emulator)?;
     let (client, target) = (&connection.client, &connection.target);
-    // Each plan file with a lockfile (this target's), and the plan's name when it could be read.
+    // Each plan with a lockfile (this target's).
     let plans: Vec<Tracked> = checked
-        .files
         .iter()
-        .filter(|f| f.is_plan_file())
-        .map(|f| {
-            let shown = PathBuf::from(&*f.path);
-            let file = f
-                .file
-                .as_deref()
-                .map_or_else(|| shown.clone(), Path::to_path_buf);
-            Tracked {
-                lockfile: target.lockfile_for(&file),
-                shown,
-                file,
-                name: f.plan_name.as_deref().map(str::to_owned),
-            }
+        .map(|plan| Tracked {
+            lockfile: target.lockfile_for(&plan.file),
+            shown: PathBuf::from(&*plan.path),
+            file: plan.file.to_path_buf(),
+            name: plan.name.clone(),
         })
         .filter(|t| t.lockfile.exists())
         .collect();

@@ -116,3 +116,26 @@ fn an_unreachable_platform_is_75_with_nothing_sent() {
     assert_eq!(doc["ok"], false);
     assert_eq!(doc["error"]["code"], "aepact::api::transport");
 }
+
+/// `status` starts with the offline checks, as every online command does (issue 14, point 4):
+/// an invalid plan or a path that does not exist is an error, not "nothing applied".
+#[test]
+fn status_runs_the_offline_checks_first() {
+    let o = Online::new();
+    assert_eq!(o.run(&["apply", "--auto-approve", PLAN]).status, 0);
+    let missing = o.run(&["status", "plans/missing.yaml"]);
+    assert_eq!(missing.status, 1, "{missing}");
+    assert!(
+        missing.stdout.contains("aepact::path_not_found"),
+        "{missing}"
+    );
+    o.edit_plan("run: 1", "run: 1\nrunn: 2");
+    let invalid = o.run(&["status", PLAN]);
+    assert_eq!(invalid.status, 1, "{invalid}");
+    assert!(invalid.stdout.contains("aepact::unknown_key"), "{invalid}");
+    assert_eq!(
+        o.lockfile()["runs"][0]["jobs"][0]["orders"][0]["status"],
+        "notChecked",
+        "nothing polled"
+    );
+}
