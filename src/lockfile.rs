@@ -13,17 +13,17 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use miette::{NamedSource, SourceSpan};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 use crate::digest::{Intent, IntentExports};
+use crate::fsx;
 use crate::plan::AdhocApiVersion;
 use crate::plan::model::Exports;
 pub use crate::time::{Timestamp, TimestampError};
@@ -1536,7 +1536,7 @@ impl Lockfile {
         }
     }
 
-    /// Writes the lockfile to `path` atomically (see [`write_atomic`]).
+    /// Writes the lockfile to `path` atomically (see [`fsx::write_atomic`]).
     pub fn save(&self, path: &Path) -> Result<()> {
         write_atomic(path, self.to_json().as_bytes())
     }
@@ -1618,89 +1618,6 @@ fn span_at(text: &str, line: usize, column: usize) -> SourceSpan {
         offset -= 1;
     }
     SourceSpan::from((offset, 0))
-}
-
-/// Distinguishes temp files of one process's concurrent saves.
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// Replaces the file at `path` with `bytes` so that a crash at any instant leaves either the old
-/// file or the new one, complete, never a mix or a truncated file.
-///
-/// Writes a temp file in the same directory (`.NAME.tmp.PID.N`, created exclusively), gives it
-/// the old file's permissions, fsyncs it, renames it over `path` (atomic on POSIX file systems),
-/// then fsyncs the directory so the rename itself survives a power loss. On error the temp file
-/// is removed and the old file is untouched. A crash before the rename can leave a stray temp
-/// file behind; it is never read.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let write_err = |source| LockfileError::Write {
-        path: path.display().to_string(),
-        source,
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| write_err(io::Error::other("the path has no file name")))?
-        .to_string_lossy();
-    // A temp file left by a crashed process whose PID we now have is skipped, never reused
-    // or removed.
-    let (tmp, mut file) = {
-        let mut attempt = 0;
-        loop {
-            let tmp = dir.join(format!(
-                ".{name}.tmp.{}.{}",
-                std::process::id(),
-                TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-            ));
-            match OpenOptions::new().write(true).create_new(true).open(&tmp) {
-                Ok(file) => break (tmp, file),
-                Err(err) if err.kind() == io::ErrorKind::AlreadyExists && attempt < 100 => {
-                    attempt += 1;
-                }
-                Err(err) => return Err(write_err(err)),
-            }
-        }
-    };
-    let result = (|| {
-        file.write_all(bytes)?;
-        if let Ok(meta) = fs::metadata(path) {
-            file.set_permissions(meta.permissions())?;
-        }
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&tmp, path)
-    })();
-    if let Err(err) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(write_err(err));
-    }
-    sync_dir(&dir).map_err(write_err)
-}
-
-/// Makes a rename in `dir` durable. Some platforms and file systems cannot open or fsync a
-/// directory; that is not an error there.
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        match File::open(dir).and_then(|d| d.sync_all()) {
-            Err(err)
-                if matches!(
-                    err.kind(),
-                    io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported
-                ) =>
-            {
-                Ok(())
-            }
-            other => other,
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = dir;
-        Ok(())
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1804,7 +1721,7 @@ impl Ledger {
         self.on_disk.as_deref()
     }
 
-    /// Writes the lockfile atomically (see [`write_atomic`]), after checking that the file on
+    /// Writes the lockfile atomically (see [`fsx::write_atomic`]), after checking that the file on
     /// disk is still the one read or last written.
     ///
     /// Returns [`LockfileError::ChangedOnDisk`] when it is not: the file on disk is left as it
@@ -1837,6 +1754,14 @@ impl Ledger {
     }
 }
 
+/// [`fsx::write_atomic`], failing with [`LockfileError::Write`].
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    fsx::write_atomic(path, bytes).map_err(|source| LockfileError::Write {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
 /// A file's bytes, or `None` when it does not exist.
 fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>> {
     match fs::read(path) {
@@ -1866,8 +1791,7 @@ fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>> {
 /// apart, not other programs.
 #[derive(Debug)]
 pub struct LockGuard {
-    file: File,
-    path: PathBuf,
+    lock: fsx::FileLock,
 }
 
 impl LockGuard {
@@ -1877,65 +1801,20 @@ impl LockGuard {
     /// Returns [`LockfileError::LockTimeout`] when another process (or another guard in this
     /// process) still holds it, and [`LockfileError::Lock`] when the plan cannot be opened.
     pub fn acquire(plan_path: &Path, timeout: Duration) -> Result<LockGuard> {
-        let lock_err = |source| LockfileError::Lock {
-            path: plan_path.display().to_string(),
-            source,
-        };
-        let start = Instant::now();
-        let mut delay = Duration::from_millis(5);
-        loop {
-            let file = File::open(plan_path).map_err(lock_err)?;
-            match file.try_lock() {
-                Ok(()) => {
-                    if same_file(&file, plan_path).map_err(lock_err)? {
-                        return Ok(LockGuard {
-                            file,
-                            path: plan_path.to_owned(),
-                        });
-                    }
-                    // Replaced under us: drop this lock and take the new file's.
-                    continue;
-                }
-                Err(fs::TryLockError::WouldBlock) => {}
-                Err(fs::TryLockError::Error(err)) => return Err(lock_err(err)),
-            }
-            let waited = start.elapsed();
-            if waited >= timeout {
-                return Err(LockfileError::LockTimeout {
-                    path: plan_path.display().to_string(),
-                    waited: format_duration(waited),
-                });
-            }
-            std::thread::sleep(delay.min(timeout - waited));
-            delay = (delay * 2).min(Duration::from_millis(100));
+        let path = plan_path.display().to_string();
+        match fsx::FileLock::acquire(plan_path, timeout) {
+            Ok(lock) => Ok(LockGuard { lock }),
+            Err(fsx::LockError::Io(source)) => Err(LockfileError::Lock { path, source }),
+            Err(fsx::LockError::Busy { waited }) => Err(LockfileError::LockTimeout {
+                path,
+                waited: format_duration(waited),
+            }),
         }
     }
 
     /// The plan file whose lock this is.
     pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl Drop for LockGuard {
-    fn drop(&mut self) {
-        // Closing the file releases the lock too; unlocking first makes it explicit.
-        let _ = self.file.unlock();
-    }
-}
-
-/// Whether `path` still names the open `file`.
-fn same_file(file: &File, path: &Path) -> io::Result<bool> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        let (open, named) = (file.metadata()?, fs::metadata(path)?);
-        Ok(open.dev() == named.dev() && open.ino() == named.ino())
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = (file, path);
-        Ok(true)
+        self.lock.path()
     }
 }
 
