@@ -1,5 +1,9 @@
 //! [`LockfileError`]: everything that can go wrong reading, checking, changing, writing or
 //! locking a lockfile.
+//!
+//! Its codes (`aepact::lockfile::<kind>`) and the problem kinds of `lock verify` are one
+//! vocabulary: a problem that mirrors an error is named as its code
+//! ([`super::verify::ProblemKind`]).
 
 use std::io;
 

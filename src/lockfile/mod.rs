@@ -11,7 +11,9 @@
 //!   wrong, and the consistency checks;
 //! - `store.rs`: the one save path, [`Ledger`] (the plan's [`LockGuard`], an atomic
 //!   write that never overwrites a file changed on disk);
-//! - `error.rs`: [`LockfileError`], whose codes `verify`'s problem kinds share.
+//! - [`verify`]: what `aepact lock verify` checks, beyond what `apply` refuses;
+//! - `error.rs`: [`LockfileError`], whose codes `verify`'s problem kinds share
+//!   ([`verify::ProblemKind`]).
 //!
 //! Secrets never reach this module's types: a run records the endpoint (with any user info,
 //! query or fragment removed), the org ID and the sandbox, never a token, key or client secret.
@@ -21,6 +23,7 @@ mod format;
 mod parse;
 mod state;
 mod store;
+pub mod verify;
 
 pub use self::error::LockfileError;
 pub use self::format::{
