@@ -274,11 +274,6 @@ impl RunRecord {
         !self.jobs.is_empty() && self.jobs.iter().all(|j| j.status == JobStatus::Submitted)
     }
 
-    /// The request bodies of the run's jobs, in order.
-    pub fn requests(&self) -> Vec<&Value> {
-        self.jobs.iter().map(|j| &j.request).collect()
-    }
-
     /// Destination → segments over every job's request.
     pub fn activation(&self) -> BTreeMap<String, BTreeSet<String>> {
         let mut activation: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -458,27 +453,8 @@ impl Lockfile {
             .collect()
     }
 
-    /// Segments that may still be running on the platform: those of orders not final, and
-    /// those requested by jobs in doubt. `plan` and `apply` refuse (exit 75) a plan with one of
-    /// them, since the platform runs one ad-hoc job per segment at a time.
-    pub fn segments_in_flight(&self) -> BTreeSet<String> {
-        let mut segments = BTreeSet::new();
-        for (_, job) in self.job_refs() {
-            if job.in_doubt() {
-                segments.extend(job.requested_pairs().into_iter().map(|(_, s)| s));
-            }
-            segments.extend(
-                job.orders
-                    .iter()
-                    .filter(|o| !o.status.is_final())
-                    .map(|o| o.segment.clone()),
-            );
-        }
-        segments
-    }
-
     /// The latest run that may have activated something (a job `submitted` or in doubt): its
-    /// [`requests`](RunRecord::requests) are what `plan` diffs the new request bodies against.
+    /// jobs' requests are what `plan` diffs the new request bodies against.
     pub fn last_applied_run(&self) -> Option<&RunRecord> {
         self.runs
             .iter()

@@ -51,7 +51,6 @@ pub fn file_digest(path: &Path) -> Result<String> {
 pub struct Ledger {
     /// The plan's lock, when this ledger took it (`None`: the caller holds it, for longer).
     _guard: Option<LockGuard>,
-    plan_path: PathBuf,
     path: PathBuf,
     lockfile: Lockfile,
     /// SHA-256 of the lockfile's bytes on disk as last read or written; `None`: no file.
@@ -77,22 +76,22 @@ impl Ledger {
         timeout: Duration,
     ) -> Result<Ledger> {
         let guard = LockGuard::acquire(plan_path, timeout)?;
-        let mut ledger = Ledger::read(guard.path().to_owned(), path, plan_name)?;
+        let mut ledger = Ledger::read(path, plan_name)?;
         ledger._guard = Some(guard);
         Ok(ledger)
     }
 
-    /// Reads the lockfile at `path` (or starts an empty one) for the plan whose lock `guard`
-    /// holds and goes on holding: for a caller that took the locks of several plans first, in
-    /// a fixed order, and keeps them until it is done with all of them.
+    /// Reads the lockfile at `path` (or starts an empty one) for the plan whose lock the caller
+    /// holds (`_guard`) and goes on holding: for a caller that took the locks of several plans
+    /// first, in a fixed order, and keeps them until it is done with all of them.
     ///
     /// Returns an error when the lockfile cannot be read, is not a valid lockfile, or records
     /// another plan than `plan_name`.
-    pub fn under_lock(guard: &LockGuard, path: PathBuf, plan_name: &str) -> Result<Ledger> {
-        Ledger::read(guard.path().to_owned(), path, plan_name)
+    pub fn under_lock(_guard: &LockGuard, path: PathBuf, plan_name: &str) -> Result<Ledger> {
+        Ledger::read(path, plan_name)
     }
 
-    fn read(plan_path: PathBuf, path: PathBuf, plan_name: &str) -> Result<Ledger> {
+    fn read(path: PathBuf, plan_name: &str) -> Result<Ledger> {
         let (lockfile, on_disk) = match read_bytes(&path)? {
             Some(bytes) => {
                 // Not lossily: a replaced byte would be written back on the next save.
@@ -106,7 +105,6 @@ impl Ledger {
         };
         Ok(Ledger {
             _guard: None,
-            plan_path,
             path,
             lockfile,
             on_disk,
@@ -126,11 +124,6 @@ impl Ledger {
     /// Where the lockfile is.
     pub fn path(&self) -> &Path {
         &self.path
-    }
-
-    /// The plan file whose lock is held.
-    pub fn plan_path(&self) -> &Path {
-        &self.plan_path
     }
 
     /// SHA-256 (hex) of the lockfile on disk as last read or written, `None` when there is no
@@ -242,13 +235,6 @@ fn format_duration(d: Duration) -> String {
         format!("{}ms", d.as_millis())
     } else {
         format!("{:.1}s", d.as_secs_f64())
-    }
-}
-
-impl Lockfile {
-    /// Writes the lockfile to `path` atomically (see [`fsx::write_atomic`]).
-    pub fn save(&self, path: &Path) -> Result<()> {
-        write_atomic(path, self.to_json().as_bytes())
     }
 }
 

@@ -81,8 +81,8 @@ impl Problem {
 /// What kind of problem `lock verify` found (the `kind` of its JSON output).
 ///
 /// One vocabulary with the lockfile's error codes: a kind that mirrors a refusal of `apply`,
-/// `status` or `plan` is named as that error's code, `aepact::lockfile::<kind>` (see
-/// [`mirrors_an_error`](Self::mirrors_an_error)); the others are checks of the history only
+/// `status` or `plan` (`read` to `wrong_plan`) is named as that error's code,
+/// `aepact::lockfile::<kind>`; the others (`runs` to `endpoint`) are checks of the history only
 /// `lock verify` makes, and no error code has their names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ProblemKind {
@@ -115,7 +115,7 @@ pub enum ProblemKind {
 }
 
 impl ProblemKind {
-    /// Every kind, the mirrored ones first.
+    /// Every kind, those that mirror an error first (for a registry of every code).
     pub const ALL: [ProblemKind; 13] = [
         ProblemKind::Read,
         ProblemKind::Syntax,
@@ -151,19 +151,6 @@ impl ProblemKind {
             ProblemKind::Exports => "exports",
             ProblemKind::Endpoint => "endpoint",
         }
-    }
-
-    /// Whether `apply`, `status` and `plan` refuse a lockfile with this problem, with the
-    /// error whose code is `aepact::lockfile::` and [`as_str`](Self::as_str).
-    pub fn mirrors_an_error(self) -> bool {
-        !matches!(
-            self,
-            ProblemKind::Runs
-                | ProblemKind::Request
-                | ProblemKind::Orders
-                | ProblemKind::Exports
-                | ProblemKind::Endpoint
-        )
     }
 }
 
@@ -653,6 +640,15 @@ mod tests {
         lock
     }
 
+    /// The kinds no lockfile error mirrors.
+    const VERIFY_ONLY: [ProblemKind; 5] = [
+        ProblemKind::Runs,
+        ProblemKind::Request,
+        ProblemKind::Orders,
+        ProblemKind::Exports,
+        ProblemKind::Endpoint,
+    ];
+
     /// Each kind that mirrors an error, a lockfile (or path) with that problem, and how `apply`,
     /// `status` or `plan` refuse it; the refusal's code is `aepact::lockfile::<kind>` and
     /// `lock verify` reports the problem under that kind.
@@ -716,8 +712,16 @@ mod tests {
                 }),
             ),
         ];
+        let covered: BTreeSet<ProblemKind> = cases.iter().map(|(kind, ..)| *kind).collect();
+        let mirrored: BTreeSet<ProblemKind> = ProblemKind::ALL
+            .into_iter()
+            .filter(|k| !VERIFY_ONLY.contains(k))
+            .collect();
+        assert_eq!(
+            covered, mirrored,
+            "a case for every kind that mirrors an error"
+        );
         for (kind, text, refusal) in cases {
-            assert!(kind.mirrors_an_error(), "{kind:?}");
             // `Read`: a directory where the lockfile should be.
             let path = match &text {
                 Some(text) => {
@@ -755,7 +759,7 @@ mod tests {
         for kind in ProblemKind::ALL {
             assert_eq!(
                 codes.contains(kind.as_str()),
-                kind.mirrors_an_error(),
+                !VERIFY_ONLY.contains(&kind),
                 "{kind:?}"
             );
         }
