@@ -934,32 +934,35 @@ fn concurrent_ledgers_never_lose_a_run() {
     assert_eq!(runs, [0, 1, 2, 10, 11, 12, 20, 21, 22, 30, 31, 32]);
 }
 
-/// Not a test on its own: when `AEPACT_TEST_HOLD_LOCK` names a plan, holds its lock, says so on
-/// stdout and sleeps (at most 60 s) until killed. Run as a child by
-/// `lock_is_held_across_processes_and_released_when_the_holder_dies`.
-#[test]
-fn lock_holder_helper() {
-    let Some(plan) = std::env::var_os("AEPACT_TEST_HOLD_LOCK") else {
-        return;
-    };
-    let _guard = LockGuard::acquire(Path::new(&plan), Duration::from_secs(10)).unwrap();
-    let mut stdout = std::io::stdout();
-    std::io::Write::write_all(&mut stdout, b"locked\n").unwrap();
-    std::io::Write::flush(&mut stdout).unwrap();
-    thread::sleep(Duration::from_secs(60));
-}
+/// Set, it makes the test below the holder of the plan's lock it names: the test runs itself
+/// again as a child process with it set.
+const HOLD_LOCK: &str = "AEPACT_TEST_HOLD_LOCK";
 
+/// A lock taken in another process keeps this one out, and a holder killed without unlocking
+/// (a crash, `kill -9`) leaves no stale lock.
+///
+/// The test is both ends: it starts this test binary again, running only this test with
+/// `AEPACT_TEST_HOLD_LOCK` naming a plan; that child takes the plan's lock, says so on stdout
+/// and sleeps until it is killed. (A separate helper test would pass, doing nothing, whenever
+/// the variable is unset.)
 #[test]
 fn lock_is_held_across_processes_and_released_when_the_holder_dies() {
     use std::io::BufRead;
     use std::process::{Command, Stdio};
 
+    if let Some(plan) = std::env::var_os(HOLD_LOCK) {
+        hold_lock_until_killed(Path::new(&plan));
+    }
     let (dir, _) = scratch();
     let plan = plan_file(dir.path());
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["lockfile::lock_holder_helper", "--exact", "--nocapture"])
+        .args([
+            "lockfile::lock_is_held_across_processes_and_released_when_the_holder_dies",
+            "--exact",
+            "--nocapture",
+        ])
         .args(["--test-threads", "1"])
-        .env("AEPACT_TEST_HOLD_LOCK", &plan)
+        .env(HOLD_LOCK, &plan)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -968,7 +971,7 @@ fn lock_is_held_across_processes_and_released_when_the_holder_dies() {
     let locked = lines.any(|l| l.map(|l| l.trim_end().ends_with("locked")).unwrap_or(false));
     if !locked {
         let _ = child.kill();
-        panic!("the helper process did not take the lock");
+        panic!("the holder process did not take the lock");
     }
 
     let err = LockGuard::acquire(&plan, Duration::from_millis(100)).unwrap_err();
@@ -978,4 +981,15 @@ fn lock_is_held_across_processes_and_released_when_the_holder_dies() {
     child.kill().unwrap();
     child.wait().unwrap();
     LockGuard::acquire(&plan, Duration::from_secs(10)).unwrap();
+}
+
+/// The child's side of the test above: takes the lock, says `locked` on stdout and sleeps (at
+/// most 60 s) until killed.
+fn hold_lock_until_killed(plan: &Path) -> ! {
+    let _guard = LockGuard::acquire(plan, Duration::from_secs(10)).unwrap();
+    let mut stdout = std::io::stdout();
+    std::io::Write::write_all(&mut stdout, b"locked\n").unwrap();
+    std::io::Write::flush(&mut stdout).unwrap();
+    thread::sleep(Duration::from_secs(60));
+    panic!("the holder was not killed within 60 s");
 }
