@@ -152,6 +152,44 @@ impl ProblemKind {
             ProblemKind::Endpoint => "endpoint",
         }
     }
+
+    /// One line for the registry of codes ([`crate::codes`]).
+    pub fn meaning(self) -> &'static str {
+        match self {
+            ProblemKind::Read => "the lockfile cannot be read (as `aepact::lockfile::read`)",
+            ProblemKind::Syntax => "not valid JSON, or not UTF-8 (as `aepact::lockfile::syntax`)",
+            ProblemKind::MergeConflict => {
+                "git merge-conflict markers (as `aepact::lockfile::merge_conflict`)"
+            }
+            ProblemKind::Invalid => {
+                "JSON that does not match the lockfile format (as `aepact::lockfile::invalid`)"
+            }
+            ProblemKind::Version => {
+                "a `lockfileVersion` this aepact does not read (as `aepact::lockfile::version`)"
+            }
+            ProblemKind::Inconsistent => {
+                "a job's fields contradict its status (as `aepact::lockfile::inconsistent`)"
+            }
+            ProblemKind::DigestMismatch => {
+                "a run's intent digest is not that of what it records (as \
+                 `aepact::lockfile::digest_mismatch`)"
+            }
+            ProblemKind::WrongPlan => {
+                "the lockfile records another plan than the plan file beside it (as \
+                 `aepact::lockfile::wrong_plan`)"
+            }
+            ProblemKind::Runs => {
+                "run numbering, a malformed digest, a run without jobs, or a pair of one intent \
+                 requested again after it may have been activated"
+            }
+            ProblemKind::Request => "a request body that is not an ad-hoc body as aepact builds it",
+            ProblemKind::Orders => {
+                "a submitted job without orders, or orders its request did not ask for or twice"
+            }
+            ProblemKind::Exports => "`exports` that do not fit the run's spec or API version",
+            ProblemKind::Endpoint => "an endpoint that carries user info, a query or a fragment",
+        }
+    }
 }
 
 impl VerifyReport {
