@@ -19,6 +19,7 @@ use super::format::{
 use super::parse::Problem;
 use crate::digest::{Intent, IntentExports};
 use crate::plan::AdhocApiVersion;
+use crate::plan::request::activation_pairs;
 use crate::time::Timestamp;
 
 /// Everything `apply` knows about a run before sending its first job.
@@ -145,23 +146,7 @@ impl JobRecord {
     /// Returns no pairs for a body without that object (a request body is always built with
     /// it).
     pub fn requested_pairs(&self) -> Vec<(String, String)> {
-        let Some(info) = self
-            .request
-            .get("activationInfo")
-            .and_then(Value::as_object)
-        else {
-            return Vec::new();
-        };
-        info.iter()
-            .flat_map(|(dest, segments)| {
-                segments
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .map(move |seg| (dest.clone(), seg.to_owned()))
-            })
-            .collect()
+        activation_pairs(&self.request).collect()
     }
 
     /// Records that the request is about to be sent (save the lockfile before sending).
