@@ -13,6 +13,9 @@ pub enum Family {
     Refusal,
     /// An error that stops a command (printed as a diagnostic on stderr).
     Error,
+    /// The kind of a problem `lock verify` reports (`lockfiles[].problems[].kind`); a kind that
+    /// mirrors an error is named as its `aepact::lockfile::` code.
+    Verify,
 }
 
 /// One registered code.
@@ -147,7 +150,8 @@ pub const ERRORS: &[(&str, &str)] = &[
     ),
 ];
 
-/// Every registered code: plan diagnostics, refusal reasons, then operational errors.
+/// Every registered code: plan diagnostics, refusal reasons, operational errors, then the kinds
+/// of `lock verify`'s problems.
 pub fn all() -> Vec<Entry> {
     let plan = crate::plan::Code::ALL.iter().map(|c| Entry {
         code: c.as_str(),
@@ -166,7 +170,14 @@ pub fn all() -> Vec<Entry> {
         family: Family::Error,
         meaning,
     });
-    plan.chain(refusals).chain(errors).collect()
+    let verify = crate::lockfile::verify::ProblemKind::ALL
+        .iter()
+        .map(|kind| Entry {
+            code: kind.as_str(),
+            family: Family::Verify,
+            meaning: kind.meaning(),
+        });
+    plan.chain(refusals).chain(errors).chain(verify).collect()
 }
 
 #[cfg(test)]

@@ -21,7 +21,8 @@
 //! the platform's JSON types), [`emulator`] (the local platform, serving those same types),
 //! [`target`] (where activations go and where their lockfiles are), [`error`] and [`exit`]
 //! (errors with a kind, and the one mapping to exit statuses), [`codes`] (every code aepact
-//! prints, in one registry), [`digest`], [`diff`] and [`time`].
+//! prints, in one registry), [`digest`], [`diff`], [`time`] and [`fsx`] (the one atomic write
+//! and the one file lock).
 //!
 //! Validation is synchronous and starts no async runtime or HTTP client: `aepact validate` on one
 //! file is a pre-commit hook and must start fast.
@@ -38,6 +39,7 @@ pub mod emulator;
 pub mod error;
 pub mod execute;
 pub mod exit;
+pub mod fsx;
 pub mod lockfile;
 pub mod output;
 pub mod plan;

@@ -418,3 +418,206 @@ mod utc_date_tests {
         }
     }
 }
+
+// =============================================================================================
+// `Timestamp`: the one instant type of records (lockfiles, saved plans), RFC 3339 with
+// milliseconds (moved here from `lockfile`, issue 10).
+//
+// Kept in a section of its own, with its own imports and tests, apart from the free functions
+// above: what lockfiles write must read back to the same bytes, so its format is fixed here.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A UTC instant with millisecond precision, written as RFC 3339 (`2026-11-29T18:11:12.345Z`).
+///
+/// Always written with three fractional digits and `Z`, so a saved lockfile reads back to the
+/// same bytes. Reading accepts 0 to 9 fractional digits (extra precision is truncated) and only
+/// the `Z` offset. Years 0000 to 9999.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp {
+    unix_ms: i64,
+}
+
+const MS_PER_DAY: i64 = 86_400_000;
+/// 0000-01-01T00:00:00Z and 10000-01-01T00:00:00Z in days since the Unix epoch.
+const MIN_DAY: i64 = -719_528;
+const END_DAY: i64 = 2_932_897;
+
+impl Timestamp {
+    /// The current time (clamped to 1970 if the clock is before it).
+    pub fn now() -> Self {
+        Timestamp::from_unix_ms(now_ms()).unwrap_or(Timestamp { unix_ms: 0 })
+    }
+
+    /// The instant `ms` milliseconds after the Unix epoch, as the platform reports times.
+    ///
+    /// Returns `None` outside years 0000 to 9999.
+    pub fn from_unix_ms(ms: i64) -> Option<Self> {
+        (MIN_DAY * MS_PER_DAY..END_DAY * MS_PER_DAY)
+            .contains(&ms)
+            .then_some(Timestamp { unix_ms: ms })
+    }
+
+    /// Milliseconds since the Unix epoch (to compare with the platform's `createdAt`).
+    pub fn unix_ms(self) -> i64 {
+        self.unix_ms
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let days = self.unix_ms.div_euclid(MS_PER_DAY);
+        let ms_of_day = self.unix_ms.rem_euclid(MS_PER_DAY);
+        let (y, m, d) = civil_from_days(days);
+        let (secs, ms) = (ms_of_day / 1000, ms_of_day % 1000);
+        write!(
+            f,
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z",
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60
+        )
+    }
+}
+
+/// Why a string is not a timestamp this module reads.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not an RFC 3339 UTC time like `2026-11-29T18:11:12.345Z`")]
+pub struct TimestampError(String);
+
+impl FromStr for Timestamp {
+    type Err = TimestampError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = || TimestampError(s.to_owned());
+        let b = s.as_bytes();
+        let num = |range: std::ops::Range<usize>| -> Option<i64> {
+            let part = b.get(range)?;
+            part.iter()
+                .all(u8::is_ascii_digit)
+                .then(|| part.iter().fold(0, |n, d| n * 10 + i64::from(d - b'0')))
+        };
+        let sep = |i: usize, c: u8| b.get(i) == Some(&c);
+        if b.len() < 20
+            || !(sep(4, b'-') && sep(7, b'-') && sep(10, b'T') && sep(13, b':') && sep(16, b':'))
+            || b.last() != Some(&b'Z')
+        {
+            return Err(err());
+        }
+        let (y, mo, d) = (num(0..4), num(5..7), num(8..10));
+        let (h, mi, sec) = (num(11..13), num(14..16), num(17..19));
+        let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(sec)) = (y, mo, d, h, mi, sec)
+        else {
+            return Err(err());
+        };
+        let frac = &b[19..b.len() - 1];
+        let ms = match frac {
+            [] => 0,
+            [b'.', digits @ ..] if (1..=9).contains(&digits.len()) => {
+                if !digits.iter().all(u8::is_ascii_digit) {
+                    return Err(err());
+                }
+                digits
+                    .iter()
+                    .chain(std::iter::repeat(&b'0'))
+                    .take(3)
+                    .fold(0, |n, d| n * 10 + i64::from(d - b'0'))
+            }
+            _ => return Err(err()),
+        };
+        if !(1..=12).contains(&mo)
+            || d < 1
+            || d > days_in_month(y, mo)
+            || h > 23
+            || mi > 59
+            || sec > 59
+        {
+            return Err(err());
+        }
+        let ms = days_from_civil(y, mo, d) * MS_PER_DAY + ((h * 60 + mi) * 60 + sec) * 1000 + ms;
+        Timestamp::from_unix_ms(ms).ok_or_else(err)
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod timestamp_tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_format_and_parse_known_instants() {
+        let t = |ms| Timestamp::from_unix_ms(ms).unwrap().to_string();
+        assert_eq!(t(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(t(1_596_656_079_576), "2020-08-05T19:34:39.576Z");
+        assert_eq!(t(951_782_400_000), "2000-02-29T00:00:00.000Z");
+        assert_eq!(t(-1), "1969-12-31T23:59:59.999Z");
+        let p = |s: &str| s.parse::<Timestamp>().map(Timestamp::unix_ms);
+        assert_eq!(p("2020-08-05T19:34:39.576Z"), Ok(1_596_656_079_576));
+        assert_eq!(p("2020-08-05T19:34:39Z"), Ok(1_596_656_079_000));
+        assert_eq!(p("2020-08-05T19:34:39.5Z"), Ok(1_596_656_079_500));
+        assert_eq!(p("2020-08-05T19:34:39.576999999Z"), Ok(1_596_656_079_576));
+        assert_eq!(p("0000-01-01T00:00:00Z"), Ok(MIN_DAY * MS_PER_DAY));
+        assert_eq!(p("9999-12-31T23:59:59.999Z"), Ok(END_DAY * MS_PER_DAY - 1));
+    }
+
+    #[test]
+    fn timestamps_reject_everything_else() {
+        for bad in [
+            "",
+            "2020-08-05",
+            "2020-08-05T19:34:39",
+            "2020-08-05T19:34:39+00:00",
+            "2020-08-05 19:34:39Z",
+            "2020-13-05T19:34:39Z",
+            "2019-02-29T00:00:00Z",
+            "2020-08-05T24:00:00Z",
+            "2020-08-05T19:60:00Z",
+            "2020-08-05T19:34:60Z",
+            "2020-08-05T19:34:39.Z",
+            "2020-08-05T19:34:39.1234567890Z",
+            "2020-08-05T19:34:39.12aZ",
+            "+020-08-05T19:34:39Z",
+            "2020-08-05T19:34:39zZ",
+        ] {
+            assert!(bad.parse::<Timestamp>().is_err(), "accepted {bad:?}");
+        }
+        assert_eq!(Timestamp::from_unix_ms(END_DAY * MS_PER_DAY), None);
+        assert_eq!(Timestamp::from_unix_ms(MIN_DAY * MS_PER_DAY - 1), None);
+    }
+
+    #[test]
+    fn timestamps_round_trip_across_the_range() {
+        // Every day boundary ± 1 ms over 10,000 years, stepping 997 days.
+        let mut day = MIN_DAY;
+        while day < END_DAY {
+            for ms in [day * MS_PER_DAY, day * MS_PER_DAY + 43_199_999] {
+                let t = Timestamp::from_unix_ms(ms).unwrap();
+                let text = t.to_string();
+                assert_eq!(text.len(), 24, "{text}");
+                assert_eq!(text.parse::<Timestamp>(), Ok(t), "{text}");
+            }
+            day += 997;
+        }
+    }
+
+    #[test]
+    fn timestamp_now_is_current() {
+        let now = Timestamp::now();
+        assert!(now.to_string().starts_with("20"), "{now}");
+    }
+}

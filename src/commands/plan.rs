@@ -4,7 +4,7 @@
 use crate::Exit;
 use crate::cli::{PlanArgs, PlanFormat};
 use crate::commands::online;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::output::{self, Style};
 use crate::planner::resolve::resolve;
 
@@ -36,7 +36,13 @@ pub fn run(args: &PlanArgs, style: Style) -> Result<Exit> {
     };
     output::write_stdout(&text)?;
     if let Some(out) = &args.out {
-        crate::lockfile::write_atomic(out, output::plan::json(&set).as_bytes())?;
+        crate::fsx::write_atomic(out, output::plan::json(&set).as_bytes()).map_err(|source| {
+            Error::Io {
+                doing: "write the saved plan",
+                path: out.display().to_string(),
+                source,
+            }
+        })?;
         if human {
             output::write_stdout(&format!("Saved the plan to `{}`.\n", out.display()))?;
         }

@@ -1,18 +1,19 @@
 //! The state file (`--state FILE`): the world as JSON, shared by every process that names it.
 //!
-//! Writes are atomic (temporary file in the same directory, fsync, rename, fsync of the
-//! directory) and happen only when the world changes, so a GET never writes. Changes are made
-//! under an exclusive lock on a `<file>.lock` beside it, after re-reading the file if another
-//! process changed it; reads pick up such changes too (one `stat` per request).
+//! Writes are atomic ([`fsx::write_atomic`]: temporary file in the same directory, fsync,
+//! rename, fsync of the directory) and happen only when the world changes, so a GET never
+//! writes. Changes are made under an exclusive lock ([`fsx::FileLock`]) on a `<file>.lock`
+//! beside it, after re-reading the file if another process changed it; reads pick up such
+//! changes too (one `stat` per request).
 
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use super::EmulatorError;
 use super::seed::Seed;
 use super::state::{OLDEST_STATE_FORMAT, STATE_FORMAT, World};
+use crate::fsx;
 
 /// Where the world is kept, if anywhere.
 pub(crate) struct Store {
@@ -22,7 +23,7 @@ pub(crate) struct Store {
 }
 
 /// Holds the state file's lock until dropped.
-pub(crate) struct FileLock(#[allow(dead_code)] Option<File>);
+pub(crate) struct FileLock(#[allow(dead_code)] Option<fsx::FileLock>);
 
 impl Store {
     /// Opens the state file: loads it when it exists, else builds the world from `seed` and writes
@@ -67,20 +68,14 @@ impl Store {
         };
         let mut lock_path = path.clone().into_os_string();
         lock_path.push(".lock");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|source| EmulatorError::StateWrite {
-                path: PathBuf::from(&lock_path).display().to_string(),
+        let lock_path = PathBuf::from(lock_path);
+        let lock = fsx::FileLock::acquire_creating(&lock_path).map_err(|source| {
+            EmulatorError::StateWrite {
+                path: lock_path.display().to_string(),
                 source,
-            })?;
-        file.lock().map_err(|source| EmulatorError::StateWrite {
-            path: PathBuf::from(&lock_path).display().to_string(),
-            source,
+            }
         })?;
-        Ok(FileLock(Some(file)))
+        Ok(FileLock(Some(lock)))
     }
 
     fn load(&mut self) -> Result<World, EmulatorError> {
@@ -135,37 +130,11 @@ impl Store {
         let mut text =
             serde_json::to_string_pretty(world).map_err(|e| write_err(std::io::Error::other(e)))?;
         text.push('\n');
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
-            _ => PathBuf::from("."),
-        };
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "state".into());
-        let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
-        let result = (|| {
-            let mut file = File::create(&tmp)?;
-            file.write_all(text.as_bytes())?;
-            file.sync_all()?;
-            fs::rename(&tmp, &path)?;
-            // Make the rename itself durable. Directories cannot be opened for sync everywhere,
-            // so a failure here is not an error.
-            if let Ok(d) = File::open(&dir) {
-                let _ = d.sync_all();
-            }
-            fs::metadata(&path)
-        })();
-        match result {
-            Ok(meta) => {
-                self.stamp = Some(stamp(&meta));
-                Ok(())
-            }
-            Err(err) => {
-                let _ = fs::remove_file(&tmp);
-                Err(write_err(err))
-            }
-        }
+        let meta = fsx::write_atomic(&path, text.as_bytes())
+            .and_then(|()| fs::metadata(&path))
+            .map_err(write_err)?;
+        self.stamp = Some(stamp(&meta));
+        Ok(())
     }
 }
 

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::{Style, plural};
-use crate::commands::lock::{LockfileReport, VerifyReport};
+use crate::lockfile::verify::{LockfileReport, VerifyReport};
 
 /// One line per problem, `path:line:column: message` for parse errors and
 /// `path: /json/pointer: message` otherwise, then a summary line.
@@ -101,7 +101,7 @@ pub fn json(report: &VerifyReport) -> String {
                 .problems
                 .iter()
                 .map(|p| Problem {
-                    kind: p.kind,
+                    kind: p.kind.as_str(),
                     pointer: p.pointer.as_deref(),
                     line: p.line,
                     column: p.column,

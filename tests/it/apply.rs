@@ -125,6 +125,21 @@ fn apply_without_a_terminal_or_approval_refuses() {
     assert_eq!(o.posts(), 0);
 }
 
+/// A saved plan that cannot be written is named as one, not as a lockfile (issue 10).
+#[test]
+fn a_saved_plan_that_cannot_be_written_says_so() {
+    let o = Online::new();
+    let out = o.run(&["plan", "--out", "missing/plan.json", PLAN]);
+    assert_eq!(out.status, 1, "{out}");
+    assert!(
+        out.stderr
+            .contains("cannot write the saved plan `missing/plan.json`"),
+        "{out}"
+    );
+    assert!(!out.stderr.contains("lockfile"), "{out}");
+    assert!(!o.env.path().join("missing").exists());
+}
+
 #[test]
 fn saved_plan_applies_as_saved_or_is_refused_as_stale() {
     // Applied as saved.

@@ -61,3 +61,16 @@ fn docs_show_the_json_documents_of_apply_and_status() {
     assert_eq!(keys(&documented["plans"][0]), keys(&status["plans"][0]));
     assert_eq!(documented["totals"], status["totals"]);
 }
+
+/// Every kind of problem `lock verify` reports is in a table of docs/lockfile.md.
+#[test]
+fn docs_list_every_lock_verify_kind() {
+    let docs = std::fs::read_to_string(repo_root().join("docs/lockfile.md")).unwrap();
+    for kind in aepact::lockfile::verify::ProblemKind::ALL {
+        assert!(
+            docs.contains(&format!("| `{}` |", kind.as_str())),
+            "docs/lockfile.md does not describe `lock verify` kind `{}`",
+            kind.as_str()
+        );
+    }
+}

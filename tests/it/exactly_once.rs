@@ -308,7 +308,7 @@ fn an_edited_intent_digest_is_refused_and_reported() {
     );
     let json = o.run(&["lock", "verify", "--format", "json", PLAN]).json();
     assert_eq!(
-        json["lockfiles"][0]["problems"][0]["kind"], "digest",
+        json["lockfiles"][0]["problems"][0]["kind"], "digest_mismatch",
         "{json:#}"
     );
 }

@@ -173,8 +173,24 @@ fn hand_edited_lockfile_names_each_problem_at_its_pointer() {
     let json = a.run(&["lock", "verify", "--format", "json", PLAN]).json();
     assert_eq!(json["ok"], false);
     assert_eq!(json["problems"], 5);
+    let kinds: Vec<&str> = json["lockfiles"][0]["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["kind"].as_str().unwrap())
+        .collect();
+    // Named as the error codes `apply` refuses with (`aepact::lockfile::inconsistent`, …).
+    assert_eq!(
+        kinds,
+        [
+            "inconsistent",
+            "inconsistent",
+            "wrong_plan",
+            "endpoint",
+            "request"
+        ]
+    );
     let first = &json["lockfiles"][0]["problems"][0];
-    assert_eq!(first["kind"], "inconsistent");
     assert_eq!(first["pointer"], "/runs/0/jobs/0/orders");
     assert_eq!(first["line"], Value::Null);
     assert_eq!(a.lock_text(), text, "verify never writes");
