@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::plan::{AdhocApiVersion, CheckOptions};
+use crate::api::AdhocApiVersion;
+use crate::plan::CheckOptions;
 
 /// Declarative ad-hoc audience activation for Adobe Experience Platform
 ///
@@ -155,29 +156,13 @@ pub struct PlanArgs {
 pub struct WitnessArgs {
     /// Refuse pairs the platform delivered this recently by a run no lockfile records, e.g.
     /// `30m`, `2h`; `0` turns the check off [default: the plan's `guardWindow`, else 1h]
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = crate::time::parse_duration)]
     pub guard_window: Option<std::time::Duration>,
 
     /// Send even when the platform shows recent deliveries no lockfile records (the runs are
     /// recorded in the lockfile as the run's `override`)
     #[arg(long)]
     pub allow_unrecorded_runs: bool,
-}
-
-impl WitnessArgs {
-    /// The decision rules for these flags.
-    pub fn rules<'a>(
-        &self,
-        options: CheckOptions,
-        reviewed: Option<&'a crate::planner::model::PlanSet>,
-    ) -> crate::planner::decide::Rules<'a> {
-        crate::planner::decide::Rules {
-            options,
-            guard_window: self.guard_window,
-            allow_unrecorded: self.allow_unrecorded_runs,
-            reviewed,
-        }
-    }
 }
 
 /// Output formats of `apply` and `status`.
@@ -223,7 +208,7 @@ pub struct ApplyArgs {
     pub format: OutputFormat,
 
     /// How long to wait for another aepact holding a plan's lock, e.g. `30s`, `2m`
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::time::parse_duration)]
     pub lock_timeout: std::time::Duration,
 
     #[command(flatten)]
@@ -256,11 +241,11 @@ pub struct StatusArgs {
     pub format: OutputFormat,
 
     /// Give up waiting after this long, e.g. `10m` or `1h30m` (exit 75)
-    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = crate::time::parse_duration)]
     pub timeout: std::time::Duration,
 
     /// How long to wait for another aepact holding a plan's lock, e.g. `30s`, `2m`
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::time::parse_duration)]
     pub lock_timeout: std::time::Duration,
 
     #[command(flatten)]
@@ -354,70 +339,8 @@ pub struct EmulatorArgs {
     pub state: Option<PathBuf>,
 
     /// How long an ad-hoc run takes to finish, e.g. `30s`, `2m`, `500ms`; 0 finishes at once
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::time::parse_duration)]
     pub run_duration: std::time::Duration,
-}
-
-/// Parses a duration: `500ms`, `30s`, `2m`, `1h`, compounds such as `1h30m` or `2m30s` (units
-/// from largest to smallest, each at most once), or a bare number of seconds. At most a week.
-pub(crate) fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    const UNITS: [(&str, u64); 4] = [("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)];
-    const WEEK_MS: u64 = 7 * 24 * 3_600_000;
-    let text = text.trim();
-    let not_a_duration =
-        || format!("`{text}` is not a duration: use e.g. `30s`, `2m`, `1h30m`, `500ms` or `0`");
-    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
-        return text
-            .parse::<u64>()
-            .ok()
-            .and_then(|n| n.checked_mul(1_000))
-            .filter(|&ms| ms <= WEEK_MS)
-            .map(std::time::Duration::from_millis)
-            .ok_or_else(|| format!("`{text}` is longer than a week"));
-    }
-    let mut rest = text;
-    let mut total: u64 = 0;
-    // Index into UNITS of the smallest unit used so far: the next must be smaller.
-    let mut last: Option<usize> = None;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        if digits == 0 {
-            return Err(not_a_duration());
-        }
-        let n: u64 = rest[..digits]
-            .parse()
-            .map_err(|_| format!("`{text}` is longer than a week"))?;
-        let after = &rest[digits..];
-        let unit_len = after
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(after.len());
-        let unit = &after[..unit_len];
-        let Some(index) = UNITS.iter().position(|(name, _)| *name == unit) else {
-            return Err(if unit.is_empty() {
-                format!("`{text}` needs a unit after `{n}`: `h`, `m`, `s` or `ms`")
-            } else {
-                format!("`{text}` has an unknown unit `{unit}`: use `h`, `m`, `s` or `ms`")
-            });
-        };
-        if last.is_some_and(|l| index <= l) {
-            return Err(format!(
-                "`{text}`: write each unit once, from hours down to milliseconds (e.g. `1h30m`)"
-            ));
-        }
-        last = Some(index);
-        total = n
-            .checked_mul(UNITS[index].1)
-            .and_then(|ms| total.checked_add(ms))
-            .filter(|&ms| ms <= WEEK_MS)
-            .ok_or_else(|| format!("`{text}` is longer than a week"))?;
-        rest = &after[unit_len..];
-    }
-    if last.is_none() {
-        return Err(not_a_duration());
-    }
-    Ok(std::time::Duration::from_millis(total))
 }
 
 /// Write a commented starter plan
@@ -470,48 +393,5 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn durations_parse_with_units() {
-        use std::time::Duration;
-        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
-        assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
-        assert!(parse_duration("").is_err());
-        assert!(parse_duration("5d").is_err());
-        assert!(parse_duration("-1s").is_err());
-        assert!(parse_duration("99999999999999999999s").is_err());
-    }
-
-    /// Issue 12: `--timeout 1h30m` was refused.
-    #[test]
-    fn durations_compound_from_largest_to_smallest_unit() {
-        use std::time::Duration;
-        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("2m30s"), Ok(Duration::from_secs(150)));
-        assert_eq!(
-            parse_duration("1h2m3s4ms"),
-            Ok(Duration::from_millis(3_723_004))
-        );
-        assert_eq!(parse_duration(" 90s "), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("168h"), Ok(Duration::from_secs(604_800)));
-        for bad in [
-            "30m1h", "1h1h", "1h30", "h", "1.5h", "1h 30m", "169h", "1h-5m", "m5",
-        ] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
-        assert!(
-            parse_duration("1h30").unwrap_err().contains("needs a unit"),
-            "{:?}",
-            parse_duration("1h30")
-        );
-        assert!(
-            parse_duration("30m1h")
-                .unwrap_err()
-                .contains("from hours down")
-        );
     }
 }

@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::Exit;
+use crate::api::AdhocApiVersion;
 use crate::api::types::error_message;
 use crate::api::{AdhocOutcome, Client};
 use crate::error::Result;
@@ -24,8 +25,8 @@ use crate::lockfile::{
     RunOverride, Timestamp,
 };
 use crate::output;
+use crate::plan::Plan;
 use crate::plan::request::activation_pairs;
-use crate::plan::{AdhocApiVersion, Plan};
 use crate::planner::model::PlannedPlan;
 
 /// Where and how the jobs of this apply are sent.

@@ -76,6 +76,68 @@ pub fn rfc3339(ms: i64) -> String {
     format!("{}T{h:02}:{mi:02}:{s:02}Z", date_of(ms))
 }
 
+/// Parses a duration: `500ms`, `30s`, `2m`, `1h`, compounds such as `1h30m` or `2m30s` (units
+/// from largest to smallest, each at most once), or a bare number of seconds. At most a week.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    const UNITS: [(&str, u64); 4] = [("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)];
+    const WEEK_MS: u64 = 7 * 24 * 3_600_000;
+    let text = text.trim();
+    let not_a_duration =
+        || format!("`{text}` is not a duration: use e.g. `30s`, `2m`, `1h30m`, `500ms` or `0`");
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return text
+            .parse::<u64>()
+            .ok()
+            .and_then(|n| n.checked_mul(1_000))
+            .filter(|&ms| ms <= WEEK_MS)
+            .map(std::time::Duration::from_millis)
+            .ok_or_else(|| format!("`{text}` is longer than a week"));
+    }
+    let mut rest = text;
+    let mut total: u64 = 0;
+    // Index into UNITS of the smallest unit used so far: the next must be smaller.
+    let mut last: Option<usize> = None;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return Err(not_a_duration());
+        }
+        let n: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("`{text}` is longer than a week"))?;
+        let after = &rest[digits..];
+        let unit_len = after
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(after.len());
+        let unit = &after[..unit_len];
+        let Some(index) = UNITS.iter().position(|(name, _)| *name == unit) else {
+            return Err(if unit.is_empty() {
+                format!("`{text}` needs a unit after `{n}`: `h`, `m`, `s` or `ms`")
+            } else {
+                format!("`{text}` has an unknown unit `{unit}`: use `h`, `m`, `s` or `ms`")
+            });
+        };
+        if last.is_some_and(|l| index <= l) {
+            return Err(format!(
+                "`{text}`: write each unit once, from hours down to milliseconds (e.g. `1h30m`)"
+            ));
+        }
+        last = Some(index);
+        total = n
+            .checked_mul(UNITS[index].1)
+            .and_then(|ms| total.checked_add(ms))
+            .filter(|&ms| ms <= WEEK_MS)
+            .ok_or_else(|| format!("`{text}` is longer than a week"))?;
+        rest = &after[unit_len..];
+    }
+    if last.is_none() {
+        return Err(not_a_duration());
+    }
+    Ok(std::time::Duration::from_millis(total))
+}
+
 /// A duration as people and plans write it: `1h`, `1h30m`, `45s`, `500ms`, `0`.
 pub fn duration_text(d: std::time::Duration) -> String {
     let ms = d.as_millis();
@@ -219,6 +281,49 @@ fn number(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 12: `--timeout 1h30m` was refused.
+    #[test]
+    fn durations_compound_from_largest_to_smallest_unit() {
+        use std::time::Duration;
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("2m30s"), Ok(Duration::from_secs(150)));
+        assert_eq!(
+            parse_duration("1h2m3s4ms"),
+            Ok(Duration::from_millis(3_723_004))
+        );
+        assert_eq!(parse_duration(" 90s "), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("168h"), Ok(Duration::from_secs(604_800)));
+        for bad in [
+            "30m1h", "1h1h", "1h30", "h", "1.5h", "1h 30m", "169h", "1h-5m", "m5",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        assert!(
+            parse_duration("1h30").unwrap_err().contains("needs a unit"),
+            "{:?}",
+            parse_duration("1h30")
+        );
+        assert!(
+            parse_duration("30m1h")
+                .unwrap_err()
+                .contains("from hours down")
+        );
+    }
+
+    #[test]
+    fn durations_parse_with_units() {
+        use std::time::Duration;
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("5d").is_err());
+        assert!(parse_duration("-1s").is_err());
+        assert!(parse_duration("99999999999999999999s").is_err());
+    }
 
     #[test]
     fn formats_instants() {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use super::Secret;
+use super::secret::Secret;
 
 /// The cached IMS token.
 #[derive(Default)]

@@ -16,12 +16,14 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::auth::{Issued, TokenCache, TokenResponse};
+use super::config::{ApiConfig, ConfigError, Credentials, url_without_secrets};
+use super::error::ApiError;
 use super::retry::{self, RequestKind};
+use super::secret::Secret;
+use super::types::AdhocApiVersion;
 use super::types::{
     AdhocOutcome, AdhocResponse, ExportJob, ExportJobList, Flow, Items, Run, error_message,
 };
-use super::{ApiConfig, ApiError, Credentials, Secret};
-use crate::plan::AdhocApiVersion;
 
 /// `User-Agent` of every request.
 pub const USER_AGENT: &str = concat!("aepact/", env!("CARGO_PKG_VERSION"));
@@ -97,15 +99,15 @@ impl Client {
     pub fn new(config: ApiConfig) -> Result<Self, ApiError> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let platform = Url::parse(&config.platform_url).map_err(|_| {
-            ApiError::Config(super::ConfigError::InvalidUrl {
+            ApiError::Config(ConfigError::InvalidUrl {
                 name: "AEP_PLATFORM_URL",
-                value: super::url_without_secrets(&config.platform_url),
+                value: url_without_secrets(&config.platform_url),
             })
         })?;
         Url::parse(&config.ims_url).map_err(|_| {
-            ApiError::Config(super::ConfigError::InvalidUrl {
+            ApiError::Config(ConfigError::InvalidUrl {
                 name: "AEP_IMS_URL",
-                value: super::url_without_secrets(&config.ims_url),
+                value: url_without_secrets(&config.ims_url),
             })
         })?;
         let http = reqwest::Client::builder()
@@ -416,9 +418,9 @@ impl Client {
     ) -> Result<Issued, ApiError> {
         let url = format!("{}{TOKEN}", self.inner.config.ims_url);
         let url = Url::parse(&url).map_err(|_| {
-            ApiError::Config(super::ConfigError::InvalidUrl {
+            ApiError::Config(ConfigError::InvalidUrl {
                 name: "AEP_IMS_URL",
-                value: super::url_without_secrets(&self.inner.config.ims_url),
+                value: url_without_secrets(&self.inner.config.ims_url),
             })
         })?;
         tracing::info!(path = url.path(), "fetching an IMS access token");

@@ -16,7 +16,6 @@ use crate::error::{Error, Result};
 use crate::execute::{self, Outcome, Sending};
 use crate::lockfile::LockGuard;
 use crate::output::{self, Style};
-use crate::plan::AdhocApiVersion;
 use crate::planner::model::PlannedPlan;
 use crate::planner::resolve::resolve;
 use crate::planner::saved;
@@ -45,11 +44,7 @@ fn apply(args: &ApplyArgs, style: Style, report: &mut output::apply::Report) -> 
     let paths: Vec<PathBuf> = match &saved {
         Some(set) => {
             // A saved plan is applied with the options it was made with.
-            options.api_version = if set.api_version == 2 {
-                AdhocApiVersion::V2
-            } else {
-                AdhocApiVersion::V1
-            };
+            options.api_version = set.api_version;
             options.max_segments_per_job = Some(set.max_segments_per_job);
             options.split = set.split;
             set.plans.iter().map(|p| PathBuf::from(&p.path)).collect()
@@ -75,7 +70,7 @@ fn apply(args: &ApplyArgs, style: Style, report: &mut output::apply::Report) -> 
             );
         }
         let runtime = online::runtime()?;
-        let rules = args.witness.rules(options, saved.as_ref());
+        let rules = online::rules(&args.witness, options, saved.as_ref());
         let set = runtime.block_on(resolve(
             &connection.client,
             &connection.target,

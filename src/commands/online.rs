@@ -41,7 +41,7 @@ pub fn connect(flags: &EmulatorFlags) -> Result<Connection> {
             })?;
         }
         let emulator = EmulatorBuilder::new().state_file(state.clone()).start()?;
-        let mut config = ApiConfig::for_emulator(emulator.info());
+        let mut config = emulator.info().api_config();
         config.sandbox = std::env::var("AEP_SANDBOX").ok().filter(|s| !s.is_empty());
         let target = Target::emulator(&config.org_id, state);
         let client = Client::new(with_timeout_override(config)?)?;
@@ -69,7 +69,7 @@ fn with_timeout_override(config: ApiConfig) -> Result<ApiConfig> {
     else {
         return Ok(config);
     };
-    match crate::cli::parse_duration(&text) {
+    match crate::time::parse_duration(&text) {
         Ok(timeout) if !timeout.is_zero() => {
             let connect = config.connect_timeout.min(timeout);
             Ok(config.with_timeouts(connect, timeout))
@@ -160,4 +160,19 @@ fn finish_checks(
             .filter_map(|f| f.plan.map(|p| *p))
             .collect(),
     ))
+}
+
+/// The decision rules of `plan` and `apply`: the guardrail options and the witness flags, and
+/// the saved plan being applied (what was reviewed), if any.
+pub fn rules<'a>(
+    witness: &crate::cli::WitnessArgs,
+    options: CheckOptions,
+    reviewed: Option<&'a crate::planner::model::PlanSet>,
+) -> crate::planner::decide::Rules<'a> {
+    crate::planner::decide::Rules {
+        options,
+        guard_window: witness.guard_window,
+        allow_unrecorded: witness.allow_unrecorded_runs,
+        reviewed,
+    }
 }

@@ -18,7 +18,7 @@ pub fn run(args: &PlanArgs, style: Style) -> Result<Exit> {
     let set = (|| -> Result<_> {
         let connection = online::connect(&args.emulator)?;
         let runtime = online::runtime()?;
-        let rules = args.witness.rules(options, None);
+        let rules = online::rules(&args.witness, options, None);
         Ok(runtime.block_on(resolve(
             &connection.client,
             &connection.target,

@@ -14,11 +14,11 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use super::app::{App, HttpResponse};
 use super::faults::Fault;
 use super::state::{
     ExportJob, JobStatus, Outcome, PROFILE_SCHEMA, Run, RunKind, new_etag, new_hex24, new_uuid,
 };
-use super::{App, HttpResponse};
 
 pub(crate) fn router() -> Router<Arc<App>> {
     Router::new()
@@ -61,14 +61,14 @@ fn body<T: DeserializeOwned + Default>(bytes: &Bytes) -> Result<T, HttpResponse>
         .map_err(|e| error(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
 }
 
-fn save_failed(err: super::EmulatorError) -> HttpResponse {
+fn save_failed(err: super::error::EmulatorError) -> HttpResponse {
     error(StatusCode::INTERNAL_SERVER_ERROR, format!("{err}"))
 }
 
 /// The answer to a change made with [`App::write`]: its JSON, the refusal it returned, or a 500
 /// when the state file could not be saved.
 fn answer_change(
-    result: Result<Result<Value, HttpResponse>, super::EmulatorError>,
+    result: Result<Result<Value, HttpResponse>, super::error::EmulatorError>,
 ) -> HttpResponse {
     match result {
         Ok(Ok(body)) => reply(StatusCode::OK, body),
@@ -313,7 +313,7 @@ async fn create_runs(State(app): State<Arc<App>>, bytes: Bytes) -> HttpResponse 
     {
         return bad(format!("segment `{twice}` is listed twice in `segments`"));
     }
-    let ago_ms = match new.ago.as_deref().map(crate::cli::parse_duration) {
+    let ago_ms = match new.ago.as_deref().map(crate::time::parse_duration) {
         None => None,
         Some(Ok(d)) => Some(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
         Some(Err(message)) => return bad(format!("`ago`: {message}")),
@@ -322,10 +322,10 @@ async fn create_runs(State(app): State<Arc<App>>, bytes: Bytes) -> HttpResponse 
         return bad("give `createdAt` or `ago`, not both".into());
     }
     let duration_ms = new.duration_ms.unwrap_or(app.run_duration_ms);
-    if duration_ms > super::MAX_RUN_DURATION_MS {
+    if duration_ms > super::app::MAX_RUN_DURATION_MS {
         return bad(format!(
             "`durationMs` must be at most {} (a year)",
-            super::MAX_RUN_DURATION_MS
+            super::app::MAX_RUN_DURATION_MS
         ));
     }
     let kind = new.kind.unwrap_or(RunKind::Scheduled);

@@ -12,6 +12,8 @@
 //! connection after handling a request without sending any response (a lost response).
 
 mod admin;
+mod app;
+mod error;
 mod faults;
 mod filter;
 mod routes;
@@ -23,95 +25,26 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, Response};
+use axum::http::Request;
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinSet;
 
-use crate::plan::Diagnostic;
+pub use app::EmulatorInfo;
+use app::{App, Inner, MAX_RUN_DURATION_MS};
+pub use error::EmulatorError;
 pub use faults::Fault;
 pub use routes::ADHOC_V2_MEDIA_TYPE;
 pub use seed::Seed;
-use state::World;
 use store::Store;
 
 /// How long an ad-hoc run takes from creation to its final status unless configured.
 pub const DEFAULT_RUN_DURATION: Duration = Duration::from_secs(10);
-
-/// The longest run duration honoured (a year); longer ones are cut to it.
-const MAX_RUN_DURATION_MS: u64 = 366 * 86_400_000;
-
-/// Errors that stop the emulator from starting or from keeping its state.
-#[derive(Debug, thiserror::Error, miette::Diagnostic)]
-pub enum EmulatorError {
-    #[error("cannot listen on `{addr}`")]
-    #[diagnostic(
-        code(aepact::emulator::bind),
-        help("choose another `--port`, or `--port 0` for any free port")
-    )]
-    Bind {
-        addr: String,
-        #[source]
-        source: std::io::Error,
-    },
-
-    #[error("the seed file `{path}` is not a valid world ({} problems)", diagnostics.len())]
-    #[diagnostic(
-        code(aepact::emulator::seed),
-        help("fix the problems below; docs/emulator.md describes the seed format")
-    )]
-    Seed {
-        path: String,
-        #[related]
-        diagnostics: Vec<Diagnostic>,
-    },
-
-    #[error("cannot read the emulator state file `{path}`")]
-    #[diagnostic(
-        code(aepact::emulator::state_read),
-        help("check that the file is readable, or point `--state` elsewhere")
-    )]
-    StateRead {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-
-    #[error("the emulator state file `{path}` is not valid: {message}")]
-    #[diagnostic(
-        code(aepact::emulator::state_invalid),
-        help(
-            "the file was not written by this version of `aepact emulator`: delete it to start from a fresh world"
-        )
-    )]
-    StateInvalid { path: String, message: String },
-
-    #[error("cannot write the emulator state file `{path}`")]
-    #[diagnostic(
-        code(aepact::emulator::state_write),
-        help("check that the directory exists and is writable, and that the disk is not full")
-    )]
-    StateWrite {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-
-    #[error("cannot start the emulator's runtime")]
-    #[diagnostic(
-        code(aepact::emulator::runtime),
-        help(
-            "the system refused a thread or a socket: check resource limits (`ulimit -n`, `ulimit -u`)"
-        )
-    )]
-    Runtime(#[source] std::io::Error),
-}
 
 /// Configures an emulator: its world, state file, port and run duration.
 ///
@@ -291,24 +224,6 @@ impl EmulatorBuilder {
     }
 }
 
-/// What a client needs to talk to a running emulator.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EmulatorInfo {
-    /// The bound address (always 127.0.0.1).
-    pub addr: SocketAddr,
-    /// `AEP_PLATFORM_URL`: `http://127.0.0.1:<port>`.
-    pub platform_url: String,
-    /// `AEP_IMS_URL`: the same server (`/ims/token/v3`).
-    pub ims_url: String,
-    pub org_id: String,
-    pub client_id: String,
-    /// The first client's secret; printed by `aepact emulator` only for the public demo world.
-    pub client_secret: String,
-    /// Whether this is the built-in demo world.
-    pub is_demo: bool,
-    pub sandboxes: Vec<String>,
-}
-
 /// A bound emulator, not yet serving.
 pub struct Server {
     listener: TcpListener,
@@ -389,91 +304,6 @@ impl Drop for Emulator {
     }
 }
 
-/// The state shared by every request.
-pub(crate) struct App {
-    pub(crate) base_url: String,
-    pub(crate) run_duration_ms: u64,
-    pub(crate) seed: Seed,
-    pub(crate) is_demo: bool,
-    inner: Mutex<Inner>,
-}
-
-pub(crate) struct Inner {
-    pub(crate) world: World,
-    pub(crate) store: Store,
-    pub(crate) faults: faults::Faults,
-    pub(crate) log: faults::RequestLog,
-}
-
-impl App {
-    /// Locks the shared state. A poisoned lock (a panic while it was held, which would be a bug)
-    /// is taken over rather than propagated: the state is plain data and stays consistent.
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Reads the world, first picking up changes another process wrote to the state file.
-    /// Never writes.
-    pub(crate) fn read<R>(&self, f: impl FnOnce(&World) -> R) -> R {
-        let mut inner = self.lock();
-        let Inner { world, store, .. } = &mut *inner;
-        store.refresh(world);
-        f(world)
-    }
-
-    /// Changes the world: on a copy, under the state file's lock, saved atomically before it
-    /// replaces the world in memory. `f` returns whether it changed anything; an `Err` from `f`
-    /// leaves everything as it was.
-    pub(crate) fn write<R, E>(
-        &self,
-        f: impl FnOnce(&mut World) -> Result<(R, bool), E>,
-    ) -> Result<Result<R, E>, EmulatorError> {
-        let mut inner = self.lock();
-        let Inner { world, store, .. } = &mut *inner;
-        let _file_lock = store.lock()?;
-        store.reload(world);
-        let mut copy = world.clone();
-        match f(&mut copy) {
-            Ok((value, changed)) => {
-                if changed {
-                    store.save(&copy)?;
-                    *world = copy;
-                }
-                Ok(Ok(value))
-            }
-            Err(err) => Ok(Err(err)),
-        }
-    }
-
-    pub(crate) fn info(&self) -> EmulatorInfo {
-        let inner = self.lock();
-        let world = &inner.world;
-        let client = world.clients.first();
-        EmulatorInfo {
-            addr: self
-                .base_url
-                .trim_start_matches("http://")
-                .parse()
-                .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0))),
-            platform_url: self.base_url.clone(),
-            ims_url: self.base_url.clone(),
-            org_id: world.org_id.clone(),
-            client_id: client.map(|c| c.id.clone()).unwrap_or_default(),
-            // The state file keeps only a digest: the secret comes from the seed, when the
-            // seed has that client (always so for the demo world).
-            client_secret: client
-                .and_then(|c| self.seed.clients.iter().find(|s| s.id == c.id))
-                .map(|s| s.secret.clone())
-                .unwrap_or_default(),
-            is_demo: self.is_demo,
-            sandboxes: world.sandboxes.keys().cloned().collect(),
-        }
-    }
-}
-
-/// Largest request body we read; the biggest legitimate one (80 segments) is a few KiB.
-const MAX_BODY_BYTES: usize = 1024 * 1024;
-
 async fn serve_connection(stream: TcpStream, app: Arc<App>, router: Router) {
     let _ = stream.set_nodelay(true);
     let kill = Arc::new(Notify::new());
@@ -494,6 +324,3 @@ async fn serve_connection(stream: TcpStream, app: Arc<App>, router: Router) {
         () = kill.notified() => {}
     }
 }
-
-/// The body type of every response.
-pub(crate) type HttpResponse = Response<Body>;

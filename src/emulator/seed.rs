@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::EmulatorError;
+use super::error::EmulatorError;
 use super::state::{
     Client, ExportJob, Flow, JobStatus, Outcome, PROFILE_SCHEMA, STATE_FORMAT, Sandbox, Segment,
     Selector, World, date_of, days_of, is_uuid, new_etag, new_hex24, new_uuid,

@@ -65,13 +65,13 @@ impl Client {
     pub(crate) fn new(id: impl Into<String>, secret: &str) -> Self {
         Client {
             id: id.into(),
-            secret_sha256: crate::lockfile::sha256_hex(secret.as_bytes()),
+            secret_sha256: crate::digest::sha256_hex(secret.as_bytes()),
         }
     }
 
     /// Whether `secret` is this client's secret (compared in constant time, by digest).
     pub(crate) fn secret_matches(&self, secret: &str) -> bool {
-        let given = crate::lockfile::sha256_hex(secret.as_bytes());
+        let given = crate::digest::sha256_hex(secret.as_bytes());
         let (a, b) = (given.as_bytes(), self.secret_sha256.as_bytes());
         a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
     }

@@ -10,7 +10,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use super::EmulatorError;
+use super::error::EmulatorError;
 use super::seed::Seed;
 use super::state::{OLDEST_STATE_FORMAT, STATE_FORMAT, World};
 use crate::fsx;

@@ -9,7 +9,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
-use crate::plan::AdhocApiVersion;
+use crate::api::AdhocApiVersion;
 use crate::plan::model::Exports;
 use crate::time::Timestamp;
 
@@ -57,7 +57,6 @@ pub struct RunRecord {
     /// The sandbox (`x-sandbox-name`).
     pub sandbox: String,
     /// The ad-hoc API version spoken: 1 or 2.
-    #[serde(with = "api_version_number")]
     pub api_version: AdhocApiVersion,
     /// The plan's export spec and the export job IDs it resolved to.
     pub exports: ExportsRecord,
@@ -321,32 +320,6 @@ impl<'de> Deserialize<'de> for OrderStatus {
             .find(|(_, name)| *name == s)
             .map(|(status, _)| status.clone())
             .unwrap_or(OrderStatus::Other(s)))
-    }
-}
-
-/// `apiVersion` on disk: the number 1 or 2.
-mod api_version_number {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    use crate::plan::AdhocApiVersion;
-
-    pub(super) fn serialize<S: Serializer>(
-        version: &AdhocApiVersion,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_u8(version.number())
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<AdhocApiVersion, D::Error> {
-        match u8::deserialize(deserializer)? {
-            1 => Ok(AdhocApiVersion::V1),
-            2 => Ok(AdhocApiVersion::V2),
-            n => Err(serde::de::Error::custom(format!(
-                "`apiVersion` must be 1 or 2, not {n}"
-            ))),
-        }
     }
 }
 

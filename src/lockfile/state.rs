@@ -17,8 +17,8 @@ use super::format::{
     run_id_from_status_url,
 };
 use super::parse::Problem;
+use crate::api::AdhocApiVersion;
 use crate::digest::{Intent, IntentExports};
-use crate::plan::AdhocApiVersion;
 use crate::plan::request::activation_pairs;
 use crate::time::Timestamp;
 

@@ -22,7 +22,8 @@ use super::error::LockfileError;
 use super::format::{ExportsSpec, JobRecord, JobStatus, Lockfile, redact_endpoint};
 use super::parse::utf8;
 use super::store::lockfile_path;
-use crate::plan::{AdhocApiVersion, CheckOptions, check_paths};
+use crate::api::AdhocApiVersion;
+use crate::plan::{CheckOptions, check_paths};
 
 /// What `lock verify` found, per lockfile.
 #[derive(Debug, Default)]

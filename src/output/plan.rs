@@ -251,7 +251,7 @@ pub fn markdown(set: &PlanSet) -> String {
         summary_line(set),
         set.endpoint,
         set.org,
-        set.api_version
+        set.api_version.number()
     );
     head.push_str("| plan | sandbox | jobs | segments | added | removed | verdict |\n");
     head.push_str("|---|---|---:|---:|---:|---:|---|\n");

@@ -11,10 +11,9 @@ use std::sync::Arc;
 
 use super::diags::{Code, Diagnostic};
 use super::load::Document;
-use super::model::{
-    AdhocApiVersion, Destination, Exports, Plan, RawExportId, RawExports, RawPlan, Segment,
-};
+use super::model::{Destination, Exports, Plan, RawExportId, RawExports, RawPlan, Segment};
 use super::source::{CharSpan, SourceFile};
+use crate::api::AdhocApiVersion;
 
 /// Options that change what the offline checks accept.
 #[derive(Debug, Clone, Copy, Default)]
@@ -153,7 +152,7 @@ pub fn check_plan(
             crate::plan::model::RawDuration::Text(text) => text.as_str(),
             crate::plan::model::RawDuration::Zero(_) => "0",
         };
-        match crate::cli::parse_duration(text) {
+        match crate::time::parse_duration(text) {
             Ok(d) => Some(d),
             Err(message) => {
                 out.push(

@@ -14,8 +14,9 @@ pub mod request;
 pub mod schema;
 pub mod source;
 
+pub use crate::api::AdhocApiVersion;
 pub use check::{CheckReport, FileReport, check_paths};
 pub use diags::{Code, Diagnostic, Severity};
 pub use guardrails::CheckOptions;
-pub use model::{AdhocApiVersion, Plan, RawPlan};
+pub use model::{Plan, RawPlan};
 pub use source::SourceFile;

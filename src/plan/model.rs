@@ -250,36 +250,6 @@ impl RawSegment {
     }
 }
 
-/// The ad-hoc activation API version to speak (DESIGN.md "API versions").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum AdhocApiVersion {
-    /// The beta API of the seed document: `exportIds` required, 20 segments per job.
-    #[default]
-    #[value(name = "1")]
-    V1,
-    /// `Accept: application/vnd.adobe.adhoc.activation+json; version=2`: `exportIds` optional,
-    /// 80 segments per job.
-    #[value(name = "2")]
-    V2,
-}
-
-impl AdhocApiVersion {
-    /// The platform's limit of distinct segments in one ad-hoc job under this version.
-    pub fn max_segments_per_job(self) -> usize {
-        match self {
-            AdhocApiVersion::V1 => 20,
-            AdhocApiVersion::V2 => 80,
-        }
-    }
-
-    pub fn number(self) -> u8 {
-        match self {
-            AdhocApiVersion::V1 => 1,
-            AdhocApiVersion::V2 => 2,
-        }
-    }
-}
-
 /// A plan that passed the schema and every offline guardrail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {

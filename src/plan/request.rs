@@ -8,7 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
 
-use super::model::{AdhocApiVersion, Exports, Job, Plan};
+use super::model::{Exports, Job, Plan};
+use crate::api::AdhocApiVersion;
 use crate::digest::{Intent, IntentExports};
 
 /// The request body of one ad-hoc job:

@@ -28,7 +28,7 @@ pub struct PlanSet {
     /// IMS organisation.
     pub org: String,
     /// Ad-hoc API version (1 or 2).
-    pub api_version: u8,
+    pub api_version: crate::api::AdhocApiVersion,
     /// Most distinct segments per job the plan was made with.
     pub max_segments_per_job: usize,
     /// Whether plans over the limit were split into several jobs (`--split`).

@@ -29,7 +29,7 @@ fn start_with(run_duration: Duration) -> (Emulator, Client) {
         .run_duration(run_duration)
         .start()
         .unwrap();
-    let config = ApiConfig::for_emulator(emulator.info()).with_retry(RetryPolicy::fast());
+    let config = emulator.info().api_config().with_retry(RetryPolicy::fast());
     let client = Client::new(config).unwrap();
     (emulator, client)
 }
@@ -312,7 +312,9 @@ async fn a_timed_out_post_is_unknown_and_never_sent_again() {
         .run_duration(Duration::ZERO)
         .start()
         .unwrap();
-    let config = ApiConfig::for_emulator(emulator.info())
+    let config = emulator
+        .info()
+        .api_config()
         .with_retry(RetryPolicy::fast())
         .with_timeouts(Duration::from_secs(10), Duration::from_millis(300));
     let client = Client::new(config).unwrap();
@@ -622,7 +624,7 @@ async fn a_canary_secret_never_shows_in_debug_output_or_errors() {
         .run_duration(Duration::ZERO)
         .start()
         .unwrap();
-    let mut config = ApiConfig::for_emulator(emulator.info()).with_retry(RetryPolicy::fast());
+    let mut config = emulator.info().api_config().with_retry(RetryPolicy::fast());
     config.credentials = Credentials::OAuth {
         client_id: CLIENT_ID.into(),
         client_secret: Secret::new(CANARY),

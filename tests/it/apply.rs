@@ -569,7 +569,7 @@ fn markdown_comment_stays_under_the_size_budget() {
         created_at: String::new(),
         endpoint: "e".into(),
         org: "o".into(),
-        api_version: 1,
+        api_version: aepact::api::AdhocApiVersion::V1,
         max_segments_per_job: 80,
         split: false,
         runs_read: Default::default(),

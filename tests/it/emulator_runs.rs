@@ -830,7 +830,7 @@ fn the_api_client_reads_every_page_of_the_runs_list() {
         json!({"flowId": DIRECT_MAIL, "segments": [GOLD], "createdAt": t0 + 5000}),
     );
     api.admin("DELETE", "requests", None);
-    let config = aepact::api::ApiConfig::for_emulator(api.emulator.info());
+    let config = api.emulator.info().api_config();
     let client = aepact::api::Client::new(config).unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::api::ApiError;
+use crate::api::error::ApiError;
 
 /// One element of an accepted ad-hoc job's `order` array: a run of one segment on one dataflow.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,6 +122,62 @@ fn find_string<'a>(value: &'a Value, pred: &dyn Fn(&str) -> bool) -> Option<&'a 
         Value::Array(items) => items.iter().find_map(|v| find_string(v, pred)),
         Value::Object(map) => map.values().find_map(|v| find_string(v, pred)),
         _ => None,
+    }
+}
+
+/// The ad-hoc activation API version to speak (DESIGN.md "API versions").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum AdhocApiVersion {
+    /// The beta API of the seed document: `exportIds` required, 20 segments per job.
+    #[default]
+    #[value(name = "1")]
+    V1,
+    /// `Accept: application/vnd.adobe.adhoc.activation+json; version=2`: `exportIds` optional,
+    /// 80 segments per job.
+    #[value(name = "2")]
+    V2,
+}
+
+impl AdhocApiVersion {
+    /// The platform's limit of distinct segments in one ad-hoc job under this version.
+    pub fn max_segments_per_job(self) -> usize {
+        match self {
+            AdhocApiVersion::V1 => 20,
+            AdhocApiVersion::V2 => 80,
+        }
+    }
+
+    /// The version as the platform and aepact's files write it: 1 or 2.
+    pub fn number(self) -> u8 {
+        match self {
+            AdhocApiVersion::V1 => 1,
+            AdhocApiVersion::V2 => 2,
+        }
+    }
+
+    /// The version of a number, `None` for anything but 1 and 2.
+    pub fn from_number(n: u64) -> Option<Self> {
+        match n {
+            1 => Some(AdhocApiVersion::V1),
+            2 => Some(AdhocApiVersion::V2),
+            _ => None,
+        }
+    }
+}
+
+/// Written as the number 1 or 2 (lockfiles, saved plans).
+impl serde::Serialize for AdhocApiVersion {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u8(self.number())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AdhocApiVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let n = <u64 as serde::Deserialize>::deserialize(deserializer)?;
+        AdhocApiVersion::from_number(n).ok_or_else(|| {
+            serde::de::Error::custom(format!("`apiVersion` must be 1 or 2, not {n}"))
+        })
     }
 }
 

@@ -7,7 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use super::lenient;
+use super::common::lenient;
 
 /// The schema name of profile export jobs, the only kind ad-hoc activation takes.
 pub const PROFILE_SCHEMA: &str = "_xdm.context.profile";

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::lenient;
+use super::common::lenient;
 use crate::time::UtcDate;
 
 /// A dataflow, with the parts `plan` checks: state, kind, and the segment selectors with their

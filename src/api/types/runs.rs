@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::lenient;
+use super::common::lenient;
 
 /// A dataflow run: what an ad-hoc `statusURL` points at.
 ///

@@ -9,12 +9,13 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode};
 use serde_json::Value;
 
-use super::{gateway, json_response, problem};
+use super::gateway;
+use super::respond::{json_response, problem};
 use crate::api::types::{AdhocResponse, Order};
+use crate::emulator::app::{App, HttpResponse};
 use crate::emulator::state::{
     JobStatus, Outcome, PROFILE_SCHEMA, Run, RunKind, Sandbox, date_of, new_etag, new_uuid,
 };
-use crate::emulator::{App, HttpResponse};
 
 /// The `Accept` media type that selects version 2 of the ad-hoc activation API.
 pub const ADHOC_V2_MEDIA_TYPE: &str = "application/vnd.adobe.adhoc.activation+json";

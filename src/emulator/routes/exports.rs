@@ -8,9 +8,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 
 use super::gateway::with_sandbox;
-use super::{json_response, last_segment, parse_limit, problem, query_pairs, query_value};
+use super::respond::{json_response, last_segment, parse_limit, problem, query_pairs, query_value};
+use crate::emulator::app::{App, HttpResponse};
 use crate::emulator::state::JobStatus;
-use crate::emulator::{App, HttpResponse};
 
 /// `GET /data/core/ups/export/jobs`: newest first, `limit`, `offset` (the cursor from
 /// `link.next`) and `status` filters.

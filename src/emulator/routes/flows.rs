@@ -10,13 +10,13 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::gateway::with_sandbox;
-use super::{
+use super::respond::{
     cannot_serialise, json_response, last_segment, parse_limit, problem, query_pairs, query_value,
 };
 use crate::api::types::{Href, Items, Links, Problem};
+use crate::emulator::app::{App, HttpResponse};
 use crate::emulator::filter::Property;
 use crate::emulator::state::new_uuid;
-use crate::emulator::{App, HttpResponse};
 
 /// Default page size of the Flow Service lists (export jobs return everything unless asked).
 const DEFAULT_PAGE: usize = 100;

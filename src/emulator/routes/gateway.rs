@@ -5,10 +5,10 @@ use crate::api::types::{GatewayError, Problem};
 use axum::http::{HeaderMap, Method, StatusCode};
 
 use super::ims::verify_token;
-use super::{json_response, media_type, problem};
+use super::respond::{json_response, media_type, problem};
+use crate::emulator::app::{App, HttpResponse};
 use crate::emulator::seed::is_org_id;
 use crate::emulator::state::{Sandbox, World};
-use crate::emulator::{App, HttpResponse};
 
 /// Who is calling, once the gateway let the request through.
 pub(super) struct Caller {

@@ -9,9 +9,9 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 
-use super::{json_response, media_type};
+use super::respond::{json_response, media_type};
+use crate::emulator::app::{App, HttpResponse};
 use crate::emulator::state::World;
-use crate::emulator::{App, HttpResponse};
 
 /// Access tokens live this long (seconds), as IMS says in `expires_in`.
 const TOKEN_LIFETIME_SECS: i64 = 86_399;

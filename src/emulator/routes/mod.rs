@@ -12,6 +12,7 @@ mod exports;
 mod flows;
 mod gateway;
 mod ims;
+mod respond;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,20 +23,16 @@ use axum::extract::State;
 use axum::http::header::{CONTENT_TYPE, DATE, RETRY_AFTER};
 use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, Uri};
 use axum::routing::{get, post};
-use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::Notify;
 use tower_service::Service;
 
+use super::app::{App, HttpResponse, MAX_BODY_BYTES};
 use super::faults::{self, LoggedRequest};
-use super::state::{World, new_uuid};
-use super::{App, HttpResponse, MAX_BODY_BYTES};
-use crate::api::types::Problem;
+use super::state::World;
 pub use adhoc::ADHOC_V2_MEDIA_TYPE;
 use gateway::gateway_error;
-
-/// The largest `limit` any list accepts.
-const MAX_PAGE: usize = 1000;
+use respond::problem;
 
 pub(crate) fn router(app: Arc<App>) -> Router {
     Router::new()
@@ -293,42 +290,6 @@ fn fault_response(status: u16, retry_after: Option<u64>) -> HttpResponse {
 // ---------------------------------------------------------------------------------------------
 // Response shapes.
 
-/// A JSON response. Bodies the client reads are `api::types` values, so a change of shape on
-/// either side fails to compile. They go through [`Value`], whose maps keep their keys sorted:
-/// the bytes sent do not depend on the order of a struct's fields.
-fn json_response(status: StatusCode, body: &impl Serialize) -> HttpResponse {
-    let text = match serde_json::to_value(body) {
-        Ok(value) => value.to_string(),
-        Err(e) => return cannot_serialise(&e),
-    };
-    let mut response = HttpResponse::new(Body::from(text));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("application/json;charset=utf-8"),
-    );
-    response
-}
-
-/// The 500 answer when a body cannot be serialised, which our bodies never fail to be.
-fn cannot_serialise(error: &serde_json::Error) -> HttpResponse {
-    problem(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "EMU-0500-500",
-        "Internal Server Error",
-        format!("the emulator cannot serialise its answer: {error}"),
-    )
-}
-
-/// A Platform problem body (RFC 7807 style): `type`, `title`, `status`, `detail`, `report`, and
-/// the detail again as `message` for clients that read that field.
-fn problem(status: StatusCode, code: &str, title: &str, detail: String) -> HttpResponse {
-    json_response(
-        status,
-        &Problem::new(code, title, status.as_u16(), detail, new_uuid()),
-    )
-}
-
 async fn not_found(
     State(app): State<Arc<App>>,
     method: Method,
@@ -347,53 +308,4 @@ async fn not_found(
         "Not Found",
         format!("no such endpoint: {method} {}", uri.path()),
     )
-}
-
-/// The last path segment, as sent: IDs are plain ASCII, so there is nothing to decode, and a
-/// strange one is simply not found rather than refused by the framework.
-fn last_segment(uri: &Uri) -> String {
-    uri.path().rsplit('/').next().unwrap_or_default().to_owned()
-}
-
-// Query strings.
-
-/// The query string as (name, value) pairs, repeated names kept.
-fn query_pairs(uri: &Uri) -> Result<Vec<(String, String)>, String> {
-    match uri.query() {
-        None => Ok(Vec::new()),
-        Some(q) => {
-            serde_urlencoded::from_str(q).map_err(|e| format!("malformed query string: {e}"))
-        }
-    }
-}
-
-fn query_value<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .rev()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
-/// The `limit` parameter: `default` when absent, else 1 to [`MAX_PAGE`].
-fn parse_limit(pairs: &[(String, String)], default: usize) -> Result<usize, String> {
-    match query_value(pairs, "limit") {
-        None => Ok(default),
-        Some(text) => match text.parse::<usize>() {
-            Ok(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
-            _ => Err(format!(
-                "`limit` must be a whole number from 1 to {MAX_PAGE}, not `{text}`"
-            )),
-        },
-    }
-}
-
-/// The media type of `Content-Type`, lowercased, without parameters.
-pub(super) fn media_type(headers: &HeaderMap) -> Option<String> {
-    let value = headers
-        .get(axum::http::header::CONTENT_TYPE)?
-        .to_str()
-        .ok()?;
-    let media = value.split(';').next()?.trim().to_ascii_lowercase();
-    (!media.is_empty()).then_some(media)
 }

@@ -159,7 +159,7 @@ pub async fn resolve(
         created_at: crate::time::rfc3339(crate::time::now_ms()),
         endpoint: target.endpoint.clone(),
         org: target.org.clone(),
-        api_version: version.number(),
+        api_version: version,
         max_segments_per_job: rules.options.segment_limit(),
         split: rules.options.split,
         runs_read: witness.read,

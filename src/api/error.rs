@@ -1,0 +1,92 @@
+//! A call to the Platform or IMS that failed, and why.
+
+use super::config::ConfigError;
+
+/// A call to the Platform or IMS that failed.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum ApiError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Config(#[from] ConfigError),
+
+    #[error("cannot set up the HTTP client")]
+    #[diagnostic(
+        code(aepact::api::client),
+        help("this is a bug in aepact, or the system's TLS setup is broken; please report it")
+    )]
+    ClientBuild(#[source] reqwest::Error),
+
+    #[error("IMS refused the token request (HTTP {status}): {message}")]
+    #[diagnostic(
+        code(aepact::api::token),
+        help(
+            "check `AEP_CLIENT_ID`, `AEP_CLIENT_SECRET` and `AEP_SCOPES` (the Developer Console project's OAuth server-to-server credential), and `AEP_IMS_URL`"
+        )
+    )]
+    Token { status: u16, message: String },
+
+    #[error("`{method} {url}` failed with HTTP {status}: {message}")]
+    #[diagnostic(code(aepact::api::http), help("{help}"))]
+    Http {
+        method: &'static str,
+        url: String,
+        status: u16,
+        message: String,
+        help: String,
+    },
+
+    #[error("cannot reach `{url}` ({method}): {reason}")]
+    #[diagnostic(
+        code(aepact::api::transport),
+        help(
+            "check the network, `AEP_PLATFORM_URL` and `AEP_IMS_URL`; requests that are safe to repeat were retried"
+        )
+    )]
+    Transport {
+        method: &'static str,
+        url: String,
+        reason: String,
+        #[source]
+        source: reqwest::Error,
+    },
+
+    #[error("unexpected response from `{url}`: {message}")]
+    #[diagnostic(
+        code(aepact::api::decode),
+        help(
+            "this is a bug in aepact or a change in the platform's API; please report it with the command you ran"
+        )
+    )]
+    Decode { url: String, message: String },
+
+    #[error("the status URL `{url}` is not on the platform endpoint `{platform}`")]
+    #[diagnostic(
+        code(aepact::api::foreign_status_url),
+        help(
+            "aepact sends its credentials only to `AEP_PLATFORM_URL`: set it to the endpoint the job was applied to (the lockfile records it)"
+        )
+    )]
+    ForeignStatusUrl { url: String, platform: String },
+}
+
+impl ApiError {
+    /// The HTTP status of a refusal, if this is one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Http { status, .. } | Self::Token { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Whether trying again later may help: the network failed, or the platform answered 429
+    /// or 5xx after the retries.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Transport { .. } => true,
+            Self::Http { status, .. } | Self::Token { status, .. } => {
+                *status == 429 || *status >= 500
+            }
+            _ => false,
+        }
+    }
+}
