@@ -4,10 +4,9 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use serde_json::Value;
 use similar::{Algorithm, TextDiff};
 
-use crate::plan::request::activation_pairs;
+use crate::api::AdhocRequest;
 
 /// One segment gained or lost by a destination, compared with the last applied run.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -23,12 +22,12 @@ pub enum Change {
 }
 
 /// Destination -> segment pairs of a set of request bodies.
-fn pairs(bodies: &[Value]) -> BTreeSet<(String, String)> {
-    bodies.iter().flat_map(activation_pairs).collect()
+fn pairs(bodies: &[AdhocRequest]) -> BTreeSet<(String, String)> {
+    bodies.iter().flat_map(AdhocRequest::pairs).collect()
 }
 
 /// The segments added and removed per destination between `old` and `new` request bodies.
-pub fn changes(old: &[Value], new: &[Value]) -> Vec<Change> {
+pub fn changes(old: &[AdhocRequest], new: &[AdhocRequest]) -> Vec<Change> {
     let (old, new) = (pairs(old), pairs(new));
     let mut out: Vec<Change> = new
         .difference(&old)
@@ -46,16 +45,13 @@ pub fn changes(old: &[Value], new: &[Value]) -> Vec<Change> {
 }
 
 /// Pretty JSON of request bodies, one job after another, as diffed and shown.
-pub fn bodies_text(bodies: &[Value]) -> String {
+pub fn bodies_text(bodies: &[AdhocRequest]) -> String {
     let mut text = String::new();
     for (i, body) in bodies.iter().enumerate() {
         if bodies.len() > 1 {
             text.push_str(&format!("// job {}\n", i + 1));
         }
-        text.push_str(
-            &serde_json::to_string_pretty(body)
-                .expect("invariant: a serde_json::Value always serialises"),
-        );
+        text.push_str(&body.to_pretty_json());
         text.push('\n');
     }
     text
@@ -85,11 +81,18 @@ mod tests {
 
     use super::*;
 
+    fn req(value: serde_json::Value) -> AdhocRequest {
+        serde_json::from_value(value).unwrap()
+    }
+
     #[test]
     fn lists_added_and_removed_segments() {
-        let old = [json!({"activationInfo": {"d1": ["s1", "s2"]}, "exportIds": ["1"]})];
-        let new =
-            [json!({"activationInfo": {"d1": ["s2", "s3"], "d2": ["s1"]}, "exportIds": ["2"]})];
+        let old = [req(
+            json!({"activationInfo": {"d1": ["s1", "s2"]}, "exportIds": ["1"]}),
+        )];
+        let new = [req(
+            json!({"activationInfo": {"d1": ["s2", "s3"], "d2": ["s1"]}, "exportIds": ["2"]}),
+        )];
         assert_eq!(
             changes(&old, &new),
             [
@@ -111,8 +114,8 @@ mod tests {
 
     #[test]
     fn unified_diff_of_bodies() {
-        let old = bodies_text(&[json!({"activationInfo": {"d1": ["s1"]}})]);
-        let new = bodies_text(&[json!({"activationInfo": {"d1": ["s1", "s2"]}})]);
+        let old = bodies_text(&[req(json!({"activationInfo": {"d1": ["s1"]}}))]);
+        let new = bodies_text(&[req(json!({"activationInfo": {"d1": ["s1", "s2"]}}))]);
         insta::assert_snapshot!(unified(&old, &new, "applied (run 1)", "planned"), @r#"
         --- applied (run 1)
         +++ planned

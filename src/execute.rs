@@ -26,7 +26,6 @@ use crate::lockfile::{
 };
 use crate::output;
 use crate::plan::Plan;
-use crate::plan::request::activation_pairs;
 use crate::planner::model::PlannedPlan;
 
 /// Where and how the jobs of this apply are sent.
@@ -130,7 +129,7 @@ pub async fn apply_one(
     if let Some((dest, segment)) = planned
         .jobs
         .iter()
-        .find_map(|body| activation_pairs(body).find(|pair| done.contains(pair)))
+        .find_map(|body| body.pairs().find(|pair| done.contains(pair)))
     {
         return Ok(Outcome::Stale {
             reason: format!(

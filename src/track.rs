@@ -17,7 +17,6 @@ use crate::error::Result;
 use crate::lockfile::{
     JobError, JobStatus, Ledger, NewOrder, OrderMetrics, OrderStatus, OrderUpdate, Timestamp,
 };
-use crate::plan::request::activation_pairs;
 use crate::target::Target;
 
 /// How far before a job's recorded send time its runs may have been created (clock skew
@@ -151,7 +150,7 @@ pub async fn poll_plan(
         let Some(sent_at) = job.sent_at.map(Timestamp::unix_ms) else {
             continue;
         };
-        let wanted: HashSet<(String, String)> = activation_pairs(&job.request).collect();
+        let wanted: HashSet<(String, String)> = job.request.pairs().collect();
         let in_request_order = job.requested_pairs();
         // Candidates: (created before the send, distance from the send, run id, order).
         let mut found = Vec::new();

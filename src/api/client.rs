@@ -20,7 +20,7 @@ use super::config::{ApiConfig, ConfigError, Credentials, url_without_secrets};
 use super::error::ApiError;
 use super::retry::{self, RequestKind};
 use super::secret::Secret;
-use super::types::AdhocApiVersion;
+use super::types::{AdhocApiVersion, AdhocRequest};
 use super::types::{
     AdhocOutcome, AdhocResponse, ExportJob, ExportJobList, Flow, Items, Run, error_message,
 };
@@ -292,7 +292,7 @@ impl Client {
     pub async fn post_adhoc(
         &self,
         sandbox: &str,
-        body: &Value,
+        body: &AdhocRequest,
         version: AdhocApiVersion,
     ) -> AdhocOutcome {
         let url = self.url(ADHOC);

@@ -28,6 +28,6 @@ pub use error::ApiError;
 pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use types::{
-    AdhocApiVersion, AdhocOutcome, ExportJob, ExportJobStatus, Flow, Mapping, Order, Run,
-    RunAlreadyGoing, RunStatus, UtcDate,
+    AdhocApiVersion, AdhocOutcome, AdhocRequest, ExportJob, ExportJobStatus, Flow, Mapping, Order,
+    Run, RunAlreadyGoing, RunStatus, UtcDate,
 };

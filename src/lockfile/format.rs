@@ -9,7 +9,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
-use crate::api::AdhocApiVersion;
+use crate::api::{AdhocApiVersion, AdhocRequest};
 use crate::plan::model::Exports;
 use crate::time::Timestamp;
 
@@ -134,7 +134,7 @@ pub struct JobRecord {
     /// created after this. `null` while the job has not been sent.
     pub sent_at: Option<Timestamp>,
     /// The exact JSON body POSTed (or to be POSTed).
-    pub request: Value,
+    pub request: AdhocRequest,
     /// Why the job was rejected, or what was known when its response was lost.
     pub error: Option<JobError>,
     /// When `status` settled a `pending` or `unknown` job from the platform's runs rather than

@@ -17,9 +17,8 @@ use super::format::{
     run_id_from_status_url,
 };
 use super::parse::Problem;
-use crate::api::AdhocApiVersion;
+use crate::api::{AdhocApiVersion, AdhocRequest};
 use crate::digest::{Intent, IntentExports};
-use crate::plan::request::activation_pairs;
 use crate::time::Timestamp;
 
 /// Everything `apply` knows about a run before sending its first job.
@@ -35,7 +34,7 @@ pub struct NewRun {
     pub api_version: AdhocApiVersion,
     pub exports: ExportsRecord,
     /// The exact request body of each job, in the order they will be sent.
-    pub requests: Vec<Value>,
+    pub requests: Vec<AdhocRequest>,
     /// The platform's recent runs an explicit override sent past, if one was given.
     pub override_: Option<RunOverride>,
 }
@@ -113,7 +112,7 @@ impl OrderRecord {
 
 impl JobRecord {
     /// A job recorded before anything is sent.
-    pub fn pending(index: usize, request: Value) -> Self {
+    pub fn pending(index: usize, request: AdhocRequest) -> Self {
         JobRecord {
             index,
             status: JobStatus::Pending,
@@ -142,11 +141,8 @@ impl JobRecord {
     }
 
     /// The (destination, segment) pairs in the request's `activationInfo`.
-    ///
-    /// Returns no pairs for a body without that object (a request body is always built with
-    /// it).
     pub fn requested_pairs(&self) -> Vec<(String, String)> {
-        activation_pairs(&self.request).collect()
+        self.request.pairs().collect()
     }
 
     /// Records that the request is about to be sent (save the lockfile before sending).
@@ -632,8 +628,15 @@ fn is_local_endpoint(endpoint: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn empty_request() -> AdhocRequest {
+        AdhocRequest {
+            activation_info: BTreeMap::new(),
+            export_ids: None,
+        }
+    }
+
     fn sent_job() -> JobRecord {
-        let mut job = JobRecord::pending(0, Value::Null);
+        let mut job = JobRecord::pending(0, empty_request());
         job.mark_sending(1, Timestamp::from_unix_ms(0).unwrap())
             .unwrap();
         job
@@ -651,7 +654,7 @@ mod tests {
     fn jobs_follow_the_state_machine() {
         let at = Timestamp::from_unix_ms(0).unwrap();
         // Nothing but sending is allowed before the send is recorded.
-        let mut job = JobRecord::pending(0, Value::Null);
+        let mut job = JobRecord::pending(0, empty_request());
         assert!(!job.in_doubt());
         assert!(job.mark_submitted(1, vec![]).is_err());
         assert!(job.mark_rejected(1, lost()).is_err());

@@ -16,13 +16,11 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
-
 use super::error::LockfileError;
 use super::format::{ExportsSpec, JobRecord, JobStatus, Lockfile, redact_endpoint};
 use super::parse::utf8;
 use super::store::lockfile_path;
-use crate::api::AdhocApiVersion;
+use crate::api::{AdhocApiVersion, AdhocRequest};
 use crate::plan::{CheckOptions, check_paths};
 
 /// What `lock verify` found, per lockfile.
@@ -556,69 +554,49 @@ fn spec_name(spec: ExportsSpec) -> &'static str {
 /// Whether a recorded request is an ad-hoc body as aepact builds it:
 /// `{"activationInfo": {destination: [segment, ...]}, "exportIds": [...]}`, with `exportIds`
 /// the run's resolved IDs (absent when the plan omitted exports).
-fn request_problems(job: &str, request: &Value, export_ids: Option<&[String]>) -> Vec<Problem> {
+fn request_problems(
+    job: &str,
+    request: &AdhocRequest,
+    export_ids: Option<&[String]>,
+) -> Vec<Problem> {
     let at = format!("{job}/request");
     let mut problems = Vec::new();
     let mut bad = |pointer: String, message: String| {
         problems.push(Problem::at(ProblemKind::Request, pointer, message));
     };
-    let Some(body) = request.as_object() else {
-        bad(at, "the request is not a JSON object".into());
-        return problems;
-    };
-    for key in body.keys() {
-        if key != "activationInfo" && key != "exportIds" {
-            bad(
-                format!("{at}/{}", escape(key)),
-                format!("`{key}` is not part of an ad-hoc request"),
-            );
-        }
-    }
-    match body.get("activationInfo").and_then(Value::as_object) {
-        None => bad(
-            format!("{at}/activationInfo"),
-            "the request has no `activationInfo` object".into(),
-        ),
-        Some(info) if info.is_empty() => bad(
+    // The shape (an object with `activationInfo` and maybe `exportIds`, nothing else) is the
+    // format's: a request of another shape does not parse. What is left is its content.
+    if request.activation_info.is_empty() {
+        bad(
             format!("{at}/activationInfo"),
             "`activationInfo` names no destination".into(),
-        ),
-        Some(info) => {
-            for (dest, segments) in info {
-                let here = format!("{at}/activationInfo/{}", escape(dest));
-                if dest.trim().is_empty() {
-                    bad(here.clone(), "a destination ID is empty".into());
-                }
-                let Some(list) = segments.as_array().filter(|l| !l.is_empty()) else {
-                    bad(here, "a destination's segments are a non-empty list".into());
-                    continue;
-                };
-                let mut seen = BTreeSet::new();
-                for (i, segment) in list.iter().enumerate() {
-                    match segment.as_str() {
-                        Some(s) if !s.trim().is_empty() => {
-                            if !seen.insert(s) {
-                                bad(
-                                    format!("{here}/{i}"),
-                                    format!("segment `{s}` is listed twice"),
-                                );
-                            }
-                        }
-                        _ => bad(
-                            format!("{here}/{i}"),
-                            "a segment ID is a non-empty string".into(),
-                        ),
-                    }
-                }
+        );
+    }
+    for (dest, segments) in &request.activation_info {
+        let here = format!("{at}/activationInfo/{}", escape(dest));
+        if dest.trim().is_empty() {
+            bad(here.clone(), "a destination ID is empty".into());
+        }
+        if segments.is_empty() {
+            bad(here, "a destination's segments are a non-empty list".into());
+            continue;
+        }
+        let mut seen = BTreeSet::new();
+        for (i, segment) in segments.iter().enumerate() {
+            if segment.trim().is_empty() {
+                bad(
+                    format!("{here}/{i}"),
+                    "a segment ID is a non-empty string".into(),
+                );
+            } else if !seen.insert(segment) {
+                bad(
+                    format!("{here}/{i}"),
+                    format!("segment `{segment}` is listed twice"),
+                );
             }
         }
     }
-    let sent: Option<Vec<&str>> = body.get("exportIds").map(|ids| {
-        ids.as_array()
-            .map(|a| a.iter().map(|v| v.as_str().unwrap_or("")).collect())
-            .unwrap_or_default()
-    });
-    match (export_ids, sent) {
+    match (export_ids, &request.export_ids) {
         (None, Some(_)) => bad(
             format!("{at}/exportIds"),
             "the run omitted exports, but the request has `exportIds`".into(),
@@ -627,9 +605,7 @@ fn request_problems(job: &str, request: &Value, export_ids: Option<&[String]>) -
             format!("{at}/exportIds"),
             "the request has no `exportIds`, but the run resolved export IDs".into(),
         ),
-        (Some(expected), Some(sent))
-            if sent != expected.iter().map(String::as_str).collect::<Vec<_>>() =>
-        {
+        (Some(expected), Some(sent)) if sent.as_slice() != expected => {
             bad(
                 format!("{at}/exportIds"),
                 format!(
@@ -672,7 +648,10 @@ mod tests {
             sandbox: "prod".into(),
             api_version: AdhocApiVersion::V1,
             exports: ExportsRecord::new(&Exports::Latest, vec!["1".into()]),
-            requests: vec![json!({"activationInfo": {"d": ["s"]}, "exportIds": ["1"]})],
+            requests: vec![
+                serde_json::from_value(json!({"activationInfo": {"d": ["s"]}, "exportIds": ["1"]}))
+                    .unwrap(),
+            ],
             override_: None,
         });
         lock.runs[0].intent_digest = lock.runs[0].recorded_digest();

@@ -6,47 +6,18 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{Map, Value, json};
-
 use super::model::{Exports, Job, Plan};
-use crate::api::AdhocApiVersion;
+use crate::api::{AdhocApiVersion, AdhocRequest};
 use crate::digest::{Intent, IntentExports};
 
-/// The request body of one ad-hoc job:
-/// `{"activationInfo": {destination: [segment, ...]}, "exportIds": [...]}`.
-///
-/// Destinations are keyed (and so ordered) by ID; segments keep plan order. `exportIds` is sent
-/// when the plan names export jobs (resolved from `latest` or listed), and left out only under
-/// API version 2 with `exports` omitted.
-pub fn request_body(job: &Job, export_ids: Option<&[String]>) -> Value {
-    let activation: Map<String, Value> = job
-        .activation
-        .iter()
-        .map(|(dest, segments)| (dest.clone(), json!(segments)))
-        .collect();
-    let mut body = Map::new();
-    body.insert("activationInfo".into(), Value::Object(activation));
-    if let Some(ids) = export_ids {
-        body.insert("exportIds".into(), json!(ids));
+/// The request body of one ad-hoc job (see [`AdhocRequest`]): destinations keyed by ID, segments
+/// in plan order, and `exportIds` when the plan names export jobs (resolved from `latest` or
+/// listed), left out only under API version 2 with `exports` omitted.
+pub fn request_body(job: &Job, export_ids: Option<&[String]>) -> AdhocRequest {
+    AdhocRequest {
+        activation_info: job.activation.iter().cloned().collect(),
+        export_ids: export_ids.map(<[String]>::to_vec),
     }
-    Value::Object(body)
-}
-
-/// The (destination, segment) pairs a request body activates, in body order. The reverse of
-/// [`request_body`]: apply, status and the diff read recorded bodies through it.
-pub fn activation_pairs(body: &Value) -> impl Iterator<Item = (String, String)> + '_ {
-    body.get("activationInfo")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-        .flat_map(|(dest, segments)| {
-            segments
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .map(move |s| (dest.clone(), s.to_owned()))
-        })
 }
 
 /// The sandbox a plan runs in: its own, else `AEP_SANDBOX`, else `prod`.
@@ -127,7 +98,7 @@ mod tests {
             r#"{"activationInfo":{"d-a":["s1","s2"],"d-b":["s2","s3"]},"exportIds":["11037"]}"#
         );
         let body = request_body(job, None);
-        assert!(body.get("exportIds").is_none());
+        assert!(body.export_ids.is_none());
     }
 
     #[test]

@@ -9,18 +9,17 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
-use serde_json::Value;
-
 use super::model::{
     ChangeRecord, Delivery, DestinationInfo, LastApplied, PlanSet, PlannedPlan, Reason,
     ResolvedExports, Verdict,
 };
 use super::resolve::runs::Witness;
+use crate::api::AdhocRequest;
 use crate::api::{ExportJob, Flow, Mapping, UtcDate};
 use crate::diff;
 use crate::lockfile::Lockfile;
 use crate::plan::model::Exports;
-use crate::plan::request::{activation_pairs, request_body};
+use crate::plan::request::request_body;
 use crate::plan::{CheckOptions, Plan};
 use crate::time::rfc3339;
 
@@ -138,7 +137,7 @@ pub fn plan(facts: &Facts<'_>, rules: &Rules<'_>) -> PlannedPlan {
 
     // The request bodies, less what a run of this intent that stopped short already covered
     // (it is resumed: no pair is activated twice for one intent, none is forgotten).
-    let mut bodies: Vec<Value> = match &exports {
+    let mut bodies: Vec<AdhocRequest> = match &exports {
         Some(resolved) => {
             let ids = (plan.exports != Exports::Omitted).then_some(resolved.ids.as_slice());
             plan.jobs(rules.options.segment_limit())
@@ -188,7 +187,7 @@ pub fn plan(facts: &Facts<'_>, rules: &Rules<'_>) -> PlannedPlan {
             ));
         }
         let sending: BTreeSet<(String, String)> =
-            bodies.iter().flat_map(activation_pairs).collect();
+            bodies.iter().flat_map(AdhocRequest::pairs).collect();
         in_flight(facts, &sending, &mut reasons);
         unrecorded(
             facts,
@@ -262,7 +261,7 @@ pub fn order_across(plans: &mut [PlannedPlan]) {
         let segments: BTreeSet<String> = plan
             .jobs
             .iter()
-            .flat_map(activation_pairs)
+            .flat_map(AdhocRequest::pairs)
             .map(|(_, segment)| segment)
             .collect();
         let clash = segments.iter().find_map(|s| {
@@ -645,12 +644,12 @@ fn ago(now: i64, then: Option<i64>) -> String {
 /// The last applied run of the lockfile, the segments added and removed since, and the diff.
 fn compare_with_last(
     lockfile: Option<&Lockfile>,
-    bodies: &[Value],
+    bodies: &[AdhocRequest],
 ) -> (Option<LastApplied>, Vec<diff::Change>, String) {
     let Some(run) = lockfile.and_then(Lockfile::last_applied_run) else {
         return (None, diff::changes(&[], bodies), String::new());
     };
-    let old: Vec<Value> = run.jobs.iter().map(|j| j.request.clone()).collect();
+    let old: Vec<AdhocRequest> = run.jobs.iter().map(|j| j.request.clone()).collect();
     let changes = diff::changes(&old, bodies);
     let text = diff::unified(
         &diff::bodies_text(&old),
@@ -671,21 +670,12 @@ fn compare_with_last(
 
 /// The request bodies without the (destination, segment) pairs in `done`; a destination left
 /// with no segment is removed, and a body left with no destination is dropped.
-pub fn without_pairs(bodies: Vec<Value>, done: &BTreeSet<(String, String)>) -> Vec<Value> {
+pub fn without_pairs(
+    bodies: Vec<AdhocRequest>,
+    done: &BTreeSet<(String, String)>,
+) -> Vec<AdhocRequest> {
     bodies
-        .into_iter()
-        .filter_map(|mut body| {
-            let info = body.get_mut("activationInfo")?.as_object_mut()?;
-            for (dest, segments) in info.iter_mut() {
-                if let Some(list) = segments.as_array_mut() {
-                    list.retain(|s| {
-                        s.as_str()
-                            .is_none_or(|s| !done.contains(&(dest.clone(), s.to_owned())))
-                    });
-                }
-            }
-            info.retain(|_, segments| segments.as_array().is_none_or(|l| !l.is_empty()));
-            (!info.is_empty()).then_some(body)
-        })
+        .iter()
+        .filter_map(|body| body.without(done))
         .collect()
 }

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::diff::Change;
 
@@ -71,7 +70,7 @@ pub struct PlannedPlan {
     pub destinations: Vec<DestinationInfo>,
     /// The exact request body of each job, in order (empty when the plan is refused before its
     /// bodies could be built).
-    pub jobs: Vec<Value>,
+    pub jobs: Vec<crate::api::AdhocRequest>,
     pub verdict: Verdict,
     /// The guard window in force (ms): a delivery of a pair this recent that no lockfile of
     /// the plan records refuses the plan.
@@ -214,18 +213,12 @@ impl PlannedPlan {
 
     /// Distinct segments over all jobs.
     pub fn segment_count(&self) -> usize {
-        let mut seen = std::collections::HashSet::new();
-        for body in &self.jobs {
-            if let Some(info) = body.get("activationInfo").and_then(Value::as_object) {
-                for segs in info.values() {
-                    for s in segs.as_array().into_iter().flatten() {
-                        if let Some(s) = s.as_str() {
-                            seen.insert(s.to_owned());
-                        }
-                    }
-                }
-            }
-        }
+        let seen: std::collections::HashSet<&str> = self
+            .jobs
+            .iter()
+            .flat_map(|body| body.activation_info.values().flatten())
+            .map(String::as_str)
+            .collect();
         seen.len()
     }
 }

@@ -554,7 +554,10 @@ fn markdown_comment_stays_under_the_size_budget() {
             finished_at: None,
         },
         destinations: Vec::new(),
-        jobs: vec![json!({"activationInfo": {"d": vec!["x".repeat(36); 80]}})],
+        jobs: vec![
+            serde_json::from_value(json!({"activationInfo": {"d": vec!["x".repeat(36); 80]}}))
+                .unwrap(),
+        ],
         verdict: Verdict::Apply,
         guard_window_ms: 3_600_000,
         deliveries: Vec::new(),

@@ -51,7 +51,10 @@ fn new_run(run: u64, digest: &str, start: i64, requests: Vec<serde_json::Value>)
         sandbox: "prod".to_owned(),
         api_version: AdhocApiVersion::V1,
         exports: ExportsRecord::new(&Exports::Latest, vec!["11037".to_owned()]),
-        requests,
+        requests: requests
+            .into_iter()
+            .map(|r| serde_json::from_value(r).unwrap())
+            .collect(),
         override_: None,
     }
 }

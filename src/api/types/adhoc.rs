@@ -2,10 +2,68 @@
 //! accepted job's orders, what became of a POST ([`AdhocOutcome`]), and reading the platform's
 //! refusals (the "Run already going on" message, the human message of an error body).
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::api::error::ApiError;
+
+/// The body of an ad-hoc job:
+/// `{"activationInfo": {destination: [segment, ...]}, "exportIds": [...]}`.
+///
+/// Built once from a checked plan (`plan::request::request_body`), then shown by `plan`, saved
+/// by `plan --out`, recorded in the lockfile and POSTed by `apply`, so that what was reviewed is
+/// byte for byte what is sent. Destinations are keyed (and so ordered) by ID; segments keep plan
+/// order. Serialised with keys in that order, which is also sorted order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AdhocRequest {
+    /// Destination dataflow ID → the segments it gets.
+    pub activation_info: BTreeMap<String, Vec<String>>,
+    /// The export job IDs to activate from; absent only under API version 2 with `exports`
+    /// left out of the plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_ids: Option<Vec<String>>,
+}
+
+impl AdhocRequest {
+    /// The (destination, segment) pairs the body activates, in body order.
+    pub fn pairs(&self) -> impl Iterator<Item = (String, String)> + '_ {
+        self.activation_info.iter().flat_map(|(dest, segments)| {
+            segments
+                .iter()
+                .map(move |segment| (dest.clone(), segment.clone()))
+        })
+    }
+
+    /// The body without the pairs in `done`: a destination left with no segment is removed,
+    /// and `None` when no destination is left.
+    pub fn without(&self, done: &BTreeSet<(String, String)>) -> Option<Self> {
+        let activation_info: BTreeMap<String, Vec<String>> = self
+            .activation_info
+            .iter()
+            .map(|(dest, segments)| {
+                let kept = segments
+                    .iter()
+                    .filter(|s| !done.contains(&(dest.clone(), (*s).clone())))
+                    .cloned()
+                    .collect::<Vec<_>>();
+                (dest.clone(), kept)
+            })
+            .filter(|(_, segments)| !segments.is_empty())
+            .collect();
+        (!activation_info.is_empty()).then(|| AdhocRequest {
+            activation_info,
+            export_ids: self.export_ids.clone(),
+        })
+    }
+
+    /// The body as pretty JSON, as `plan` shows it.
+    pub fn to_pretty_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("invariant: a request body always serialises")
+    }
+}
 
 /// One element of an accepted ad-hoc job's `order` array: a run of one segment on one dataflow.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

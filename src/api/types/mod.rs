@@ -20,7 +20,7 @@ mod runs;
 
 /// Moved to [`crate::time`], the one place for time; kept here so `api::types::UtcDate` works.
 pub use crate::time::UtcDate;
-pub use adhoc::{AdhocApiVersion, AdhocOutcome, Order, RunAlreadyGoing};
+pub use adhoc::{AdhocApiVersion, AdhocOutcome, AdhocRequest, Order, RunAlreadyGoing};
 pub(crate) use adhoc::{AdhocResponse, error_message};
 pub(crate) use common::{Href, Items, Links, lenient};
 pub(crate) use errors::{GatewayError, OAuthError, Problem};
