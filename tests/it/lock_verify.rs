@@ -369,3 +369,29 @@ fn the_documented_example_passes() {
     assert_eq!(out.status, 0, "{out}");
     assert_eq!(out.stdout, "Checked 1 lockfile: no problems.\n");
 }
+
+/// A request of another shape than an ad-hoc body does not match the format: `invalid`, at its
+/// line and column (the body is typed from plan to lockfile).
+#[test]
+fn a_request_of_another_shape_is_invalid_at_its_place() {
+    let a = Applied::new();
+    let good = a.lock_text();
+    a.write_lock(&good.replacen("\"activationInfo\": {", "\"activationInfo\": {\"x\": 1,", 1));
+    let out = a.run(&["lock", "verify", PLAN]);
+    assert_eq!(out.status, 1, "{out}");
+    let lines = problem_lines(&out);
+    assert_eq!(lines.len(), 1, "{out}");
+    assert!(
+        lines[0].starts_with("plans/flash-sale.lock.json:")
+            && lines[0].contains("does not match the lockfile format"),
+        "{out}"
+    );
+    let json = a.run(&["lock", "verify", "--format", "json", PLAN]).json();
+    assert_eq!(json["lockfiles"][0]["problems"][0]["kind"], "invalid");
+    assert!(
+        json["lockfiles"][0]["problems"][0]["line"]
+            .as_u64()
+            .unwrap()
+            > 1
+    );
+}
