@@ -10,7 +10,7 @@ use crate::api::AdhocRequest;
 
 /// One segment gained or lost by a destination, compared with the last applied run.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Change {
+pub(crate) enum Change {
     Added {
         destination: String,
         segment: String,
@@ -27,7 +27,7 @@ fn pairs(bodies: &[AdhocRequest]) -> BTreeSet<(String, String)> {
 }
 
 /// The segments added and removed per destination between `old` and `new` request bodies.
-pub fn changes(old: &[AdhocRequest], new: &[AdhocRequest]) -> Vec<Change> {
+pub(crate) fn changes(old: &[AdhocRequest], new: &[AdhocRequest]) -> Vec<Change> {
     let (old, new) = (pairs(old), pairs(new));
     let mut out: Vec<Change> = new
         .difference(&old)
@@ -45,7 +45,7 @@ pub fn changes(old: &[AdhocRequest], new: &[AdhocRequest]) -> Vec<Change> {
 }
 
 /// Pretty JSON of request bodies, one job after another, as diffed and shown.
-pub fn bodies_text(bodies: &[AdhocRequest]) -> String {
+pub(crate) fn bodies_text(bodies: &[AdhocRequest]) -> String {
     let mut text = String::new();
     for (i, body) in bodies.iter().enumerate() {
         if bodies.len() > 1 {
@@ -59,7 +59,7 @@ pub fn bodies_text(bodies: &[AdhocRequest]) -> String {
 
 /// A unified diff from `old` to `new` (CRLF normalised, Patience, a short timeout so a huge
 /// input can never hang a plan). Returns an empty string when they are equal.
-pub fn unified(old: &str, new: &str, old_label: &str, new_label: &str) -> String {
+pub(crate) fn unified(old: &str, new: &str, old_label: &str, new_label: &str) -> String {
     let old = old.replace("\r\n", "\n");
     let new = new.replace("\r\n", "\n");
     if old == new {

@@ -29,12 +29,12 @@ use crate::plan::Plan;
 use crate::planner::model::PlannedPlan;
 
 /// Where and how the jobs of this apply are sent.
-pub struct Sending<'a> {
-    pub client: &'a Arc<Client>,
+pub(crate) struct Sending<'a> {
+    pub(crate) client: &'a Arc<Client>,
     /// What runs record as their target.
-    pub endpoint: &'a str,
-    pub org: &'a str,
-    pub version: AdhocApiVersion,
+    pub(crate) endpoint: &'a str,
+    pub(crate) org: &'a str,
+    pub(crate) version: AdhocApiVersion,
 }
 
 /// Test-only crash points (`AEPACT_TEST_PAUSE_AFTER=POINT[:JOB]`, see `docs/workflow.md`):
@@ -60,7 +60,7 @@ fn test_pause(point: &str, job: usize) {
     rename_all = "camelCase",
     rename_all_fields = "camelCase"
 )]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Every job submitted.
     Submitted { run: u64, orders: usize },
     /// Another apply recorded this intent meanwhile.
@@ -80,7 +80,7 @@ pub enum Outcome {
 
 impl Outcome {
     /// The exit status this outcome calls for.
-    pub fn exit(&self) -> Exit {
+    pub(crate) fn exit(&self) -> Exit {
         match self {
             Outcome::Submitted { .. } | Outcome::AlreadyApplied { .. } => Exit::Success,
             Outcome::Rejected {
@@ -96,7 +96,7 @@ impl Outcome {
 /// Sends one plan's jobs and records every step in its lockfile (see the module docs).
 ///
 /// Returns what became of it; an error only when the lockfile cannot be read or written.
-pub async fn apply_one(
+pub(crate) async fn apply_one(
     sending: &Sending<'_>,
     planned: &PlannedPlan,
     plan: &Plan,

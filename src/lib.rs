@@ -11,17 +11,17 @@
 //! | load, check | [`plan`] | the plan format, YAML with positions, schema, guardrails, diagnostics |
 //! | resolve | [`planner::resolve`] | what the platform says: export jobs, dataflows, runs (the witness) |
 //! | decide | [`planner::decide`] | the one verdict per plan: apply, already applied, refused and why |
-//! | execute, record | [`execute`] | send a plan's jobs exactly once, every step recorded first |
-//! | track, record | [`track`] | follow the recorded orders, settle jobs in doubt |
+//! | execute, record | `execute` (private) | send a plan's jobs exactly once, every step recorded first |
+//! | track, record | `track` (private) | follow the recorded orders, settle jobs in doubt |
 //! | record | [`lockfile`] | the per-plan activation record: format, state machine, verify, the one save path |
 //! | render | [`output`] | every byte of stdout; one renderer per `--format` |
 //!
-//! Around them: [`cli`] (every clap type; doc comments are the `--help` text), [`commands`]
+//! Around them: [`cli`] (every clap type; doc comments are the `--help` text), `commands` (private)
 //! (thin: arguments → the steps above → a renderer → an [`Exit`]), [`api`] (the HTTP client and
 //! the platform's JSON types), [`emulator`] (the local platform, serving those same types),
 //! [`target`] (where activations go and where their lockfiles are), [`error`] and [`exit`]
 //! (errors with a kind, and the one mapping to exit statuses), [`codes`] (every code aepact
-//! prints, in one registry), [`digest`], [`diff`], [`time`] and [`fsx`] (the one atomic write
+//! prints, in one registry), [`digest`], `diff`, [`time`] and [`fsx`] (the one atomic write
 //! and the one file lock).
 //!
 //! Validation is synchronous and starts no async runtime or HTTP client: `aepact validate` on one
@@ -32,12 +32,12 @@
 pub mod api;
 pub mod cli;
 pub mod codes;
-pub mod commands;
-pub mod diff;
+mod commands;
+mod diff;
 pub mod digest;
 pub mod emulator;
 pub mod error;
-pub mod execute;
+mod execute;
 pub mod exit;
 pub mod fsx;
 pub mod lockfile;
@@ -47,7 +47,7 @@ pub mod planner;
 pub mod target;
 pub mod text;
 pub mod time;
-pub mod track;
+mod track;
 
 use std::process::ExitCode;
 

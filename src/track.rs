@@ -36,33 +36,33 @@ fn not_received_after_ms() -> i64 {
 }
 
 /// A plan whose lockfile `status` works on.
-pub struct Tracked {
+pub(crate) struct Tracked {
     /// As given or found.
-    pub shown: PathBuf,
+    pub(crate) shown: PathBuf,
     /// The canonical plan file: what is locked.
-    pub file: PathBuf,
-    pub lockfile: PathBuf,
+    pub(crate) file: PathBuf,
+    pub(crate) lockfile: PathBuf,
     /// The plan's `name`: its lockfile must record it.
-    pub name: String,
+    pub(crate) name: String,
 }
 
 /// Order counts over the plans polled.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Tally {
-    pub succeeded: usize,
-    pub failed: usize,
-    pub in_flight: usize,
+pub(crate) struct Tally {
+    pub(crate) succeeded: usize,
+    pub(crate) failed: usize,
+    pub(crate) in_flight: usize,
     /// Orders whose run the platform does not know (404).
-    pub lost: usize,
+    pub(crate) lost: usize,
     /// Jobs whose outcome is still unknown after this poll.
-    pub in_doubt: usize,
+    pub(crate) in_doubt: usize,
     /// Jobs found to have been received (settled) or not, this poll.
-    pub settled: usize,
+    pub(crate) settled: usize,
 }
 
 impl Tally {
-    pub fn add(&mut self, other: &Tally) {
+    pub(crate) fn add(&mut self, other: &Tally) {
         self.succeeded += other.succeeded;
         self.failed += other.failed;
         self.in_flight += other.in_flight;
@@ -72,12 +72,12 @@ impl Tally {
     }
 
     /// Orders counted.
-    pub fn total(&self) -> usize {
+    pub(crate) fn total(&self) -> usize {
         self.succeeded + self.failed + self.in_flight + self.lost
     }
 
     /// 1 when an order failed or was lost, else 0.
-    pub fn exit(&self) -> Exit {
+    pub(crate) fn exit(&self) -> Exit {
         if self.failed > 0 || self.lost > 0 {
             Exit::Failure
         } else {
@@ -89,20 +89,20 @@ impl Tally {
 /// An order whose run the platform answered 404 for, found this poll.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct LostOrder {
-    pub segment: String,
+pub(crate) struct LostOrder {
+    pub(crate) segment: String,
     /// The destination dataflow.
-    pub destination: String,
-    pub run_id: Option<String>,
+    pub(crate) destination: String,
+    pub(crate) run_id: Option<String>,
 }
 
 /// What one poll of one plan found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PlanStatus {
+pub(crate) struct PlanStatus {
     #[serde(flatten)]
-    pub tally: Tally,
-    pub lost_orders: Vec<LostOrder>,
+    pub(crate) tally: Tally,
+    pub(crate) lost_orders: Vec<LostOrder>,
 }
 
 /// Polls one plan's lockfile under its lock and writes back what changed.
@@ -110,7 +110,7 @@ pub struct PlanStatus {
 /// A lockfile that records another plan than `name` is refused, never rewritten.
 ///
 /// Returns the counts, and the orders found lost this poll.
-pub async fn poll_plan(
+pub(crate) async fn poll_plan(
     client: &Arc<Client>,
     target: &Target,
     plan: &Tracked,

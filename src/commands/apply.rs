@@ -20,7 +20,7 @@ use crate::planner::model::PlannedPlan;
 use crate::planner::resolve::resolve;
 use crate::planner::saved;
 
-pub fn run(args: &ApplyArgs, style: Style) -> Result<Exit> {
+pub(crate) fn run(args: &ApplyArgs, style: Style) -> Result<Exit> {
     let mut report = output::apply::Report::default();
     let result = apply(args, style, &mut report);
     if args.format == OutputFormat::Json {

@@ -8,7 +8,7 @@ use crate::cli::{Cli, CompletionsArgs, ManArgs};
 use crate::error::{Error, Result};
 use crate::output;
 
-pub fn completions(args: &CompletionsArgs) -> Result<Exit> {
+pub(crate) fn completions(args: &CompletionsArgs) -> Result<Exit> {
     let mut command = Cli::command();
     let mut bytes = Vec::new();
     clap_complete::generate(args.shell, &mut command, "aepact", &mut bytes);
@@ -16,7 +16,7 @@ pub fn completions(args: &CompletionsArgs) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
-pub fn man(args: &ManArgs) -> Result<Exit> {
+pub(crate) fn man(args: &ManArgs) -> Result<Exit> {
     let mut command = Cli::command().disable_help_subcommand(true);
     command.build();
     match &args.out_dir {
@@ -50,7 +50,7 @@ fn write_pages(command: &clap::Command, dir: &std::path::Path) -> Result<()> {
 
 /// One manual page: clap_mangen's sections, with EXIT STATUS and ENVIRONMENT before VERSION
 /// (the order of man-pages(7)).
-pub fn page(command: &clap::Command) -> Result<Vec<u8>> {
+pub(crate) fn page(command: &clap::Command) -> Result<Vec<u8>> {
     let man = clap_mangen::Man::new(command.clone());
     let mut out = Vec::new();
     let has_args = command.get_arguments().any(|a| !a.is_hide_set());

@@ -9,7 +9,7 @@ use crate::emulator::{EmulatorBuilder, EmulatorError, EmulatorInfo};
 use crate::error::Result;
 use crate::output;
 
-pub fn run(args: &EmulatorArgs) -> Result<Exit> {
+pub(crate) fn run(args: &EmulatorArgs) -> Result<Exit> {
     let mut builder = EmulatorBuilder::new()
         .port(args.port)
         .run_duration(args.run_duration);
@@ -34,7 +34,7 @@ pub fn run(args: &EmulatorArgs) -> Result<Exit> {
 
 /// What `aepact emulator` prints on start: the base URL first, on its own line, so scripts can
 /// read it, then the environment for aepact.
-pub fn banner(info: &EmulatorInfo) -> String {
+pub(crate) fn banner(info: &EmulatorInfo) -> String {
     // The demo world's secret is public (docs/emulator.md); a seeded world's is not printed.
     let secret = if info.is_demo {
         info.client_secret.clone()

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::output;
 
 /// Where `init` keeps the schema when the repository has none: beside the emulator's state.
-pub const LOCAL_SCHEMA: &str = ".aepact/plan.schema.json";
+pub(crate) const LOCAL_SCHEMA: &str = ".aepact/plan.schema.json";
 
 /// Where a new plan's modeline points so that it resolves, and the schema file to write first
 /// (when the repository has none yet).
@@ -75,7 +75,7 @@ fn is_slug(name: &str) -> bool {
 }
 
 /// The starter plan's text.
-pub fn starter(name: &str, schema: &str) -> String {
+pub(crate) fn starter(name: &str, schema: &str) -> String {
     format!(
         r#"# yaml-language-server: $schema={schema}
 # An aepact activation plan. Check it with `aepact validate`, see what it would send with
@@ -98,7 +98,7 @@ run: 1                            # bump to activate the same plan again
     )
 }
 
-pub fn run(args: &InitArgs) -> Result<Exit> {
+pub(crate) fn run(args: &InitArgs) -> Result<Exit> {
     if !is_slug(&args.name) {
         output::write_stderr(&format!(
             "error: `{}` is not a plan name\n  help: use lowercase letters, digits and dashes, starting with a letter or digit, at most 63 characters\n",

@@ -9,7 +9,7 @@ use crate::error::Result;
 use crate::lockfile::verify::verify_paths;
 use crate::output::{self, Style};
 
-pub fn run(args: &LockVerifyArgs, style: Style) -> Result<Exit> {
+pub(crate) fn run(args: &LockVerifyArgs, style: Style) -> Result<Exit> {
     let report = verify_paths(&args.paths);
     let text = match args.format {
         LockVerifyFormat::Human => output::lock::human(&report, style),

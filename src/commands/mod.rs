@@ -1,12 +1,12 @@
 //! One module per subcommand; each `run` returns the command's [`crate::Exit`] status.
 
-pub mod apply;
-pub mod completions;
-pub mod emulator;
-pub mod init;
-pub mod lock;
-pub mod online;
-pub mod plan;
-pub mod schema;
-pub mod status;
-pub mod validate;
+pub(crate) mod apply;
+pub(crate) mod completions;
+pub(crate) mod emulator;
+pub(crate) mod init;
+pub(crate) mod lock;
+pub(crate) mod online;
+pub(crate) mod plan;
+pub(crate) mod schema;
+pub(crate) mod status;
+pub(crate) mod validate;

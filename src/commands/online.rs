@@ -13,7 +13,7 @@ use crate::plan::{CheckOptions, CheckReport, Plan, check_paths};
 use crate::target::Target;
 
 /// The tokio runtime of an online command, built once at the command's edge.
-pub fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -23,14 +23,15 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
 
 /// An online command's connection: the client, its target, and the in-process emulator it
 /// talks to when `--emulator` was given (the emulator stops when this is dropped).
-pub struct Connection {
-    pub client: Arc<Client>,
-    pub target: Target,
-    pub emulator: Option<Emulator>,
+pub(crate) struct Connection {
+    pub(crate) client: Arc<Client>,
+    pub(crate) target: Target,
+    /// Held, not read: the in-process emulator serves until this is dropped.
+    pub(crate) _emulator: Option<Emulator>,
 }
 
 /// The client and target from `AEP_*`, or the in-process emulator with `--emulator`.
-pub fn connect(flags: &EmulatorFlags) -> Result<Connection> {
+pub(crate) fn connect(flags: &EmulatorFlags) -> Result<Connection> {
     if flags.emulator {
         let state: &PathBuf = &flags.emulator_state;
         if let Some(dir) = state.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -48,7 +49,7 @@ pub fn connect(flags: &EmulatorFlags) -> Result<Connection> {
         return Ok(Connection {
             client: Arc::new(client),
             target,
-            emulator: Some(emulator),
+            _emulator: Some(emulator),
         });
     }
     let config = ApiConfig::from_env(|name| std::env::var(name).ok())?;
@@ -56,7 +57,7 @@ pub fn connect(flags: &EmulatorFlags) -> Result<Connection> {
     Ok(Connection {
         client: Arc::new(Client::new(with_timeout_override(config)?)?),
         target,
-        emulator: None,
+        _emulator: None,
     })
 }
 
@@ -85,7 +86,7 @@ fn with_timeout_override(config: ApiConfig) -> Result<ApiConfig> {
 
 /// Runs the offline checks. Returns the checked plans, or `None` after printing the problems
 /// (to stdout when `human`, else to stderr so that stdout stays machine-readable).
-pub fn checked_plans(
+pub(crate) fn checked_plans(
     paths: &[PathBuf],
     options: &CheckOptions,
     style: Style,
@@ -100,7 +101,7 @@ pub fn checked_plans(
 /// (issue 12). Markdown gets a comment with the marker and a table of the problems, JSON the
 /// `validate --format json` report, github the annotations; the human rendering goes to
 /// stderr as before, for the job's log.
-pub fn checked_plans_for(
+pub(crate) fn checked_plans_for(
     paths: &[PathBuf],
     options: &CheckOptions,
     style: Style,
@@ -164,7 +165,7 @@ fn finish_checks(
 
 /// The decision rules of `plan` and `apply`: the guardrail options and the witness flags, and
 /// the saved plan being applied (what was reviewed), if any.
-pub fn rules<'a>(
+pub(crate) fn rules<'a>(
     witness: &crate::cli::WitnessArgs,
     options: CheckOptions,
     reviewed: Option<&'a crate::planner::model::PlanSet>,

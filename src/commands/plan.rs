@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::output::{self, Style};
 use crate::planner::resolve::resolve;
 
-pub fn run(args: &PlanArgs, style: Style) -> Result<Exit> {
+pub(crate) fn run(args: &PlanArgs, style: Style) -> Result<Exit> {
     let options = args.guardrails.options();
     let human = args.format == PlanFormat::Human;
     let Some(plans) = online::checked_plans_for(&args.paths, &options, style, args.format)? else {

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::output;
 use crate::plan::schema;
 
-pub fn run(args: &SchemaArgs) -> Result<Exit> {
+pub(crate) fn run(args: &SchemaArgs) -> Result<Exit> {
     match &args.out {
         None => output::write_stdout(&schema::generate_text())?,
         Some(path) => {
@@ -23,7 +23,7 @@ pub fn run(args: &SchemaArgs) -> Result<Exit> {
 /// Writes the current schema to `path`, creating its directory.
 ///
 /// Returns whether the file changed (false when it already held this schema).
-pub fn write(path: &Path) -> Result<bool> {
+pub(crate) fn write(path: &Path) -> Result<bool> {
     let text = schema::generate_text();
     if std::fs::read_to_string(path).is_ok_and(|old| old == text) {
         return Ok(false);

@@ -16,7 +16,7 @@ use crate::track::{self, Tally, Tracked};
 /// How often `--wait` says it is still waiting when nothing changed.
 const HEARTBEAT: Duration = Duration::from_secs(60);
 
-pub fn run(args: &StatusArgs, style: Style) -> Result<Exit> {
+pub(crate) fn run(args: &StatusArgs, style: Style) -> Result<Exit> {
     let mut report = output::status::Report::default();
     let result = status(args, style, &mut report);
     if args.format == OutputFormat::Json {

@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::output::{self, Style};
 use crate::plan::check_paths;
 
-pub fn run(args: &ValidateArgs, style: Style) -> Result<Exit> {
+pub(crate) fn run(args: &ValidateArgs, style: Style) -> Result<Exit> {
     let report = check_paths(&args.paths, &args.guardrails.options(), false);
     let text = match args.format {
         ValidateFormat::Human => output::human::validate(&report, style),

@@ -8,7 +8,7 @@ use crate::execute::Outcome;
 use crate::planner::model::{PlanSet, PlannedPlan};
 
 /// One line (or two) for people about one plan's outcome.
-pub fn outcome(outcome: &Outcome, plan: &PlannedPlan) -> String {
+pub(crate) fn outcome(outcome: &Outcome, plan: &PlannedPlan) -> String {
     let name = &plan.name;
     match outcome {
         Outcome::Submitted { run, orders } => format!(
@@ -39,7 +39,7 @@ pub fn outcome(outcome: &Outcome, plan: &PlannedPlan) -> String {
 }
 
 /// A saved plan refused as stale, for people.
-pub fn stale(reason: &str, style: super::Style) -> String {
+pub(crate) fn stale(reason: &str, style: super::Style) -> String {
     format!(
         "{}: the saved plan is stale: {reason}\n  help: run `aepact plan --out FILE` again, review it, and apply the new file\n",
         style.paint(super::style::strong(), "refused"),
@@ -48,20 +48,20 @@ pub fn stale(reason: &str, style: super::Style) -> String {
 
 /// Everything one `apply` did, for `--format json`.
 #[derive(Debug, Default)]
-pub struct Report {
+pub(crate) struct Report {
     /// The decision carried out (absent when the command stopped before deciding).
-    pub set: Option<PlanSet>,
+    pub(crate) set: Option<PlanSet>,
     /// Why a saved plan was refused as stale.
-    pub stale: Option<String>,
+    pub(crate) stale: Option<String>,
     /// Each plan sent, in order, and what became of it.
-    pub results: Vec<(PlannedPlan, Outcome)>,
+    pub(crate) results: Vec<(PlannedPlan, Outcome)>,
     exit: i32,
     error: Option<super::error::ErrorDoc>,
 }
 
 impl Report {
     /// Records how the command ended.
-    pub fn finish(&mut self, result: &crate::error::Result<crate::Exit>) {
+    pub(crate) fn finish(&mut self, result: &crate::error::Result<crate::Exit>) {
         let exit = match result {
             Ok(exit) => *exit,
             Err(err) => {
@@ -96,10 +96,10 @@ struct Result<'a> {
 }
 
 /// The version of the `apply --format json` document.
-pub const APPLY_JSON_VERSION: u32 = 1;
+pub(crate) const APPLY_JSON_VERSION: u32 = 1;
 
 /// `apply --format json`: one document, also when the command failed (`ok: false`, `error`).
-pub fn json(report: &Report) -> String {
+pub(crate) fn json(report: &Report) -> String {
     let doc = Document {
         aepact_apply_version: APPLY_JSON_VERSION,
         ok: report.exit == 0,

@@ -1,7 +1,7 @@
 //! The only code that writes to stdout: one renderer per `--format`, all working from the same
 //! report data (diagnostics, plan summaries), so every surface says the same thing.
 
-pub mod apply;
+pub(crate) mod apply;
 pub mod error;
 pub mod github;
 pub mod human;
@@ -10,7 +10,7 @@ pub mod junit;
 pub mod lock;
 pub mod plan;
 pub mod sarif;
-pub mod status;
+pub(crate) mod status;
 pub mod style;
 
 pub use style::{Style, color_enabled};

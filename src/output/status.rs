@@ -10,7 +10,7 @@ use super::{Style, plural};
 use crate::track::{PlanStatus, Tally};
 
 /// One plan's line, and a line per order found lost.
-pub fn plan(path: &Path, status: &PlanStatus) -> String {
+pub(crate) fn plan(path: &Path, status: &PlanStatus) -> String {
     let mut out = line(&status.tally, path);
     for lost in &status.lost_orders {
         out.push_str(&format!(
@@ -51,7 +51,7 @@ fn line(tally: &Tally, plan: &Path) -> String {
 }
 
 /// The summary line over every plan.
-pub fn summary(tally: &Tally, style: Style) -> String {
+pub(crate) fn summary(tally: &Tally, style: Style) -> String {
     let (red, green) = (super::style::bad(), super::style::good());
     let total = tally.total();
     let orders = plural(total, "order", "orders");
@@ -84,7 +84,7 @@ pub fn summary(tally: &Tally, style: Style) -> String {
 }
 
 /// `--wait` on a non-terminal: how many orders are final, when that changed.
-pub fn waiting(tally: &Tally) -> String {
+pub(crate) fn waiting(tally: &Tally) -> String {
     format!(
         "waiting: {} of {} final\n",
         tally.total() - tally.in_flight,
@@ -94,7 +94,7 @@ pub fn waiting(tally: &Tally) -> String {
 
 /// `--wait` on a non-terminal, when nothing changed for a while: the same, with the time
 /// waited so far.
-pub fn heartbeat(tally: &Tally, elapsed: Duration) -> String {
+pub(crate) fn heartbeat(tally: &Tally, elapsed: Duration) -> String {
     format!(
         "still waiting after {}: {} of {} final\n",
         crate::time::duration_text(Duration::from_secs(elapsed.as_secs())),
@@ -104,7 +104,7 @@ pub fn heartbeat(tally: &Tally, elapsed: Duration) -> String {
 }
 
 /// `--wait` gave up.
-pub fn timed_out(tally: &Tally, waited: Duration) -> String {
+pub(crate) fn timed_out(tally: &Tally, waited: Duration) -> String {
     format!(
         "timed out after {} with {} still in flight\n  help: run `aepact status --wait` again later\n",
         crate::time::duration_text(waited),
@@ -113,21 +113,21 @@ pub fn timed_out(tally: &Tally, waited: Duration) -> String {
 }
 
 /// The version of the `status --format json` document.
-pub const STATUS_JSON_VERSION: u32 = 1;
+pub(crate) const STATUS_JSON_VERSION: u32 = 1;
 
 /// Everything one `status` found, for `--format json`.
 #[derive(Debug, Default)]
-pub struct Report {
+pub(crate) struct Report {
     /// Each plan with a lockfile: its path, its lockfile and what the last poll found.
-    pub plans: Vec<(String, String, PlanStatus)>,
-    pub timed_out: bool,
+    pub(crate) plans: Vec<(String, String, PlanStatus)>,
+    pub(crate) timed_out: bool,
     exit: i32,
     error: Option<super::error::ErrorDoc>,
 }
 
 impl Report {
     /// Records how the command ended.
-    pub fn finish(&mut self, result: &crate::error::Result<crate::Exit>) {
+    pub(crate) fn finish(&mut self, result: &crate::error::Result<crate::Exit>) {
         let exit = match result {
             Ok(exit) => *exit,
             Err(err) => {
@@ -161,7 +161,7 @@ struct PlanDoc<'a> {
 }
 
 /// `status --format json`: one document, also when the command failed (`ok: false`, `error`).
-pub fn json(report: &Report) -> String {
+pub(crate) fn json(report: &Report) -> String {
     let mut totals = Tally::default();
     for (_, _, status) in &report.plans {
         totals.add(&status.tally);

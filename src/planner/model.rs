@@ -168,7 +168,7 @@ pub struct LastApplied {
     pub intent_digest: String,
 }
 
-/// [`Change`] as saved.
+/// A change (a segment added or removed since the last applied run) as saved.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ChangeRecord {
