@@ -93,7 +93,7 @@ fn apply(args: &ApplyArgs, style: Style, report: &mut output::apply::Report) -> 
     report.set = Some(set.clone());
     if to_apply.is_empty() {
         if exit == Exit::Success {
-            say("Nothing to apply.\n")?;
+            say(output::apply::NOTHING_TO_APPLY)?;
         }
         return Ok(exit);
     }
@@ -144,15 +144,10 @@ fn confirm(plans: usize, human: bool) -> Result<bool> {
     };
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
-        say(
-            "refused: not applying without confirmation, and there is no terminal to ask on\n  help: pass `--auto-approve` to apply from a script or pipeline\n",
-        )?;
+        say(output::apply::NO_TERMINAL)?;
         return Ok(false);
     }
-    say(&format!(
-        "\nApply {}? Only `yes` is accepted: ",
-        output::plural(plans, "plan", "plans")
-    ))?;
+    say(&output::apply::question(plans))?;
     let mut answer = String::new();
     stdin
         .lock()
@@ -165,7 +160,7 @@ fn confirm(plans: usize, human: bool) -> Result<bool> {
     if answer.trim() == "yes" {
         Ok(true)
     } else {
-        say("Apply cancelled: nothing was sent.\n")?;
+        say(output::apply::CANCELLED)?;
         Ok(false)
     }
 }

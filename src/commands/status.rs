@@ -58,7 +58,7 @@ fn status(args: &StatusArgs, style: Style, report: &mut output::status::Report) 
         .filter(|t| t.lockfile.exists())
         .collect();
     if plans.is_empty() {
-        say("No lockfiles found for these plans: nothing has been applied yet.\n")?;
+        say(output::status::NO_LOCKFILES)?;
         return Ok(Exit::Success);
     }
     let runtime = online::runtime()?;

@@ -38,6 +38,23 @@ pub(crate) fn outcome(outcome: &Outcome, plan: &PlannedPlan) -> String {
     }
 }
 
+/// When every plan is applied already (or refused for nothing: there is none to send).
+pub(crate) const NOTHING_TO_APPLY: &str = "Nothing to apply.\n";
+
+/// `apply` without `--auto-approve` and without a terminal to ask on.
+pub(crate) const NO_TERMINAL: &str = "refused: not applying without confirmation, and there is no terminal to ask on\n  help: pass `--auto-approve` to apply from a script or pipeline\n";
+
+/// The confirmation question.
+pub(crate) fn question(plans: usize) -> String {
+    format!(
+        "\nApply {}? Only `yes` is accepted: ",
+        plural(plans, "plan", "plans")
+    )
+}
+
+/// Anything but `yes`.
+pub(crate) const CANCELLED: &str = "Apply cancelled: nothing was sent.\n";
+
 /// A saved plan refused as stale, for people.
 pub(crate) fn stale(reason: &str, style: super::Style) -> String {
     format!(

@@ -9,6 +9,10 @@ use serde::Serialize;
 use super::{Style, plural};
 use crate::track::{PlanStatus, Tally};
 
+/// No plan given has a lockfile (for this target).
+pub(crate) const NO_LOCKFILES: &str =
+    "No lockfiles found for these plans: nothing has been applied yet.\n";
+
 /// One plan's line, and a line per order found lost.
 pub(crate) fn plan(path: &Path, status: &PlanStatus) -> String {
     let mut out = line(&status.tally, path);
