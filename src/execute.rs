@@ -221,27 +221,13 @@ pub(crate) async fn apply_one(
                     "HTTP {status}: {}",
                     error_message(&body).unwrap_or("no error message")
                 );
-                job.mark_unknown(
-                    run,
-                    JobError {
-                        http_status: Some(status),
-                        message: message.clone(),
-                        body: Some(body),
-                    },
-                )?;
+                job.mark_unknown(run, JobError::answer(status, message.clone(), body))?;
                 Some(Outcome::Unknown { job: j, message })
             }
             AdhocOutcome::Rejected { status, body } => {
                 let message =
                     error_message(&body).map_or_else(|| format!("HTTP {status}"), str::to_owned);
-                job.mark_rejected(
-                    run,
-                    JobError {
-                        http_status: Some(status),
-                        message: message.clone(),
-                        body: Some(body),
-                    },
-                )?;
+                job.mark_rejected(run, JobError::answer(status, message.clone(), body))?;
                 Some(Outcome::Rejected {
                     job: j,
                     message: format!("HTTP {status}: {message}"),
@@ -260,14 +246,7 @@ pub(crate) async fn apply_one(
             AdhocOutcome::NotSent { error } => {
                 // Nothing left this machine: nothing was activated.
                 let message = format!("not sent: {error}");
-                job.mark_rejected(
-                    run,
-                    JobError {
-                        http_status: None,
-                        message: message.clone(),
-                        body: None,
-                    },
-                )?;
+                job.mark_rejected(run, JobError::no_answer(message.clone()))?;
                 Some(Outcome::Rejected {
                     job: j,
                     message,
@@ -277,14 +256,7 @@ pub(crate) async fn apply_one(
             }
             AdhocOutcome::Unknown { error } => {
                 let message = error.to_string();
-                job.mark_unknown(
-                    run,
-                    JobError {
-                        http_status: None,
-                        message: message.clone(),
-                        body: None,
-                    },
-                )?;
+                job.mark_unknown(run, JobError::no_answer(message.clone()))?;
                 Some(Outcome::Unknown { job: j, message })
             }
         };

@@ -216,11 +216,9 @@ pub(crate) async fn poll_plan(
         } else if now.unix_ms() - sent_at > not_received_after_ms() {
             job.reconcile_not_received(
                 run,
-                JobError {
-                    http_status: None,
-                    message: "the platform created no run for this job: it was not received".into(),
-                    body: None,
-                },
+                JobError::no_answer(
+                    "the platform created no run for this job: it was not received",
+                ),
                 now,
             )?;
             tracing::info!(run, job = at.job, "job in doubt settled: not received");
@@ -243,11 +241,7 @@ pub(crate) async fn poll_plan(
         let (run, job) = lockfile.job_mut(at)?;
         job.settle_never_sent(
             run,
-            JobError {
-                http_status: None,
-                message: "never sent: the apply stopped before sending this job".into(),
-                body: None,
-            },
+            JobError::no_answer("never sent: the apply stopped before sending this job"),
             Timestamp::now(),
         )?;
         tally.settled += 1;

@@ -21,13 +21,11 @@ use crate::planner::resolve::resolve;
 use crate::planner::saved;
 
 pub(crate) fn run(args: &ApplyArgs, style: Style) -> Result<Exit> {
-    let mut report = output::apply::Report::default();
-    let result = apply(args, style, &mut report);
-    if args.format == OutputFormat::Json {
-        report.finish(&result);
-        output::write_stdout(&output::apply::json(&report))?;
-    }
-    result
+    online::reporting(
+        args.format == OutputFormat::Json,
+        |report| apply(args, style, report),
+        output::apply::json,
+    )
 }
 
 fn apply(args: &ApplyArgs, style: Style, report: &mut output::apply::Report) -> Result<Exit> {

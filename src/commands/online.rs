@@ -177,3 +177,20 @@ pub(crate) fn rules<'a>(
         reviewed,
     }
 }
+
+/// Runs a command that also speaks `--format json`: `body` fills its report as it goes; with
+/// `json`, one document is printed at the end from the report and how the command ended (also
+/// when it failed), by `render`.
+pub(crate) fn reporting<R: Default>(
+    json: bool,
+    body: impl FnOnce(&mut R) -> Result<crate::Exit>,
+    render: impl FnOnce(&R, &output::error::Ending) -> String,
+) -> Result<crate::Exit> {
+    let mut report = R::default();
+    let result = body(&mut report);
+    if json {
+        let ending = output::error::Ending::of(&result);
+        output::write_stdout(&render(&report, &ending))?;
+    }
+    result
+}

@@ -17,13 +17,11 @@ use crate::track::{self, Tally, Tracked};
 const HEARTBEAT: Duration = Duration::from_secs(60);
 
 pub(crate) fn run(args: &StatusArgs, style: Style) -> Result<Exit> {
-    let mut report = output::status::Report::default();
-    let result = status(args, style, &mut report);
-    if args.format == OutputFormat::Json {
-        report.finish(&result);
-        output::write_stdout(&output::status::json(&report))?;
-    }
-    result
+    online::reporting(
+        args.format == OutputFormat::Json,
+        |report| status(args, style, report),
+        output::status::json,
+    )
 }
 
 fn status(args: &StatusArgs, style: Style, report: &mut output::status::Report) -> Result<Exit> {

@@ -189,6 +189,26 @@ pub struct JobError {
     pub body: Option<Value>,
 }
 
+impl JobError {
+    /// The platform's answer: its status, a one-line message and its body.
+    pub fn answer(status: u16, message: impl Into<String>, body: Value) -> Self {
+        JobError {
+            http_status: Some(status),
+            message: message.into(),
+            body: Some(body),
+        }
+    }
+
+    /// No answer arrived: what is known instead (a lost connection, a run found or not).
+    pub fn no_answer(message: impl Into<String>) -> Self {
+        JobError {
+            http_status: None,
+            message: message.into(),
+            body: None,
+        }
+    }
+}
+
 /// One (segment, destination) pair activated by a job, and its run's latest known state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]

@@ -46,13 +46,26 @@ impl Lockfile {
                 at: SourceSpan::from((offset, marker.len())),
             });
         }
-        let value: Value = serde_json::from_str(text).map_err(|err| LockfileError::Syntax {
-            path: name.clone(),
-            message: strip_position(&err),
-            line: err.line(),
-            column: err.column(),
-            src: source(),
-            at: span_at(text, err.line(), err.column()),
+        // Where serde_json stopped, as (message, line, column, span).
+        let place = |err: &serde_json::Error| {
+            let (line, column) = (err.line(), err.column());
+            (
+                strip_position(err),
+                line,
+                column,
+                span_at(text, line, column),
+            )
+        };
+        let value: Value = serde_json::from_str(text).map_err(|err| {
+            let (message, line, column, at) = place(&err);
+            LockfileError::Syntax {
+                path: name.clone(),
+                message,
+                line,
+                column,
+                src: source(),
+                at,
+            }
         })?;
         if let Some(version) = value.get("lockfileVersion")
             && !version
@@ -70,15 +83,17 @@ impl Lockfile {
                 at,
             });
         }
-        let mut lockfile: Lockfile =
-            serde_json::from_str(text).map_err(|err| LockfileError::Invalid {
+        let mut lockfile: Lockfile = serde_json::from_str(text).map_err(|err| {
+            let (message, line, column, at) = place(&err);
+            LockfileError::Invalid {
                 path: name.clone(),
-                message: strip_position(&err),
-                line: err.line(),
-                column: err.column(),
+                message,
+                line,
+                column,
                 src: source(),
-                at: span_at(text, err.line(), err.column()),
-            })?;
+                at,
+            }
+        })?;
         // In memory a lockfile is always the current format: an older one is upgraded when it
         // is next written (version 1 lacks only fields that read as `null`).
         lockfile.lockfile_version = LOCKFILE_VERSION;

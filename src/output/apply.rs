@@ -72,22 +72,6 @@ pub(crate) struct Report {
     pub(crate) stale: Option<String>,
     /// Each plan sent, in order, and what became of it.
     pub(crate) results: Vec<(PlannedPlan, Outcome)>,
-    exit: i32,
-    error: Option<super::error::ErrorDoc>,
-}
-
-impl Report {
-    /// Records how the command ended.
-    pub(crate) fn finish(&mut self, result: &crate::error::Result<crate::Exit>) {
-        let exit = match result {
-            Ok(exit) => *exit,
-            Err(err) => {
-                self.error = Some(super::error::ErrorDoc::of(err));
-                err.exit()
-            }
-        };
-        self.exit = i32::from(exit.code());
-    }
 }
 
 #[derive(Serialize)]
@@ -116,11 +100,11 @@ struct Result<'a> {
 pub(crate) const APPLY_JSON_VERSION: u32 = 1;
 
 /// `apply --format json`: one document, also when the command failed (`ok: false`, `error`).
-pub(crate) fn json(report: &Report) -> String {
+pub(crate) fn json(report: &Report, ending: &super::error::Ending) -> String {
     let doc = Document {
         aepact_apply_version: APPLY_JSON_VERSION,
-        ok: report.exit == 0,
-        exit_code: report.exit,
+        ok: ending.exit == 0,
+        exit_code: ending.exit,
         plan: report.set.as_ref(),
         stale: report.stale.as_deref(),
         results: report
@@ -133,7 +117,7 @@ pub(crate) fn json(report: &Report) -> String {
                 outcome,
             })
             .collect(),
-        error: report.error.as_ref(),
+        error: ending.error.as_ref(),
     };
     let mut text = serde_json::to_string_pretty(&doc).expect("invariant: reports serialise");
     text.push('\n');

@@ -35,3 +35,26 @@ impl ErrorDoc {
         }
     }
 }
+
+/// How a command ended, for its JSON document: its exit status and, when it failed with an
+/// error, that error.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ending {
+    pub exit: i32,
+    pub error: Option<ErrorDoc>,
+}
+
+impl Ending {
+    pub fn of(result: &crate::error::Result<crate::Exit>) -> Self {
+        match result {
+            Ok(exit) => Ending {
+                exit: i32::from(exit.code()),
+                error: None,
+            },
+            Err(err) => Ending {
+                exit: i32::from(err.exit().code()),
+                error: Some(ErrorDoc::of(err)),
+            },
+        }
+    }
+}

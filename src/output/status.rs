@@ -125,22 +125,6 @@ pub(crate) struct Report {
     /// Each plan with a lockfile: its path, its lockfile and what the last poll found.
     pub(crate) plans: Vec<(String, String, PlanStatus)>,
     pub(crate) timed_out: bool,
-    exit: i32,
-    error: Option<super::error::ErrorDoc>,
-}
-
-impl Report {
-    /// Records how the command ended.
-    pub(crate) fn finish(&mut self, result: &crate::error::Result<crate::Exit>) {
-        let exit = match result {
-            Ok(exit) => *exit,
-            Err(err) => {
-                self.error = Some(super::error::ErrorDoc::of(err));
-                err.exit()
-            }
-        };
-        self.exit = i32::from(exit.code());
-    }
 }
 
 #[derive(Serialize)]
@@ -165,15 +149,15 @@ struct PlanDoc<'a> {
 }
 
 /// `status --format json`: one document, also when the command failed (`ok: false`, `error`).
-pub(crate) fn json(report: &Report) -> String {
+pub(crate) fn json(report: &Report, ending: &super::error::Ending) -> String {
     let mut totals = Tally::default();
     for (_, _, status) in &report.plans {
         totals.add(&status.tally);
     }
     let doc = Document {
         aepact_status_version: STATUS_JSON_VERSION,
-        ok: report.exit == 0,
-        exit_code: report.exit,
+        ok: ending.exit == 0,
+        exit_code: ending.exit,
         timed_out: report.timed_out,
         totals,
         plans: report
@@ -185,7 +169,7 @@ pub(crate) fn json(report: &Report) -> String {
                 status,
             })
             .collect(),
-        error: report.error.as_ref(),
+        error: ending.error.as_ref(),
     };
     let mut text = serde_json::to_string_pretty(&doc).expect("invariant: reports serialise");
     text.push('\n');
