@@ -30,13 +30,8 @@ pub(crate) fn run(args: &ApplyArgs, style: Style) -> Result<Exit> {
 
 fn apply(args: &ApplyArgs, style: Style, report: &mut output::apply::Report) -> Result<Exit> {
     let human = args.format == OutputFormat::Human;
-    let say = |text: &str| {
-        if human {
-            output::write_stdout(text)
-        } else {
-            Ok(())
-        }
-    };
+    // With `--format json`, stdout is kept for the one document at the end.
+    let say = |text: &str| output::write_stdout_if(human, text);
     let mut options = args.guardrails.options();
     let saved = saved::load(&args.paths)?;
     let paths: Vec<PathBuf> = match &saved {

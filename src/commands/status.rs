@@ -26,13 +26,8 @@ pub(crate) fn run(args: &StatusArgs, style: Style) -> Result<Exit> {
 
 fn status(args: &StatusArgs, style: Style, report: &mut output::status::Report) -> Result<Exit> {
     let human = args.format == OutputFormat::Human;
-    let say = |text: &str| {
-        if human {
-            output::write_stdout(text)
-        } else {
-            Ok(())
-        }
-    };
+    // With `--format json`, stdout is kept for the one document at the end.
+    let say = |text: &str| output::write_stdout_if(human, text);
     // The same offline checks as every online command. A plan packed into several jobs was
     // applied with `--split`; status sends nothing, so the segment limit does not apply here.
     let options = CheckOptions {

@@ -43,6 +43,12 @@ pub fn write_stdout(text: &str) -> crate::error::Result<()> {
     }
 }
 
+/// [`write_stdout`] when `human` (the human format), else nothing: a command with
+/// `--format json` keeps stdout for its one document.
+pub fn write_stdout_if(human: bool, text: &str) -> crate::error::Result<()> {
+    if human { write_stdout(text) } else { Ok(()) }
+}
+
 /// Writes text to stderr (problems, when stdout carries JSON or markdown). A closed stderr is
 /// not an error either.
 pub fn write_stderr(text: &str) -> crate::error::Result<()> {
