@@ -139,3 +139,46 @@ fn status_runs_the_offline_checks_first() {
         "nothing polled"
     );
 }
+
+/// `status --wait` off a terminal says how many orders are final when that changes, not at
+/// every poll (and at most once a minute when nothing changes).
+#[test]
+fn status_wait_prints_a_line_when_something_changes() {
+    let o = Online::with(
+        aepact::emulator::EmulatorBuilder::new().run_duration(std::time::Duration::from_secs(3600)),
+    );
+    assert_eq!(o.run(&["apply", "--auto-approve", PLAN]).status, 0);
+    let out = o.run(&["status", "--wait", "--timeout", "3s", PLAN]);
+    assert_eq!(out.status, 75, "{out}");
+    // Polls at 0, 0.5, 1.5 and 3.5 s would each have printed a line before.
+    assert_eq!(
+        out.stdout.matches("waiting: 0 of 3 orders final").count(),
+        1,
+        "{out}"
+    );
+    assert!(
+        out.stdout
+            .contains("timed out after 3s with 3 orders still in flight"),
+        "{out}"
+    );
+}
+
+/// `lock verify`'s report, for people and as JSON, as golden files.
+#[test]
+fn lock_verify_for_people_and_as_json() {
+    let o = Online::new();
+    assert_eq!(o.run(&["apply", "--auto-approve", PLAN]).status, 0);
+    let text = std::fs::read_to_string(o.env.path().join("plans/flash-sale.lock.json")).unwrap();
+    o.env.write(
+        "plans/flash-sale.lock.json",
+        text.replacen("\"index\": 0", "\"index\": 3", 1),
+    );
+    let human = o.run(&["lock", "verify", "plans"]);
+    assert_eq!(human.status, 1, "{human}");
+    let json = o.run(&["lock", "verify", "--format", "json", "plans"]);
+    assert_eq!(json.status, 1, "{json}");
+    settings().bind(|| {
+        insta::assert_snapshot!("lock_verify_human", human);
+        insta::assert_snapshot!("lock_verify_json", json.stdout);
+    });
+}
