@@ -74,3 +74,36 @@ fn docs_list_every_lock_verify_kind() {
         );
     }
 }
+
+/// Every file and directory docs/architecture.md names exists.
+#[test]
+fn architecture_names_files_that_exist() {
+    let docs = std::fs::read_to_string(repo_root().join("docs/architecture.md")).unwrap();
+    let mut named = 0;
+    for (i, _) in docs.match_indices("`src/") {
+        let rest = &docs[i + 1..];
+        let path = &rest[..rest.find('`').unwrap()];
+        assert!(
+            repo_root().join(path).exists(),
+            "docs/architecture.md names `{path}`, which does not exist"
+        );
+        named += 1;
+    }
+    // Files named by their bare name in a directory's row: check those too.
+    for row in docs
+        .lines()
+        .filter(|l| l.starts_with("| ") && l.contains("`src/"))
+    {
+        let dir = row.split('`').nth(1).unwrap();
+        for name in row.split('(').skip(1).filter_map(|p| p.split('`').nth(1)) {
+            if name.ends_with(".rs") && !name.starts_with("src/") {
+                assert!(
+                    repo_root().join(dir).join(name).exists(),
+                    "docs/architecture.md names `{dir}{name}`, which does not exist"
+                );
+                named += 1;
+            }
+        }
+    }
+    assert!(named > 20, "only {named} paths found");
+}
