@@ -20,6 +20,10 @@ pub enum Exit {
     Changes,
     /// 75 (EX_TEMPFAIL): refused for a reason that clears by itself; try again later.
     TempFail,
+    /// 130: stopped by Ctrl-C (SIGINT) while waiting, after recording what it had polled.
+    Interrupted,
+    /// 143: stopped by SIGTERM while waiting, after recording what it had polled.
+    Terminated,
 }
 
 impl From<Exit> for ExitCode {
@@ -36,6 +40,8 @@ impl Exit {
             Exit::Failure => 1,
             Exit::Changes => 2,
             Exit::TempFail => 75,
+            Exit::Interrupted => 130,
+            Exit::Terminated => 143,
         }
     }
 
@@ -46,6 +52,7 @@ impl Exit {
             Exit::Success | Exit::Changes => 0,
             Exit::TempFail => 1,
             Exit::Failure => 2,
+            Exit::Interrupted | Exit::Terminated => 3,
         };
         if rank(other) > rank(self) {
             other

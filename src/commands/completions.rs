@@ -89,7 +89,10 @@ Invalid plans, a refused or failed operation, or a command\-line usage error.
 \fBplan \-\-detailed\-exitcode\fR only: there is something to apply.
 .TP
 \fB75\fR
-Refused for a reason that clears by itself (EX_TEMPFAIL): an export job processing, a run in flight, \fBstatus \-\-wait\fR timed out. Retry later.
+Refused or stopped for a reason that clears by itself, before anything was sent (EX_TEMPFAIL): an export job processing, a run in flight, the platform unreachable or answering 429/5xx, another aepact holding a plan's lock, \fBstatus \-\-wait\fR timed out. Retry later.
+.TP
+\fB130\fR, \fB143\fR
+\fBstatus \-\-wait\fR stopped by Ctrl\-C (SIGINT) or SIGTERM, after recording what it had polled.
 .SH ENVIRONMENT
 .TP
 \fBAEP_ORG_ID\fR

@@ -65,6 +65,9 @@ fn status(args: &StatusArgs, style: Style, report: &mut output::status::Report) 
         );
         bar
     });
+    // Ctrl-C and SIGTERM while waiting: the poll under way finishes writing, then the command
+    // says what was recorded and exits 130 or 143, as a shell expects of an interrupted command.
+    let signals = args.wait.then(|| runtime.block_on(Signals::listen()));
     let started = Instant::now();
     let mut delay = Duration::from_millis(500);
     let mut last: Option<Tally> = None;
@@ -117,7 +120,69 @@ fn status(args: &StatusArgs, style: Style, report: &mut output::status::Report) 
             }
         }
         last = Some(tally);
-        std::thread::sleep(delay.min(args.timeout.saturating_sub(started.elapsed())));
+        let pause = delay.min(args.timeout.saturating_sub(started.elapsed()));
+        let stopped = match &signals {
+            Some(Ok(signals)) => runtime.block_on(signals.sleep(pause)),
+            _ => {
+                std::thread::sleep(pause);
+                None
+            }
+        };
+        if let Some(exit) = stopped {
+            if let Some(bar) = &bar {
+                bar.finish_and_clear();
+            }
+            say(&lines)?;
+            say(&output::status::summary(&tally, style))?;
+            say(&output::status::interrupted(&tally))?;
+            report.interrupted = true;
+            return Ok(exit);
+        }
         delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// The signals that stop `status --wait`: Ctrl-C (SIGINT) and, on Unix, SIGTERM.
+struct Signals {
+    #[cfg(unix)]
+    interrupt: tokio::sync::Mutex<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    terminate: tokio::sync::Mutex<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    /// Installs the handlers (inside the runtime): from here on these signals no longer end
+    /// the process at once.
+    async fn listen() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals {
+                interrupt: tokio::sync::Mutex::new(signal(SignalKind::interrupt())?),
+                terminate: tokio::sync::Mutex::new(signal(SignalKind::terminate())?),
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Signals {})
+    }
+
+    /// Sleeps for `pause`, or until a signal: the exit status it calls for (130 for Ctrl-C,
+    /// 143 for SIGTERM).
+    async fn sleep(&self, pause: Duration) -> Option<Exit> {
+        #[cfg(unix)]
+        {
+            let mut interrupt = self.interrupt.lock().await;
+            let mut terminate = self.terminate.lock().await;
+            tokio::select! {
+                () = tokio::time::sleep(pause) => None,
+                _ = interrupt.recv() => Some(Exit::Interrupted),
+                _ = terminate.recv() => Some(Exit::Terminated),
+            }
+        }
+        #[cfg(not(unix))]
+        tokio::select! {
+            () = tokio::time::sleep(pause) => None,
+            _ = tokio::signal::ctrl_c() => Some(Exit::Interrupted),
+        }
     }
 }

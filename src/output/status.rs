@@ -107,6 +107,14 @@ pub(crate) fn heartbeat(tally: &Tally, elapsed: Duration) -> String {
     )
 }
 
+/// `--wait` was stopped by a signal.
+pub(crate) fn interrupted(tally: &Tally) -> String {
+    format!(
+        "interrupted with {} still in flight; what was polled is recorded in the lockfiles\n  help: run `aepact status --wait` again to follow them\n",
+        plural(tally.in_flight + tally.in_doubt, "order", "orders")
+    )
+}
+
 /// `--wait` gave up.
 pub(crate) fn timed_out(tally: &Tally, waited: Duration) -> String {
     format!(
@@ -125,6 +133,8 @@ pub(crate) struct Report {
     /// Each plan with a lockfile: its path, its lockfile and what the last poll found.
     pub(crate) plans: Vec<(String, String, PlanStatus)>,
     pub(crate) timed_out: bool,
+    /// Whether a signal (Ctrl-C, SIGTERM) stopped `--wait`.
+    pub(crate) interrupted: bool,
 }
 
 #[derive(Serialize)]
@@ -134,6 +144,7 @@ struct Document<'a> {
     ok: bool,
     exit_code: i32,
     timed_out: bool,
+    interrupted: bool,
     totals: Tally,
     plans: Vec<PlanDoc<'a>>,
     error: Option<&'a super::error::ErrorDoc>,
@@ -159,6 +170,7 @@ pub(crate) fn json(report: &Report, ending: &super::error::Ending) -> String {
         ok: ending.exit == 0,
         exit_code: ending.exit,
         timed_out: report.timed_out,
+        interrupted: report.interrupted,
         totals,
         plans: report
             .plans

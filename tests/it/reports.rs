@@ -182,3 +182,50 @@ fn lock_verify_for_people_and_as_json() {
         insta::assert_snapshot!("lock_verify_json", json.stdout);
     });
 }
+
+/// Ctrl-C or SIGTERM during `status --wait`: what was polled is printed and recorded, and the
+/// command exits 130 or 143 (issue 12).
+#[cfg(unix)]
+#[test]
+fn status_wait_stops_cleanly_on_ctrl_c_and_sigterm() {
+    use std::io::BufRead;
+    let o = Online::with(
+        aepact::emulator::EmulatorBuilder::new().run_duration(std::time::Duration::from_secs(3600)),
+    );
+    assert_eq!(o.run(&["apply", "--auto-approve", PLAN]).status, 0);
+    for (signal, code) in [("-INT", 130), ("-TERM", 143)] {
+        let mut child = o
+            .env
+            .command(["status", "--wait", "--timeout", "5m", PLAN])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        // The first poll is done and recorded once it says it is waiting.
+        let first = lines.next().unwrap().unwrap();
+        assert!(first.starts_with("waiting: 0 of 3 orders final"), "{first}");
+        let sent = std::process::Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let rest: Vec<String> = lines.map(Result::unwrap).collect();
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(code), "{signal}: {rest:?}");
+        let text = rest.join("\n");
+        assert!(
+            text.contains("plans/flash-sale.yaml: 0 succeeded, 0 failed, 3 in flight"),
+            "{text}"
+        );
+        assert!(
+            text.contains("interrupted with 3 orders still in flight"),
+            "{text}"
+        );
+        // The poll was recorded: the orders were checked.
+        assert_eq!(
+            o.lockfile()["runs"][0]["jobs"][0]["orders"][0]["status"],
+            "scheduled"
+        );
+    }
+}
