@@ -45,6 +45,10 @@ pub const ERRORS: &[(&str, &str)] = &[
         "aepact::setting",
         "an `AEPACT_*` setting has a value that cannot work",
     ),
+    (
+        "aepact::stdin_plan",
+        "a plan read from standard input cannot be applied",
+    ),
     ("aepact::lockfile::read", "a lockfile could not be read"),
     ("aepact::lockfile::syntax", "a lockfile is not valid JSON"),
     (

@@ -67,6 +67,18 @@ pub enum Error {
     )]
     SavedPlan(String),
 
+    /// `apply -`: a plan read from standard input has no file, so no lockfile to record in.
+    #[error(
+        "a plan read from standard input cannot be applied: it has no lockfile to record the activation in"
+    )]
+    #[diagnostic(
+        code(aepact::stdin_plan),
+        help(
+            "save the plan to a file (committed, beside its lockfile) and apply that file; `validate -` and `plan -` accept standard input"
+        )
+    )]
+    StdinPlan,
+
     /// An error before anything was sent (planning, or `apply` before its first POST): shown as
     /// the error it wraps, followed by "Nothing was sent."
     #[error(transparent)]
@@ -97,7 +109,9 @@ impl Error {
             Error::Output(_) | Error::WriteFile { .. } | Error::Io { .. } => Kind::Internal,
             Error::Emulator(_) => Kind::Internal,
             Error::Lockfile(e) => lockfile_kind(e),
-            Error::Config(_) | Error::SavedPlan(_) | Error::Setting(_) => Kind::User,
+            Error::Config(_) | Error::SavedPlan(_) | Error::Setting(_) | Error::StdinPlan => {
+                Kind::User
+            }
             Error::Api(e) => api_kind(e),
             Error::BeforeSending(e) => e.kind(),
         }

@@ -47,6 +47,12 @@ fn apply(args: &ApplyArgs, style: Style, report: &mut output::apply::Report) -> 
     let Some(plans) = online::checked_plans(&paths, &options, style, human)? else {
         return Ok(Exit::Failure);
     };
+    if plans
+        .iter()
+        .any(|p| p.file.as_os_str() == crate::plan::load::STDIN)
+    {
+        return Err(Error::StdinPlan);
+    }
     let before = || -> Result<_> {
         let connection = online::connect(&args.emulator)?;
         // Every plan's lock, for the whole apply (planning included): a second apply of the

@@ -139,6 +139,15 @@ struct FileTarget {
 fn discover(paths: &[PathBuf]) -> Vec<Target> {
     let mut found = Discovery::default();
     for path in paths {
+        // `-`: the plan on standard input (read once, whatever else is given).
+        if path.as_os_str() == load::STDIN {
+            found.file(
+                load::STDIN_DISPLAY.to_owned(),
+                Arc::from(path.as_path()),
+                true,
+            );
+            continue;
+        }
         let display = display_path(path);
         match std::fs::metadata(path) {
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => found.problem(

@@ -35,7 +35,44 @@ pub const MAX_DEPTH: usize = 64;
 /// dropped.
 ///
 /// Returns the source, or the diagnostic that explains why there is none.
+/// The path that names standard input on the command line (`aepact validate -`).
+pub const STDIN: &str = "-";
+/// How a plan read from standard input is named in diagnostics and reports.
+pub const STDIN_DISPLAY: &str = "<stdin>";
+
+/// Standard input, read once (at most the size limit and one byte more): a plan given as `-`
+/// is read by the checks and again for cross-plan diagnostics.
+fn stdin_bytes() -> &'static Result<Vec<u8>, String> {
+    static STDIN_BYTES: std::sync::OnceLock<Result<Vec<u8>, String>> = std::sync::OnceLock::new();
+    STDIN_BYTES.get_or_init(|| {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .take(MAX_FILE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map(|_| bytes)
+            .map_err(|e| e.to_string())
+    })
+}
+
 pub fn read_source(path: &Path, display: &str) -> Result<SourceFile, Diagnostic> {
+    if path.as_os_str() == STDIN {
+        return match stdin_bytes() {
+            Ok(bytes) if bytes.len() as u64 > MAX_FILE_BYTES => Err(Diagnostic::error(
+                Code::FileTooLarge,
+                display,
+                format!("`{display}` is more than the {MAX_FILE_BYTES}-byte (1 MiB) limit for a plan file"),
+            )
+            .with_help("a plan is a few KiB of YAML: check that this is what you meant to pipe in")),
+            Ok(bytes) => source_from_bytes(display, bytes.clone()),
+            Err(err) => Err(Diagnostic::error(
+                Code::Unreadable,
+                display,
+                format!("cannot read standard input: {err}"),
+            )
+            .with_help("pipe a plan into `aepact validate -`, or name the plan file")),
+        };
+    }
     let unreadable = |err: std::io::Error| {
         Diagnostic::error(
             Code::Unreadable,

@@ -229,3 +229,50 @@ fn status_wait_stops_cleanly_on_ctrl_c_and_sigterm() {
         );
     }
 }
+
+/// `validate -` and `plan -` read the plan from standard input; `apply -` refuses, since such a
+/// plan has no lockfile (issue 12).
+#[test]
+fn a_plan_on_standard_input() {
+    use std::io::Write;
+    let o = Online::new();
+    let text = std::fs::read_to_string(o.env.path().join(PLAN)).unwrap();
+    let run = |args: &[&str], input: &str| {
+        let mut child = o
+            .env
+            .command(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        crate::common::Output {
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            status: out.status.code().unwrap_or(-1),
+        }
+    };
+    let valid = run(&["validate", "-"], &text);
+    assert_eq!(valid.status, 0, "{valid}");
+    let invalid = run(&["validate", "-"], &text.replace("run: 1", "runn: 1"));
+    assert_eq!(invalid.status, 1, "{invalid}");
+    assert!(invalid.stdout.contains("<stdin>:"), "{invalid}");
+    let plan = run(&["plan", "--detailed-exitcode", "-"], &text);
+    assert_eq!(plan.status, 2, "{plan}");
+    assert!(
+        plan.stdout
+            .contains("plan `black-friday-flash-sale` (<stdin>)"),
+        "{plan}"
+    );
+    let apply = run(&["apply", "--auto-approve", "-"], &text);
+    assert_eq!(apply.status, 1, "{apply}");
+    assert!(apply.stderr.contains("aepact::stdin_plan"), "{apply}");
+    assert_eq!(o.posts(), 0);
+}
