@@ -16,8 +16,8 @@ use super::state::{
     Selector, World, date_of, days_of, is_uuid, new_etag, new_hex24, new_uuid,
 };
 use crate::plan::diags::{Code, Diagnostic};
-use crate::plan::load;
 use crate::plan::source::SourceFile;
+use crate::plan::{load, read};
 
 /// The demo world's seed, compiled into the binary.
 pub(super) const DEMO_SEED: &str = include_str!("demo-world.yaml");
@@ -140,7 +140,7 @@ impl Seed {
     /// Reads and checks a seed file.
     pub(crate) fn read(path: &Path) -> Result<Self, EmulatorError> {
         let display = path.display().to_string();
-        let source = load::read_source(path, &display).map_err(|d| EmulatorError::Seed {
+        let source = read::read_source(path, &display).map_err(|d| EmulatorError::Seed {
             path: display.clone(),
             diagnostics: vec![d],
         })?;

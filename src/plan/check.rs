@@ -15,9 +15,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use super::diags::{Code, Diagnostic, Severity};
 use super::guardrails::{self, CheckOptions, CrossPlan, SegmentUse};
 use super::identity::{self, PlanFile};
-use super::load;
 use super::model::{Plan, RawPlan};
 use super::schema;
+use super::{load, read};
 
 /// The outcome of checking one path: a plan file, or a path that yielded no file.
 ///
@@ -140,9 +140,9 @@ fn discover(paths: &[PathBuf]) -> Vec<Target> {
     let mut found = Discovery::default();
     for path in paths {
         // `-`: the plan on standard input (read once, whatever else is given).
-        if path.as_os_str() == load::STDIN {
+        if path.as_os_str() == read::STDIN {
             found.file(
-                load::STDIN_DISPLAY.to_owned(),
+                read::STDIN_DISPLAY.to_owned(),
                 Arc::from(path.as_path()),
                 true,
             );
@@ -333,7 +333,7 @@ fn check_file(
     keep_plan: bool,
 ) -> Option<(FileReport, Vec<u128>)> {
     let display = target.display.clone();
-    let (mut report, distinct) = match load::read_source(&target.file, &display) {
+    let (mut report, distinct) = match read::read_source(&target.file, &display) {
         Ok(source) => {
             let doc = load::parse(&source);
             if !target.named
@@ -511,7 +511,7 @@ pub fn check_paths(paths: &[PathBuf], options: &CheckOptions, keep_plans: bool) 
     }
 
     let reload = |i: usize| match &targets[i] {
-        Target::File(file) => load::read_source(&file.file, &file.display).ok(),
+        Target::File(file) => read::read_source(&file.file, &file.display).ok(),
         Target::Problem(_) | Target::Dir { .. } => None,
     };
     let plans: Vec<CrossPlan<'_>> = slots

@@ -1,4 +1,4 @@
-//! Reading plan files and turning YAML into a JSON tree with a span for every node.
+//! Turning a plan's YAML into a JSON tree with a span for every node.
 //!
 //! We drive saphyr's event parser ourselves rather than use a ready-made tree because the tree
 //! would have to be walked again for spans, silently keeps the last of two duplicate keys, and
@@ -8,19 +8,12 @@
 //! nesting on the way.
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::Read;
-use std::path::Path;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span, Tag};
 use serde_json::{Map, Number, Value};
 
 use super::diags::{Code, Diagnostic};
 use super::source::{CharSpan, SourceFile};
-
-/// Plan files larger than this are refused without being read: a plan is a few KiB, so a file
-/// this big is a mistake (a data dump, a binary) and reading it would only waste memory.
-pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
 /// Most nodes a document may expand to, aliases included. A plan with 80 segments under 10
 /// destinations has about 2,000 nodes; a "billion laughs" file hits this within microseconds.
@@ -29,143 +22,6 @@ pub const MAX_NODES: usize = 100_000;
 /// Deepest nesting of collections. The plan format nests 4 levels; nothing legitimate goes
 /// anywhere near this, and the bound keeps recursive drops and serde away from stack overflows.
 pub const MAX_DEPTH: usize = 64;
-
-/// Reads a plan file: refuses non-regular files, files over [`MAX_FILE_BYTES`] (checked before
-/// reading and again while reading, in case the file grows) and invalid UTF-8. A leading BOM is
-/// dropped.
-///
-/// Returns the source, or the diagnostic that explains why there is none.
-/// The path that names standard input on the command line (`aepact validate -`).
-pub const STDIN: &str = "-";
-/// How a plan read from standard input is named in diagnostics and reports.
-pub const STDIN_DISPLAY: &str = "<stdin>";
-
-/// Standard input, read once (at most the size limit and one byte more): a plan given as `-`
-/// is read by the checks and again for cross-plan diagnostics.
-fn stdin_bytes() -> &'static Result<Vec<u8>, String> {
-    static STDIN_BYTES: std::sync::OnceLock<Result<Vec<u8>, String>> = std::sync::OnceLock::new();
-    STDIN_BYTES.get_or_init(|| {
-        let mut bytes = Vec::new();
-        std::io::stdin()
-            .lock()
-            .take(MAX_FILE_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map(|_| bytes)
-            .map_err(|e| e.to_string())
-    })
-}
-
-pub fn read_source(path: &Path, display: &str) -> Result<SourceFile, Diagnostic> {
-    if path.as_os_str() == STDIN {
-        return match stdin_bytes() {
-            Ok(bytes) if bytes.len() as u64 > MAX_FILE_BYTES => Err(Diagnostic::error(
-                Code::FileTooLarge,
-                display,
-                format!("`{display}` is more than the {MAX_FILE_BYTES}-byte (1 MiB) limit for a plan file"),
-            )
-            .with_help("a plan is a few KiB of YAML: check that this is what you meant to pipe in")),
-            Ok(bytes) => source_from_bytes(display, bytes.clone()),
-            Err(err) => Err(Diagnostic::error(
-                Code::Unreadable,
-                display,
-                format!("cannot read standard input: {err}"),
-            )
-            .with_help("pipe a plan into `aepact validate -`, or name the plan file")),
-        };
-    }
-    let unreadable = |err: std::io::Error| {
-        Diagnostic::error(
-            Code::Unreadable,
-            display,
-            format!("cannot read `{display}`: {err}"),
-        )
-        .with_help("check that the file exists and that you may read it")
-    };
-    // Stat before opening: opening a FIFO would block until someone writes to it.
-    let meta = std::fs::metadata(path).map_err(unreadable)?;
-    if !meta.is_file() {
-        return Err(Diagnostic::error(
-            Code::Unreadable,
-            display,
-            format!("`{display}` is not a regular file"),
-        )
-        .with_help("plan paths must name YAML files or directories that contain them"));
-    }
-    let too_large = |len: u64| {
-        Diagnostic::error(
-            Code::FileTooLarge,
-            display,
-            format!(
-                "`{display}` is {len} bytes, more than the {MAX_FILE_BYTES}-byte (1 MiB) limit for a plan file"
-            ),
-        )
-        .with_help("a plan is a few KiB of YAML: split it into several plans, or check that this is the file you meant")
-    };
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(too_large(meta.len()));
-    }
-    let file = File::open(path).map_err(unreadable)?;
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(unreadable)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(too_large(bytes.len() as u64));
-    }
-    source_from_bytes(display, bytes)
-}
-
-/// Checks that the bytes are UTF-8, drops a BOM and turns lone CRs (old Mac line endings) into
-/// LFs.
-pub fn source_from_bytes(display: &str, bytes: Vec<u8>) -> Result<SourceFile, Diagnostic> {
-    match String::from_utf8(bytes) {
-        Ok(mut text) => {
-            if text.starts_with('\u{feff}') {
-                text.drain(..3);
-            }
-            Ok(SourceFile::new(display, lone_cr_to_lf(text)))
-        }
-        Err(err) => {
-            let at = err.utf8_error().valid_up_to();
-            let bad = err.as_bytes()[at];
-            let text = String::from_utf8_lossy(err.as_bytes()).into_owned();
-            // The prefix is valid, so `at` is the same offset in the lossy text, where the bad
-            // byte became one U+FFFD character.
-            let char_at = text[..at].chars().count();
-            let source = SourceFile::new(display, text);
-            Err(Diagnostic::at(
-                Code::NotUtf8,
-                &source,
-                CharSpan::new(char_at, char_at + 1),
-                format!(
-                    "`{display}` is not valid UTF-8: byte 0x{bad:02X} cannot start a character here"
-                ),
-            )
-            .with_label_text("invalid byte")
-            .with_help(
-                "save the file as UTF-8 (plans may hold any Unicode text, but in UTF-8 only)",
-            ))
-        }
-    }
-}
-
-/// YAML reads a lone CR as a line break (YAML 1.2, section 5.4) and folds every break to LF, but
-/// positions are counted in LF-separated lines: a CR-only file would be "line 0" everywhere.
-/// Each lone CR becomes an LF, which YAML reads the same and which keeps every byte and character
-/// offset where it was; CRLF pairs stay as they are.
-fn lone_cr_to_lf(text: String) -> String {
-    if !text.contains('\r') {
-        return text;
-    }
-    let mut bytes = text.into_bytes();
-    for i in 0..bytes.len() {
-        if bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n') {
-            bytes[i] = b'\n';
-        }
-    }
-    // Only ASCII bytes changed, for ASCII bytes: still UTF-8.
-    String::from_utf8(bytes).expect("invariant: swapping one ASCII byte for another keeps UTF-8")
-}
 
 /// A parsed plan document: the JSON tree and where each node came from.
 #[derive(Debug)]
@@ -778,6 +634,7 @@ fn is_float(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::read::source_from_bytes;
 
     fn load(text: &str) -> Result<Document, Vec<Diagnostic>> {
         parse(&SourceFile::new("t.yaml", text))

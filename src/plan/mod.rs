@@ -10,6 +10,7 @@ pub mod guardrails;
 pub mod identity;
 pub mod load;
 pub mod model;
+pub mod read;
 pub mod request;
 pub mod schema;
 pub mod source;

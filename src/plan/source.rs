@@ -18,7 +18,7 @@ pub struct CharSpan {
 
 impl CharSpan {
     pub fn new(start: usize, end: usize) -> Self {
-        // Files are capped at a few MiB (see `load::MAX_FILE_BYTES`), so u32 never truncates.
+        // Files are capped at a few MiB (see `read::MAX_FILE_BYTES`), so u32 never truncates.
         Self {
             start: start as u32,
             end: end.max(start) as u32,

@@ -101,16 +101,33 @@ fn named_paths(module: &str, text: &str) -> BTreeSet<String> {
         for seg in head.split("::").filter(|s| !s.is_empty()) {
             path = format!("{path}::{seg}");
         }
-        found.insert(path.clone());
-        if let Some(group) = tail.split_once('{').map(|(_, g)| g) {
-            let group = group.split('}').next().unwrap_or("");
-            let prefix = path.trim_end_matches("::").to_owned();
-            for item in group.split(',') {
-                let item = item.trim();
-                let first = item.split("::").next().unwrap_or("").trim();
-                if !first.is_empty() && first != "self" {
-                    found.insert(format!("{prefix}::{first}"));
+        // `use super::{load, read}` names the two siblings, not their parent: the group's
+        // `self` (or no group at all) names the path itself.
+        let group = tail
+            .strip_prefix(head)
+            .and_then(|after| after.strip_prefix('{'))
+            .or_else(|| {
+                head.ends_with("::")
+                    .then(|| tail.split_once('{').map(|(_, g)| g))
+                    .flatten()
+            });
+        match group {
+            Some(group) => {
+                let group = group.split('}').next().unwrap_or("");
+                let prefix = path.trim_end_matches("::").to_owned();
+                for item in group.split(',') {
+                    let item = item.trim();
+                    let first = item.split("::").next().unwrap_or("");
+                    let first = first.split_whitespace().next().unwrap_or(""); // `a as b`
+                    if first == "self" {
+                        found.insert(prefix.clone());
+                    } else if !first.is_empty() {
+                        found.insert(format!("{prefix}::{first}"));
+                    }
                 }
+            }
+            None => {
+                found.insert(path.clone());
             }
         }
         i = j;

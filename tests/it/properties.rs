@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use aepact::lockfile::Lockfile;
 use aepact::plan::check::{FileReport, check_source};
-use aepact::plan::load::source_from_bytes;
+use aepact::plan::read::source_from_bytes;
 use aepact::plan::request::intent_digest;
 use aepact::plan::{AdhocApiVersion, CheckOptions, Code, Diagnostic};
 use proptest::prelude::*;
