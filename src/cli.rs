@@ -148,6 +148,9 @@ pub struct PlanArgs {
     pub witness: WitnessArgs,
 
     #[command(flatten)]
+    pub client: ClientArgs,
+
+    #[command(flatten)]
     pub emulator: EmulatorFlags,
 }
 
@@ -218,6 +221,9 @@ pub struct ApplyArgs {
     pub witness: WitnessArgs,
 
     #[command(flatten)]
+    pub client: ClientArgs,
+
+    #[command(flatten)]
     pub emulator: EmulatorFlags,
 }
 
@@ -247,6 +253,9 @@ pub struct StatusArgs {
     /// How long to wait for another aepact holding a plan's lock, e.g. `30s`, `2m`
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::time::parse_duration)]
     pub lock_timeout: std::time::Duration,
+
+    #[command(flatten)]
+    pub client: ClientArgs,
 
     #[command(flatten)]
     pub emulator: EmulatorFlags,
@@ -286,6 +295,28 @@ pub enum LockVerifyFormat {
     Human,
     /// One JSON document: per lockfile, its problems with kind, position and JSON pointer
     Json,
+}
+
+/// How the online commands talk to the platform.
+#[derive(Debug, Clone, Args)]
+pub struct ClientArgs {
+    /// Most requests to the platform in flight at once (independent reads run side by side)
+    #[arg(
+        long,
+        value_name = "N",
+        env = "AEPACT_CONCURRENCY",
+        default_value_t = crate::api::DEFAULT_CONCURRENCY,
+        value_parser = parse_concurrency
+    )]
+    pub concurrency: usize,
+}
+
+/// `--concurrency`: a whole number from 1 to 64.
+fn parse_concurrency(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if (1..=64).contains(&n) => Ok(n),
+        _ => Err(format!("`{text}` is not a whole number from 1 to 64")),
+    }
 }
 
 /// Run against the built-in emulator instead of Adobe Experience Platform.

@@ -115,6 +115,7 @@ pub(crate) async fn poll_plan(
     target: &Target,
     plan: &Tracked,
     lock_timeout: Duration,
+    listed: &Listed,
 ) -> Result<PlanStatus> {
     let mut ledger = tokio::task::block_in_place(|| {
         Ledger::open_at(&plan.file, plan.lockfile.clone(), &plan.name, lock_timeout)
@@ -255,9 +256,19 @@ pub(crate) async fn poll_plan(
         };
         // By run ID where known: the status URL names the host the job was sent to, and a
         // client only follows URLs on its own platform host (an `--emulator` run moves port).
-        let run = match &order.run_id {
-            Some(id) => client.get_run_by_id(&sandbox, id).await?,
-            None => client.get_run(&sandbox, &order.status_url).await?,
+        // Listed already (every order of the invocation, by ID, one listing per sandbox), or
+        // asked for on its own: an order recorded since the listing, one known by URL only,
+        // and one the listing did not return (to tell a lost run by its 404).
+        let run = match order
+            .run_id
+            .as_deref()
+            .and_then(|id| listed.get(&sandbox, id))
+        {
+            Some(run) => Some(run.clone()),
+            None => match &order.run_id {
+                Some(id) => client.get_run_by_id(&sandbox, id).await?,
+                None => client.get_run(&sandbox, &order.status_url).await?,
+            },
         };
         let Some(run) = run else {
             tracing::info!(segment = %order.segment, "the platform does not know this order's run");
@@ -331,5 +342,51 @@ fn order_update(run: &Run) -> OrderUpdate {
             .filter_map(|e| serde_json::to_value(e).ok())
             .collect(),
         checked_at: Timestamp::now(),
+    }
+}
+
+/// The runs of the recorded orders still to poll, listed by ID before the plans are polled: one
+/// listing per sandbox for every order of every plan, instead of one request per order.
+#[derive(Debug, Default)]
+pub(crate) struct Listed {
+    runs: std::collections::HashMap<(String, String), Run>,
+}
+
+impl Listed {
+    /// Lists, by ID, the runs of the orders not final in these plans' lockfiles (read without
+    /// their locks: an order recorded meanwhile is polled on its own).
+    pub(crate) async fn read(client: &Arc<Client>, plans: &[Tracked]) -> Result<Listed> {
+        let mut by_sandbox: std::collections::BTreeMap<String, Vec<String>> =
+            std::collections::BTreeMap::new();
+        for plan in plans {
+            let Some(lockfile) = crate::lockfile::Lockfile::load(&plan.lockfile)? else {
+                continue;
+            };
+            for at in lockfile.non_final_orders() {
+                if let Some(id) = lockfile.order(at).and_then(|o| o.run_id.clone()) {
+                    by_sandbox
+                        .entry(lockfile.runs[at.run].sandbox.clone())
+                        .or_default()
+                        .push(id);
+                }
+            }
+        }
+        let mut listed = Listed::default();
+        for (sandbox, mut ids) in by_sandbox {
+            ids.sort();
+            ids.dedup();
+            let names: Vec<&str> = ids.iter().map(String::as_str).collect();
+            for run in client.list_runs_by_id(&sandbox, &names).await? {
+                listed
+                    .runs
+                    .insert((sandbox.clone(), run.id.to_ascii_lowercase()), run);
+            }
+        }
+        Ok(listed)
+    }
+
+    fn get(&self, sandbox: &str, run_id: &str) -> Option<&Run> {
+        self.runs
+            .get(&(sandbox.to_owned(), run_id.to_ascii_lowercase()))
     }
 }

@@ -39,6 +39,10 @@ const TOKEN: &str = "/ims/token/v3";
 
 /// Most pages followed in one listing, against a server whose cursor never ends.
 const MAX_PAGES: usize = 100;
+/// Most dataflows named in one runs listing (`flowId==a,b,…`): about 800 bytes of URL.
+const FLOWS_PER_LISTING: usize = 20;
+/// Most IDs named in one listing by ID (`id==a,b,…`): about 1.9 KB of URL.
+const IDS_PER_LISTING: usize = 50;
 
 /// The Platform client. Cheap to clone (one shared connection pool, token cache and counter),
 /// so independent calls can run concurrently on spawned tasks.
@@ -56,6 +60,11 @@ struct Inner {
     /// Access tokens IMS issued to this process, scrubbed (like the configured secret) from any
     /// text a server sent back: an error page may echo the request's headers.
     issued: std::sync::Mutex<Vec<Secret>>,
+    /// Requests in flight at once, across every task of the process (`--concurrency`).
+    limit: tokio::sync::Semaphore,
+    /// No request leaves before this instant: a 429 (or 503) with `Retry-After` slows the whole
+    /// client, not only the request that met it.
+    pause_until: std::sync::Mutex<Option<tokio::time::Instant>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -119,6 +128,7 @@ impl Client {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(ApiError::ClientBuild)?;
+        let config_concurrency = config.concurrency.max(1);
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
@@ -127,6 +137,8 @@ impl Client {
                 tokens: TokenCache::default(),
                 sent: AtomicU64::new(0),
                 issued: std::sync::Mutex::new(Vec::new()),
+                limit: tokio::sync::Semaphore::new(config_concurrency),
+                pause_until: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -208,19 +220,87 @@ impl Client {
         flow_id: &str,
         created_after: i64,
     ) -> Result<RunListing, ApiError> {
-        let mut platform_time = None;
-        let base = vec![
-            ("property".to_owned(), format!("flowId=={flow_id}")),
-            ("property".to_owned(), format!("createdAt>{created_after}")),
-        ];
+        self.list_runs_of(sandbox, &[flow_id], created_after).await
+    }
+
+    /// The runs of several dataflows of one sandbox created after `created_after` (epoch ms,
+    /// exclusive), oldest first: one listing (`property=flowId==a,b,c`, comma meaning "any of",
+    /// and `property=createdAt>…`), its `_links.next` pages followed to the end, in pieces of at
+    /// most [`FLOWS_PER_LISTING`] dataflows so that no URL grows too long. Returns the runs and
+    /// the platform's clock (its latest `Date` header).
+    pub async fn list_runs_of(
+        &self,
+        sandbox: &str,
+        flow_ids: &[&str],
+        created_after: i64,
+    ) -> Result<RunListing, ApiError> {
         let mut runs: Vec<Run> = Vec::new();
+        let mut platform_time = None;
+        for chunk in flow_ids.chunks(FLOWS_PER_LISTING) {
+            let filters = [
+                format!("flowId=={}", chunk.join(",")),
+                format!("createdAt>{created_after}"),
+            ];
+            let (items, time) = self.list_all::<Run>(sandbox, RUNS, &filters).await?;
+            platform_time = platform_time.max(time);
+            runs.extend(items);
+        }
+        // The filters are the server's; check them here too, in case one was ignored.
+        runs.retain(|r| {
+            flow_ids.iter().any(|f| r.flow_id.eq_ignore_ascii_case(f))
+                && r.created_at.is_none_or(|t| t > created_after)
+        });
+        runs.sort_by_key(|r| r.created_at);
+        runs.dedup_by(|a, b| a.id == b.id);
+        Ok(RunListing {
+            runs,
+            platform_time,
+        })
+    }
+
+    /// Runs of one sandbox by ID (`property=id==a,b,c`), pages followed, in pieces of at most
+    /// [`IDS_PER_LISTING`]: how `status` polls every order of a dataflow in one request. A run
+    /// the platform does not know is simply absent.
+    pub async fn list_runs_by_id(&self, sandbox: &str, ids: &[&str]) -> Result<Vec<Run>, ApiError> {
+        let mut runs = Vec::new();
+        for chunk in ids.chunks(IDS_PER_LISTING) {
+            let filters = [format!("id=={}", chunk.join(","))];
+            runs.extend(self.list_all::<Run>(sandbox, RUNS, &filters).await?.0);
+        }
+        runs.retain(|r| ids.iter().any(|id| r.id.eq_ignore_ascii_case(id)));
+        Ok(runs)
+    }
+
+    /// Dataflows of one sandbox by ID (`property=id==a,b,c`), pages followed: one listing for
+    /// the destinations of every plan in the sandbox. A flow the sandbox does not have is absent.
+    pub async fn list_flows(&self, sandbox: &str, ids: &[&str]) -> Result<Vec<Flow>, ApiError> {
+        let mut flows = Vec::new();
+        for chunk in ids.chunks(IDS_PER_LISTING) {
+            let filters = [format!("id=={}", chunk.join(","))];
+            flows.extend(self.list_all::<Flow>(sandbox, FLOWS, &filters).await?.0);
+        }
+        flows.retain(|f| ids.iter().any(|id| f.id.eq_ignore_ascii_case(id)));
+        Ok(flows)
+    }
+
+    /// Every item of a Flow Service listing with these `property` filters, following
+    /// `_links.next` to the end (at most [`MAX_PAGES`] pages). Returns the items and the
+    /// platform's clock (the latest `Date` header of the pages).
+    async fn list_all<T: DeserializeOwned>(
+        &self,
+        sandbox: &str,
+        path: &str,
+        filters: &[String],
+    ) -> Result<(Vec<T>, Option<i64>), ApiError> {
+        let mut items: Vec<T> = Vec::new();
+        let mut platform_time = None;
         let mut token: Option<String> = None;
         for _ in 0..MAX_PAGES {
-            let mut url = self.url(RUNS);
+            let mut url = self.url(path);
             {
                 let mut pairs = url.query_pairs_mut();
-                for (k, v) in &base {
-                    pairs.append_pair(k, v);
+                for filter in filters {
+                    pairs.append_pair("property", filter);
                 }
                 if let Some(t) = &token {
                     pairs.append_pair("continuationToken", t);
@@ -231,8 +311,8 @@ impl Client {
                 return Err(self.http_error("GET", &url, reply.status, &reply.body));
             }
             platform_time = platform_time.max(reply.date);
-            let page: Items<Run> = self.decode(&url, &reply.body)?;
-            runs.extend(page.items);
+            let page: Items<T> = self.decode(&url, &reply.body)?;
+            items.extend(page.items);
             let next = page
                 .links
                 .and_then(|l| l.next)
@@ -242,16 +322,7 @@ impl Client {
                 _ => break,
             }
         }
-        // The filter is the server's; check it here too, in case it was ignored.
-        runs.retain(|r| {
-            r.flow_id.eq_ignore_ascii_case(flow_id)
-                && r.created_at.is_none_or(|t| t > created_after)
-        });
-        runs.sort_by_key(|r| r.created_at);
-        Ok(RunListing {
-            runs,
-            platform_time,
-        })
+        Ok((items, platform_time))
     }
 
     /// The run behind an order's `statusURL`, followed as given (it is absolute); `None` when
@@ -553,6 +624,14 @@ impl Client {
         let mut attempt = 1;
         loop {
             let request = build().map_err(SendError::Build)?;
+            // The whole client waits out a `Retry-After` any request met, then takes its turn.
+            self.wait_for_pause().await;
+            let _permit = self
+                .inner
+                .limit
+                .acquire()
+                .await
+                .expect("invariant: the client's semaphore is never closed");
             // Logged: method and URL path only. The query (filters, paging tokens), headers
             // (the bearer token, the API key) and bodies (the IMS form) never are.
             let method = request.method().clone();
@@ -567,6 +646,7 @@ impl Client {
                         && let Some(wait) =
                             policy.delay(attempt, retry::retry_after(response.headers()))
                     {
+                        let asked = retry::retry_after(response.headers()).is_some();
                         drop(response);
                         tracing::info!(
                             %method,
@@ -577,7 +657,13 @@ impl Client {
                             delay_ms = elapsed_ms_of(wait),
                             "retrying after a refusal"
                         );
-                        tokio::time::sleep(wait).await;
+                        drop(_permit);
+                        if asked {
+                            self.pause(wait);
+                            self.wait_for_pause().await;
+                        } else {
+                            tokio::time::sleep(wait).await;
+                        }
                         attempt += 1;
                         continue;
                     }
@@ -621,6 +707,7 @@ impl Client {
                     delay_ms = elapsed_ms_of(wait),
                     "retrying after a transport failure"
                 );
+                drop(_permit);
                 tokio::time::sleep(wait).await;
                 attempt += 1;
                 continue;
@@ -634,6 +721,31 @@ impl Client {
                 "request failed"
             );
             return Err(SendError::Transport(failure));
+        }
+    }
+
+    /// Holds every request of the client back for `wait` (a `Retry-After`), from now.
+    fn pause(&self, wait: std::time::Duration) {
+        let until = tokio::time::Instant::now() + wait;
+        let mut pause = self
+            .inner
+            .pause_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if pause.is_none_or(|p| p < until) {
+            *pause = Some(until);
+        }
+    }
+
+    /// Waits until no `Retry-After` holds the client back.
+    async fn wait_for_pause(&self) {
+        let until = *self
+            .inner
+            .pause_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(until) = until.filter(|u| *u > tokio::time::Instant::now()) {
+            tokio::time::sleep_until(until).await;
         }
     }
 

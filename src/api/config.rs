@@ -49,7 +49,13 @@ pub struct ApiConfig {
     pub connect_timeout: Duration,
     /// Longest wait for a whole request and its response, per attempt.
     pub request_timeout: Duration,
+    /// Most requests in flight at once (`--concurrency`, `AEPACT_CONCURRENCY`).
+    pub concurrency: usize,
 }
+
+/// Requests in flight at once unless configured: independent reads run side by side, and the
+/// platform's rate limits see a bounded client.
+pub const DEFAULT_CONCURRENCY: usize = 8;
 
 impl ApiConfig {
     /// A configuration with the default endpoints, retries and timeouts.
@@ -63,6 +69,7 @@ impl ApiConfig {
             retry: RetryPolicy::default(),
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
+            concurrency: DEFAULT_CONCURRENCY,
         }
     }
 

@@ -22,7 +22,8 @@ pub mod types;
 pub(crate) use auth::TokenResponse;
 pub use client::{Client, RunListing, USER_AGENT};
 pub use config::{
-    ApiConfig, ConfigError, Credentials, DEFAULT_IMS_URL, DEFAULT_PLATFORM_URL, DEFAULT_SCOPES,
+    ApiConfig, ConfigError, Credentials, DEFAULT_CONCURRENCY, DEFAULT_IMS_URL,
+    DEFAULT_PLATFORM_URL, DEFAULT_SCOPES,
 };
 pub use error::ApiError;
 pub use retry::RetryPolicy;

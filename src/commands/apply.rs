@@ -49,12 +49,12 @@ fn apply(args: &ApplyArgs, style: Style, report: &mut output::apply::Report) -> 
     };
     if plans
         .iter()
-        .any(|p| p.file.as_os_str() == crate::plan::load::STDIN)
+        .any(|p| p.file.as_os_str() == crate::plan::read::STDIN)
     {
         return Err(Error::StdinPlan);
     }
     let before = || -> Result<_> {
-        let connection = online::connect(&args.emulator)?;
+        let connection = online::connect(&args.emulator, &args.client)?;
         // Every plan's lock, for the whole apply (planning included): a second apply of the
         // same plans waits here, then finds the intent applied. Taken in file order, so two
         // applies of overlapping plan sets cannot deadlock.

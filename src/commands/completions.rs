@@ -119,6 +119,9 @@ The per\-request timeout (\fB500ms\fR, \fB5s\fR, \fB2m\fR) instead of 60 seconds
 \fBAEPACT_NOT_RECEIVED_AFTER_MS\fR
 How long \fBstatus\fR waits after a job was sent before it settles a job in doubt with no run as not received (default 120000).
 .TP
+\fBAEPACT_CONCURRENCY\fR
+The most requests to the platform in flight at once, as \fB\-\-concurrency\fR (default 8).
+.TP
 \fBNO_COLOR\fR
 Set to a non\-empty value: no colour, unless \fB\-\-color always\fR.
 .TP

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::api::{ApiConfig, Client};
-use crate::cli::{EmulatorFlags, PlanFormat};
+use crate::cli::{ClientArgs, EmulatorFlags, PlanFormat};
 use crate::emulator::{Emulator, EmulatorBuilder, EmulatorError};
 use crate::error::Result;
 use crate::output::{self, Style};
@@ -31,7 +31,7 @@ pub(crate) struct Connection {
 }
 
 /// The client and target from `AEP_*`, or the in-process emulator with `--emulator`.
-pub(crate) fn connect(flags: &EmulatorFlags) -> Result<Connection> {
+pub(crate) fn connect(flags: &EmulatorFlags, client: &ClientArgs) -> Result<Connection> {
     if flags.emulator {
         let state: &PathBuf = &flags.emulator_state;
         if let Some(dir) = state.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -44,6 +44,7 @@ pub(crate) fn connect(flags: &EmulatorFlags) -> Result<Connection> {
         let emulator = EmulatorBuilder::new().state_file(state.clone()).start()?;
         let mut config = emulator.info().api_config();
         config.sandbox = std::env::var("AEP_SANDBOX").ok().filter(|s| !s.is_empty());
+        config.concurrency = client.concurrency;
         let target = Target::emulator(&config.org_id, state);
         let client = Client::new(with_timeout_override(config)?)?;
         return Ok(Connection {
@@ -52,7 +53,8 @@ pub(crate) fn connect(flags: &EmulatorFlags) -> Result<Connection> {
             _emulator: Some(emulator),
         });
     }
-    let config = ApiConfig::from_env(|name| std::env::var(name).ok())?;
+    let mut config = ApiConfig::from_env(|name| std::env::var(name).ok())?;
+    config.concurrency = client.concurrency;
     let target = Target::platform(&config.platform_url, &config.org_id);
     Ok(Connection {
         client: Arc::new(Client::new(with_timeout_override(config)?)?),

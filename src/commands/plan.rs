@@ -16,7 +16,7 @@ pub(crate) fn run(args: &PlanArgs, style: Style) -> Result<Exit> {
     };
     // `plan` never sends: whatever stops it, nothing was sent.
     let set = (|| -> Result<_> {
-        let connection = online::connect(&args.emulator)?;
+        let connection = online::connect(&args.emulator, &args.client)?;
         let runtime = online::runtime()?;
         let rules = online::rules(&args.witness, options, None);
         Ok(runtime.block_on(resolve(

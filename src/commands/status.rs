@@ -13,6 +13,11 @@ use crate::output::{self, Style};
 use crate::plan::CheckOptions;
 use crate::track::{self, Tally, Tracked};
 
+/// The pause before `--wait` polls again the first time; it doubles after each poll.
+const FIRST_POLL_DELAY: Duration = Duration::from_secs(2);
+/// The longest pause between two polls of `--wait`.
+const LONGEST_POLL_DELAY: Duration = Duration::from_secs(60);
+
 /// How often `--wait` says it is still waiting when nothing changed.
 const HEARTBEAT: Duration = Duration::from_secs(60);
 
@@ -37,7 +42,7 @@ fn status(args: &StatusArgs, style: Style, report: &mut output::status::Report) 
     let Some(checked) = online::checked_plans(&args.paths, &options, style, human)? else {
         return Ok(Exit::Failure);
     };
-    let connection = online::connect(&args.emulator)?;
+    let connection = online::connect(&args.emulator, &args.client)?;
     let (client, target) = (&connection.client, &connection.target);
     // Each plan with a lockfile (this target's).
     let plans: Vec<Tracked> = checked
@@ -69,16 +74,24 @@ fn status(args: &StatusArgs, style: Style, report: &mut output::status::Report) 
     // says what was recorded and exits 130 or 143, as a shell expects of an interrupted command.
     let signals = args.wait.then(|| runtime.block_on(Signals::listen()));
     let started = Instant::now();
-    let mut delay = Duration::from_millis(500);
+    // Frequent while the runs are young, then slower: 2 s doubling to a minute between polls,
+    // each poll one listing per sandbox for all the orders.
+    let mut delay = FIRST_POLL_DELAY;
     let mut last: Option<Tally> = None;
     let mut said = Instant::now();
     loop {
         let mut tally = Tally::default();
         let mut lines = String::new();
         report.plans.clear();
+        let listed = runtime.block_on(track::Listed::read(client, &plans))?;
         for plan in &plans {
-            let found =
-                runtime.block_on(track::poll_plan(client, target, plan, args.lock_timeout))?;
+            let found = runtime.block_on(track::poll_plan(
+                client,
+                target,
+                plan,
+                args.lock_timeout,
+                &listed,
+            ))?;
             lines.push_str(&output::status::plan(&plan.shown, &found));
             tally.add(&found.tally);
             report.plans.push((
@@ -138,7 +151,7 @@ fn status(args: &StatusArgs, style: Style, report: &mut output::status::Report) 
             report.interrupted = true;
             return Ok(exit);
         }
-        delay = (delay * 2).min(Duration::from_secs(5));
+        delay = (delay * 2).min(LONGEST_POLL_DELAY);
     }
 }
 

@@ -171,7 +171,7 @@ fn get_fault(route: &str, spec: &str) -> Value {
 fn plan_under_get_faults() {
     let rig = Rig::new();
     for (spec, exit) in GET_FAULTS {
-        for route in ["exportJobs.list", "flows.get"] {
+        for route in ["exportJobs.list", "flows.list", "runs.list"] {
             let fault = get_fault(route, spec);
             rig.fault(fault.clone());
             let out = rig.run_with(&[TIMEOUT], &["plan", TRIO]);
@@ -193,7 +193,7 @@ fn plan_under_get_faults() {
 fn apply_under_get_faults_sends_once_or_not_at_all() {
     for (spec, exit) in GET_FAULTS {
         let rig = Rig::new();
-        let fault = get_fault("flows.get", spec);
+        let fault = get_fault("flows.list", spec);
         rig.fault(fault.clone());
         let out = apply(&rig);
         rig.clear_faults();
@@ -215,7 +215,7 @@ fn status_under_get_faults_keeps_the_lockfile() {
     assert_eq!(apply(&rig).status, 0);
     let before = std::fs::read_to_string(rig.env.path().join(TRIO_LOCK)).unwrap();
     for (spec, exit) in GET_FAULTS {
-        let fault = get_fault("runs.get", spec);
+        let fault = get_fault("runs.list", spec);
         rig.fault(fault.clone());
         let out = rig.run_with(&[TIMEOUT], &["status", TRIO]);
         rig.clear_faults();
@@ -224,7 +224,7 @@ fn status_under_get_faults_keeps_the_lockfile() {
             break; // the orders are final now; later faults would not be reached
         }
         assert_eq!(out.status, *exit, "{fault}: {out}");
-        assert!(out.stderr.contains("/flowservice/runs/"), "{fault}: {out}");
+        assert!(out.stderr.contains("/flowservice/runs"), "{fault}: {out}");
         let after = std::fs::read_to_string(rig.env.path().join(TRIO_LOCK)).unwrap();
         assert_eq!(
             before, after,
@@ -235,7 +235,7 @@ fn status_under_get_faults_keeps_the_lockfile() {
     for (spec, exit) in GET_FAULTS {
         let rig = Rig::new();
         assert_eq!(apply(&rig).status, 0);
-        let fault = get_fault("runs.get", spec);
+        let fault = get_fault("runs.list", spec);
         rig.fault(fault.clone());
         let out = rig.run_with(&[TIMEOUT], &["status", TRIO]);
         rig.clear_faults();

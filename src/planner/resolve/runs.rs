@@ -39,12 +39,20 @@ impl Witness {
         flows: &BTreeSet<(String, String)>,
         since: i64,
     ) -> Result<Self, ApiError> {
-        let mut tasks = JoinSet::new();
+        // One listing per sandbox, naming all its dataflows (`flowId==a,b,c`).
+        let mut by_sandbox: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for (sandbox, flow) in flows {
-            let (client, sandbox, flow) = (client.clone(), sandbox.clone(), flow.clone());
+            by_sandbox.entry(sandbox).or_default().push(flow);
+        }
+        let mut tasks = JoinSet::new();
+        for (sandbox, flows) in by_sandbox {
+            let client = client.clone();
+            let sandbox = sandbox.to_owned();
+            let flows: Vec<String> = flows.into_iter().map(str::to_owned).collect();
             tasks.spawn(async move {
-                let listing = client.list_flow_runs(&sandbox, &flow, since).await;
-                (sandbox, flow, listing)
+                let names: Vec<&str> = flows.iter().map(String::as_str).collect();
+                let listing = client.list_runs_of(&sandbox, &names, since).await;
+                (sandbox, flows, listing)
             });
         }
         let mut witness = Witness {
@@ -56,14 +64,25 @@ impl Witness {
         };
         let mut clock: Option<i64> = None;
         while let Some(done) = tasks.join_next().await {
-            let (sandbox, flow, listing) = done.expect("invariant: run listings do not panic");
+            let (sandbox, flows, listing) = done.expect("invariant: run listings do not panic");
             let listing = listing?;
             clock = clock.max(listing.platform_time);
-            let mut runs = listing.runs;
+            for flow in flows {
+                witness
+                    .runs
+                    .entry((sandbox.clone(), flow.to_ascii_lowercase()))
+                    .or_default();
+            }
+            for run in listing.runs {
+                witness
+                    .runs
+                    .entry((sandbox.clone(), run.flow_id.to_ascii_lowercase()))
+                    .or_default()
+                    .push(run);
+            }
+        }
+        for runs in witness.runs.values_mut() {
             runs.sort_by_key(|r| std::cmp::Reverse(r.created_at));
-            witness
-                .runs
-                .insert((sandbox, flow.to_ascii_lowercase()), runs);
         }
         if let Some(clock) = clock {
             witness.read.platform_time = clock;
@@ -138,8 +157,9 @@ pub(super) async fn straggling(
                 .map(move |s| (sandbox.as_str(), s.id.as_str()))
         })
         .collect();
-    let mut tasks = JoinSet::new();
-    let mut asked = BTreeSet::new();
+    // sandbox -> run ID -> segment, for the runs listed by ID; and those known only by URL.
+    let mut by_id: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let mut by_url: BTreeSet<(String, String, String)> = BTreeSet::new();
     for lockfile in lockfiles.iter().flatten() {
         for at in lockfile.non_final_orders() {
             let Some(order) = lockfile.order(at) else {
@@ -149,39 +169,52 @@ pub(super) async fn straggling(
             if !wanted.contains(&(sandbox.as_str(), order.segment.as_str())) {
                 continue;
             }
-            if order
-                .run_id
-                .as_deref()
-                .is_some_and(|id| witness.knows(&sandbox, id))
-            {
-                continue;
+            match order.run_id.as_deref() {
+                Some(id) if witness.knows(&sandbox, id) => {}
+                Some(id) => {
+                    by_id
+                        .entry(sandbox)
+                        .or_default()
+                        .insert(id.to_ascii_lowercase(), order.segment.clone());
+                }
+                None => {
+                    by_url.insert((sandbox, order.status_url.clone(), order.segment.clone()));
+                }
             }
-            // One lookup per recorded run, however many plans share it.
-            if !asked.insert((sandbox.clone(), order.status_url.clone())) {
-                continue;
-            }
-            let (client, url, run_id, segment) = (
-                client.clone(),
-                order.status_url.clone(),
-                order.run_id.clone(),
-                order.segment.clone(),
-            );
-            tasks.spawn(async move {
-                let run = match run_id {
-                    Some(id) => client.get_run_by_id(&sandbox, &id).await,
-                    None => client.get_run(&sandbox, &url).await,
-                };
-                (sandbox, segment, run)
-            });
         }
+    }
+    // One listing by ID per sandbox, however many plans and orders; URLs one by one.
+    let mut tasks = JoinSet::new();
+    for (sandbox, runs) in by_id {
+        let client = client.clone();
+        tasks.spawn(async move {
+            let ids: Vec<&str> = runs.keys().map(String::as_str).collect();
+            let listed = client.list_runs_by_id(&sandbox, &ids).await;
+            let found: Result<Vec<(String, String, Run)>, ApiError> = listed.map(|listed| {
+                listed
+                    .into_iter()
+                    .filter_map(|run| {
+                        let segment = runs.get(&run.id.to_ascii_lowercase())?.clone();
+                        Some((sandbox.clone(), segment, run))
+                    })
+                    .collect()
+            });
+            found
+        });
+    }
+    for (sandbox, url, segment) in by_url {
+        let client = client.clone();
+        tasks.spawn(async move {
+            let run = client.get_run(&sandbox, &url).await;
+            run.map(|run| run.map(|r| (sandbox, segment, r)).into_iter().collect())
+        });
     }
     let mut found = BTreeMap::new();
     while let Some(done) = tasks.join_next().await {
-        let (sandbox, segment, run) = done.expect("invariant: status tasks do not panic");
-        if let Some(run) = run?
-            && !run.is_final()
-        {
-            found.insert((sandbox, segment), run.id.clone());
+        for (sandbox, segment, run) in done.expect("invariant: status tasks do not panic")? {
+            if !run.is_final() {
+                found.insert((sandbox, segment), run.id.clone());
+            }
         }
     }
     Ok(found)
