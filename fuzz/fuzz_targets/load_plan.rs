@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use aepact::output::{self, Style};
 use aepact::plan::check::check_source;
-use aepact::plan::load::source_from_bytes;
+use aepact::plan::read::source_from_bytes;
 use aepact::plan::{AdhocApiVersion, CheckOptions, Diagnostic};
 use libfuzzer_sys::fuzz_target;
 
