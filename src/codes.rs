@@ -125,6 +125,10 @@ pub const ERRORS: &[(&str, &str)] = &[
         "the platform's answer could not be read",
     ),
     (
+        "aepact::api::listing_too_long",
+        "a listing of runs or flows goes on past the pages aepact reads",
+    ),
+    (
         "aepact::api::foreign_status_url",
         "a status URL is not on the configured platform",
     ),

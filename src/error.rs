@@ -144,7 +144,7 @@ fn api_kind(err: &crate::api::ApiError) -> Kind {
         E::Http { status, .. } | E::Token { status, .. } if *status == 429 || *status >= 500 => {
             Kind::Transient
         }
-        E::Http { .. } | E::Decode { .. } => Kind::Platform,
+        E::Http { .. } | E::Decode { .. } | E::ListingTooLong { .. } => Kind::Platform,
         E::Token { .. } | E::Config(_) | E::ForeignStatusUrl { .. } => Kind::User,
         E::ClientBuild(_) => Kind::Internal,
     }

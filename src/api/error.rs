@@ -59,6 +59,15 @@ pub enum ApiError {
     )]
     Decode { url: String, message: String },
 
+    #[error("the listing `{url}` goes on past {pages} pages")]
+    #[diagnostic(
+        code(aepact::api::listing_too_long),
+        help(
+            "aepact does not decide from part of a listing (a run left out could be a delivery sent again): shorten the guard window (`--guard-window`), or split the plans by sandbox"
+        )
+    )]
+    ListingTooLong { url: String, pages: usize },
+
     #[error("the status URL `{url}` is not on the platform endpoint `{platform}`")]
     #[diagnostic(
         code(aepact::api::foreign_status_url),

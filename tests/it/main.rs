@@ -22,6 +22,7 @@ mod hostile;
 mod layout;
 mod lock_verify;
 mod lockfile;
+mod online_scale;
 mod pr_comment;
 mod properties;
 mod reliability_concurrency;
