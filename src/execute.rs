@@ -93,6 +93,70 @@ impl Outcome {
     }
 }
 
+/// Sends the plans side by side, at most `limit` at once, each plan's jobs one after the other
+/// through [`apply_one`]: their segments are distinct (the decision refuses a plan that shares
+/// one with a plan before it) and each has its own lockfile and lock, so nothing orders them.
+/// No plan is started once one did not go through (or its lockfile could not be written); the
+/// plans already under way are never abandoned mid-POST, they finish and are recorded.
+///
+/// `done` is called with each outcome in plan order (a plan that was never started has none).
+/// Returns the first error met, after every started plan has finished.
+pub(crate) async fn apply_all(
+    sending: &Sending<'_>,
+    work: &[(&PlannedPlan, &Plan, &LockGuard)],
+    limit: usize,
+    mut done: impl FnMut(usize, Outcome),
+) -> Result<()> {
+    use std::collections::BTreeMap;
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::Poll;
+
+    type Sent<'f> = Pin<Box<dyn Future<Output = Result<Outcome>> + 'f>>;
+    let mut running: Vec<(usize, Sent<'_>)> = Vec::new();
+    let mut finished: BTreeMap<usize, Option<Outcome>> = BTreeMap::new();
+    let (mut next, mut reported, mut stop) = (0, 0, false);
+    let mut first_error = None;
+    loop {
+        while !stop && running.len() < limit.max(1) && next < work.len() {
+            let (planned, plan, guard) = work[next];
+            running.push((next, Box::pin(apply_one(sending, planned, plan, guard))));
+            next += 1;
+        }
+        if running.is_empty() {
+            break;
+        }
+        let (at, result) = std::future::poll_fn(|cx| {
+            for (at, (_, sent)) in running.iter_mut().enumerate() {
+                if let Poll::Ready(result) = sent.as_mut().poll(cx) {
+                    return Poll::Ready((at, result));
+                }
+            }
+            Poll::Pending
+        })
+        .await;
+        let (index, _) = running.swap_remove(at);
+        match result {
+            Ok(outcome) => {
+                stop |= outcome.exit() != Exit::Success;
+                finished.insert(index, Some(outcome));
+            }
+            Err(err) => {
+                stop = true;
+                first_error.get_or_insert(err);
+                finished.insert(index, None);
+            }
+        }
+        while let Some(outcome) = finished.remove(&reported) {
+            if let Some(outcome) = outcome {
+                done(reported, outcome);
+            }
+            reported += 1;
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
 /// Sends one plan's jobs and records every step in its lockfile (see the module docs).
 ///
 /// Returns what became of it; an error only when the lockfile cannot be read or written.

@@ -105,28 +105,30 @@ fn apply(args: &ApplyArgs, style: Style, report: &mut output::apply::Report) -> 
         org: &set.org,
         version: options.api_version,
     };
-    for planned in to_apply {
-        let (Some(plan), Some(guard)) = (
-            plans.iter().find(|p| *p.path == *planned.path),
-            plans
-                .iter()
-                .find(|p| *p.path == *planned.path)
-                .and_then(|p| guards.get(&*p.file)),
-        ) else {
-            continue;
-        };
-        let outcome: Outcome =
-            runtime.block_on(execute::apply_one(&sending, planned, plan, guard))?;
-        say(&output::apply::outcome(&outcome, planned))?;
-        exit = exit.worse(outcome.exit());
-        let failed = outcome.exit() != Exit::Success;
-        report.results.push((planned.clone(), outcome));
-        if failed {
-            // Stop at the first plan that did not go through: later plans may depend on it,
-            // and the user has something to look at first.
-            break;
-        }
-    }
+    // Side by side, as many at once as `--concurrency` (`1`: one after the other).
+    let work: Vec<_> = to_apply
+        .iter()
+        .filter_map(|planned| {
+            let plan = plans.iter().find(|p| *p.path == *planned.path)?;
+            Some((*planned, plan, guards.get(&*plan.file)?))
+        })
+        .collect();
+    let mut said = Ok(());
+    let sent = runtime.block_on(execute::apply_all(
+        &sending,
+        &work,
+        args.client.concurrency,
+        |index, outcome: Outcome| {
+            let planned = work[index].0;
+            if said.is_ok() {
+                said = say(&output::apply::outcome(&outcome, planned));
+            }
+            exit = exit.worse(outcome.exit());
+            report.results.push((planned.clone(), outcome));
+        },
+    ));
+    sent?;
+    said?;
     Ok(exit)
 }
 

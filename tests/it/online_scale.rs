@@ -225,3 +225,110 @@ fn a_429_on_a_listing_slows_the_whole_client() {
     );
     assert!(at("flows.list", 200) - refused_at >= 900, "{log}");
 }
+
+/// The adhocrun entries of the request log so far.
+fn posts(emulator: &Emulator) -> Vec<Value> {
+    let log = admin(emulator, "GET", "requests?route=adhocrun", None);
+    log["requests"].as_array().unwrap().clone()
+}
+
+/// Independent plans (distinct segments, each its own lockfile) are sent side by side: while
+/// the first POST is held by the emulator, the others arrive, and every plan is recorded.
+#[test]
+fn independent_plans_are_sent_side_by_side() {
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = world(dir.path());
+    let env = env_for(&emulator);
+    plans(&env, 4);
+    admin(
+        &emulator,
+        "POST",
+        "faults",
+        Some(json!({"route": "adhocrun", "latencyMs": 8000, "times": 1})),
+    );
+    let child = env
+        .command(["apply", "--auto-approve", "plans"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(7);
+    let side_by_side = loop {
+        let posts = posts(&emulator);
+        let held = posts
+            .iter()
+            .any(|p| !p["fault"].is_null() && p["status"].is_null());
+        if posts.len() == 4 && held {
+            break true;
+        }
+        if std::time::Instant::now() > deadline {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        side_by_side,
+        "the other plans' POSTs arrived while the first was held: {:?}",
+        posts(&emulator)
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    for p in 0..4 {
+        let lockfile: Value = serde_json::from_slice(
+            &std::fs::read(env.path().join(format!("plans/scale-{p:03}.lock.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            lockfile["runs"][0]["jobs"][0]["status"], "submitted",
+            "{lockfile}"
+        );
+    }
+    // Reported in plan order, whatever order they finished in.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let at: Vec<usize> = (0..4)
+        .map(|p| stdout.find(&format!("applied `scale-{p:03}`")).unwrap())
+        .collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "{stdout}");
+}
+
+/// `--concurrency 1` sends the plans one after the other, and no plan is started after one did
+/// not go through.
+#[test]
+fn with_concurrency_one_plans_go_one_after_the_other_and_stop_at_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = world(dir.path());
+    let env = env_for(&emulator);
+    plans(&env, 3);
+    admin(
+        &emulator,
+        "POST",
+        "faults",
+        Some(json!({"route": "adhocrun", "latencyMs": 1500, "times": 1})),
+    );
+    let out = env.run(["apply", "--auto-approve", "--concurrency", "1", "plans"]);
+    assert_eq!(out.status, 0, "{out}");
+    let posts = posts(&emulator);
+    assert_eq!(posts.len(), 3);
+    let at = |i: usize| posts[i]["at"].as_i64().unwrap();
+    assert!(
+        at(1) - at(0) >= 1500,
+        "the second waited for the first: {posts:?}"
+    );
+
+    // A refused POST: the plans after it are not started (a fresh world: the runs above are
+    // still in flight and would refuse the same plans).
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = world(dir.path());
+    let env = env_for(&emulator);
+    plans(&env, 3);
+    admin(
+        &emulator,
+        "POST",
+        "faults",
+        Some(json!({"route": "adhocrun", "status": 400, "times": 1})),
+    );
+    let out = env.run(["apply", "--auto-approve", "--concurrency", "1", "plans"]);
+    assert_eq!(out.status, 1, "{out}");
+    assert_eq!(self::posts(&emulator).len(), 1, "{out}");
+    assert!(!env.path().join("plans/scale-001.lock.json").exists());
+}
