@@ -332,3 +332,62 @@ fn with_concurrency_one_plans_go_one_after_the_other_and_stop_at_a_failure() {
     assert_eq!(self::posts(&emulator).len(), 1, "{out}");
     assert!(!env.path().join("plans/scale-001.lock.json").exists());
 }
+
+/// A listing that never ends (a server whose every page has a next one) is an error after 100
+/// pages, never taken in part: the witness would decide from runs it had not all seen.
+#[test]
+fn a_listing_past_the_pages_the_client_reads_is_an_error_not_a_part() {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = served.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let page = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let body = format!(
+                r#"{{"items": [{{"id": "run-{page}", "flowId": "{}"}}], "_links": {{"next": {{"href": "/data/foundation/flowservice/runs?continuationToken=t{page}"}}}}}}"#,
+                flow(0)
+            );
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let url = format!("http://{addr}");
+    let config = aepact::api::ApiConfig::new(
+        ORG,
+        aepact::api::Credentials::AccessToken {
+            access_token: aepact::api::Secret::new("test-token".to_owned()),
+            api_key: "test-key".to_owned(),
+        },
+    )
+    .with_urls(&url, &url);
+    let client = aepact::api::Client::new(config).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let first = flow(0);
+    let err = runtime
+        .block_on(client.list_runs_of("prod", &[first.as_str()], 0))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            aepact::api::ApiError::ListingTooLong { pages: 100, .. }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(served.load(std::sync::atomic::Ordering::SeqCst), 100);
+    let shown = format!("{:?}", miette::Report::new(err));
+    assert!(shown.contains("listing_too_long"), "{shown}");
+}
