@@ -12,12 +12,13 @@
 #       LATENCY_MS  latency the emulator adds to every API request while the passes are timed
 #                   (default 100)
 #       MAX_REQUESTS  the most requests one `status` or `plan` pass may make (default 25)
+#       CONCURRENCY   requests in flight at once, as `--concurrency` (default 8)
 #
 # It writes a seed file of that world, starts `aepact emulator --seed FILE --run-duration 1h`
-# (so that every order is still in flight), writes the plans, applies them all at once (no
-# latency), then with the latency fault {"route": "*", "latencyMs": LATENCY_MS} times one
-# `aepact status DIR` pass and one `aepact plan DIR` pass, reading the emulator's request log
-# after each. It prints the requests per route and the wall time of each pass and exits non-zero
+# (so that every order is still in flight), writes the plans, adds the latency fault
+# {"route": "*", "latencyMs": LATENCY_MS}, then times `aepact apply DIR` (all plans, sent side by
+# side), one `aepact status DIR` pass and one `aepact plan DIR` pass, reading the emulator's
+# request log after each. It prints the requests per route and the wall time of each pass and exits non-zero
 # when a pass makes more than MAX_REQUESTS requests or one answered other than 200.
 # Everything talks to 127.0.0.1 only.
 set -euo pipefail
@@ -28,6 +29,7 @@ segments=${2:-40}
 plans=${3:-100}
 latency=${LATENCY_MS:-100}
 max_requests=${MAX_REQUESTS:-25}
+concurrency=${CONCURRENCY:-8}
 [ $((plans * 4)) -le $((flows * segments)) ] || {
     echo "$plans plans of 4 segments need more than $flows x $segments segments" >&2
     exit 2
@@ -106,6 +108,7 @@ PY
 unset AEP_ACCESS_TOKEN AEP_API_KEY AEP_SANDBOX AEP_ADHOC_API_VERSION AEP_PLATFORM_URL AEP_IMS_URL \
     AEP_ORG_ID AEP_CLIENT_ID AEP_CLIENT_SECRET AEP_SCOPES AEPACT_CONCURRENCY
 export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
+export AEPACT_CONCURRENCY=$concurrency
 
 "$bin" emulator --port 0 --seed "$work/seed.yaml" --run-duration 1h \
     >"$work/banner" 2>"$work/emulator.err" &
@@ -153,10 +156,12 @@ pass() {
 }
 
 echo "world: $flows dataflows x $segments segments in sandbox prod; $plans plans of 4 segments"
-echo "binary: $bin; emulator at $url"
+echo "binary: $bin; emulator at $url; concurrency $concurrency"
+if [ "$latency" -gt 0 ]; then
+    http POST /_emulator/faults "{\"route\": \"*\", \"latencyMs\": $latency}" >/dev/null
+fi
+echo "${latency} ms added to every API request:"
 pass apply "$bin" apply --auto-approve --color never "$work/plans"
-http POST /_emulator/faults "{\"route\": \"*\", \"latencyMs\": $latency}" >/dev/null
-echo "then ${latency} ms added to every API request:"
 pass status "$bin" status --color never "$work/plans"
 pass plan "$bin" plan --color never "$work/plans"
 
