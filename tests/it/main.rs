@@ -10,6 +10,7 @@ mod apply;
 mod common;
 mod discovery;
 mod docs;
+mod docs_examples;
 mod emulator;
 mod emulator_cli;
 mod emulator_runs;
