@@ -6,6 +6,34 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::api::AdhocApiVersion;
+
+/// The variables clap reads for flags (`env = …` below).
+const FLAG_VARIABLES: &[&str] = &["AEP_ADHOC_API_VERSION", "AEPACT_CONCURRENCY"];
+
+/// Parses the command line as [`Cli::try_parse`] does, with an empty flag variable
+/// (`AEPACT_CONCURRENCY=`) taken as unset, as every other variable of aepact is, instead of as
+/// the flag given without its value.
+pub fn parse() -> Result<Cli, clap::Error> {
+    fn unset(command: clap::Command, empty: &[&str]) -> clap::Command {
+        command
+            .mut_args(|arg| match arg.get_env() {
+                Some(env) if empty.iter().any(|name| env == *name) => arg.env(None::<&str>),
+                _ => arg,
+            })
+            .mut_subcommands(|sub| unset(sub, empty))
+    }
+    let mut command = <Cli as clap::CommandFactory>::command();
+    let empty: Vec<&str> = FLAG_VARIABLES
+        .iter()
+        .copied()
+        .filter(|name| std::env::var_os(name).is_some_and(|v| v.is_empty()))
+        .collect();
+    if !empty.is_empty() {
+        command = unset(command, &empty);
+    }
+    let matches = command.try_get_matches()?;
+    <Cli as clap::FromArgMatches>::from_arg_matches(&matches)
+}
 use crate::plan::CheckOptions;
 
 /// Declarative ad-hoc audience activation for Adobe Experience Platform
@@ -315,7 +343,9 @@ pub struct ClientArgs {
 fn parse_concurrency(text: &str) -> Result<usize, String> {
     match text.trim().parse::<usize>() {
         Ok(n) if (1..=64).contains(&n) => Ok(n),
-        _ => Err(format!("`{text}` is not a whole number from 1 to 64")),
+        _ => Err(format!(
+            "`{text}` is not a whole number from 1 to 64 (`--concurrency`, `AEPACT_CONCURRENCY`)"
+        )),
     }
 }
 
@@ -424,5 +454,27 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// Every variable a flag reads is one `parse` takes as unset when empty.
+    #[test]
+    fn every_flag_variable_is_known() {
+        fn walk(command: &clap::Command, found: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                if let Some(env) = arg.get_env() {
+                    found.push(env.to_string_lossy().into_owned());
+                }
+            }
+            for sub in command.get_subcommands() {
+                walk(sub, found);
+            }
+        }
+        let mut found = Vec::new();
+        walk(&Cli::command(), &mut found);
+        found.sort();
+        found.dedup();
+        let mut known: Vec<String> = FLAG_VARIABLES.iter().map(|s| (*s).to_owned()).collect();
+        known.sort();
+        assert_eq!(found, known);
     }
 }

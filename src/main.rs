@@ -1,9 +1,7 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    match aepact::cli::Cli::try_parse() {
+    match aepact::cli::parse() {
         Ok(cli) => aepact::run(cli),
         // `--help` and `--version` print to stdout and succeed. Usage errors exit 1, not clap's
         // 2: under `plan --detailed-exitcode` 2 means "changes to apply", and a mistyped flag in

@@ -25,7 +25,7 @@ const CLOCK_MARGIN_MS: i64 = 5 * 60 * 1000;
 /// After this long without a run for a job in doubt, the platform did not take it.
 const NOT_RECEIVED_AFTER_MS: i64 = 2 * 60 * 1000;
 
-/// [`NOT_RECEIVED_AFTER_MS`], or `AEPACT_NOT_RECEIVED_AFTER` (milliseconds; a test and ops
+/// [`NOT_RECEIVED_AFTER_MS`], or `AEPACT_NOT_RECEIVED_AFTER_MS` (milliseconds; a test and ops
 /// knob, see `docs/workflow.md`): tests set it low instead of waiting two minutes.
 fn not_received_after_ms() -> i64 {
     std::env::var("AEPACT_NOT_RECEIVED_AFTER_MS")

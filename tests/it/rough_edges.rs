@@ -304,3 +304,23 @@ fn control_characters_are_escaped_in_plan_output() {
         );
     }
 }
+
+/// An empty flag variable is unset, as every other variable of aepact is, not "the flag given
+/// without its value"; a wrong one names the variable too.
+#[test]
+fn empty_flag_variables_are_unset() {
+    let env = TestEnv::new()
+        .with_file("plans/flash-sale.yaml", fixture_example())
+        .with_env("AEPACT_CONCURRENCY", "")
+        .with_env("AEP_ADHOC_API_VERSION", "");
+    let out = env.run(["plan", "--emulator", "plans/flash-sale.yaml"]);
+    assert_eq!(out.status, 0, "{out}");
+    let env = env.with_env("AEPACT_CONCURRENCY", "0");
+    let out = env.run(["plan", "--emulator", "plans/flash-sale.yaml"]);
+    assert_eq!(out.status, 1, "{out}");
+    assert!(out.stderr.contains("AEPACT_CONCURRENCY"), "{out}");
+}
+
+fn fixture_example() -> String {
+    std::fs::read_to_string(repo_root().join("examples/flash-sale.yaml")).unwrap()
+}
