@@ -9,6 +9,7 @@ mod api;
 mod apply;
 mod common;
 mod discovery;
+mod doc_claims;
 mod docs;
 mod emulator;
 mod emulator_cli;
