@@ -1,7 +1,8 @@
 //! Claims of the docs that the binary did not keep (issue 14), each settled one way or the
 //! other and pinned here: the `truncated` fault closes the connection, seed errors point at
-//! their line, and the control endpoints' unknown paths and the request log's shape are as
-//! documented.
+//! their line, the control endpoints' unknown paths and the request log's shape are as
+//! documented, long YAML keys are written as `? key`, and the `validate` JSON has `[]` for empty
+//! lists. (`lock verify`'s place for a wrong `lockfileVersion` is pinned in `lock_verify.rs`.)
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -10,7 +11,7 @@ use std::time::Duration;
 use aepact::emulator::EmulatorBuilder;
 use serde_json::{Value, json};
 
-use crate::common::TestEnv;
+use crate::common::{TestEnv, fixture};
 use crate::emulator::{Api, CLIENT_ID, EMAIL, ORG};
 
 const FLOW: &str = "/data/foundation/flowservice/flows/0b7c2f9e-1a2b-4c3d-8e9f-0a1b2c3d4e5f";
@@ -271,4 +272,88 @@ fn seed_errors_point_at_their_line_and_column() {
         assert_eq!(out.status, 1, "{out}");
         assert!(out.stderr.contains(&format!("[{place}]")), "{out}");
     }
+}
+
+/// A plan whose top level has a key of `len` characters, written as given by `key_line`.
+fn plan_with_long_key(key_line: &str) -> String {
+    format!("{}{key_line}", fixture("valid/minimal.yaml"))
+}
+
+/// Issue 14, point 7: a mapping key over 1,024 characters cannot be written plain or quoted
+/// (YAML's limit on implicit keys); the help says to write it as `? key`, which parses.
+#[test]
+fn keys_over_1024_characters_are_written_as_explicit_keys() {
+    let key = "k".repeat(1100);
+    let env = TestEnv::new()
+        .with_file("plain.yaml", plan_with_long_key(&format!("{key}: 1\n")))
+        .with_file(
+            "quoted.yaml",
+            plan_with_long_key(&format!("\"{key}\": 1\n")),
+        )
+        .with_file(
+            "explicit.yaml",
+            plan_with_long_key(&format!("? {key}\n: 1\n")),
+        );
+    for file in ["plain.yaml", "quoted.yaml"] {
+        let json = env.run(["validate", "--format", "json", file]).json();
+        let diags = &json["files"][0]["diagnostics"];
+        assert_eq!(diags[0]["code"], "aepact::yaml_syntax", "{file}: {diags:#}");
+        let help = diags[0]["help"].as_str().unwrap();
+        assert!(help.contains("`? key`"), "{file}: {help}");
+        assert!(help.contains("1,024 characters"), "{file}: {help}");
+        assert!(
+            !help.contains("quote it") && !help.contains("quotes"),
+            "quoting does not help: {help}"
+        );
+    }
+    // Past the YAML: the key is read, and refused as a key the plan format does not have.
+    let out = env.run(["validate", "--format", "json", "explicit.yaml"]);
+    assert_eq!(out.codes(0), ["aepact::unknown_key"], "{out}");
+    // A short key that lacks its `:` keeps the general help.
+    let env = env.with_file("short.yaml", plan_with_long_key("oops\nrun: 1\n"));
+    let json = env
+        .run(["validate", "--format", "json", "short.yaml"])
+        .json();
+    let help = json["files"][0]["diagnostics"][0]["help"].as_str().unwrap();
+    assert!(!help.contains("? key"), "{help}");
+}
+
+/// Issue 14, point 12: in the `validate` JSON, lists are `[]` when empty (`diagnostics`,
+/// `related`, `skipped`) and a value that does not apply is `null` (`jobs` without `--split`,
+/// the positions of a diagnostic with none).
+#[test]
+fn validate_json_has_empty_lists_and_null_values() {
+    let env = TestEnv::new()
+        .with_file("ok.yaml", fixture("valid/minimal.yaml"))
+        .with_file("dup.yaml", fixture("duplicate_segment.yaml"))
+        .with_file("empty/README.md", "no plans\n");
+    // Two runs: the two plans share a segment, which would warn.
+    let json = env
+        .run(["validate", "--format", "json", "ok.yaml", "empty"])
+        .json();
+    let dup_json = env.run(["validate", "--format", "json", "dup.yaml"]).json();
+    let file = |path: &str| -> Value {
+        json["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(dup_json["files"].as_array().unwrap())
+            .find(|f| f["path"] == path)
+            .unwrap_or_else(|| panic!("no {path} in {json:#}"))
+            .clone()
+    };
+    let ok = file("ok.yaml");
+    assert_eq!(ok["diagnostics"], json!([]));
+    assert_eq!(ok["jobs"], Value::Null);
+    let dup = file("dup.yaml");
+    assert_eq!(dup["diagnostics"][0]["related"], json!([]));
+    assert_eq!(dup["jobs"], Value::Null);
+    let empty = file("empty");
+    let diag = &empty["diagnostics"][0];
+    assert_eq!(diag["code"], "aepact::no_plans");
+    for key in ["line", "column", "endLine", "endColumn", "pointer"] {
+        assert_eq!(diag[key], Value::Null, "{key}: {diag:#}");
+    }
+    assert_eq!(empty["plan"], Value::Null);
+    assert_eq!(json["skipped"], json!([]));
 }
