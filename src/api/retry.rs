@@ -2,7 +2,7 @@
 //!
 //! Separate from the client so the rules read in one place and are tested without a network:
 //! - GETs and the IMS token request (both safe to repeat) are retried on 429, 502, 503, 504 and
-//!   on any transport failure (connect, timeout, reset);
+//!   on any transport failure (connect, timeout, reset) but an untrusted TLS certificate;
 //! - the ad-hoc POST is retried only on 429 and 503 (the platform refused it without acting) or
 //!   when the connection failed before the request was sent. After a timeout or a reset the job
 //!   may have been accepted, so it is never sent again (the caller records it as `unknown`).
@@ -97,8 +97,12 @@ pub(super) fn retryable_status(kind: RequestKind, status: StatusCode) -> bool {
     }
 }
 
-/// Whether a request may be sent again after this transport error.
+/// Whether a request may be sent again after this transport error. An untrusted certificate is
+/// not the network's weather: it fails the same way every time.
 pub(super) fn retryable_error(kind: RequestKind, error: &reqwest::Error) -> bool {
+    if super::error::untrusted_certificate(error).is_some() {
+        return false;
+    }
     match kind {
         RequestKind::Idempotent => {
             error.is_connect() || error.is_timeout() || error.is_request() || error.is_body()

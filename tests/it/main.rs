@@ -23,6 +23,7 @@ mod hostile;
 mod layout;
 mod lock_verify;
 mod lockfile;
+mod network;
 mod pr_comment;
 mod properties;
 mod reliability_concurrency;
