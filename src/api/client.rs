@@ -792,7 +792,7 @@ impl Client {
     }
 
     fn transport_error(&self, method: &'static str, url: &Url, source: reqwest::Error) -> ApiError {
-        if let Some(reason) = super::error::untrusted_certificate(&source) {
+        if let Some(reason) = retry::untrusted_certificate(&source) {
             let url = url.to_string();
             return ApiError::Certificate {
                 method,

@@ -86,34 +86,6 @@ pub enum ApiError {
     ForeignStatusUrl { url: String, platform: String },
 }
 
-/// Why the server's TLS certificate was refused, if that is what made `error` fail: it is not
-/// signed by a CA this machine trusts, has expired, names another host, or none was sent. Unlike
-/// a failing network this never clears by itself, so such a failure is not retried, and it is
-/// reported as [`ApiError::Certificate`] (issue 14).
-///
-/// Returns rustls's description of the problem. The source chain is walked down to the rustls
-/// error, which reaches us inside two `io::Error`s (reqwest's connector wraps tokio-rustls's):
-/// an `io::Error`'s `source` skips the error it wraps, so the walk steps into it instead.
-pub(super) fn untrusted_certificate(error: &(dyn std::error::Error + 'static)) -> Option<String> {
-    let mut next = Some(error);
-    while let Some(err) = next {
-        if let Some(
-            tls @ (rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented),
-        ) = err.downcast_ref::<rustls::Error>()
-        {
-            return Some(tls.to_string());
-        }
-        next = match err
-            .downcast_ref::<std::io::Error>()
-            .and_then(std::io::Error::get_ref)
-        {
-            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
-            None => err.source(),
-        };
-    }
-    None
-}
-
 impl ApiError {
     /// The HTTP status of a refusal, if this is one.
     pub fn status(&self) -> Option<u16> {
@@ -133,59 +105,5 @@ impl ApiError {
             }
             _ => false,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// An error that wraps another, as hyper's and reqwest's do.
-    #[derive(Debug)]
-    struct Wrapped(Box<dyn std::error::Error + Send + Sync>);
-
-    impl std::fmt::Display for Wrapped {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("client error (Connect)")
-        }
-    }
-
-    impl std::error::Error for Wrapped {
-        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-            Some(&*self.0)
-        }
-    }
-
-    /// The chain reqwest 0.13 builds for a failed handshake (as its `Debug` shows it): its own
-    /// error, hyper-util's, the connector's `io::Error`, tokio-rustls's `io::Error`, and the
-    /// rustls error inside.
-    fn handshake_failure(tls: rustls::Error) -> Wrapped {
-        let io = std::io::Error::new(std::io::ErrorKind::InvalidData, tls);
-        let connector = std::io::Error::other(io);
-        Wrapped(Box::new(Wrapped(Box::new(connector))))
-    }
-
-    #[test]
-    fn certificate_errors_are_found_down_the_chain() {
-        let unknown = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
-        assert_eq!(
-            untrusted_certificate(&handshake_failure(unknown)).as_deref(),
-            Some("invalid peer certificate: UnknownIssuer")
-        );
-        let expired = rustls::Error::InvalidCertificate(rustls::CertificateError::Expired);
-        assert!(untrusted_certificate(&handshake_failure(expired)).is_some());
-        let none = rustls::Error::NoCertificatesPresented;
-        assert!(untrusted_certificate(&handshake_failure(none)).is_some());
-    }
-
-    #[test]
-    fn other_failures_are_not_certificate_errors() {
-        // A peer that does not speak TLS, a reset, a refused connection: the network's.
-        let garbage = rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType);
-        assert_eq!(untrusted_certificate(&handshake_failure(garbage)), None);
-        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
-        assert_eq!(untrusted_certificate(&Wrapped(Box::new(reset))), None);
-        let refused = std::io::Error::other("connection refused");
-        assert_eq!(untrusted_certificate(&refused), None);
     }
 }
