@@ -104,8 +104,14 @@ pub(super) fn retryable_error(kind: RequestKind, error: &reqwest::Error) -> bool
         return false;
     }
     match kind {
+        // A body cut off mid-way comes back from `bytes()` as a decode error (reqwest's kind for
+        // a failed body read; aepact parses the JSON itself, so it means nothing else here).
         RequestKind::Idempotent => {
-            error.is_connect() || error.is_timeout() || error.is_request() || error.is_body()
+            error.is_connect()
+                || error.is_timeout()
+                || error.is_request()
+                || error.is_body()
+                || error.is_decode()
         }
         // Only a failed connect (refused, unreachable, or the connect timeout) proves the
         // request never left: a timeout or a reset after sending may hide an accepted job.
