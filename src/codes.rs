@@ -121,6 +121,10 @@ pub const ERRORS: &[(&str, &str)] = &[
         "the platform or IMS could not be reached",
     ),
     (
+        "aepact::api::certificate",
+        "the server's TLS certificate is not trusted (not retried)",
+    ),
+    (
         "aepact::api::decode",
         "the platform's answer could not be read",
     ),

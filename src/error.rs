@@ -145,7 +145,9 @@ fn api_kind(err: &crate::api::ApiError) -> Kind {
             Kind::Transient
         }
         E::Http { .. } | E::Decode { .. } | E::ListingTooLong { .. } => Kind::Platform,
-        E::Token { .. } | E::Config(_) | E::ForeignStatusUrl { .. } => Kind::User,
+        E::Token { .. } | E::Config(_) | E::ForeignStatusUrl { .. } | E::Certificate { .. } => {
+            Kind::User
+        }
         E::ClientBuild(_) => Kind::Internal,
     }
 }

@@ -648,6 +648,15 @@ impl Client {
     }
 
     fn transport_error(&self, method: &'static str, url: &Url, source: reqwest::Error) -> ApiError {
+        if let Some(reason) = retry::untrusted_certificate(&source) {
+            let url = url.to_string();
+            return ApiError::Certificate {
+                method,
+                url,
+                reason,
+                source,
+            };
+        }
         let reason = if source.is_connect() {
             "could not connect"
         } else if source.is_timeout() {

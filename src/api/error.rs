@@ -12,7 +12,9 @@ pub enum ApiError {
     #[error("cannot set up the HTTP client")]
     #[diagnostic(
         code(aepact::api::client),
-        help("this is a bug in aepact, or the system's TLS setup is broken; please report it")
+        help(
+            "the system's TLS setup is broken, or this is a bug in aepact: if `SSL_CERT_FILE` or `SSL_CERT_DIR` is set, check that it names PEM certificates (it replaces the system's roots); else please report it"
+        )
     )]
     ClientBuild(#[source] reqwest::Error),
 
@@ -43,6 +45,21 @@ pub enum ApiError {
         )
     )]
     Transport {
+        method: &'static str,
+        url: String,
+        reason: String,
+        #[source]
+        source: reqwest::Error,
+    },
+
+    #[error("the TLS certificate of `{url}` is not trusted ({method}): {reason}")]
+    #[diagnostic(
+        code(aepact::api::certificate),
+        help(
+            "not retried: it does not clear by itself. Behind a company proxy or with a private CA, trust its CA certificate: add it to the system trust store, or point `SSL_CERT_FILE` at a PEM file holding it and the public roots (the file replaces the system store); see docs/api-client.md. Check `AEP_PLATFORM_URL`, `AEP_IMS_URL` and `HTTPS_PROXY` too"
+        )
+    )]
+    Certificate {
         method: &'static str,
         url: String,
         reason: String,

@@ -2,7 +2,7 @@
 //!
 //! Separate from the client so the rules read in one place and are tested without a network:
 //! - GETs and the IMS token request (both safe to repeat) are retried on 429, 502, 503, 504 and
-//!   on any transport failure (connect, timeout, reset);
+//!   on any transport failure (connect, timeout, reset) but an untrusted TLS certificate;
 //! - the ad-hoc POST is retried only on 429 and 503 (the platform refused it without acting) or
 //!   when the connection failed before the request was sent. After a timeout or a reset the job
 //!   may have been accepted, so it is never sent again (the caller records it as `unknown`).
@@ -97,16 +97,54 @@ pub(super) fn retryable_status(kind: RequestKind, status: StatusCode) -> bool {
     }
 }
 
-/// Whether a request may be sent again after this transport error.
+/// Whether a request may be sent again after this transport error. An untrusted certificate is
+/// not the network's weather: it fails the same way every time.
 pub(super) fn retryable_error(kind: RequestKind, error: &reqwest::Error) -> bool {
+    if untrusted_certificate(error).is_some() {
+        return false;
+    }
     match kind {
+        // A body cut off mid-way comes back from `bytes()` as a decode error (reqwest's kind for
+        // a failed body read; aepact parses the JSON itself, so it means nothing else here).
         RequestKind::Idempotent => {
-            error.is_connect() || error.is_timeout() || error.is_request() || error.is_body()
+            error.is_connect()
+                || error.is_timeout()
+                || error.is_request()
+                || error.is_body()
+                || error.is_decode()
         }
         // Only a failed connect (refused, unreachable, or the connect timeout) proves the
         // request never left: a timeout or a reset after sending may hide an accepted job.
         RequestKind::AdhocPost => error.is_connect(),
     }
+}
+
+/// Why the server's TLS certificate was refused, if that is what made `error` fail: it is not
+/// signed by a CA this machine trusts, has expired, names another host, or none was sent. Unlike
+/// a failing network this never clears by itself, so such a failure is not retried, and it is
+/// reported as `ApiError::Certificate` (issue 14).
+///
+/// Returns rustls's description of the problem. The source chain is walked down to the rustls
+/// error, which reaches us inside two `io::Error`s (reqwest's connector wraps tokio-rustls's):
+/// an `io::Error`'s `source` skips the error it wraps, so the walk steps into it instead.
+pub(super) fn untrusted_certificate(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut next = Some(error);
+    while let Some(err) = next {
+        if let Some(
+            tls @ (rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented),
+        ) = err.downcast_ref::<rustls::Error>()
+        {
+            return Some(tls.to_string());
+        }
+        next = match err
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        };
+    }
+    None
 }
 
 /// What may be repeated.
@@ -189,5 +227,54 @@ mod tests {
             assert!(!retryable_status(RequestKind::Idempotent, status));
             assert!(!retryable_status(RequestKind::AdhocPost, status));
         }
+    }
+
+    /// An error that wraps another, as hyper's and reqwest's do.
+    #[derive(Debug)]
+    struct Wrapped(Box<dyn std::error::Error + Send + Sync>);
+
+    impl std::fmt::Display for Wrapped {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("client error (Connect)")
+        }
+    }
+
+    impl std::error::Error for Wrapped {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&*self.0)
+        }
+    }
+
+    /// The chain reqwest 0.13 builds for a failed handshake (as its `Debug` shows it): its own
+    /// error, hyper-util's, the connector's `io::Error`, tokio-rustls's `io::Error`, and the
+    /// rustls error inside.
+    fn handshake_failure(tls: rustls::Error) -> Wrapped {
+        let io = std::io::Error::new(std::io::ErrorKind::InvalidData, tls);
+        let connector = std::io::Error::other(io);
+        Wrapped(Box::new(Wrapped(Box::new(connector))))
+    }
+
+    #[test]
+    fn certificate_errors_are_found_down_the_chain() {
+        let unknown = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        assert_eq!(
+            untrusted_certificate(&handshake_failure(unknown)).as_deref(),
+            Some("invalid peer certificate: UnknownIssuer")
+        );
+        let expired = rustls::Error::InvalidCertificate(rustls::CertificateError::Expired);
+        assert!(untrusted_certificate(&handshake_failure(expired)).is_some());
+        let none = rustls::Error::NoCertificatesPresented;
+        assert!(untrusted_certificate(&handshake_failure(none)).is_some());
+    }
+
+    #[test]
+    fn other_failures_are_not_certificate_errors() {
+        // A peer that does not speak TLS, a reset, a refused connection: the network's.
+        let garbage = rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType);
+        assert_eq!(untrusted_certificate(&handshake_failure(garbage)), None);
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert_eq!(untrusted_certificate(&Wrapped(Box::new(reset))), None);
+        let refused = std::io::Error::other("connection refused");
+        assert_eq!(untrusted_certificate(&refused), None);
     }
 }

@@ -3,7 +3,9 @@
 //! A seed is what a person writes: names, mappings and relative times. [`Seed::build`] turns it
 //! into a [`World`] with concrete timestamps, connection IDs and etags. The demo world is itself
 //! a seed (`demo-world.yaml`, compiled in), so the format is exercised every time the emulator
-//! starts. YAML goes through the plan loader (`plan::load`), so seed errors point at their line.
+//! starts. YAML goes through the plan loader (`plan::load`), so seed errors point at their line
+//! and column: the checks here blame nodes by JSON pointer, and serde's own errors (unknown
+//! keys, wrong types) are placed by the path `serde_path_to_error` records.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -155,12 +157,8 @@ impl Seed {
     /// Returns the seed, or every problem found.
     pub(crate) fn from_source(source: &SourceFile) -> Result<Self, Vec<Diagnostic>> {
         let doc = load::parse(source)?;
-        let seed: Seed = serde_json::from_value(doc.value.clone()).map_err(|err| {
-            vec![
-                Diagnostic::error(Code::WrongType, source.name(), format!("invalid seed: {err}"))
-                    .with_help("see the seed format in docs/emulator.md; the built-in demo world (`src/emulator/demo-world.yaml`) is a complete example"),
-            ]
-        })?;
+        let seed: Seed = serde_path_to_error::deserialize(&doc.value)
+            .map_err(|err| vec![shape_error(source, &doc, &err)])?;
         let mut diags = Vec::new();
         let mut problem = |pointer: String, message: String| {
             let span = doc.spans.blame(&pointer, None);
@@ -394,6 +392,48 @@ impl Seed {
             sandboxes,
         }
     }
+}
+
+/// A seed that does not fit the format (an unknown key, a missing one, a wrong type, an unknown
+/// status), at the key or value serde stopped at (issue 14: these had no line or column).
+fn shape_error(
+    source: &SourceFile,
+    doc: &load::Document,
+    err: &serde_path_to_error::Error<serde_json::Error>,
+) -> Diagnostic {
+    use serde_path_to_error::Segment;
+    let mut pointer = String::new();
+    for segment in err.path().iter() {
+        match segment {
+            Segment::Seq { index } => pointer.push_str(&format!("/{index}")),
+            Segment::Map { key } => {
+                pointer.push('/');
+                pointer.push_str(&load::escape_pointer_segment(key));
+            }
+            Segment::Enum { .. } | Segment::Unknown => {}
+        }
+    }
+    let message = err.inner().to_string();
+    let code = if message.starts_with("unknown field") {
+        Code::UnknownKey
+    } else if message.starts_with("missing field") {
+        Code::MissingKey
+    } else if message.starts_with("invalid type") {
+        Code::WrongType
+    } else {
+        Code::InvalidValue
+    };
+    // An unknown key is blamed by its name; anything else by its value (a mapping by its key).
+    let span = match code {
+        Code::UnknownKey => doc
+            .spans
+            .key(&pointer)
+            .unwrap_or_else(|| doc.spans.node(&pointer)),
+        _ => doc.spans.blame(&pointer, doc.value.pointer(&pointer)),
+    };
+    Diagnostic::at(code, source, span, format!("invalid seed: {message}"))
+        .with_pointer(pointer)
+        .with_help("see the seed format in docs/emulator.md; the built-in demo world (`src/emulator/demo-world.yaml`) is a complete example")
 }
 
 /// Resolves `YYYY-MM-DD`, `today`, `today-N` or `today+N` (days) against the instant `now`.

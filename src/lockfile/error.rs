@@ -102,6 +102,9 @@ pub enum LockfileError {
     UnsupportedVersion {
         path: String,
         found: String,
+        /// Where `lockfileVersion` is, 1-based, as for the other parse errors.
+        line: usize,
+        column: usize,
         #[source_code]
         src: NamedSource<String>,
         #[label("this version")]

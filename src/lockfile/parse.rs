@@ -72,13 +72,16 @@ impl Lockfile {
                 .as_u64()
                 .is_some_and(|v| READABLE_VERSIONS.iter().any(|r| u64::from(*r) == v))
         {
-            let at = text
-                .find("\"lockfileVersion\"")
+            let offset = text.find("\"lockfileVersion\"");
+            let at = offset
                 .map(|i| SourceSpan::from((i, "\"lockfileVersion\"".len())))
                 .unwrap_or_else(|| SourceSpan::from((0, 0)));
+            let (line, column) = line_column(text, offset.unwrap_or(0));
             return Err(LockfileError::UnsupportedVersion {
                 path: name.clone(),
                 found: version.to_string(),
+                line,
+                column,
                 src: source(),
                 at,
             });
@@ -280,6 +283,18 @@ fn strip_position(err: &serde_json::Error) -> String {
         Some(i) if err.line() > 0 => text[..i].to_owned(),
         _ => text,
     }
+}
+
+/// The 1-based (line, column) of byte `offset`, counted as serde_json counts them (the column
+/// in bytes), so every parse error of a lockfile is placed the same way.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text.as_bytes()[..offset.min(text.len())];
+    let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    (line, offset.min(text.len()) - line_start + 1)
 }
 
 /// The byte span of serde_json's 1-based (line, column), clamped to the text.

@@ -377,11 +377,20 @@ fn parse_problem(err: LockfileError) -> Problem {
             column,
             format!("does not match the lockfile format: {message}"),
         ),
-        LockfileError::UnsupportedVersion { found, .. } => Problem::at(
-            ProblemKind::Version,
-            "/lockfileVersion",
-            format!("`lockfileVersion` is {found}; this aepact reads versions 1 and 2"),
-        ),
+        LockfileError::UnsupportedVersion {
+            found,
+            line,
+            column,
+            ..
+        } => Problem {
+            pointer: Some("/lockfileVersion".to_owned()),
+            ..located(
+                ProblemKind::Version,
+                line,
+                column,
+                format!("`lockfileVersion` is {found}; this aepact reads versions 1 and 2"),
+            )
+        },
         other => Problem::whole(ProblemKind::Read, other.to_string()),
     }
 }

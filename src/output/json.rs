@@ -1,7 +1,8 @@
 //! `--format json`: one stable JSON document per invocation.
 //!
-//! The shape is versioned (`version`), every key is always present (`null` when empty), and keys
-//! come in the order declared here, so scripts and golden files can rely on it.
+//! The shape is versioned (`version`), every key is always present (a list `[]` when empty, a
+//! value that does not apply `null`), and keys come in the order declared here, so scripts and
+//! golden files can rely on it.
 
 use serde::Serialize;
 

@@ -526,6 +526,15 @@ impl Builder<'_> {
         Some(text[..tab].chars().count())
     }
 
+    /// Whether the line holding character `index` has more than 1,024 characters before it: the
+    /// scanner gave up on a key longer than YAML allows an implicit key to be.
+    fn long_key_before(&self, index: usize) -> bool {
+        let text = self.source.text();
+        let at = self.source.byte_of_char(index as u32);
+        let line_start = text[..at].rfind(['\n', '\r']).map_or(0, |i| i + 1);
+        text[line_start..at].chars().count() > 1024
+    }
+
     fn scan_error(&self, err: &ScanError) -> Fatal {
         let mark = err.marker();
         let info = err.info();
@@ -545,6 +554,13 @@ impl Builder<'_> {
             (
                 Code::YamlSyntax,
                 "YAML indentation must use spaces: replace the tab characters with spaces"
+                    .to_owned(),
+            )
+        } else if info.contains("simple key expect ':'") && self.long_key_before(mark.index()) {
+            // YAML's limit on implicit keys, quoted ones too (issue 14).
+            (
+                Code::YamlSyntax,
+                "a key written on one line, plain or quoted, is at most 1,024 characters: write a longer one as an explicit key, `? key` on a line of its own and `: value` on the next"
                     .to_owned(),
             )
         } else {

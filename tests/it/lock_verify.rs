@@ -2,7 +2,7 @@
 //! merge-conflicted lockfile gives a clear error naming the place, `apply` and `status` refuse
 //! it, and nothing ever rewrites it.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::common::{Output, TestEnv, repo_root};
 use crate::emulator::Api;
@@ -307,6 +307,8 @@ fn the_same_intent_activated_twice_is_reported() {
     );
 }
 
+/// Another `lockfileVersion` is placed at its line and column, as docs/lockfile.md says of every
+/// format error (issue 14, point 14: it was a JSON pointer), and keeps its pointer in JSON.
 #[test]
 fn non_utf8_and_unknown_version_are_reported() {
     let a = Applied::new();
@@ -316,8 +318,25 @@ fn non_utf8_and_unknown_version_are_reported() {
     assert_eq!(
         problem_lines(&out),
         [
-            "plans/flash-sale.lock.json: /lockfileVersion: `lockfileVersion` is 7; this aepact reads versions 1 and 2"
+            "plans/flash-sale.lock.json:2:3: `lockfileVersion` is 7; this aepact reads versions 1 and 2"
         ]
+    );
+    let json = a.run(&["lock", "verify", "--format", "json", PLAN]).json();
+    let problem = &json["lockfiles"][0]["problems"][0];
+    assert_eq!(
+        (
+            &problem["kind"],
+            &problem["pointer"],
+            &problem["line"],
+            &problem["column"]
+        ),
+        (
+            &json!("version"),
+            &json!("/lockfileVersion"),
+            &json!(2),
+            &json!(3)
+        ),
+        "{problem:#}"
     );
     // A byte that is not UTF-8 inside the plan's name (line 3): never replaced and saved.
     let mut bytes = good.into_bytes();

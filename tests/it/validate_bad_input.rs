@@ -68,17 +68,7 @@ fn file_above_the_size_limit_is_refused() {
     text.push('#');
     text.push_str(&"x".repeat(1024 * 1024 + 1 - text.len()));
     let env = TestEnv::new().with_file("big.yaml", text);
-    insta::assert_snapshot!(env.run(["validate", "big.yaml"]), @r"
-    ----- stdout -----
-    aepact::file_too_large
-
-      × `big.yaml` is 1048577 bytes, more than the 1048576-byte (1 MiB) limit for a plan file
-      help: a plan is a few KiB of YAML: split it into several plans, or check that this is the file
-            you meant
-
-    error: 1 of 1 plan file invalid (1 error)
-    [exit status: 1]
-    ");
+    insta::assert_snapshot!(env.run(["validate", "big.yaml"]));
 }
 
 #[test]
@@ -118,16 +108,7 @@ fn very_deep_nesting() {
 #[test]
 fn directory_with_no_plans() {
     let env = TestEnv::new().with_file("plans/README.md", "no plans here\n");
-    insta::assert_snapshot!(env.run(["validate", "plans"]), @r"
-    ----- stdout -----
-    aepact::no_plans
-
-      × directory `plans` holds no plan files
-      help: plans are files named `*.yaml` or `*.yml`; check that this is the right directory
-
-    error: 1 of 1 plan file invalid (1 error)
-    [exit status: 1]
-    ");
+    insta::assert_snapshot!(env.run(["validate", "plans"]));
 }
 
 #[test]
@@ -179,16 +160,7 @@ fn unreadable_files() {
         ],
         "{out}"
     );
-    insta::assert_snapshot!(env.run(["validate", "plans/fifo.yaml"]), @r"
-    ----- stdout -----
-    aepact::unreadable
-
-      × `plans/fifo.yaml` is not a regular file
-      help: plan paths must name YAML files or directories that contain them
-
-    error: 1 of 1 plan file invalid (1 error)
-    [exit status: 1]
-    ");
+    insta::assert_snapshot!(env.run(["validate", "plans/fifo.yaml"]));
 }
 
 #[cfg(unix)]

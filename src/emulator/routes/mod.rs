@@ -184,12 +184,14 @@ async fn spoil_response(response: HttpResponse, spoil: faults::ResponseFault) ->
             Body::from("{\"order\": [{\"segment\": ")
         }
         faults::ResponseFault::Truncated => {
-            // Promise the whole body, send half: the client sees the connection close early.
+            // Promise the whole body, send half, then close: hyper sizes the body by its size
+            // hint, so the promise is the body's own (a `Content-Length` header alone would
+            // only be believed in release builds, and the connection kept open).
             parts.headers.insert(
-                axum::http::header::CONTENT_LENGTH,
-                HeaderValue::from(bytes.len() + 64),
+                axum::http::header::CONNECTION,
+                HeaderValue::from_static("close"),
             );
-            Body::from(bytes.slice(..bytes.len() / 2))
+            Body::new(CutOff::new(bytes))
         }
         faults::ResponseFault::Html => {
             parts.headers.insert(
@@ -203,6 +205,56 @@ async fn spoil_response(response: HttpResponse, spoil: faults::ResponseFault) ->
         }
     };
     HttpResponse::from_parts(parts, body)
+}
+
+/// A body that promises all of `whole` (at least one byte), sends its first half, then fails,
+/// which makes hyper close the connection: the client sees the answer cut off at once, whether
+/// it keeps connections alive or not (issue 14). Before failing it waits a moment, so that hyper
+/// has flushed the half to the socket.
+struct CutOff {
+    half: Option<Bytes>,
+    promised: u64,
+    grace: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl CutOff {
+    fn new(whole: Bytes) -> Self {
+        let promised = u64::try_from(whole.len().max(1)).unwrap_or(u64::MAX);
+        Self {
+            half: Some(whole.slice(..whole.len() / 2)),
+            promised,
+            grace: None,
+        }
+    }
+}
+
+impl hyper::body::Body for CutOff {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        if let Some(half) = self.half.take() {
+            return std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(half))));
+        }
+        let grace = self
+            .grace
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(Duration::from_millis(20))));
+        std::task::ready!(grace.as_mut().poll(cx));
+        std::task::Poll::Ready(Some(Err(std::io::Error::other(
+            "the `truncated` fault cuts the body off here",
+        ))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        false
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        hyper::body::SizeHint::with_exact(self.promised)
+    }
 }
 
 fn log_entry(
