@@ -122,6 +122,12 @@ How long \fBstatus\fR waits after a job was sent before it settles a job in doub
 \fBAEPACT_CONCURRENCY\fR
 The most requests to the platform in flight at once, as \fB\-\-concurrency\fR (default 8).
 .TP
+\fBHTTPS_PROXY\fR, \fBHTTP_PROXY\fR, \fBALL_PROXY\fR, \fBNO_PROXY\fR
+The proxy for https and http URLs, and the hosts reached directly (with a proxy set, add 127.0.0.1 for the emulator).
+.TP
+\fBSSL_CERT_FILE\fR, \fBSSL_CERT_DIR\fR
+On Linux, the certificate authorities to trust instead of the system's (include the public roots).
+.TP
 \fBNO_COLOR\fR
 Set to a non\-empty value: no colour, unless \fB\-\-color always\fR.
 .TP

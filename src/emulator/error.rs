@@ -16,7 +16,7 @@ pub enum EmulatorError {
         source: std::io::Error,
     },
 
-    #[error("the seed file `{path}` is not a valid world ({} problems)", diagnostics.len())]
+    #[error("the seed file `{path}` is not a valid world ({})", crate::text::plural(diagnostics.len(), "problem", "problems"))]
     #[diagnostic(
         code(aepact::emulator::seed),
         help("fix the problems below; docs/emulator.md describes the seed format")
