@@ -96,9 +96,10 @@ pub fn plan(set: &crate::planner::model::PlanSet) -> String {
     }
     for r in set.refusals() {
         let command = if r.temporary { "warning" } else { "error" };
+        let line = r.line.map(|l| format!(",line={l}")).unwrap_or_default();
         let _ = writeln!(
             out,
-            "::{command} file={},title={}::{}",
+            "::{command} file={}{line},title={}::{}",
             property(&r.path),
             property("aepact plan refused"),
             data(&format!(

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::diags::{Code, Diagnostic};
 use super::load::Document;
-use super::model::{Destination, Exports, Plan, RawExportId, RawExports, RawPlan, Segment};
+use super::model::{Destination, Exports, Lines, Plan, RawExportId, RawExports, RawPlan, Segment};
 use super::source::{CharSpan, SourceFile};
 use crate::api::AdhocApiVersion;
 
@@ -204,6 +204,7 @@ pub fn check_plan(
             })
             .collect(),
         run: raw.run.0,
+        lines: Lines::of_plan(doc, source),
     };
     (distinct, Some(plan))
 }

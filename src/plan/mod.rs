@@ -8,6 +8,7 @@ pub mod check;
 pub mod diags;
 pub mod guardrails;
 pub mod identity;
+pub mod lines;
 pub mod load;
 pub mod model;
 pub mod read;

@@ -266,7 +266,11 @@ pub struct Plan {
     pub run: u64,
     /// The plan's `guardWindow`, when it sets one.
     pub guard_window: Option<std::time::Duration>,
+    /// Where in the file its parts are, for annotations of what the platform says about them.
+    pub lines: Lines,
 }
+
+pub use super::lines::Lines;
 
 /// Which export job(s) the activation uses.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -85,6 +85,7 @@ mod tests {
             exports: Exports::Latest,
             destinations: vec![dest("d-b", segments_b), dest("d-a", segments_a)],
             run: 1,
+            lines: Default::default(),
         }
     }
 

@@ -229,6 +229,7 @@ pub fn plan(facts: &Facts<'_>, rules: &Rules<'_>) -> PlannedPlan {
     let (last_applied, changes, diff_text) = compare_with_last(lockfile, &bodies);
     PlannedPlan {
         path: plan.path.to_string(),
+        lines: plan.lines.clone(),
         name: plan.name.clone(),
         sandbox: facts.sandbox.to_owned(),
         plan_digest: facts.plan_digest.clone(),

@@ -86,6 +86,9 @@ pub struct PlannedPlan {
     pub changes: Vec<ChangeRecord>,
     /// Unified diff of the request bodies against the last applied run ("" when equal or none).
     pub diff: String,
+    /// Where the plan's parts are in its file (not saved: a saved plan is not annotated).
+    #[serde(skip)]
+    pub lines: crate::plan::model::Lines,
 }
 
 /// How the plan's `exports` resolved.
@@ -242,6 +245,7 @@ impl PlanSet {
             .flat_map(|p| {
                 p.reasons().iter().map(|r| Refusal {
                     path: Arc::from(p.path.as_str()),
+                    line: p.lines.of_message(&r.code, &r.message),
                     plan: p.name.clone(),
                     code: r.code.clone(),
                     message: r.message.clone(),
@@ -271,6 +275,8 @@ impl PlanSet {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
     pub path: Arc<str>,
+    /// The line of the plan the refusal is about (a destination, a segment, `exports`).
+    pub line: Option<usize>,
     pub plan: String,
     pub code: String,
     pub message: String,

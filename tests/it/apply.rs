@@ -541,6 +541,7 @@ fn status_exits_1_when_a_run_failed() {
 fn markdown_comment_stays_under_the_size_budget() {
     use aepact::planner::model::{PlanSet, PlannedPlan, ResolvedExports, Verdict};
     let plan = |i: usize| PlannedPlan {
+        lines: Default::default(),
         path: format!("plans/p{i}.yaml"),
         name: format!("p{i}"),
         sandbox: "prod".into(),

@@ -355,10 +355,13 @@ fn plan_shows_every_refusal_apply_makes() {
         "{markdown}"
     );
     let github = o.run(&[&["plan", "--format", "github"][..], &plans].concat());
+    // On the line of the shared segment (issue 14, point 10).
+    let text = std::fs::read_to_string(o.env.path().join("plans/gold.yaml")).unwrap();
+    let line = 1 + text.lines().position(|l| l.contains(GOLD)).unwrap();
     assert!(
-        github
-            .stdout
-            .contains("::warning file=plans/gold.yaml,title=aepact plan refused::"),
+        github.stdout.contains(&format!(
+            "::warning file=plans/gold.yaml,line={line},title=aepact plan refused::"
+        )),
         "{github}"
     );
 
