@@ -77,6 +77,16 @@ fn plans(env: &TestEnv, count: usize) {
     }
 }
 
+/// A fresh world with `count` plans written and this fault set (the directory keeps the seed).
+fn world_with(count: usize, fault: Value) -> (tempfile::TempDir, Emulator, TestEnv) {
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = world(dir.path());
+    let env = env_for(&emulator);
+    plans(&env, count);
+    admin(&emulator, "POST", "faults", Some(fault));
+    (dir, emulator, env)
+}
+
 fn env_for(emulator: &Emulator) -> TestEnv {
     TestEnv::new()
         .with_emulator_urls(emulator)
@@ -236,15 +246,9 @@ fn posts(emulator: &Emulator) -> Vec<Value> {
 /// the first POST is held by the emulator, the others arrive, and every plan is recorded.
 #[test]
 fn independent_plans_are_sent_side_by_side() {
-    let dir = tempfile::tempdir().unwrap();
-    let emulator = world(dir.path());
-    let env = env_for(&emulator);
-    plans(&env, 4);
-    admin(
-        &emulator,
-        "POST",
-        "faults",
-        Some(json!({"route": "adhocrun", "latencyMs": 8000, "times": 1})),
+    let (_dir, emulator, env) = world_with(
+        4,
+        json!({"route": "adhocrun", "latencyMs": 8000, "times": 1}),
     );
     let child = env
         .command(["apply", "--auto-approve", "plans"])
@@ -295,15 +299,9 @@ fn independent_plans_are_sent_side_by_side() {
 /// not go through.
 #[test]
 fn with_concurrency_one_plans_go_one_after_the_other_and_stop_at_a_failure() {
-    let dir = tempfile::tempdir().unwrap();
-    let emulator = world(dir.path());
-    let env = env_for(&emulator);
-    plans(&env, 3);
-    admin(
-        &emulator,
-        "POST",
-        "faults",
-        Some(json!({"route": "adhocrun", "latencyMs": 1500, "times": 1})),
+    let (_dir, emulator, env) = world_with(
+        3,
+        json!({"route": "adhocrun", "latencyMs": 1500, "times": 1}),
     );
     let out = env.run(["apply", "--auto-approve", "--concurrency", "1", "plans"]);
     assert_eq!(out.status, 0, "{out}");
@@ -317,16 +315,8 @@ fn with_concurrency_one_plans_go_one_after_the_other_and_stop_at_a_failure() {
 
     // A refused POST: the plans after it are not started (a fresh world: the runs above are
     // still in flight and would refuse the same plans).
-    let dir = tempfile::tempdir().unwrap();
-    let emulator = world(dir.path());
-    let env = env_for(&emulator);
-    plans(&env, 3);
-    admin(
-        &emulator,
-        "POST",
-        "faults",
-        Some(json!({"route": "adhocrun", "status": 400, "times": 1})),
-    );
+    let (_dir, emulator, env) =
+        world_with(3, json!({"route": "adhocrun", "status": 400, "times": 1}));
     let out = env.run(["apply", "--auto-approve", "--concurrency", "1", "plans"]);
     assert_eq!(out.status, 1, "{out}");
     assert_eq!(self::posts(&emulator).len(), 1, "{out}");
