@@ -59,30 +59,27 @@ impl Lines {
         lines
     }
 
-    /// The line a platform message is about: the first destination or segment ID it names in
-    /// backticks, else `exports` for a message about export jobs. A label mismatch
-    /// ([`LABEL_MISMATCH`](crate::planner::decide::codes::LABEL_MISMATCH)) is placed on the
-    /// label's line: "segment `S` to `D` ..." on the segment's `name:` under `D`, "destination
-    /// `D` ..." on the destination's.
-    pub fn of_message(&self, code: &str, message: &str) -> Option<usize> {
-        if code == crate::planner::decide::codes::LABEL_MISMATCH {
-            let quoted: Vec<String> = message
-                .split('`')
-                .skip(1)
-                .step_by(2)
-                .map(str::to_ascii_lowercase)
-                .collect();
-            let label = match quoted.as_slice() {
-                [segment, dest, ..] if message.starts_with("segment") => {
-                    self.labels.get(&format!("{dest}/{segment}"))
-                }
-                [dest, ..] => self.labels.get(dest),
-                [] => None,
-            };
-            if let Some(&at) = label {
-                return Some(at);
+    /// The line of the label a label-mismatch message is about: "segment `S` to `D` ..." is
+    /// on the segment's `name:` under `D`, "destination `D` ..." on the destination's.
+    pub fn of_label(&self, message: &str) -> Option<usize> {
+        let quoted: Vec<String> = message
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_ascii_lowercase)
+            .collect();
+        match quoted.as_slice() {
+            [segment, dest, ..] if message.starts_with("segment") => {
+                self.labels.get(&format!("{dest}/{segment}")).copied()
             }
+            [dest, ..] => self.labels.get(dest).copied(),
+            [] => None,
         }
+    }
+
+    /// The line a platform message is about: the first destination or segment ID it names in
+    /// backticks, else `exports` for a message about export jobs.
+    pub fn of_message(&self, code: &str, message: &str) -> Option<usize> {
         message
             .split('`')
             .skip(1)
@@ -128,12 +125,11 @@ mod tests {
         );
         assert_eq!(at("unrecorded_run", "nothing this plan names"), None);
         assert_eq!(
-            at(
-                "aepact::label_mismatch",
+            lines.of_label(
                 "segment `00000000-0000-4000-8000-000000000002` to `0b7c2f9e-1a2b-4c3d-8e9f-0a1b2c3d4e5f` is labelled `Gold`, the platform calls it `Platinum`"
             ),
             Some(8),
-            "a segment's label is on its line"
+            "a segment's label given inline is on its line"
         );
     }
 
@@ -145,7 +141,7 @@ mod tests {
         let lines = Lines::of_plan(&doc, &source);
         let dest = "0b7c2f9e-1a2b-4c3d-8e9f-0a1b2c3d4e5f";
         let seg = "00000000-0000-4000-8000-000000000002";
-        let at = |message: &str| lines.of_message("aepact::label_mismatch", message);
+        let at = |message: &str| lines.of_label(message);
         assert_eq!(
             at(&format!(
                 "destination `{dest}` is labelled `Mail`, the platform calls it `Email`"

@@ -44,7 +44,7 @@ pub mod codes {
     pub const SHARED_SEGMENT: &str = "shared_segment";
     /// A warning (a refusal with `--strict-labels`): a plan label disagrees with the
     /// platform's name. Prefixed like the plan diagnostics, as a warning on a plan's line is.
-    pub const LABEL_MISMATCH: &str = "aepact::label_mismatch";
+    pub const LABEL_MISMATCH: &str = crate::planner::model::LABEL_MISMATCH;
 
     /// One line saying what a code means (as docs/workflow.md's table says it).
     pub fn meaning(code: &str) -> &'static str {

@@ -7,8 +7,7 @@
 //! only when the platform gives a name: a selector without one is not looked up in the
 //! Segmentation API (the client does not call it and the emulator does not serve it).
 
-use super::decide::codes;
-use super::model::{DestinationInfo, Reason, SegmentInfo};
+use super::model::{DestinationInfo, LABEL_MISMATCH, Reason, SegmentInfo};
 use crate::api::Flow;
 use crate::plan::model::Destination;
 
@@ -41,7 +40,7 @@ pub fn mismatches(destinations: &[DestinationInfo]) -> Vec<Reason> {
     let mut found = Vec::new();
     let mut warn = |message: String, help: &str| {
         found.push(Reason {
-            code: codes::LABEL_MISMATCH.to_owned(),
+            code: LABEL_MISMATCH.to_owned(),
             message,
             help: help.to_owned(),
             temporary: false,
@@ -120,7 +119,7 @@ mod tests {
         assert!(
             found
                 .iter()
-                .all(|r| r.code == codes::LABEL_MISMATCH && !r.temporary)
+                .all(|r| r.code == LABEL_MISMATCH && !r.temporary)
         );
     }
 }

@@ -11,6 +11,10 @@ use crate::diff::Change;
 /// reasons, the platform's deliveries of each pair and the record of the runs read.
 pub const SAVED_PLAN_VERSION: u32 = 2;
 
+/// The code of a label that disagrees with the platform's name: a warning, a refusal with
+/// `--strict-labels` (`decide::codes::LABEL_MISMATCH`).
+pub const LABEL_MISMATCH: &str = "aepact::label_mismatch";
+
 /// One invocation of `plan`: where it ran and what it found for each plan.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -291,7 +295,10 @@ impl PlanSet {
             .flat_map(|p| {
                 of(p).iter().map(|r| Refusal {
                     path: Arc::from(p.path.as_str()),
-                    line: p.lines.of_message(&r.code, &r.message),
+                    line: (r.code == LABEL_MISMATCH)
+                        .then(|| p.lines.of_label(&r.message))
+                        .flatten()
+                        .or_else(|| p.lines.of_message(&r.code, &r.message)),
                     plan: p.name.clone(),
                     code: r.code.clone(),
                     message: r.message.clone(),
