@@ -207,3 +207,46 @@ fn markdown_comment_leads_with_a_table_by_name() {
     settings().bind(|| insta::assert_snapshot!(head));
     assert!(out.stdout.contains("```json\n"), "{out}");
 }
+
+/// A comment whose table alone is over GitHub's limit keeps under it and says what it left out.
+#[test]
+fn markdown_table_rows_past_the_budget_are_left_out_with_a_note() {
+    use aepact::planner::model::{DestinationInfo, PlanSet, SegmentInfo};
+    let o = Online::new();
+    let mut set: PlanSet =
+        serde_json::from_value(o.run(&["plan", "--format", "json", PLAN]).json()).unwrap();
+    let plan = set.plans[0].clone();
+    let destination = |d: usize| DestinationInfo {
+        id: format!("{d:08}-0000-4000-8000-000000000000"),
+        label: Some(format!("Partner {d}")),
+        platform_name: Some(format!("Partner {d} (SFTP)")),
+        segments: 20,
+        segment_names: (0..20)
+            .map(|s| SegmentInfo {
+                id: format!("{s:08}-0000-4000-8000-{d:012}"),
+                label: None,
+                platform_name: Some(format!("An audience with a long name, number {s}")),
+            })
+            .collect(),
+    };
+    set.plans = (0..100)
+        .map(|i| {
+            let mut p = plan.clone();
+            p.name = format!("plan-{i}");
+            p.destinations = (0..10).map(destination).collect();
+            p
+        })
+        .collect();
+    let text = aepact::output::plan::markdown(&set);
+    assert!(
+        text.len() <= aepact::output::plan::MARKDOWN_BUDGET,
+        "{}",
+        text.len()
+    );
+    assert!(
+        text.contains("of the table left out to stay under GitHub's comment size"),
+        "{}",
+        &text[text.len() - 500..]
+    );
+    assert!(text.contains("| `plan-0` |"));
+}
