@@ -487,7 +487,14 @@ fn export_cell(plan: &PlannedPlan, now: i64) -> String {
             ids.join(", "),
             crate::planner::decide::ago(now, e.finished_at)
         ),
-        _ => ids.join(", "),
+        _ => match e.finished_at {
+            Some(_) => format!(
+                "{}, finished {}",
+                ids.join(", "),
+                crate::planner::decide::ago(now, e.finished_at)
+            ),
+            None => ids.join(", "),
+        },
     }
 }
 

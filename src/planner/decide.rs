@@ -363,10 +363,16 @@ fn resolve_exports(facts: &Facts<'_>, reasons: &mut Vec<Reason>) -> Option<Resol
                     Some(_) => {}
                 }
             }
+            // The newest of the jobs named that finished: how old the data sent is.
+            let finished_at = jobs
+                .iter()
+                .filter(|j| ids.contains(&j.id.to_string()) && j.succeeded())
+                .filter_map(ExportJob::finished_at)
+                .max();
             Some(ResolvedExports {
                 spec: "ids".into(),
                 ids: ids.clone(),
-                finished_at: None,
+                finished_at,
             })
         }
         Exports::Omitted => Some(ResolvedExports {

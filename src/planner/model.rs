@@ -107,7 +107,8 @@ pub struct ResolvedExports {
     pub spec: String,
     /// The export job IDs sent (`latest` resolved); empty when omitted.
     pub ids: Vec<String>,
-    /// When the resolved job finished (epoch ms), for `latest`.
+    /// When the resolved job finished (epoch ms), for `latest`; for `ids`, the newest of the
+    /// named jobs that succeeded.
     pub finished_at: Option<i64>,
 }
 

@@ -250,3 +250,16 @@ fn markdown_table_rows_past_the_budget_are_left_out_with_a_note() {
     );
     assert!(text.contains("| `plan-0` |"));
 }
+
+/// Export job IDs named in the plan show how old the data is, as `latest` does.
+#[test]
+fn markdown_table_gives_the_age_of_named_export_jobs() {
+    let o = Online::new();
+    o.edit_plan("exports: latest", "exports: [11044]");
+    let out = o.run(&["plan", "--format", "markdown", PLAN]);
+    assert_eq!(out.status, 0, "{out}");
+    assert!(
+        out.stdout.contains("| `11044`, finished 25 hours ago |"),
+        "{out}"
+    );
+}
