@@ -182,7 +182,8 @@ pub struct PlanArgs {
     pub emulator: EmulatorFlags,
 }
 
-/// How `plan` and `apply` weigh the platform's own runs (the second witness of what was sent).
+/// How `plan` and `apply` weigh what the platform says: its own runs (the second witness of
+/// what was sent) and its names for the plan's destinations and segments.
 #[derive(Debug, Clone, Args)]
 pub struct WitnessArgs {
     /// Refuse pairs the platform delivered this recently by a run no lockfile records, e.g.
@@ -194,6 +195,11 @@ pub struct WitnessArgs {
     /// recorded in the lockfile as the run's `override`)
     #[arg(long)]
     pub allow_unrecorded_runs: bool,
+
+    /// Refuse a plan whose destination or segment `name:` disagrees with the platform's name
+    /// (`aepact::label_mismatch`, otherwise a warning)
+    #[arg(long)]
+    pub strict_labels: bool,
 }
 
 /// Output formats of `apply` and `status`.

@@ -177,6 +177,7 @@ pub(crate) fn rules<'a>(
         guard_window: witness.guard_window,
         allow_unrecorded: witness.allow_unrecorded_runs,
         reviewed,
+        strict_labels: witness.strict_labels,
     }
 }
 

@@ -86,6 +86,7 @@ pub fn plan(set: &crate::planner::model::PlanSet) -> String {
             }
             Verdict::Refused { .. } => continue,
         };
+        let message = format!("{message}{}", names(p));
         let _ = writeln!(
             out,
             "::notice file={},title={}::{}",
@@ -108,7 +109,41 @@ pub fn plan(set: &crate::planner::model::PlanSet) -> String {
             ))
         );
     }
+    for w in set.warnings() {
+        let line = w.line.map(|l| format!(",line={l}")).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "::warning file={}{line},title={}::{}",
+            property(&w.path),
+            property(&w.code),
+            data(&format!(
+                "plan `{}`: {}\nhelp: {}",
+                w.plan, w.message, w.help
+            ))
+        );
+    }
     out.push_str(&super::plan::summary_line(set));
     out.push('\n');
+    out
+}
+
+/// Each destination of a plan with its audiences, by the platform's names (the plan's label
+/// where the platform gives none, else the ID), one line each.
+fn names(p: &crate::planner::model::PlannedPlan) -> String {
+    let mut out = String::new();
+    for d in &p.destinations {
+        let audiences: Vec<&str> = d
+            .segment_names
+            .iter()
+            .map(|s| s.shown_name().unwrap_or(&s.id))
+            .collect();
+        let _ = write!(
+            out,
+            "\n{} (`{}`): {}",
+            d.shown_name().unwrap_or("(no name)"),
+            d.id,
+            audiences.join(", ")
+        );
+    }
     out
 }

@@ -38,6 +38,21 @@ fn exports_line(plan: &PlannedPlan) -> String {
     }
 }
 
+/// A part's name for people: the platform's name in quotes, with the plan's label beside it
+/// when it says something else (`"Loyalty platinum" (labelled "Loyalty gold")`), or the label
+/// alone when the platform gives no name.
+fn named(platform: Option<&str>, label: Option<&str>) -> String {
+    let text = match (platform, label) {
+        (Some(p), Some(l)) if !crate::planner::labels::agree(l, p) => {
+            format!("\"{p}\" (labelled \"{l}\")")
+        }
+        (Some(p), _) => format!("\"{p}\""),
+        (None, Some(l)) => format!("\"{l}\" (the plan's label; the platform gives no name)"),
+        (None, None) => "(no name)".to_owned(),
+    };
+    escape_controls(&text).into_owned()
+}
+
 /// The platform's last delivery of each pair, for people.
 fn deliveries_text(plan: &PlannedPlan, since: i64) -> String {
     let mut out = String::new();
@@ -92,18 +107,30 @@ pub fn human_plan(plan: &PlannedPlan, since: i64, style: Style) -> String {
         } else {
             "            "
         };
-        let name = d
-            .platform_name
-            .as_deref()
-            .or(d.label.as_deref())
-            .unwrap_or("(no name)");
         // Names come from the plan and the platform: no raw ESC or BEL on the terminal.
-        let name = escape_controls(name);
         let _ = writeln!(
             out,
-            "{head}{} \"{name}\", {}",
+            "{head}{} {}, {}",
             d.id,
+            named(d.platform_name.as_deref(), d.label.as_deref()),
             plural(d.segments, "segment", "segments")
+        );
+        for s in &d.segment_names {
+            let _ = writeln!(
+                out,
+                "              {} {}",
+                s.id,
+                named(s.platform_name.as_deref(), s.label.as_deref())
+            );
+        }
+    }
+    for w in &plan.warnings {
+        let _ = writeln!(
+            out,
+            "  {}: {}\n    help: {}",
+            style.paint(super::style::pending(), "warning"),
+            escape_controls(&w.message),
+            escape_controls(&w.help)
         );
     }
     out.push_str(&deliveries_text(plan, since));
@@ -240,10 +267,14 @@ pub fn json(set: &PlanSet) -> String {
 /// Longest markdown comment (GitHub allows 65,536 characters per comment).
 pub const MARKDOWN_BUDGET: usize = 60_000;
 
-/// A pull-request comment: a summary table, then each plan's bodies and diff collapsed. Over
-/// [`MARKDOWN_BUDGET`], details are dropped (largest first) and a note says so.
+/// A pull-request comment for reviewers who read names, not UUIDs: one table row per
+/// destination of each plan (plan, sandbox, the dataflow's name, its audiences by name, the
+/// export job and its age, the last delivery of each pair, the verdict), then refusals and
+/// warnings, then each plan's request bodies and diff collapsed in `<details>`. Over
+/// [`MARKDOWN_BUDGET`], details are dropped (largest first), then table rows, and a note says
+/// so.
 pub fn markdown(set: &PlanSet) -> String {
-    let refused = &set.refusals();
+    let now = set.runs_read.platform_time;
     let mut head = String::from("<!-- aepact:plan -->\n### aepact plan\n\n");
     let _ = writeln!(
         head,
@@ -253,33 +284,46 @@ pub fn markdown(set: &PlanSet) -> String {
         set.org,
         set.api_version.number()
     );
-    head.push_str("| plan | sandbox | jobs | segments | added | removed | verdict |\n");
-    head.push_str("|---|---|---:|---:|---:|---:|---|\n");
-    for plan in &set.plans {
-        let added = plan.changes.iter().filter(|c| c.change == "added").count();
-        let removed = plan.changes.len() - added;
-        let verdict = match &plan.verdict {
-            Verdict::Apply => "**apply**".to_owned(),
-            Verdict::AlreadyApplied { run, .. } => format!("already applied (run {run})"),
-            Verdict::Refused { reasons } => {
-                let temporary = reasons.iter().all(|r| r.temporary);
-                let codes: Vec<String> = reasons.iter().map(|r| format!("`{}`", r.code)).collect();
-                format!(
-                    "**refused**{}: {}",
-                    if temporary { " (try again later)" } else { "" },
-                    codes.join(", ")
-                )
-            }
-        };
+    head.push_str(
+        "| plan | sandbox | destination | audiences | export job | last delivery | verdict |\n",
+    );
+    head.push_str("|---|---|---|---|---|---|---|\n");
+    let rows: Vec<String> = set.plans.iter().flat_map(|p| table_rows(p, now)).collect();
+    // Room for the refusals, warnings and notes below, whatever the rows.
+    let mut left_out = 0;
+    for (shown, row) in rows.iter().enumerate() {
+        if head.len() + row.len() + 2_000 > MARKDOWN_BUDGET {
+            left_out = rows.len() - shown;
+            break;
+        }
+        head.push_str(row);
+    }
+    if left_out > 0 {
         let _ = writeln!(
             head,
-            "| `{}` | {} | {} | {} | {added} | {removed} | {verdict} |",
-            plan.name,
-            plan.sandbox,
-            plan.jobs.len(),
-            plan.segment_count(),
+            "\n_{} of the table left out to stay under GitHub's comment size; the full plan is in the saved plan file (`aepact plan --out`) and `aepact plan --format json`._",
+            plural(left_out, "row", "rows")
         );
     }
+    let mut notes = String::new();
+    for (tag, list) in [("refused", set.refusals()), ("warning", set.warnings())] {
+        for r in list {
+            let line = format!(
+                "\n> **{tag}** `{}`: {}\n> help: {}\n",
+                r.plan,
+                table_cell(&r.message),
+                table_cell(&r.help)
+            );
+            if head.len() + notes.len() + line.len() + 500 > MARKDOWN_BUDGET {
+                notes.push_str(
+                    "\n_More refusals and warnings left out to stay under GitHub's comment size: `aepact plan` shows them all._\n",
+                );
+                break;
+            }
+            notes.push_str(&line);
+        }
+    }
+    head.push_str(&notes);
     let mut details: Vec<(usize, String)> = set
         .plans
         .iter()
@@ -311,7 +355,7 @@ pub fn markdown(set: &PlanSet) -> String {
     let total =
         |details: &[(usize, String)]| head.len() + details.iter().map(|d| d.1.len()).sum::<usize>();
     let mut dropped = 0;
-    while total(&details) > MARKDOWN_BUDGET && !details.is_empty() {
+    while total(&details) + 300 > MARKDOWN_BUDGET && !details.is_empty() {
         let largest = details
             .iter()
             .enumerate()
@@ -322,13 +366,6 @@ pub fn markdown(set: &PlanSet) -> String {
         dropped += 1;
     }
     let mut out = head;
-    for r in refused {
-        let _ = writeln!(
-            out,
-            "\n> **refused** `{}`: {}\n> help: {}",
-            r.plan, r.message, r.help
-        );
-    }
     for (_, d) in &details {
         out.push_str(d);
     }
@@ -344,6 +381,134 @@ pub fn markdown(set: &PlanSet) -> String {
         );
     }
     out
+}
+
+/// The rows of the comment's table for one plan: one per destination (one row when it has
+/// none resolved); plan, sandbox, export job and verdict only on its first row.
+fn table_rows(plan: &PlannedPlan, now: i64) -> Vec<String> {
+    let verdict = match &plan.verdict {
+        Verdict::Apply => {
+            let added = plan.changes.iter().filter(|c| c.change == "added").count();
+            let removed = plan.changes.len() - added;
+            format!(
+                "**apply**: {}, {added} added, {removed} removed",
+                plural(plan.jobs.len(), "job", "jobs")
+            )
+        }
+        Verdict::AlreadyApplied { run, .. } => format!("already applied (run {run})"),
+        Verdict::Refused { reasons } => {
+            let temporary = reasons.iter().all(|r| r.temporary);
+            let codes: Vec<String> = reasons.iter().map(|r| format!("`{}`", r.code)).collect();
+            format!(
+                "**refused**{}: {}",
+                if temporary { " (try again later)" } else { "" },
+                codes.join(", ")
+            )
+        }
+    };
+    let warned = match plan.warnings.len() {
+        0 => String::new(),
+        n => format!("<br>{}", plural(n, "warning", "warnings")),
+    };
+    let export = export_cell(plan, now);
+    let first = [
+        format!("`{}`", table_cell(&plan.name)),
+        table_cell(&plan.sandbox),
+        export,
+        format!("{verdict}{warned}"),
+    ];
+    let mut rows = Vec::new();
+    for (i, d) in plan.destinations.iter().enumerate() {
+        let [name, sandbox, export, verdict] = if i == 0 {
+            first.clone()
+        } else {
+            ["″".into(), "″".into(), "″".into(), "″".into()]
+        };
+        let destination = format!(
+            "{}<br><sub>`{}`</sub>",
+            markdown_name(d.platform_name.as_deref(), d.label.as_deref()),
+            d.id
+        );
+        let audiences: Vec<String> = d
+            .segment_names
+            .iter()
+            .map(|s| match (s.platform_name.as_deref(), s.label.as_deref()) {
+                (None, None) => format!("`{}`", s.id),
+                (p, l) => markdown_name(p, l),
+            })
+            .collect();
+        let delivered: Vec<String> = d
+            .segment_names
+            .iter()
+            .map(|s| {
+                let last = plan
+                    .deliveries
+                    .iter()
+                    .find(|x| x.destination == d.id && x.segment == s.id);
+                match last.and_then(|x| x.run_id.as_ref().map(|r| (x, r))) {
+                    None => "none".to_owned(),
+                    Some((x, _)) => format!(
+                        "{}, {}{}",
+                        crate::planner::decide::ago(now, x.created_at),
+                        x.status.as_deref().unwrap_or("status unknown"),
+                        if x.recorded {
+                            ""
+                        } else {
+                            " (**not in the lockfile**)"
+                        }
+                    ),
+                }
+            })
+            .collect();
+        rows.push(format!(
+            "| {name} | {sandbox} | {destination} | {} | {export} | {} | {verdict} |\n",
+            audiences.join("<br>"),
+            delivered.join("<br>")
+        ));
+    }
+    if rows.is_empty() {
+        let [name, sandbox, export, verdict] = first;
+        rows.push(format!(
+            "| {name} | {sandbox} |  |  | {export} |  | {verdict} |\n"
+        ));
+    }
+    rows
+}
+
+/// The export job a plan's jobs use, and how old it is.
+fn export_cell(plan: &PlannedPlan, now: i64) -> String {
+    let e = &plan.exports;
+    let ids: Vec<String> = e.ids.iter().map(|id| format!("`{id}`")).collect();
+    match e.spec.as_str() {
+        "omitted" => "the platform's latest".to_owned(),
+        "latest" if ids.is_empty() => "none found".to_owned(),
+        "latest" => format!(
+            "{} (latest), finished {}",
+            ids.join(", "),
+            crate::planner::decide::ago(now, e.finished_at)
+        ),
+        _ => match e.finished_at {
+            Some(_) => format!(
+                "{}, finished {}",
+                ids.join(", "),
+                crate::planner::decide::ago(now, e.finished_at)
+            ),
+            None => ids.join(", "),
+        },
+    }
+}
+
+/// A name in the comment's table: the platform's in bold, the plan's label beside it when it
+/// says something else, or the label alone (in italics) when the platform gives no name.
+fn markdown_name(platform: Option<&str>, label: Option<&str>) -> String {
+    match (platform, label) {
+        (Some(p), Some(l)) if !crate::planner::labels::agree(l, p) => {
+            format!("**{}** (labelled “{}”)", table_cell(p), table_cell(l))
+        }
+        (Some(p), _) => format!("**{}**", table_cell(p)),
+        (None, Some(l)) => format!("_{}_ (plan label)", table_cell(l)),
+        (None, None) => "(no name)".to_owned(),
+    }
 }
 
 /// The platform's last delivery of each pair, as a markdown table.

@@ -12,6 +12,9 @@ pub struct Lines {
     pub exports: Option<usize>,
     /// Destination and segment IDs, lowercase.
     pub ids: std::collections::BTreeMap<String, usize>,
+    /// The plan's labels (`name:`): a destination's under its ID, a segment's under
+    /// `destination/segment` (IDs lowercase).
+    pub labels: std::collections::BTreeMap<String, usize>,
 }
 
 impl Lines {
@@ -29,19 +32,49 @@ impl Lines {
             .as_array()
             .map_or(&[][..], Vec::as_slice);
         for (i, dest) in destinations.iter().enumerate() {
-            if let Some(id) = dest["id"].as_str() {
+            let dest_id = dest["id"].as_str().map(str::to_ascii_lowercase);
+            if let Some(id) = &dest_id {
                 let at = line(&format!("/destinations/{i}/id"));
-                lines.ids.entry(id.to_ascii_lowercase()).or_insert(at);
+                lines.ids.entry(id.clone()).or_insert(at);
+                if dest["name"].is_string() {
+                    let at = line(&format!("/destinations/{i}/name"));
+                    lines.labels.entry(id.clone()).or_insert(at);
+                }
             }
             let segments = dest["segments"].as_array().map_or(&[][..], Vec::as_slice);
             for (j, segment) in segments.iter().enumerate() {
                 if let Some(id) = segment.as_str().or_else(|| segment["id"].as_str()) {
                     let at = line(&format!("/destinations/{i}/segments/{j}"));
-                    lines.ids.entry(id.to_ascii_lowercase()).or_insert(at);
+                    let id = id.to_ascii_lowercase();
+                    lines.ids.entry(id.clone()).or_insert(at);
+                    if let Some(dest_id) = &dest_id
+                        && segment["name"].is_string()
+                    {
+                        let at = line(&format!("/destinations/{i}/segments/{j}/name"));
+                        lines.labels.entry(format!("{dest_id}/{id}")).or_insert(at);
+                    }
                 }
             }
         }
         lines
+    }
+
+    /// The line of the label a label-mismatch message is about: "segment `S` to `D` ..." is
+    /// on the segment's `name:` under `D`, "destination `D` ..." on the destination's.
+    pub fn of_label(&self, message: &str) -> Option<usize> {
+        let quoted: Vec<String> = message
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_ascii_lowercase)
+            .collect();
+        match quoted.as_slice() {
+            [segment, dest, ..] if message.starts_with("segment") => {
+                self.labels.get(&format!("{dest}/{segment}")).copied()
+            }
+            [dest, ..] => self.labels.get(dest).copied(),
+            [] => None,
+        }
     }
 
     /// The line a platform message is about: the first destination or segment ID it names in
@@ -91,5 +124,35 @@ mod tests {
             Some(3)
         );
         assert_eq!(at("unrecorded_run", "nothing this plan names"), None);
+        assert_eq!(
+            lines.of_label(
+                "segment `00000000-0000-4000-8000-000000000002` to `0b7c2f9e-1a2b-4c3d-8e9f-0a1b2c3d4e5f` is labelled `Gold`, the platform calls it `Platinum`"
+            ),
+            Some(8),
+            "a segment's label given inline is on its line"
+        );
+    }
+
+    #[test]
+    fn labels_have_their_own_lines() {
+        let text = "apiVersion: aepact/v1\nname: p\nexports: [7]\ndestinations:\n  - id: 0b7c2f9e-1a2b-4c3d-8e9f-0a1b2c3d4e5f\n    name: Email\n    segments:\n      - id: 00000000-0000-4000-8000-000000000002\n        name: Gold\n";
+        let source = SourceFile::new("p.yaml", text);
+        let doc = crate::plan::load::parse(&source).unwrap();
+        let lines = Lines::of_plan(&doc, &source);
+        let dest = "0b7c2f9e-1a2b-4c3d-8e9f-0a1b2c3d4e5f";
+        let seg = "00000000-0000-4000-8000-000000000002";
+        let at = |message: &str| lines.of_label(message);
+        assert_eq!(
+            at(&format!(
+                "destination `{dest}` is labelled `Mail`, the platform calls it `Email`"
+            )),
+            Some(6)
+        );
+        assert_eq!(
+            at(&format!(
+                "segment `{seg}` to `{dest}` is labelled `Gold`, the platform calls it `Platinum`"
+            )),
+            Some(9)
+        );
     }
 }

@@ -42,6 +42,9 @@ pub mod codes {
     pub const UNRECORDED_RUN: &str = "unrecorded_run";
     pub const CHANGED_SINCE_REVIEW: &str = "changed_since_review";
     pub const SHARED_SEGMENT: &str = "shared_segment";
+    /// A warning (a refusal with `--strict-labels`): a plan label disagrees with the
+    /// platform's name. Prefixed like the plan diagnostics, as a warning on a plan's line is.
+    pub const LABEL_MISMATCH: &str = crate::planner::model::LABEL_MISMATCH;
 
     /// One line saying what a code means (as docs/workflow.md's table says it).
     pub fn meaning(code: &str) -> &'static str {
@@ -63,12 +66,15 @@ pub mod codes {
             SHARED_SEGMENT => {
                 "the plan shares a segment with a plan applied before it in this invocation"
             }
+            LABEL_MISMATCH => {
+                "a destination's or segment's `name:` disagrees with the platform's name (a warning; refused with `--strict-labels`)"
+            }
             _ => "",
         }
     }
 
     /// Every code, for the docs test.
-    pub const ALL: [&str; 13] = [
+    pub const ALL: [&str; 14] = [
         EXPORT_RUNNING,
         NO_PROFILE_EXPORT,
         EXPORT_MISSING,
@@ -82,6 +88,7 @@ pub mod codes {
         UNRECORDED_RUN,
         CHANGED_SINCE_REVIEW,
         SHARED_SEGMENT,
+        LABEL_MISMATCH,
     ];
 }
 
@@ -95,6 +102,9 @@ pub struct Rules<'a> {
     pub allow_unrecorded: bool,
     /// The saved plan being applied (`apply FILE`): what was reviewed.
     pub reviewed: Option<&'a PlanSet>,
+    /// `--strict-labels`: a label that disagrees with the platform's name refuses the plan
+    /// instead of warning.
+    pub strict_labels: bool,
 }
 
 /// Everything fetched about one plan.
@@ -134,6 +144,11 @@ pub fn plan(facts: &Facts<'_>, rules: &Rules<'_>) -> PlannedPlan {
 
     let exports = resolve_exports(facts, &mut reasons);
     let destinations = check_dataflows(facts, &mut reasons);
+    // Labels the platform names otherwise: a warning, or with `--strict-labels` a refusal.
+    let mut warnings = super::labels::mismatches(&destinations);
+    if rules.strict_labels {
+        reasons.append(&mut warnings);
+    }
 
     // The request bodies, less what a run of this intent that stopped short already covered
     // (it is resumed: no pair is activated twice for one intent, none is forgotten).
@@ -244,6 +259,7 @@ pub fn plan(facts: &Facts<'_>, rules: &Rules<'_>) -> PlannedPlan {
         destinations,
         jobs: bodies,
         verdict,
+        warnings,
         guard_window_ms: u64::try_from(window.as_millis()).unwrap_or(u64::MAX),
         deliveries,
         overridden,
@@ -347,10 +363,16 @@ fn resolve_exports(facts: &Facts<'_>, reasons: &mut Vec<Reason>) -> Option<Resol
                     Some(_) => {}
                 }
             }
+            // The newest of the jobs named that finished: how old the data sent is.
+            let finished_at = jobs
+                .iter()
+                .filter(|j| ids.contains(&j.id.to_string()) && j.succeeded())
+                .filter_map(ExportJob::finished_at)
+                .max();
             Some(ResolvedExports {
                 spec: "ids".into(),
                 ids: ids.clone(),
-                finished_at: None,
+                finished_at,
             })
         }
         Exports::Omitted => Some(ResolvedExports {
@@ -390,6 +412,7 @@ fn check_dataflows(facts: &Facts<'_>, reasons: &mut Vec<Reason>) -> Vec<Destinat
                 label: dest.name.clone(),
                 platform_name: None,
                 segments: dest.segments.len(),
+                segment_names: super::labels::segments(dest, None),
             });
             continue;
         };
@@ -441,8 +464,9 @@ fn check_dataflows(facts: &Facts<'_>, reasons: &mut Vec<Reason>) -> Vec<Destinat
         infos.push(DestinationInfo {
             id: dest.id.clone(),
             label: dest.name.clone(),
-            platform_name: Some(flow.name().to_owned()),
+            platform_name: Some(flow.name().to_owned()).filter(|n| !n.is_empty()),
             segments: dest.segments.len(),
+            segment_names: super::labels::segments(dest, Some(flow)),
         });
     }
     infos
@@ -625,7 +649,7 @@ fn changed_since_review(
 }
 
 /// "12 minutes ago", "3 hours ago".
-fn ago(now: i64, then: Option<i64>) -> String {
+pub fn ago(now: i64, then: Option<i64>) -> String {
     let Some(then) = then else {
         return "when, the platform does not say".into();
     };

@@ -2,6 +2,7 @@
 //! request bodies and compare them with the lockfile.
 
 pub mod decide;
+pub mod labels;
 pub mod model;
 pub mod resolve;
 pub mod saved;

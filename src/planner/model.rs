@@ -11,6 +11,10 @@ use crate::diff::Change;
 /// reasons, the platform's deliveries of each pair and the record of the runs read.
 pub const SAVED_PLAN_VERSION: u32 = 2;
 
+/// The code of a label that disagrees with the platform's name: a warning, a refusal with
+/// `--strict-labels` (`decide::codes::LABEL_MISMATCH`).
+pub const LABEL_MISMATCH: &str = "aepact::label_mismatch";
+
 /// One invocation of `plan`: where it ran and what it found for each plan.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -72,6 +76,10 @@ pub struct PlannedPlan {
     /// bodies could be built).
     pub jobs: Vec<crate::api::AdhocRequest>,
     pub verdict: Verdict,
+    /// What is worth a look but does not stop the plan: a label that disagrees with the
+    /// platform's name (`aepact::label_mismatch`; a refusal instead with `--strict-labels`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Reason>,
     /// The guard window in force (ms): a delivery of a pair this recent that no lockfile of
     /// the plan records refuses the plan.
     pub guard_window_ms: u64,
@@ -99,7 +107,8 @@ pub struct ResolvedExports {
     pub spec: String,
     /// The export job IDs sent (`latest` resolved); empty when omitted.
     pub ids: Vec<String>,
-    /// When the resolved job finished (epoch ms), for `latest`.
+    /// When the resolved job finished (epoch ms), for `latest`; for `ids`, the newest of the
+    /// named jobs that succeeded.
     pub finished_at: Option<i64>,
 }
 
@@ -113,6 +122,39 @@ pub struct DestinationInfo {
     /// The dataflow's name on the platform.
     pub platform_name: Option<String>,
     pub segments: usize,
+    /// Each segment of the destination, in the plan's order, with its label and its name in
+    /// the dataflow's segment selector.
+    #[serde(default)]
+    pub segment_names: Vec<SegmentInfo>,
+}
+
+/// A segment of a destination: the plan's label and the platform's name.
+///
+/// The name is the one the dataflow's segment selector gives (`Flow::segment_name`). When a
+/// selector has none, the name is left unknown: the Segmentation API
+/// (`/data/core/ups/segment/definitions/{id}`) is not asked, and the emulator does not serve it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SegmentInfo {
+    pub id: String,
+    /// The label in the plan.
+    pub label: Option<String>,
+    /// The name in the dataflow's segment selector.
+    pub platform_name: Option<String>,
+}
+
+impl DestinationInfo {
+    /// The name to show: the platform's, else the plan's label.
+    pub fn shown_name(&self) -> Option<&str> {
+        self.platform_name.as_deref().or(self.label.as_deref())
+    }
+}
+
+impl SegmentInfo {
+    /// The name to show: the platform's, else the plan's label.
+    pub fn shown_name(&self) -> Option<&str> {
+        self.platform_name.as_deref().or(self.label.as_deref())
+    }
 }
 
 /// What `apply` does with the plan: the one decision `plan` shows and `apply` carries out.
@@ -240,12 +282,24 @@ impl PlanSet {
 
     /// Every refusal, plan by plan, for the renderers.
     pub fn refusals(&self) -> Vec<Refusal> {
+        self.listed(PlannedPlan::reasons)
+    }
+
+    /// Every warning, plan by plan, for the renderers (placed on lines like refusals).
+    pub fn warnings(&self) -> Vec<Refusal> {
+        self.listed(|p| &p.warnings)
+    }
+
+    fn listed(&self, of: impl Fn(&PlannedPlan) -> &[Reason]) -> Vec<Refusal> {
         self.plans
             .iter()
             .flat_map(|p| {
-                p.reasons().iter().map(|r| Refusal {
+                of(p).iter().map(|r| Refusal {
                     path: Arc::from(p.path.as_str()),
-                    line: p.lines.of_message(&r.code, &r.message),
+                    line: (r.code == LABEL_MISMATCH)
+                        .then(|| p.lines.of_label(&r.message))
+                        .flatten()
+                        .or_else(|| p.lines.of_message(&r.code, &r.message)),
                     plan: p.name.clone(),
                     code: r.code.clone(),
                     message: r.message.clone(),
@@ -271,7 +325,8 @@ impl PlanSet {
     }
 }
 
-/// One reason a plan cannot be applied now, with the plan it is about (what renderers list).
+/// One reason a plan cannot be applied now (or a warning about it), with the plan it is about
+/// (what renderers list).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
     pub path: Arc<str>,

@@ -560,6 +560,7 @@ fn markdown_comment_stays_under_the_size_budget() {
                 .unwrap(),
         ],
         verdict: Verdict::Apply,
+        warnings: Vec::new(),
         guard_window_ms: 3_600_000,
         deliveries: Vec::new(),
         overridden: Vec::new(),
@@ -586,6 +587,10 @@ fn markdown_comment_stays_under_the_size_budget() {
         text.len()
     );
     // Every plan is still in the summary table, and the comment says what was left out.
-    assert_eq!(text.matches("| **apply** |").count(), 40);
+    assert_eq!(
+        text.matches("| **apply**: 1 job, 0 added, 0 removed |")
+            .count(),
+        40
+    );
     assert!(text.contains("left out to stay under GitHub's comment size"));
 }

@@ -350,7 +350,7 @@ fn plan_shows_every_refusal_apply_makes() {
     let markdown = o.run(&[&["plan", "--format", "markdown"][..], &plans].concat());
     assert!(
         markdown.stdout.contains(
-            "| `gold` | prod | 1 | 1 | 1 | 0 | **refused** (try again later): `shared_segment` |"
+            "| `gold` | prod | **Email vendor (SFTP)**<br><sub>`0b7c2f9e-1a2b-4c3d-8e9f-0a1b2c3d4e5f`</sub> | **Loyalty gold** | `11044` (latest), finished 25 hours ago | none | **refused** (try again later): `shared_segment` |"
         ),
         "{markdown}"
     );

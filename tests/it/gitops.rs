@@ -49,7 +49,7 @@ fn plan_as_github_annotations() {
     let out = o.run(&["plan", "--format", "github", PLAN]);
     assert_eq!(out.status, 0, "{out}");
     insta::assert_snapshot!(out.stdout, @r"
-    ::notice file=plans/flash-sale.yaml,title=aepact plan::plan `black-friday-flash-sale` will send 1 job with 2 segments to 2 destinations in sandbox `prod` (3 added, 0 removed since the last apply)
+    ::notice file=plans/flash-sale.yaml,title=aepact plan::plan `black-friday-flash-sale` will send 1 job with 2 segments to 2 destinations in sandbox `prod` (3 added, 0 removed since the last apply)%0AEmail vendor (SFTP) (`0b7c2f9e-1a2b-4c3d-8e9f-0a1b2c3d4e5f`): Loyalty gold, Loyalty silver%0ADirect mail partner (S3) (`3f9d6c1a-7e2b-4a5c-9d8e-1f2a3b4c5d6e`): Loyalty gold
     Plan: 1 to apply, 0 already applied.
     ");
 }

@@ -24,6 +24,7 @@ mod hostile;
 mod layout;
 mod lock_verify;
 mod lockfile;
+mod names;
 mod network;
 mod online_scale;
 mod pr_comment;
