@@ -14,6 +14,7 @@ pub mod read;
 pub mod request;
 pub mod schema;
 pub mod source;
+pub mod spans;
 
 pub use crate::api::AdhocApiVersion;
 pub use check::{CheckReport, FileReport, check_paths};
