@@ -15,6 +15,7 @@ pub mod request;
 pub mod schema;
 pub mod source;
 pub mod spans;
+mod untagged;
 
 pub use crate::api::AdhocApiVersion;
 pub use check::{CheckReport, FileReport, check_paths};
