@@ -251,6 +251,17 @@ impl RawSegment {
             RawSegment::Detailed(d) => d.name.as_deref(),
         }
     }
+
+    /// The checked segment, taking the strings over.
+    pub fn into_segment(self) -> Segment {
+        match self {
+            RawSegment::Bare(id) => Segment { id, name: None },
+            RawSegment::Detailed(d) => Segment {
+                id: d.id,
+                name: d.name,
+            },
+        }
+    }
 }
 
 /// A plan that passed the schema and every offline guardrail.
