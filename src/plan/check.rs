@@ -12,8 +12,9 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use super::across::{self, CrossPlan, SegmentUse};
 use super::diags::{Code, Diagnostic, Severity};
-use super::guardrails::{self, CheckOptions, CrossPlan, SegmentUse};
+use super::guardrails::{self, CheckOptions};
 use super::identity::{self, PlanFile};
 use super::model::{Plan, RawPlan};
 use super::schema;
@@ -130,6 +131,9 @@ struct FileTarget {
     /// Named on the command line (always a plan), rather than only met in a directory walk
     /// (a plan only when [`file_kind`] says so).
     named: bool,
+    /// Met in a walk as a regular file (no symlink): opened without asking the file system
+    /// first whether it is one (see [`read::read_regular`]).
+    regular: bool,
 }
 
 /// Expands the command line's paths into files to check, in order: a file as given; a
@@ -145,6 +149,7 @@ fn discover(paths: &[PathBuf]) -> Vec<Target> {
                 read::STDIN_DISPLAY.to_owned(),
                 Arc::from(path.as_path()),
                 true,
+                false,
             );
             continue;
         }
@@ -174,7 +179,7 @@ fn discover(paths: &[PathBuf]) -> Vec<Target> {
             }
             // Files, and paths we cannot stat: reading will say what is wrong with them.
             _ => {
-                found.file(display, identity::canonical(path), true);
+                found.file(display, identity::canonical(path), true, false);
             }
         }
     }
@@ -194,7 +199,7 @@ impl Discovery {
     }
 
     /// Lists a file unless its canonical file is listed already. Returns its target's index.
-    fn file(&mut self, display: String, file: Arc<Path>, named: bool) -> u32 {
+    fn file(&mut self, display: String, file: Arc<Path>, named: bool, regular: bool) -> u32 {
         match self.seen.entry(file) {
             Entry::Occupied(first) => {
                 let i = *first.get();
@@ -212,6 +217,7 @@ impl Discovery {
                     display: display.into(),
                     file,
                     named,
+                    regular,
                 }));
                 i
             }
@@ -222,6 +228,7 @@ impl Discovery {
     /// an entry that is no symlink is found without asking the file system). Pushes the index
     /// of every file met to `met`.
     fn walk(&mut self, dir: &Path, canonical: Option<&Path>, met: &mut Vec<u32>) {
+        let dir_display = display_path(dir);
         let entries = match std::fs::read_dir(dir) {
             Ok(entries) => entries,
             Err(err) => {
@@ -236,32 +243,38 @@ impl Discovery {
                 );
             }
         };
-        let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
-        entries.sort_by_key(std::fs::DirEntry::file_name);
-        for entry in entries {
-            let file_name = entry.file_name();
+        // Each name is read once (`DirEntry::file_name` allocates), not once per comparison.
+        let mut entries: Vec<_> = entries
+            .filter_map(Result::ok)
+            .map(|entry| (entry.file_name(), entry))
+            .collect();
+        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (file_name, entry) in entries {
             let name = file_name.to_string_lossy();
             if name.starts_with('.') {
                 continue;
             }
-            let path = entry.path();
             let Ok(kind) = entry.file_type() else {
                 continue;
             };
+            let is_plan_name = name.ends_with(".yaml") || name.ends_with(".yml");
+            if !kind.is_dir() && !is_plan_name {
+                continue;
+            }
+            let path = entry.path();
             let inside = canonical
                 .filter(|_| !kind.is_symlink())
                 .map(|dir| dir.join(&file_name));
             if kind.is_dir() {
                 self.walk(&path, inside.as_deref(), met);
-            } else if (name.ends_with(".yaml") || name.ends_with(".yml"))
-                && !(kind.is_symlink() && path.is_dir())
-            {
-                let display = display_path(&path);
+            } else if !(kind.is_symlink() && path.is_dir()) {
+                let display = child_display(&dir_display, &name);
+                debug_assert_eq!(display, display_path(&path));
                 let file = match inside {
-                    Some(file) => Arc::from(file.as_path()),
+                    Some(file) => Arc::from(file.into_boxed_path()),
                     None => identity::canonical(&path),
                 };
-                met.push(self.file(display, file, false));
+                met.push(self.file(display, file, false, kind.is_file()));
             }
         }
     }
@@ -322,18 +335,32 @@ fn display_path(path: &Path) -> String {
         .map_or(joined.clone(), |rest| format!("/{rest}"))
 }
 
+/// What [`display_path`] gives for the entry `name` of a directory it shows as `dir`.
+fn child_display(dir: &str, name: &str) -> String {
+    match dir {
+        "." => name.to_owned(),
+        _ if dir.ends_with('/') => format!("{dir}{name}"),
+        _ => format!("{dir}/{name}"),
+    }
+}
+
 /// Checks one file through every offline stage, reading and parsing it once.
 ///
 /// Returns the report (its `file`, and its plan's, set to the canonical file) and the plan's
-/// distinct segment IDs, as [`check_source`] does; or `None` for a file met in a walk that
+/// distinct segment keys, as [`check_source`] does; or `None` for a file met in a walk that
 /// [`file_kind`] says is not a plan. A file that cannot be read is reported whatever it is.
 fn check_file(
     target: &FileTarget,
     options: &CheckOptions,
     keep_plan: bool,
-) -> Option<(FileReport, Vec<u128>)> {
+) -> Option<(FileReport, Vec<u64>)> {
     let display = target.display.clone();
-    let (mut report, distinct) = match read::read_source(&target.file, &display) {
+    let read = if target.regular {
+        read::read_regular(&target.file, &display)
+    } else {
+        read::read_source(&target.file, &display)
+    };
+    let (mut report, distinct) = match read {
         Ok(source) => {
             let doc = load::parse(&source);
             if !target.named
@@ -354,14 +381,14 @@ fn check_file(
 
 /// Checks a plan's text (already read) through every offline stage.
 ///
-/// Returns the report and the plan's distinct segment IDs (empty unless the plan passed the
-/// schema), for the cross-plan checks.
+/// Returns the report and the [`guardrails::segment_key`]s of the plan's distinct segments
+/// (empty unless the plan passed the schema), for the cross-plan checks.
 pub fn check_source(
     source: &super::source::SourceFile,
     display: Arc<str>,
     options: &CheckOptions,
     keep_plan: bool,
-) -> (FileReport, Vec<u128>) {
+) -> (FileReport, Vec<u64>) {
     check_document(source, load::parse(source), display, options, keep_plan)
 }
 
@@ -372,8 +399,8 @@ fn check_document(
     display: Arc<str>,
     options: &CheckOptions,
     keep_plan: bool,
-) -> (FileReport, Vec<u128>) {
-    let doc = match doc {
+) -> (FileReport, Vec<u64>) {
+    let mut doc = match doc {
         Ok(doc) => doc,
         Err(diags) => return (FileReport::new(display, diags), Vec::new()),
     };
@@ -381,7 +408,12 @@ fn check_document(
     if !diags.is_empty() {
         return (FileReport::new(display, diags), Vec::new());
     }
-    let raw: RawPlan = match serde_json::from_value(doc.value.clone()) {
+    // The lines of the plan's parts, for annotations of `plan`: read from the tree while it
+    // is still here.
+    let lines = keep_plan.then(|| super::lines::Lines::of_plan(&doc, source));
+    // The tree is not needed after this (the guardrails blame through the span table): move
+    // its strings into the typed plan rather than copy the tree first.
+    let raw: RawPlan = match serde_json::from_value(std::mem::take(&mut doc.value)) {
         Ok(raw) => raw,
         Err(err) => {
             // The schema is generated from these types, so this means they disagree.
@@ -397,7 +429,10 @@ fn check_document(
     };
     let mut diags = Vec::new();
     let name = raw.name.clone().into_boxed_str();
-    let (distinct, checked) = guardrails::check_plan(raw, &doc, source, options, &mut diags);
+    // The checked plan is built only for whoever uses it: `plan`/`apply`, and `--split`.
+    let want_plan = keep_plan || options.split;
+    let (distinct, checked) =
+        guardrails::check_plan(raw, &doc, source, options, want_plan, &mut diags);
     let mut report = FileReport::new(display, diags);
     report.plan_name = Some(name);
     if let Some(plan) = checked {
@@ -413,6 +448,8 @@ fn check_document(
             );
         }
         if keep_plan {
+            let mut plan = plan;
+            plan.lines = lines.unwrap_or_default();
             report.plan = Some(Box::new(plan));
         }
     }
@@ -521,7 +558,7 @@ pub fn check_paths(paths: &[PathBuf], options: &CheckOptions, keep_plans: bool) 
             name: slot.report().and_then(|r| r.plan_name.as_deref()),
         })
         .collect();
-    let mut found = guardrails::check_across(&plans, &mut uses, &reload);
+    let mut found = across::check_across(&plans, &mut uses, &reload);
     drop(plans);
     let plan_file = |i: usize| match (&targets[i], &slots[i]) {
         (Target::File(file), Slot::Report(_)) => Some(PlanFile {

@@ -11,7 +11,9 @@ use std::sync::Arc;
 
 use super::diags::{Code, Diagnostic};
 use super::load::Document;
-use super::model::{Destination, Exports, Lines, Plan, RawExportId, RawExports, RawPlan, Segment};
+use super::model::{
+    Destination, Exports, Lines, Plan, RawExportId, RawExports, RawPlan, RawSegment,
+};
 use super::source::{CharSpan, SourceFile};
 use crate::api::AdhocApiVersion;
 
@@ -36,23 +38,53 @@ impl CheckOptions {
 
 /// Runs every single-plan guardrail on a schema-valid plan.
 ///
-/// Returns the plan's distinct segments (for the cross-plan checks), and the checked plan unless
-/// an error was pushed to `out`.
+/// Returns the [`segment_key`]s of the plan's distinct segments (for the cross-plan checks),
+/// and, when `want_plan` is
+/// set, the checked plan unless an error was pushed to `out` (`validate` without `--split`
+/// needs no plan, so none is built).
 pub fn check_plan(
     raw: RawPlan,
     doc: &Document,
     source: &SourceFile,
     options: &CheckOptions,
+    want_plan: bool,
     out: &mut Vec<Diagnostic>,
-) -> (Vec<u128>, Option<Plan>) {
+) -> (Vec<u64>, Option<Plan>) {
     let errors_before = out.len();
     let exports = check_exports(&raw, doc, source, options, out);
 
+    // Every segment as listed, with its key: comparing keys tells most pairs apart without
+    // comparing the IDs.
+    let listed: Vec<Listed<'_>> = raw
+        .destinations
+        .iter()
+        .enumerate()
+        .flat_map(|(d, dest)| {
+            dest.segments.iter().enumerate().map(move |(s, segment)| {
+                let id = segment.id();
+                Listed {
+                    key: segment_key(id),
+                    id,
+                    d,
+                    s,
+                }
+            })
+        })
+        .collect();
+
     // Destinations listed twice, and segments listed twice under one destination.
-    let mut seen_destinations: HashMap<&str, usize> = HashMap::new();
-    for (d, dest) in raw.destinations.iter().enumerate() {
-        match seen_destinations.entry(dest.id.as_str()) {
-            Entry::Occupied(first) => out.push(
+    let destinations = &raw.destinations;
+    let mut repeated_destinations = first_listings(
+        destinations.len(),
+        |i| segment_key(&destinations[i].id),
+        |i| &destinations[i].id,
+    )
+    .into_iter()
+    .peekable();
+    let mut start = 0;
+    for (d, dest) in destinations.iter().enumerate() {
+        if let Some((_, first)) = repeated_destinations.next_if(|&(again, _)| again == d) {
+            out.push(
                 Diagnostic::at(
                     Code::DuplicateDestination,
                     source,
@@ -61,53 +93,45 @@ pub fn check_plan(
                 )
                 .with_label_text("listed again here")
                 .with_label(
-                    doc.spans.node(&format!("/destinations/{}/id", first.get())),
+                    doc.spans.node(&format!("/destinations/{first}/id")),
                     "first listed here",
                 )
                 .with_pointer(format!("/destinations/{d}/id"))
                 .with_help("merge the two entries into one: list each destination once, with all of its segments"),
-            ),
-            Entry::Vacant(slot) => {
-                slot.insert(d);
-            }
+            );
         }
-        let mut seen_segments: HashMap<&str, usize> = HashMap::new();
-        for (s, segment) in dest.segments.iter().enumerate() {
-            match seen_segments.entry(segment.id()) {
-                Entry::Occupied(first) => out.push(
-                    Diagnostic::at(
-                        Code::DuplicateSegment,
-                        source,
-                        segment_span(doc, d, s),
-                        format!(
-                            "segment `{}` is listed twice under destination `{}`",
-                            segment.id(),
-                            dest.id
-                        ),
-                    )
-                    .with_label_text("listed again here")
-                    .with_label(segment_span(doc, d, *first.get()), "first listed here")
-                    .with_pointer(format!("/destinations/{d}/segments/{s}"))
-                    .with_help("remove one of the two entries"),
-                ),
-                Entry::Vacant(slot) => {
-                    slot.insert(s);
-                }
-            }
+        let here = &listed[start..start + dest.segments.len()];
+        start += dest.segments.len();
+        for (s, first) in first_listings(here.len(), |i| here[i].key, |i| here[i].id) {
+            out.push(
+                Diagnostic::at(
+                    Code::DuplicateSegment,
+                    source,
+                    segment_span(doc, d, s),
+                    format!(
+                        "segment `{}` is listed twice under destination `{}`",
+                        here[s].id, dest.id
+                    ),
+                )
+                .with_label_text("listed again here")
+                .with_label(segment_span(doc, d, first), "first listed here")
+                .with_pointer(format!("/destinations/{d}/segments/{s}"))
+                .with_help("remove one of the two entries"),
+            );
         }
     }
 
-    // Distinct segments per job.
     // Distinct segments, with where each is first listed.
-    let mut segments: Vec<(u128, usize, usize)> = Vec::new();
-    let mut index = std::collections::HashSet::new();
-    for (d, dest) in raw.destinations.iter().enumerate() {
-        for (s, segment) in dest.segments.iter().enumerate() {
-            let id = uuid_bits(segment.id());
-            if index.insert(id) {
-                segments.push((id, d, s));
-            }
-        }
+    let mut segments = listed;
+    let repeated = first_listings(segments.len(), |i| segments[i].key, |i| segments[i].id);
+    if !repeated.is_empty() {
+        let mut repeated = repeated.into_iter().map(|(again, _)| again).peekable();
+        let mut i = 0;
+        segments.retain(|_| {
+            let keep = repeated.next_if_eq(&i).is_none();
+            i += 1;
+            keep
+        });
     }
     let limit = options.segment_limit();
     if segments.len() > limit && !options.split {
@@ -137,7 +161,7 @@ pub fn check_plan(
                 ""
             }
         ));
-        if let Some(&(_, d, s)) = segments.get(limit) {
+        if let Some(&Listed { d, s, .. }) = segments.get(limit) {
             diag = diag.with_label(
                 segment_span(doc, d, s),
                 format!("segment {} is over the limit", limit + 1),
@@ -171,8 +195,8 @@ pub fn check_plan(
         }
     });
 
-    let distinct: Vec<u128> = segments.iter().map(|&(id, _, _)| id).collect();
-    if out.len() > errors_before {
+    let distinct: Vec<u64> = segments.iter().map(|listed| listed.key).collect();
+    if out.len() > errors_before || !want_plan {
         return (distinct, None);
     }
     let Some(exports) = exports else {
@@ -191,20 +215,18 @@ pub fn check_plan(
             .destinations
             .into_iter()
             .map(|d| Destination {
-                id: d.id.clone(),
-                name: d.name.clone(),
+                id: d.id,
+                name: d.name,
                 segments: d
                     .segments
-                    .iter()
-                    .map(|s| Segment {
-                        id: s.id().to_owned(),
-                        name: s.name().map(str::to_owned),
-                    })
+                    .into_iter()
+                    .map(RawSegment::into_segment)
                     .collect(),
             })
             .collect(),
         run: raw.run.0,
-        lines: Lines::of_plan(doc, source),
+        // Filled in by the check of the file, which still has the tree (see `check_document`).
+        lines: Lines::default(),
     };
     (distinct, Some(plan))
 }
@@ -287,11 +309,11 @@ fn leading_zero(
     source: &SourceFile,
 ) -> Option<Diagnostic> {
     let pointer = format!("/exports/{i}");
-    let span = doc.spans.node(&pointer);
     let written = match id {
         RawExportId::Digits(digits) => digits.as_str(),
         // The number as written in the file: `011037` is read as 11037 (YAML 1.2).
         RawExportId::Number(_) => {
+            let span = doc.spans.node(&pointer);
             let text = source.text();
             let (start, end) = (
                 source.byte_of_char(span.start),
@@ -313,7 +335,7 @@ fn leading_zero(
     let mut diag = Diagnostic::at(
         Code::ExportIdLeadingZero,
         source,
-        span,
+        doc.spans.node(&pointer),
         format!("export job ID `{written}` is written with a leading zero"),
     )
     .with_label_text("leading zero")
@@ -335,7 +357,48 @@ fn leading_zero(
     Some(diag)
 }
 
-fn segment_span(doc: &Document, d: usize, s: usize) -> CharSpan {
+/// A segment as a plan lists it: its ID, the ID's [`segment_key`], and where it is
+/// (destination `d`, entry `s`).
+struct Listed<'a> {
+    key: u64,
+    id: &'a str,
+    d: usize,
+    s: usize,
+}
+
+/// The items (of `count`) listed before, each with the position of its first listing, in
+/// order. `key(i)` is a hash of item `i`'s ID `id(i)`: only items with equal keys are compared.
+///
+/// Lists in plans are short (a job holds at most 80 segments), so they are compared pairwise
+/// rather than hashed into a map; a long list (a hostile file) is, to stay linear.
+fn first_listings<'a>(
+    count: usize,
+    key: impl Fn(usize) -> u64,
+    id: impl Fn(usize) -> &'a str,
+) -> Vec<(usize, usize)> {
+    const PAIRWISE_UP_TO: usize = 32;
+    if count <= PAIRWISE_UP_TO {
+        return (1..count)
+            .filter_map(|i| {
+                let k = key(i);
+                let first = (0..i).find(|&j| key(j) == k && id(j) == id(i))?;
+                Some((i, first))
+            })
+            .collect();
+    }
+    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(count);
+    (0..count)
+        .filter_map(|i| match seen.entry(id(i)) {
+            Entry::Occupied(first) => Some((i, *first.get())),
+            Entry::Vacant(slot) => {
+                slot.insert(i);
+                None
+            }
+        })
+        .collect()
+}
+
+pub(super) fn segment_span(doc: &Document, d: usize, s: usize) -> CharSpan {
     let pointer = format!("/destinations/{d}/segments/{s}");
     // `{id, name}` entries are blamed by their ID, bare entries by themselves.
     let id_pointer = format!("{pointer}/id");
@@ -346,276 +409,46 @@ fn segment_span(doc: &Document, d: usize, s: usize) -> CharSpan {
     }
 }
 
-/// The 128 bits of a UUID already checked against the schema's pattern; used as a compact key.
+/// The key the cross-plan checks keep a segment ID under (`across.rs`): 64 bits mixed from its
+/// text, 8 bytes at a time. Different IDs may share a key; the checks resolve shared keys to
+/// the IDs behind them.
+pub fn segment_key(id: &str) -> u64 {
+    const MIX: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mix = |hash: u64, word: u64| (hash ^ word).wrapping_mul(MIX).rotate_left(31);
+    let mut hash = MIX ^ id.len() as u64;
+    let mut words = id.as_bytes().chunks_exact(8);
+    for word in &mut words {
+        let word: [u8; 8] = word
+            .try_into()
+            .expect("invariant: chunks_exact gives 8 bytes");
+        hash = mix(hash, u64::from_le_bytes(word));
+    }
+    let rest = words.remainder();
+    if !rest.is_empty() {
+        let mut word = [0u8; 8];
+        word[..rest.len()].copy_from_slice(rest);
+        hash = mix(hash, u64::from_le_bytes(word));
+    }
+    hash ^ (hash >> 29)
+}
+
+/// The 128 bits of a UUID already checked against the schema's pattern.
 pub fn uuid_bits(id: &str) -> u128 {
-    id.bytes()
-        .filter_map(|b| (b as char).to_digit(16))
-        .fold(0u128, |acc, d| (acc << 4) | u128::from(d))
-}
-
-/// A segment a plan lists, as the cross-plan checks keep it: 20 bytes (the UUID's 128 bits
-/// and the plan's index, 4-byte aligned), so that the segments of thousands of plans take
-/// little memory. Spans are found again (by reading the file once more) only for the few
-/// segments that turn out to be shared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct SegmentUse {
-    id: [u32; 4],
-    plan: u32,
-}
-
-impl SegmentUse {
-    pub fn new(id: u128, plan: usize) -> Self {
-        Self {
-            id: [
-                (id >> 96) as u32,
-                (id >> 64) as u32,
-                (id >> 32) as u32,
-                id as u32,
-            ],
-            plan: plan as u32,
-        }
-    }
-
-    fn id(&self) -> u128 {
-        self.id
-            .iter()
-            .fold(0u128, |acc, part| (acc << 32) | u128::from(*part))
-    }
-}
-
-/// Merges sorted lists into one sorted stream, without copying them into one list (at 10,000
-/// plans the lists are the largest thing `validate` holds).
-fn merge_sorted(parts: &[Vec<SegmentUse>]) -> impl Iterator<Item = SegmentUse> + '_ {
-    let mut heads = vec![0usize; parts.len()];
-    std::iter::from_fn(move || {
-        let (k, next) = parts
-            .iter()
-            .zip(&heads)
-            .enumerate()
-            .filter_map(|(k, (part, &h))| part.get(h).map(|u| (k, *u)))
-            .min_by_key(|(_, u)| *u)?;
-        heads[k] += 1;
-        Some(next)
-    })
-}
-
-/// A plan file as the cross-plan checks see it; `name` is `None` when the file held no
-/// schema-valid plan (it then takes no part).
-#[derive(Debug, Clone, Copy)]
-pub struct CrossPlan<'a> {
-    pub path: &'a str,
-    pub name: Option<&'a str>,
-}
-
-/// Checks across the plans of one invocation: unique names, and no segment in two plans (they
-/// would be separate ad-hoc jobs, which the platform forbids running concurrently per segment).
-///
-/// `uses` holds every plan's distinct segments, `plan` indexing `plans`, in any number of lists
-/// (one per worker); each list is sorted in place.
-/// `load` reads a plan's source again, to point at the clash. Returns each diagnostic with the
-/// index of the plan it belongs to.
-pub fn check_across(
-    plans: &[CrossPlan<'_>],
-    uses: &mut [Vec<SegmentUse>],
-    load: &dyn Fn(usize) -> Option<SourceFile>,
-) -> Vec<(usize, Diagnostic)> {
-    let mut out = Vec::new();
-    let mut sites = Sites {
-        load,
-        cache: HashMap::new(),
-    };
-
-    let mut names: HashMap<&str, usize> = HashMap::new();
-    for (i, plan) in plans.iter().enumerate() {
-        let Some(name) = plan.name else { continue };
-        match names.entry(name) {
-            Entry::Occupied(first) => {
-                let j = *first.get();
-                let related = sites
-                    .name(j, plans, format!("plan `{name}` is first named here"))
-                    .with_label_text("first used here");
-                out.push((
-                    i,
-                    sites
-                        .name(
-                            i,
-                            plans,
-                            format!("plan name `{name}` is already used by `{}`", plans[j].path),
-                        )
-                        .with_label_text("used again here")
-                        .with_help(
-                            "give each plan a unique `name`: it keys the plan's lockfile records",
-                        )
-                        .with_related(related),
-                ));
-            }
-            Entry::Vacant(slot) => {
-                slot.insert(i);
-            }
-        }
-    }
-
-    // Sorted, each segment's uses sit together, earliest plan first: every later plan shares it
-    // with that first one. Then one warning per pair of plans.
-    for part in uses.iter_mut() {
-        part.sort_unstable();
-    }
-    let mut pairs: Vec<(usize, usize, u128)> = Vec::new();
-    let mut first: Option<SegmentUse> = None;
-    for use_ in merge_sorted(uses) {
-        match first {
-            Some(f) if f.id == use_.id => {
-                pairs.push((use_.plan as usize, f.plan as usize, use_.id()));
-            }
-            _ => first = Some(use_),
-        }
-    }
-    pairs.sort_unstable();
-    for group in pairs.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
-        let (i, j, _) = group[0];
-        // Point at the shared segments in the order the plan lists them.
-        let mut ids: Vec<u128> = group.iter().map(|&(_, _, id)| id).collect();
-        ids.sort_by_cached_key(|&id| sites.position(i, id));
-        let id = ids[0];
-        let (name_i, name_j) = (plans[i].name.unwrap_or("?"), plans[j].name.unwrap_or("?"));
-        let count = group.len();
-        let first_id = format_uuid(id);
-        let what = if count == 1 {
-            format!("segment `{first_id}`")
-        } else {
-            format!("{count} segments (`{first_id}` and {} more)", count - 1)
+    id.bytes().fold(0u128, |acc, b| {
+        let digit = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            b'A'..=b'F' => b - b'A' + 10,
+            _ => return acc,
         };
-        let mut diag = sites
-            .segment(
-                i,
-                plans,
-                id,
-                format!(
-                    "plan `{name_i}` activates {what} that plan `{name_j}` (`{}`) activates too",
-                    plans[j].path
-                ),
-            )
-            .warning()
-            .with_label_text("also in another plan")
-            .with_help(format!(
-                "the platform refuses two ad-hoc jobs for one segment at the same time: apply `{name_j}` and `{name_i}` one after the other, or merge them"
-            ));
-        for &other in ids.iter().skip(1).take(4) {
-            if let Some(span) = sites.segment_span(i, other) {
-                diag = diag.with_label(span, "also in another plan");
-            }
-        }
-        let related = sites
-            .segment(j, plans, id, format!("plan `{name_j}` activates it here"))
-            .warning()
-            .with_label_text("first activated here");
-        out.push((i, diag.with_related(related)));
-    }
-    out
-}
-
-/// Finds where names and segments are in plan files read again, reading each file once.
-struct Sites<'l> {
-    load: &'l dyn Fn(usize) -> Option<SourceFile>,
-    cache: HashMap<usize, Option<(SourceFile, Document)>>,
-}
-
-impl Sites<'_> {
-    fn get(&mut self, plan: usize) -> Option<&(SourceFile, Document)> {
-        let load = self.load;
-        self.cache
-            .entry(plan)
-            .or_insert_with(|| {
-                let source = load(plan)?;
-                let doc = super::load::parse(&source).ok()?;
-                Some((source, doc))
-            })
-            .as_ref()
-    }
-
-    /// A diagnostic at the plan's `name`.
-    fn name(&mut self, plan: usize, plans: &[CrossPlan<'_>], message: String) -> Diagnostic {
-        match self.get(plan) {
-            Some((source, doc)) => Diagnostic::at(
-                Code::DuplicateName,
-                source,
-                doc.spans.node("/name"),
-                message,
-            )
-            .with_pointer("/name"),
-            None => Diagnostic::error(Code::DuplicateName, plans[plan].path, message),
-        }
-    }
-
-    /// A diagnostic at the first listing of segment `id` in the plan.
-    fn segment(
-        &mut self,
-        plan: usize,
-        plans: &[CrossPlan<'_>],
-        id: u128,
-        message: String,
-    ) -> Diagnostic {
-        let found = self.get(plan).and_then(|(source, doc)| {
-            let (d, s) = find_segment(doc, id)?;
-            Some(
-                Diagnostic::at(
-                    Code::SegmentInSeveralPlans,
-                    source,
-                    segment_span(doc, d, s),
-                    message.clone(),
-                )
-                .with_pointer(format!("/destinations/{d}/segments/{s}")),
-            )
-        });
-        found.unwrap_or_else(|| {
-            Diagnostic::error(Code::SegmentInSeveralPlans, plans[plan].path, message)
-        })
-    }
-
-    /// Where segment `id` is first listed, as (destination, segment) indices.
-    fn position(&mut self, plan: usize, id: u128) -> Option<(usize, usize)> {
-        find_segment(&self.get(plan)?.1, id)
-    }
-
-    fn segment_span(&mut self, plan: usize, id: u128) -> Option<CharSpan> {
-        let (_, doc) = self.get(plan)?;
-        let (d, s) = find_segment(doc, id)?;
-        Some(segment_span(doc, d, s))
-    }
-}
-
-/// Where a segment is first listed in a (schema-valid) plan document.
-fn find_segment(doc: &Document, id: u128) -> Option<(usize, usize)> {
-    let destinations = doc.value.get("destinations")?.as_array()?;
-    destinations.iter().enumerate().find_map(|(d, dest)| {
-        let segments = dest.get("segments")?.as_array()?;
-        segments
-            .iter()
-            .position(|seg| {
-                let text = seg.as_str().or_else(|| seg.get("id")?.as_str());
-                text.is_some_and(|t| uuid_bits(t) == id)
-            })
-            .map(|s| (d, s))
+        (acc << 4) | u128::from(digit)
     })
-}
-
-fn format_uuid(bits: u128) -> String {
-    let hex = format!("{bits:032x}");
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::plan::check::{FileReport, check_source};
-    use crate::plan::diags::Severity;
     use crate::plan::model::Job;
 
     const DEST_A: &str = "0b7c2f9e-1a2b-4c3d-8e9f-0a1b2c3d4e5f";
@@ -806,88 +639,5 @@ mod tests {
             CheckOptions::default(),
         );
         assert_eq!(codes(&report), [Code::DuplicateExport]);
-    }
-
-    /// Runs the cross-plan checks over in-memory plans, each a name and its segments.
-    fn across(plans: &[(&str, &[usize])]) -> Vec<(usize, Diagnostic)> {
-        let sources: Vec<SourceFile> = plans
-            .iter()
-            .enumerate()
-            .map(|(i, (name, segments))| {
-                let text = yaml(Some("latest"), &[(DEST_A, segments)]).replace("test-plan", name);
-                SourceFile::new(format!("{i}.yaml"), text)
-            })
-            .collect();
-        let mut uses = Vec::new();
-        let mut names = Vec::new();
-        for (i, source) in sources.iter().enumerate() {
-            let (report, distinct) = check_source(
-                source,
-                source.name().into(),
-                &CheckOptions::default(),
-                false,
-            );
-            uses.extend(distinct.into_iter().map(|id| SegmentUse::new(id, i)));
-            names.push(report.plan_name);
-        }
-        let cross: Vec<CrossPlan<'_>> = sources
-            .iter()
-            .zip(&names)
-            .map(|(source, name)| CrossPlan {
-                path: source.name(),
-                name: name.as_deref(),
-            })
-            .collect();
-        check_across(&cross, &mut [uses], &|i| Some(sources[i].clone()))
-    }
-
-    #[test]
-    fn plans_of_one_invocation_need_unique_names() {
-        let found = across(&[("same", &[1]), ("other", &[2]), ("same", &[3])]);
-        assert_eq!(found.len(), 1);
-        let (i, diag) = &found[0];
-        assert_eq!(*i, 2);
-        assert_eq!(diag.code, Code::DuplicateName);
-        assert_eq!(diag.severity, Severity::Error);
-        assert_eq!(diag.position().unwrap().line, 2);
-        assert_eq!(&*diag.related[0].path, "0.yaml");
-    }
-
-    #[test]
-    fn a_segment_in_two_plans_is_one_warning_per_pair_of_plans() {
-        let found = across(&[("a", &[1, 2, 3]), ("b", &[4, 5]), ("c", &[3, 2, 5, 9])]);
-        let seen: Vec<(usize, &str, Severity, Option<&str>)> = found
-            .iter()
-            .map(|(i, d)| (*i, &*d.related[0].path, d.severity, d.pointer.as_deref()))
-            .collect();
-        assert_eq!(
-            seen,
-            [
-                (
-                    2,
-                    "0.yaml",
-                    Severity::Warning,
-                    Some("/destinations/0/segments/0")
-                ),
-                (
-                    2,
-                    "1.yaml",
-                    Severity::Warning,
-                    Some("/destinations/0/segments/2")
-                ),
-            ]
-        );
-        assert!(
-            found[0].1.message.contains("2 segments"),
-            "{}",
-            found[0].1.message
-        );
-        assert_eq!(found[0].1.labels.len(), 2);
-    }
-
-    #[test]
-    fn uuid_bits_round_trip() {
-        let id = "db8961e9-d52f-45bc-b3fb-76d0382a6851";
-        assert_eq!(format_uuid(uuid_bits(id)), id);
     }
 }

@@ -7,6 +7,7 @@
 //! pointer to source span, and catches duplicate keys, alias bombs, extra documents and runaway
 //! nesting on the way.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span, Tag};
@@ -14,6 +15,7 @@ use serde_json::{Map, Number, Value};
 
 use super::diags::{Code, Diagnostic};
 use super::source::{CharSpan, SourceFile};
+pub use super::spans::SpanIndex;
 
 /// Most nodes a document may expand to, aliases included. A plan with 80 segments under 10
 /// destinations has about 2,000 nodes; a "billion laughs" file hits this within microseconds.
@@ -28,49 +30,6 @@ pub const MAX_DEPTH: usize = 64;
 pub struct Document {
     pub value: Value,
     pub spans: SpanIndex,
-}
-
-/// JSON pointer -> source span, for values and for mapping keys.
-///
-/// Both the schema check (jsonschema reports instance paths) and the guardrails blame nodes
-/// through this one table.
-#[derive(Debug, Default)]
-pub struct SpanIndex {
-    nodes: HashMap<String, CharSpan>,
-    keys: HashMap<String, CharSpan>,
-}
-
-impl SpanIndex {
-    /// The span of the node at `pointer`, or of its nearest ancestor that has one (nodes inside an
-    /// alias expansion point at the alias).
-    pub fn node(&self, pointer: &str) -> CharSpan {
-        let mut p = pointer;
-        loop {
-            if let Some(span) = self.nodes.get(p) {
-                return *span;
-            }
-            match p.rfind('/') {
-                Some(i) => p = &p[..i],
-                None => return CharSpan::default(),
-            }
-        }
-    }
-
-    /// The span of the key whose value is at `pointer`, if that node is a mapping value.
-    pub fn key(&self, pointer: &str) -> Option<CharSpan> {
-        self.keys.get(pointer).copied()
-    }
-
-    /// Where to point when blaming a node: a scalar itself, a collection by its key (a whole
-    /// block is no useful label), or the collection's first line when it has no key.
-    pub fn blame(&self, pointer: &str, value: Option<&Value>) -> CharSpan {
-        match value {
-            Some(Value::Object(_) | Value::Array(_)) => {
-                self.key(pointer).unwrap_or_else(|| self.node(pointer))
-            }
-            _ => self.node(pointer),
-        }
-    }
 }
 
 /// Escapes a mapping key as a JSON-pointer segment (RFC 6901).
@@ -89,7 +48,7 @@ pub fn escape_pointer_segment(key: &str) -> std::borrow::Cow<'_, str> {
 pub fn parse(source: &SourceFile) -> Result<Document, Vec<Diagnostic>> {
     let mut builder = Builder {
         source,
-        spans: SpanIndex::default(),
+        spans: SpanIndex::for_text(source.text().len()),
         pointer: String::new(),
         stack: Vec::new(),
         anchors: HashMap::new(),
@@ -142,6 +101,11 @@ enum Frame {
         pointer_len: usize,
         anchor: usize,
         nodes_before: usize,
+        /// Number of span records when this mapping began: its keys are recorded after it.
+        records_before: usize,
+        /// Key pointer -> span of this mapping's keys, built at its first duplicate key (to
+        /// label the first listing) and kept up to date after that; `None` in the usual case.
+        key_spans: Option<HashMap<String, CharSpan>>,
     },
 }
 
@@ -176,12 +140,12 @@ impl Builder<'_> {
                 Event::Scalar(text, style, anchor, tag) => {
                     let span = char_span(span);
                     if self.expecting_key() {
-                        self.begin_key(&text, span);
+                        self.begin_key(text.into_owned(), span);
                         continue;
                     }
-                    let value = self.scalar(&text, style, tag.as_deref(), span)?;
+                    let value = self.scalar(text, style, tag.as_deref(), span)?;
                     self.count_nodes(1, span)?;
-                    self.spans.nodes.insert(self.pointer.clone(), span);
+                    self.spans.record_node(&self.pointer, span);
                     if anchor != 0 {
                         self.anchors.insert(anchor, (value.clone(), 1, 0));
                     }
@@ -210,7 +174,7 @@ impl Builder<'_> {
                     }
                     self.count_nodes(count, span)?;
                     let value = self.anchors[&id].0.clone();
-                    self.spans.nodes.insert(self.pointer.clone(), span);
+                    self.spans.record_node(&self.pointer, span);
                     self.finish_value(value);
                 }
                 Event::SequenceStart(anchor, ref tag) | Event::MappingStart(anchor, ref tag) => {
@@ -231,9 +195,10 @@ impl Builder<'_> {
                         ));
                     }
                     self.count_nodes(1, span)?;
-                    self.spans.nodes.insert(self.pointer.clone(), span);
+                    self.spans.record_node(&self.pointer, span);
                     let pointer_len = self.pointer.len();
                     let nodes_before = self.nodes;
+                    let records_before = self.spans.len();
                     self.stack.push(if is_map {
                         Frame::Map {
                             entries: Map::new(),
@@ -242,6 +207,8 @@ impl Builder<'_> {
                             pointer_len,
                             anchor,
                             nodes_before,
+                            records_before,
+                            key_spans: None,
                         }
                     } else {
                         Frame::Seq {
@@ -293,7 +260,7 @@ impl Builder<'_> {
                         start: start.start,
                         end: end.end.max(start.end),
                     };
-                    self.spans.nodes.insert(self.pointer.clone(), whole);
+                    self.spans.record_node(&self.pointer, whole);
                     if anchor != 0 {
                         let count = self.nodes - nodes_before + 1;
                         let depth = nesting_depth(&value);
@@ -311,21 +278,33 @@ impl Builder<'_> {
     }
 
     /// Records a mapping key, catching duplicates, and points `pointer` at its value.
-    fn begin_key(&mut self, key: &str, span: CharSpan) {
+    fn begin_key(&mut self, key: String, span: CharSpan) {
         let Some(Frame::Map {
             entries,
             key: slot,
             pointer_len,
+            records_before,
+            key_spans,
             ..
         }) = self.stack.last_mut()
         else {
             return;
         };
-        self.pointer.truncate(*pointer_len);
+        let pointer_len = *pointer_len;
+        self.pointer.truncate(pointer_len);
         self.pointer.push('/');
-        self.pointer.push_str(&escape_pointer_segment(key));
-        if entries.contains_key(key) {
-            let first = self.spans.keys.get(&self.pointer).copied();
+        self.pointer.push_str(&escape_pointer_segment(&key));
+        if entries.contains_key(&key) {
+            // This mapping's own keys: recorded since it began, one segment below it.
+            let spans = &self.spans;
+            let key_spans = key_spans.get_or_insert_with(|| {
+                spans
+                    .keys_since(*records_before)
+                    .filter(|(p, _)| !p[pointer_len + 1..].contains('/'))
+                    .map(|(p, s)| (p.to_owned(), s))
+                    .collect()
+            });
+            let first = key_spans.get(&self.pointer).copied();
             let mut diag = Diagnostic::at(
                 Code::DuplicateKey,
                 self.source,
@@ -340,9 +319,12 @@ impl Builder<'_> {
             }
             self.diags.push(diag);
         } else {
-            self.spans.keys.insert(self.pointer.clone(), span);
+            self.spans.record_key(&self.pointer, span);
+            if let Some(key_spans) = key_spans {
+                key_spans.insert(self.pointer.clone(), span);
+            }
         }
-        *slot = Some(key.to_owned());
+        *slot = Some(key);
     }
 
     /// Appends the segment for the next child of the innermost collection to `pointer`.
@@ -353,7 +335,7 @@ impl Builder<'_> {
         {
             self.pointer.truncate(*pointer_len);
             self.pointer.push('/');
-            self.pointer.push_str(&items.len().to_string());
+            push_decimal(&mut self.pointer, items.len());
         }
     }
 
@@ -368,8 +350,8 @@ impl Builder<'_> {
             Some(Frame::Map { entries, key, .. }) => {
                 if let Some(key) = key.take() {
                     // A duplicate was reported in `begin_key`; keep the first value.
-                    if !entries.contains_key(&key) {
-                        entries.insert(key, value);
+                    if let serde_json::map::Entry::Vacant(slot) = entries.entry(key) {
+                        slot.insert(value);
                     }
                 }
             }
@@ -410,7 +392,7 @@ impl Builder<'_> {
     /// JSON values; everything quoted, block or otherwise plain is a string.
     fn scalar(
         &self,
-        text: &str,
+        text: Cow<'_, str>,
         style: ScalarStyle,
         tag: Option<&Tag>,
         span: CharSpan,
@@ -420,39 +402,42 @@ impl Builder<'_> {
                 return Err(self.unsupported_tag(tag, span));
             }
             return match tag.suffix.as_str() {
-                "str" => Ok(Value::String(text.to_owned())),
+                "str" => Ok(Value::String(text.into_owned())),
                 "null" | "bool" | "int" | "float" => {
-                    self.plain(text, span)
-                        .and_then(|v| match (tag.suffix.as_str(), &v) {
-                            ("null", Value::Null)
-                            | ("bool", Value::Bool(_))
-                            | ("int", Value::Number(_))
-                            | ("float", Value::Number(_)) => Ok(v),
-                            _ => Err(self.unsupported(
-                                span,
-                                &format!("`{text}` tagged `!!{}`, which it is not", tag.suffix),
-                            )),
-                        })
+                    match (tag.suffix.as_str(), self.plain(&text, span)?) {
+                        ("null", Some(v @ Value::Null))
+                        | ("bool", Some(v @ Value::Bool(_)))
+                        | ("int" | "float", Some(v @ Value::Number(_))) => Ok(v),
+                        _ => Err(self.unsupported(
+                            span,
+                            &format!("`{text}` tagged `!!{}`, which it is not", tag.suffix),
+                        )),
+                    }
                 }
                 _ => Err(self.unsupported_tag(tag, span)),
             };
         }
         if style != ScalarStyle::Plain {
-            return Ok(Value::String(text.to_owned()));
+            return Ok(Value::String(text.into_owned()));
         }
-        self.plain(text, span)
+        match self.plain(&text, span)? {
+            Some(value) => Ok(value),
+            None => Ok(Value::String(text.into_owned())),
+        }
     }
 
-    fn plain(&self, text: &str, span: CharSpan) -> Result<Value, Fatal> {
+    /// A plain scalar's value: `null`, a boolean or a number, or `None` for a string (left to
+    /// the caller, which owns the text).
+    fn plain(&self, text: &str, span: CharSpan) -> Result<Option<Value>, Fatal> {
         match text {
-            "" | "~" | "null" | "Null" | "NULL" => return Ok(Value::Null),
-            "true" | "True" | "TRUE" => return Ok(Value::Bool(true)),
-            "false" | "False" | "FALSE" => return Ok(Value::Bool(false)),
+            "" | "~" | "null" | "Null" | "NULL" => return Ok(Some(Value::Null)),
+            "true" | "True" | "TRUE" => return Ok(Some(Value::Bool(true))),
+            "false" | "False" | "FALSE" => return Ok(Some(Value::Bool(false))),
             _ => {}
         }
         if let Some(int) = parse_int(text) {
             return match int {
-                Some(n) => Ok(Value::Number(n)),
+                Some(n) => Ok(Some(Value::Number(n))),
                 None => Err(self.unsupported(
                     span,
                     &format!("integer `{text}`, which is too large for a plan value"),
@@ -466,11 +451,11 @@ impl Builder<'_> {
                 .ok()
                 .filter(|f| f.is_finite() && !lower.contains("inf") && !lower.contains("nan"));
             return match finite.and_then(Number::from_f64) {
-                Some(n) => Ok(Value::Number(n)),
+                Some(n) => Ok(Some(Value::Number(n))),
                 None => Err(self.unsupported(span, &format!("the non-finite number `{text}`"))),
             };
         }
-        Ok(Value::String(text.to_owned()))
+        Ok(None)
     }
 
     fn unsupported(&self, span: CharSpan, what: &str) -> Fatal {
@@ -585,6 +570,24 @@ fn nesting_depth(value: &Value) -> usize {
         Value::Array(items) => 1 + items.iter().map(nesting_depth).max().unwrap_or(0),
         Value::Object(entries) => 1 + entries.values().map(nesting_depth).max().unwrap_or(0),
         _ => 0,
+    }
+}
+
+/// Appends `n` in decimal, without the allocation of `to_string` (once per list item).
+fn push_decimal(out: &mut String, n: usize) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        out.push(d as char);
     }
 }
 

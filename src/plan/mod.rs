@@ -4,6 +4,7 @@
 //! The flow is `load` (YAML -> JSON tree + span table) -> `schema` (jsonschema over the tree) ->
 //! serde (`RawPlan`) -> `guardrails` (`Plan`); `check` runs it over files and directories.
 
+pub mod across;
 pub mod check;
 pub mod diags;
 pub mod guardrails;
@@ -15,6 +16,8 @@ pub mod read;
 pub mod request;
 pub mod schema;
 pub mod source;
+pub mod spans;
+mod untagged;
 
 pub use crate::api::AdhocApiVersion;
 pub use check::{CheckReport, FileReport, check_paths};

@@ -88,37 +88,38 @@ pub struct WholeNumber(pub u64);
 
 impl<'de> Deserialize<'de> for WholeNumber {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl serde::de::Visitor<'_> for Visitor {
-            type Value = WholeNumber;
+        deserializer.deserialize_any(WholeNumberVisitor)
+    }
+}
 
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a whole number from 0 to 18446744073709551615")
-            }
+/// Reads a [`WholeNumber`] from any of serde's three number kinds; also used by the untagged
+/// enums that hold one (`untagged.rs`).
+pub(super) struct WholeNumberVisitor;
 
-            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<WholeNumber, E> {
-                Ok(WholeNumber(n))
-            }
+impl serde::de::Visitor<'_> for WholeNumberVisitor {
+    type Value = WholeNumber;
 
-            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<WholeNumber, E> {
-                u64::try_from(n)
-                    .map(WholeNumber)
-                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(n), &self))
-            }
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a whole number from 0 to 18446744073709551615")
+    }
 
-            fn visit_f64<E: serde::de::Error>(self, f: f64) -> Result<WholeNumber, E> {
-                // 2^64 is exactly representable; every f64 below it with no fraction is a u64.
-                if f.is_finite()
-                    && f.fract() == 0.0
-                    && (0.0..18_446_744_073_709_551_616.0).contains(&f)
-                {
-                    Ok(WholeNumber(f as u64))
-                } else {
-                    Err(E::invalid_value(serde::de::Unexpected::Float(f), &self))
-                }
-            }
+    fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<WholeNumber, E> {
+        Ok(WholeNumber(n))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<WholeNumber, E> {
+        u64::try_from(n)
+            .map(WholeNumber)
+            .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(n), &self))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, f: f64) -> Result<WholeNumber, E> {
+        // 2^64 is exactly representable; every f64 below it with no fraction is a u64.
+        if f.is_finite() && f.fract() == 0.0 && (0.0..18_446_744_073_709_551_616.0).contains(&f) {
+            Ok(WholeNumber(f as u64))
+        } else {
+            Err(E::invalid_value(serde::de::Unexpected::Float(f), &self))
         }
-        deserializer.deserialize_any(Visitor)
     }
 }
 
@@ -141,7 +142,9 @@ impl JsonSchema for WholeNumber {
 }
 
 /// A duration as a plan writes it: text such as `1h30m`, or the number `0` (off).
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+// Like every untagged enum here, deserialised by hand (`untagged.rs`); `#[serde(untagged)]`
+// stays for the schema.
+#[derive(Debug, Clone, JsonSchema)]
 #[serde(untagged)]
 pub enum RawDuration {
     Text(#[schemars(regex(pattern = DURATION_PATTERN))] String),
@@ -158,7 +161,7 @@ pub enum FormatVersion {
 }
 
 /// `latest`, or a non-empty list of export job IDs.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, JsonSchema)]
 #[serde(untagged)]
 pub enum RawExports {
     /// The keyword `latest`: resolve the newest succeeded profile export job when planning.
@@ -175,7 +178,7 @@ pub enum LatestKeyword {
 }
 
 /// A segment export job ID: an integer, or a string of digits.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, JsonSchema)]
 #[serde(untagged)]
 pub enum RawExportId {
     /// The ID as the export jobs API returns it: an integer (a number with a zero fractional
@@ -212,7 +215,7 @@ pub struct RawDestination {
 }
 
 /// A segment: a bare ID, or an `{id, name}` mapping.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, JsonSchema)]
 #[serde(untagged)]
 pub enum RawSegment {
     /// The segment's ID: a lowercase UUID.
@@ -246,6 +249,17 @@ impl RawSegment {
         match self {
             RawSegment::Bare(_) => None,
             RawSegment::Detailed(d) => d.name.as_deref(),
+        }
+    }
+
+    /// The checked segment, taking the strings over.
+    pub fn into_segment(self) -> Segment {
+        match self {
+            RawSegment::Bare(id) => Segment { id, name: None },
+            RawSegment::Detailed(d) => Segment {
+                id: d.id,
+                name: d.name,
+            },
         }
     }
 }

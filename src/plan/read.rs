@@ -22,46 +22,79 @@ pub fn read_source(path: &Path, display: &str) -> Result<SourceFile, Diagnostic>
     if path.as_os_str() == STDIN {
         return read_stdin(display);
     }
-    let unreadable = |err: std::io::Error| {
-        Diagnostic::error(
-            Code::Unreadable,
-            display,
-            format!("cannot read `{display}`: {err}"),
-        )
-        .with_help("check that the file exists and that you may read it")
-    };
     // Stat before opening: opening a FIFO would block until someone writes to it.
-    let meta = std::fs::metadata(path).map_err(unreadable)?;
+    let meta = std::fs::metadata(path).map_err(|err| unreadable(display, err))?;
     if !meta.is_file() {
-        return Err(Diagnostic::error(
-            Code::Unreadable,
-            display,
-            format!("`{display}` is not a regular file"),
-        )
-        .with_help("plan paths must name YAML files or directories that contain them"));
+        return Err(not_regular(display));
     }
-    let too_large = |len: u64| {
-        Diagnostic::error(
-            Code::FileTooLarge,
-            display,
-            format!(
-                "`{display}` is {len} bytes, more than the {MAX_FILE_BYTES}-byte (1 MiB) limit for a plan file"
-            ),
-        )
-        .with_help("a plan is a few KiB of YAML: split it into several plans, or check that this is the file you meant")
-    };
     if meta.len() > MAX_FILE_BYTES {
-        return Err(too_large(meta.len()));
+        return Err(too_large(display, meta.len()));
     }
-    let file = File::open(path).map_err(unreadable)?;
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    let file = File::open(path).map_err(|err| unreadable(display, err))?;
+    read_open(file, meta.len(), display)
+}
+
+/// [`read_source`] for a file a directory walk saw as a regular file (not a symlink): opened
+/// first and then asked what it is, which saves looking the path up twice (issue 13). A FIFO
+/// put in its place after the walk could block the open, as it could between the stat and the
+/// open of [`read_source`].
+///
+/// Returns the source, or the diagnostic that explains why there is none, as [`read_source`].
+pub fn read_regular(path: &Path, display: &str) -> Result<SourceFile, Diagnostic> {
+    let Ok(file) = File::open(path) else {
+        // The usual path says what is wrong, in the usual order (a file both too large and
+        // unreadable is too large).
+        return read_source(path, display);
+    };
+    let meta = file.metadata().map_err(|err| unreadable(display, err))?;
+    if !meta.is_file() {
+        return Err(not_regular(display));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_large(display, meta.len()));
+    }
+    read_open(file, meta.len(), display)
+}
+
+/// Reads an open plan file of `len` bytes (as last seen), with the size limit.
+fn read_open(file: File, len: u64, display: &str) -> Result<SourceFile, Diagnostic> {
+    let mut bytes = Vec::with_capacity(len as usize);
     file.take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(unreadable)?;
+        .map_err(|err| unreadable(display, err))?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(too_large(bytes.len() as u64));
+        return Err(too_large(display, bytes.len() as u64));
     }
     source_from_bytes(display, bytes)
+}
+
+fn unreadable(display: &str, err: std::io::Error) -> Diagnostic {
+    Diagnostic::error(
+        Code::Unreadable,
+        display,
+        format!("cannot read `{display}`: {err}"),
+    )
+    .with_help("check that the file exists and that you may read it")
+}
+
+fn not_regular(display: &str) -> Diagnostic {
+    Diagnostic::error(
+        Code::Unreadable,
+        display,
+        format!("`{display}` is not a regular file"),
+    )
+    .with_help("plan paths must name YAML files or directories that contain them")
+}
+
+fn too_large(display: &str, len: u64) -> Diagnostic {
+    Diagnostic::error(
+        Code::FileTooLarge,
+        display,
+        format!(
+            "`{display}` is {len} bytes, more than the {MAX_FILE_BYTES}-byte (1 MiB) limit for a plan file"
+        ),
+    )
+    .with_help("a plan is a few KiB of YAML: split it into several plans, or check that this is the file you meant")
 }
 
 /// Checks that the bytes are UTF-8, drops a BOM and turns lone CRs (old Mac line endings) into

@@ -1,0 +1,473 @@
+//! Checks across the plans of one invocation: unique names, and no segment in two plans.
+//!
+//! Apart from the single-plan guardrails (`guardrails.rs`) because these run once, after every
+//! file, over what each plan left behind: its name and a 12-byte [`SegmentUse`] per distinct
+//! segment. That is all `validate` keeps of a valid plan, so it is kept small (issue 13): a use
+//! holds a 64-bit key of the segment ID rather than the ID, and the few keys that more than
+//! one plan holds are resolved to IDs by reading those plans again, which the diagnostics need
+//! anyway to point at the segments.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use super::diags::{Code, Diagnostic};
+use super::guardrails::{segment_key, segment_span, uuid_bits};
+use super::load::Document;
+use super::source::{CharSpan, SourceFile};
+
+/// A segment a plan lists, as the cross-plan checks keep it: 12 bytes (the ID's
+/// [`segment_key`] and the plan's index, 4-byte aligned), so that the segments of thousands of
+/// plans take little memory. Ordered by key, then plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SegmentUse {
+    key: [u32; 2],
+    plan: u32,
+}
+
+impl SegmentUse {
+    pub fn new(key: u64, plan: usize) -> Self {
+        Self {
+            key: [(key >> 32) as u32, key as u32],
+            plan: plan as u32,
+        }
+    }
+
+    fn key(&self) -> u64 {
+        (u64::from(self.key[0]) << 32) | u64::from(self.key[1])
+    }
+}
+
+/// Merges sorted lists into one sorted stream, without copying them into one list (at 10,000
+/// plans the lists are the largest thing `validate` holds).
+fn merge_sorted(parts: &[Vec<SegmentUse>]) -> impl Iterator<Item = SegmentUse> + '_ {
+    let mut heads = vec![0usize; parts.len()];
+    std::iter::from_fn(move || {
+        let (k, next) = parts
+            .iter()
+            .zip(&heads)
+            .enumerate()
+            .filter_map(|(k, (part, &h))| part.get(h).map(|u| (k, *u)))
+            .min_by_key(|(_, u)| *u)?;
+        heads[k] += 1;
+        Some(next)
+    })
+}
+
+/// A plan file as the cross-plan checks see it; `name` is `None` when the file held no
+/// schema-valid plan (it then takes no part).
+#[derive(Debug, Clone, Copy)]
+pub struct CrossPlan<'a> {
+    pub path: &'a str,
+    pub name: Option<&'a str>,
+}
+
+/// Checks across the plans of one invocation: unique names, and no segment in two plans (they
+/// would be separate ad-hoc jobs, which the platform forbids running concurrently per segment).
+///
+/// `uses` holds every plan's distinct segments, `plan` indexing `plans`, in any number of lists
+/// (one per worker); each list is sorted in place.
+/// `load` reads a plan's source again, to find the IDs behind keys that several plans hold and
+/// to point at the clash. A plan that changed since it was checked is judged as read again.
+/// Returns each diagnostic with the index of the plan it belongs to.
+pub fn check_across(
+    plans: &[CrossPlan<'_>],
+    uses: &mut [Vec<SegmentUse>],
+    load: &dyn Fn(usize) -> Option<SourceFile>,
+) -> Vec<(usize, Diagnostic)> {
+    check_across_with(plans, uses, load, segment_key)
+}
+
+/// [`check_across`] with the function that made the uses' keys (tests make keys collide).
+fn check_across_with(
+    plans: &[CrossPlan<'_>],
+    uses: &mut [Vec<SegmentUse>],
+    load: &dyn Fn(usize) -> Option<SourceFile>,
+    key_of: fn(&str) -> u64,
+) -> Vec<(usize, Diagnostic)> {
+    let mut out = Vec::new();
+    let mut sites = Sites {
+        load,
+        key_of,
+        cache: HashMap::new(),
+    };
+
+    let mut names: HashMap<&str, usize> = HashMap::new();
+    for (i, plan) in plans.iter().enumerate() {
+        let Some(name) = plan.name else { continue };
+        match names.entry(name) {
+            Entry::Occupied(first) => {
+                let j = *first.get();
+                let related = sites
+                    .name(j, plans, format!("plan `{name}` is first named here"))
+                    .with_label_text("first used here");
+                out.push((
+                    i,
+                    sites
+                        .name(
+                            i,
+                            plans,
+                            format!("plan name `{name}` is already used by `{}`", plans[j].path),
+                        )
+                        .with_label_text("used again here")
+                        .with_help(
+                            "give each plan a unique `name`: it keys the plan's lockfile records",
+                        )
+                        .with_related(related),
+                ));
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(i);
+            }
+        }
+    }
+
+    // Sorted, each key's uses sit together. A key held by several plans is resolved to the IDs
+    // behind it (one, unless two IDs' keys collide); each ID's uses, earliest plan first, make
+    // every later plan share it with that first one. Then one warning per pair of plans.
+    for part in uses.iter_mut() {
+        part.sort_unstable();
+    }
+    let mut pairs: Vec<(usize, usize, u128)> = Vec::new();
+    let mut run: Vec<usize> = Vec::new();
+    let mut run_key = None;
+    let mut ids: Vec<(u128, usize)> = Vec::new();
+    let mut flush = |key: Option<u64>, run: &[usize], sites: &mut Sites<'_>| {
+        let Some(key) = key.filter(|_| run.len() > 1) else {
+            return;
+        };
+        ids.clear();
+        for &plan in run {
+            ids.extend(
+                sites
+                    .ids_with_key(plan, key)
+                    .into_iter()
+                    .map(|id| (id, plan)),
+            );
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        for group in ids.chunk_by(|a, b| a.0 == b.0) {
+            let first = group[0].1;
+            pairs.extend(group[1..].iter().map(|&(id, plan)| (plan, first, id)));
+        }
+    };
+    for use_ in merge_sorted(uses) {
+        if run_key != Some(use_.key()) {
+            flush(run_key, &run, &mut sites);
+            run.clear();
+            run_key = Some(use_.key());
+        }
+        run.push(use_.plan as usize);
+    }
+    flush(run_key, &run, &mut sites);
+    pairs.sort_unstable();
+    for group in pairs.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
+        let (i, j, _) = group[0];
+        // Point at the shared segments in the order the plan lists them.
+        let mut ids: Vec<u128> = group.iter().map(|&(_, _, id)| id).collect();
+        ids.sort_by_cached_key(|&id| sites.position(i, id));
+        let id = ids[0];
+        let (name_i, name_j) = (plans[i].name.unwrap_or("?"), plans[j].name.unwrap_or("?"));
+        let count = group.len();
+        let first_id = format_uuid(id);
+        let what = if count == 1 {
+            format!("segment `{first_id}`")
+        } else {
+            format!("{count} segments (`{first_id}` and {} more)", count - 1)
+        };
+        let mut diag = sites
+            .segment(
+                i,
+                plans,
+                id,
+                format!(
+                    "plan `{name_i}` activates {what} that plan `{name_j}` (`{}`) activates too",
+                    plans[j].path
+                ),
+            )
+            .warning()
+            .with_label_text("also in another plan")
+            .with_help(format!(
+                "the platform refuses two ad-hoc jobs for one segment at the same time: apply `{name_j}` and `{name_i}` one after the other, or merge them"
+            ));
+        for &other in ids.iter().skip(1).take(4) {
+            if let Some(span) = sites.segment_span(i, other) {
+                diag = diag.with_label(span, "also in another plan");
+            }
+        }
+        let related = sites
+            .segment(j, plans, id, format!("plan `{name_j}` activates it here"))
+            .warning()
+            .with_label_text("first activated here");
+        out.push((i, diag.with_related(related)));
+    }
+    out
+}
+
+/// Finds where names and segments are in plan files read again, reading each file once.
+struct Sites<'l> {
+    load: &'l dyn Fn(usize) -> Option<SourceFile>,
+    key_of: fn(&str) -> u64,
+    cache: HashMap<usize, Option<(SourceFile, Document)>>,
+}
+
+impl Sites<'_> {
+    fn get(&mut self, plan: usize) -> Option<&(SourceFile, Document)> {
+        let load = self.load;
+        self.cache
+            .entry(plan)
+            .or_insert_with(|| {
+                let source = load(plan)?;
+                let doc = super::load::parse(&source).ok()?;
+                Some((source, doc))
+            })
+            .as_ref()
+    }
+
+    /// A diagnostic at the plan's `name`.
+    fn name(&mut self, plan: usize, plans: &[CrossPlan<'_>], message: String) -> Diagnostic {
+        match self.get(plan) {
+            Some((source, doc)) => Diagnostic::at(
+                Code::DuplicateName,
+                source,
+                doc.spans.node("/name"),
+                message,
+            )
+            .with_pointer("/name"),
+            None => Diagnostic::error(Code::DuplicateName, plans[plan].path, message),
+        }
+    }
+
+    /// A diagnostic at the first listing of segment `id` in the plan.
+    fn segment(
+        &mut self,
+        plan: usize,
+        plans: &[CrossPlan<'_>],
+        id: u128,
+        message: String,
+    ) -> Diagnostic {
+        let found = self.get(plan).and_then(|(source, doc)| {
+            let (d, s) = find_segment(doc, id)?;
+            Some(
+                Diagnostic::at(
+                    Code::SegmentInSeveralPlans,
+                    source,
+                    segment_span(doc, d, s),
+                    message.clone(),
+                )
+                .with_pointer(format!("/destinations/{d}/segments/{s}")),
+            )
+        });
+        found.unwrap_or_else(|| {
+            Diagnostic::error(Code::SegmentInSeveralPlans, plans[plan].path, message)
+        })
+    }
+
+    /// The IDs of the plan's segments whose key is `key`.
+    fn ids_with_key(&mut self, plan: usize, key: u64) -> Vec<u128> {
+        let key_of = self.key_of;
+        let Some((_, doc)) = self.get(plan) else {
+            return Vec::new();
+        };
+        let mut ids: Vec<u128> = segment_ids(doc)
+            .filter(|id| key_of(id) == key)
+            .map(uuid_bits)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// Where segment `id` is first listed, as (destination, segment) indices.
+    fn position(&mut self, plan: usize, id: u128) -> Option<(usize, usize)> {
+        find_segment(&self.get(plan)?.1, id)
+    }
+
+    fn segment_span(&mut self, plan: usize, id: u128) -> Option<CharSpan> {
+        let (_, doc) = self.get(plan)?;
+        let (d, s) = find_segment(doc, id)?;
+        Some(segment_span(doc, d, s))
+    }
+}
+
+/// Every segment ID a (schema-valid) plan document lists, in order.
+fn segment_ids(doc: &Document) -> impl Iterator<Item = &str> {
+    let destinations = doc.value.get("destinations").and_then(|d| d.as_array());
+    destinations.into_iter().flatten().flat_map(|dest| {
+        let segments = dest.get("segments").and_then(|s| s.as_array());
+        segments
+            .into_iter()
+            .flatten()
+            .filter_map(|seg| seg.as_str().or_else(|| seg.get("id")?.as_str()))
+    })
+}
+
+/// Where a segment is first listed in a (schema-valid) plan document.
+fn find_segment(doc: &Document, id: u128) -> Option<(usize, usize)> {
+    let destinations = doc.value.get("destinations")?.as_array()?;
+    destinations.iter().enumerate().find_map(|(d, dest)| {
+        let segments = dest.get("segments")?.as_array()?;
+        segments
+            .iter()
+            .position(|seg| {
+                let text = seg.as_str().or_else(|| seg.get("id")?.as_str());
+                text.is_some_and(|t| uuid_bits(t) == id)
+            })
+            .map(|s| (d, s))
+    })
+}
+
+fn format_uuid(bits: u128) -> String {
+    let hex = format!("{bits:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::check::check_source;
+    use crate::plan::diags::Severity;
+    use crate::plan::guardrails::CheckOptions;
+
+    const DEST_A: &str = "0b7c2f9e-1a2b-4c3d-8e9f-0a1b2c3d4e5f";
+
+    fn seg(n: usize) -> String {
+        format!("00000000-0000-4000-8000-{n:012x}")
+    }
+
+    /// A valid plan named `name` with the given segment numbers under one destination.
+    fn yaml(name: &str, segments: &[usize]) -> String {
+        let mut text = format!(
+            "apiVersion: aepact/v1\nname: {name}\nexports: latest\ndestinations:\n  - id: {DEST_A}\n    segments:\n"
+        );
+        for n in segments {
+            text.push_str(&format!("      - {}\n", seg(*n)));
+        }
+        text
+    }
+
+    /// Runs the cross-plan checks over in-memory plans, each a name and its segments.
+    fn across(plans: &[(&str, &[usize])]) -> Vec<(usize, Diagnostic)> {
+        let sources: Vec<SourceFile> = plans
+            .iter()
+            .enumerate()
+            .map(|(i, (name, segments))| {
+                let text = yaml(name, segments);
+                SourceFile::new(format!("{i}.yaml"), text)
+            })
+            .collect();
+        let mut uses = Vec::new();
+        let mut names = Vec::new();
+        for (i, source) in sources.iter().enumerate() {
+            let (report, distinct) = check_source(
+                source,
+                source.name().into(),
+                &CheckOptions::default(),
+                false,
+            );
+            uses.extend(distinct.into_iter().map(|key| SegmentUse::new(key, i)));
+            names.push(report.plan_name);
+        }
+        let cross: Vec<CrossPlan<'_>> = sources
+            .iter()
+            .zip(&names)
+            .map(|(source, name)| CrossPlan {
+                path: source.name(),
+                name: name.as_deref(),
+            })
+            .collect();
+        check_across(&cross, &mut [uses], &|i| Some(sources[i].clone()))
+    }
+
+    #[test]
+    fn plans_of_one_invocation_need_unique_names() {
+        let found = across(&[("same", &[1]), ("other", &[2]), ("same", &[3])]);
+        assert_eq!(found.len(), 1);
+        let (i, diag) = &found[0];
+        assert_eq!(*i, 2);
+        assert_eq!(diag.code, Code::DuplicateName);
+        assert_eq!(diag.severity, Severity::Error);
+        assert_eq!(diag.position().unwrap().line, 2);
+        assert_eq!(&*diag.related[0].path, "0.yaml");
+    }
+
+    #[test]
+    fn a_segment_in_two_plans_is_one_warning_per_pair_of_plans() {
+        let found = across(&[("a", &[1, 2, 3]), ("b", &[4, 5]), ("c", &[3, 2, 5, 9])]);
+        let seen: Vec<(usize, &str, Severity, Option<&str>)> = found
+            .iter()
+            .map(|(i, d)| (*i, &*d.related[0].path, d.severity, d.pointer.as_deref()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (
+                    2,
+                    "0.yaml",
+                    Severity::Warning,
+                    Some("/destinations/0/segments/0")
+                ),
+                (
+                    2,
+                    "1.yaml",
+                    Severity::Warning,
+                    Some("/destinations/0/segments/2")
+                ),
+            ]
+        );
+        assert!(
+            found[0].1.message.contains("2 segments"),
+            "{}",
+            found[0].1.message
+        );
+        assert_eq!(found[0].1.labels.len(), 2);
+    }
+
+    #[test]
+    fn colliding_keys_are_told_apart_by_the_ids_behind_them() {
+        let plans_of = [("a", &[1][..]), ("b", &[2]), ("c", &[2]), ("d", &[1, 3])];
+        let sources: Vec<SourceFile> = plans_of
+            .iter()
+            .enumerate()
+            .map(|(i, (name, n))| SourceFile::new(format!("{i}.yaml"), yaml(name, n)))
+            .collect();
+        let plans: Vec<CrossPlan<'_>> = sources
+            .iter()
+            .zip(plans_of)
+            .map(|(source, (name, _))| CrossPlan {
+                path: source.name(),
+                name: Some(name),
+            })
+            .collect();
+        let reload = |i: usize| Some(sources[i].clone());
+        let run = |key: fn(&str) -> u64| {
+            let mut uses = vec![Vec::new()];
+            for (i, (_, segments)) in plans_of.iter().enumerate() {
+                uses[0].extend(segments.iter().map(|&n| SegmentUse::new(key(&seg(n)), i)));
+            }
+            let found = check_across_with(&plans, &mut uses, &reload, key);
+            found
+                .iter()
+                .map(|(i, d)| (*i, d.message.clone(), d.related[0].path.to_string()))
+                .collect::<Vec<_>>()
+        };
+        // Every ID under one key: the plans are still paired by the IDs behind it.
+        let collided = run(|_| 0);
+        assert_eq!(collided, run(segment_key));
+        let pairs: Vec<(usize, &str)> = collided.iter().map(|(i, _, p)| (*i, &**p)).collect();
+        assert_eq!(pairs, [(2, "1.yaml"), (3, "0.yaml")]);
+    }
+
+    #[test]
+    fn uuid_bits_round_trip() {
+        let id = "db8961e9-d52f-45bc-b3fb-76d0382a6851";
+        assert_eq!(format_uuid(uuid_bits(id)), id);
+    }
+}
