@@ -1,7 +1,7 @@
 //! Offline guardrails: the platform's rules that a schema cannot express.
 //!
 //! [`check_plan`] runs on one schema-valid plan and, when nothing is wrong, returns the checked
-//! [`Plan`]. [`check_across`] runs over the plans of one invocation. Each rule emits a
+//! [`Plan`]. [`check_across`](super::across::check_across) runs over the plans of one invocation. Each rule emits a
 //! diagnostic with its own code (see `diags.rs`) and labels both the offending node and the one
 //! it clashes with.
 
