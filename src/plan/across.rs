@@ -1,56 +1,87 @@
 //! Checks across the plans of one invocation: unique names, and no segment in two plans.
 //!
 //! Apart from the single-plan guardrails (`guardrails.rs`) because these run once, after every
-//! file, over what each plan left behind: its name and a 12-byte [`SegmentUse`] per distinct
-//! segment. That is all `validate` keeps of a valid plan, so it is kept small (issue 13): a use
-//! holds a 64-bit key of the segment ID rather than the ID, and the few keys that more than
-//! one plan holds are resolved to IDs by reading those plans again, which the diagnostics need
-//! anyway to point at the segments.
+//! file, over what each plan left behind: its name and 8 bytes per distinct segment
+//! ([`SegmentUses`]). That is all `validate` keeps of a valid plan, so it is kept small (issue
+//! 13): a use holds bits of a key of the segment ID rather than the ID, and the few keys that
+//! more than one plan holds are resolved to IDs by reading those plans again, which the
+//! diagnostics need anyway to point at the segments.
 
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 
 use super::diags::{Code, Diagnostic};
 use super::guardrails::{segment_key, segment_span, uuid_bits};
 use super::load::Document;
 use super::source::{CharSpan, SourceFile};
 
-/// A segment a plan lists, as the cross-plan checks keep it: 12 bytes (the ID's
-/// [`segment_key`] and the plan's index, 4-byte aligned), so that the segments of thousands of
-/// plans take little memory. Ordered by key, then plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct SegmentUse {
-    key: [u32; 2],
-    plan: u32,
+/// The distinct segments of every plan, as the cross-plan checks keep them: 8 bytes a use,
+/// the top bits of the ID's [`segment_key`] above the plan's index (as many bits as the
+/// number of plans needs), so that the segments of 100,000 plans take little memory. Kept in
+/// fixed-size chunks: the list never holds much more room than it uses, and is never copied
+/// to grow.
+#[derive(Debug)]
+pub struct SegmentUses {
+    plan_bits: u32,
+    chunks: Vec<Vec<u64>>,
 }
 
-impl SegmentUse {
-    pub fn new(key: u64, plan: usize) -> Self {
+/// Uses per chunk (64 KiB).
+const CHUNK: usize = 8192;
+
+impl SegmentUses {
+    /// An empty list for plans numbered below `plans`.
+    pub fn new(plans: usize) -> Self {
         Self {
-            key: [(key >> 32) as u32, key as u32],
-            plan: plan as u32,
+            plan_bits: (usize::BITS - plans.leading_zeros()).clamp(1, 32),
+            chunks: Vec::new(),
         }
     }
 
-    fn key(&self) -> u64 {
-        (u64::from(self.key[0]) << 32) | u64::from(self.key[1])
+    /// Records that plan `plan` lists a segment whose ID has the key `key`.
+    pub fn push(&mut self, key: u64, plan: usize) {
+        let packed = ((key >> self.plan_bits) << self.plan_bits) | plan as u64;
+        match self.chunks.last_mut() {
+            Some(chunk) if chunk.len() < CHUNK => chunk.push(packed),
+            _ => {
+                let mut chunk = Vec::with_capacity(CHUNK);
+                chunk.push(packed);
+                self.chunks.push(chunk);
+            }
+        }
+    }
+
+    /// Takes over the uses of `other`, a list made for as many plans.
+    pub fn append(&mut self, other: SegmentUses) {
+        debug_assert_eq!(self.plan_bits, other.plan_bits);
+        self.chunks.extend(other.chunks);
+    }
+
+    /// Every use, ordered by key bits, then plan: each chunk sorted, then merged.
+    fn sorted(&mut self) -> impl Iterator<Item = u64> + '_ {
+        for chunk in &mut self.chunks {
+            chunk.sort_unstable();
+        }
+        let chunks = &self.chunks;
+        let mut heads: BinaryHeap<Reverse<(u64, usize, usize)>> = chunks
+            .iter()
+            .enumerate()
+            .filter_map(|(c, chunk)| Some(Reverse((*chunk.first()?, c, 0))))
+            .collect();
+        std::iter::from_fn(move || {
+            let Reverse((packed, c, i)) = heads.pop()?;
+            if let Some(&next) = chunks[c].get(i + 1) {
+                heads.push(Reverse((next, c, i + 1)));
+            }
+            Some(packed)
+        })
     }
 }
 
-/// Merges sorted lists into one sorted stream, without copying them into one list (at 10,000
-/// plans the lists are the largest thing `validate` holds).
-fn merge_sorted(parts: &[Vec<SegmentUse>]) -> impl Iterator<Item = SegmentUse> + '_ {
-    let mut heads = vec![0usize; parts.len()];
-    std::iter::from_fn(move || {
-        let (k, next) = parts
-            .iter()
-            .zip(&heads)
-            .enumerate()
-            .filter_map(|(k, (part, &h))| part.get(h).map(|u| (k, *u)))
-            .min_by_key(|(_, u)| *u)?;
-        heads[k] += 1;
-        Some(next)
-    })
+/// A use's (kept key bits, plan), for uses packed with `plan_bits` bits of plan index.
+fn split(plan_bits: u32, packed: u64) -> (u64, usize) {
+    let plan = packed & ((1u64 << plan_bits) - 1);
+    (packed >> plan_bits, plan as usize)
 }
 
 /// A plan file as the cross-plan checks see it; `name` is `None` when the file held no
@@ -64,23 +95,25 @@ pub struct CrossPlan<'a> {
 /// Checks across the plans of one invocation: unique names, and no segment in two plans (they
 /// would be separate ad-hoc jobs, which the platform forbids running concurrently per segment).
 ///
-/// `uses` holds every plan's distinct segments, `plan` indexing `plans`, in any number of lists
-/// (one per worker); each list is sorted in place.
-/// `load` reads a plan's source again, to find the IDs behind keys that several plans hold and
-/// to point at the clash. A plan that changed since it was checked is judged as read again.
-/// Returns each diagnostic with the index of the plan it belongs to.
-pub fn check_across(
-    plans: &[CrossPlan<'_>],
-    uses: &mut [Vec<SegmentUse>],
+/// `plan(i)` is the `i`-th of `count` plan files; `uses` holds the distinct segments of every
+/// plan, and is dropped once read. `load` reads a plan's source again, to find the IDs behind
+/// keys that several plans hold and to point at the clash. A plan that changed since it was
+/// checked is judged as read again. Returns each diagnostic with the index of the plan it
+/// belongs to.
+pub fn check_across<'a>(
+    count: usize,
+    plan: &dyn Fn(usize) -> CrossPlan<'a>,
+    uses: SegmentUses,
     load: &dyn Fn(usize) -> Option<SourceFile>,
 ) -> Vec<(usize, Diagnostic)> {
-    check_across_with(plans, uses, load, segment_key)
+    check_across_with(count, plan, uses, load, segment_key)
 }
 
 /// [`check_across`] with the function that made the uses' keys (tests make keys collide).
-fn check_across_with(
-    plans: &[CrossPlan<'_>],
-    uses: &mut [Vec<SegmentUse>],
+fn check_across_with<'a>(
+    count: usize,
+    plan: &dyn Fn(usize) -> CrossPlan<'a>,
+    mut uses: SegmentUses,
     load: &dyn Fn(usize) -> Option<SourceFile>,
     key_of: fn(&str) -> u64,
 ) -> Vec<(usize, Diagnostic)> {
@@ -88,45 +121,55 @@ fn check_across_with(
     let mut sites = Sites {
         load,
         key_of,
+        plan_bits: uses.plan_bits,
         cache: HashMap::new(),
     };
 
-    let mut names: HashMap<&str, usize> = HashMap::new();
-    for (i, plan) in plans.iter().enumerate() {
-        let Some(name) = plan.name else { continue };
-        match names.entry(name) {
-            Entry::Occupied(first) => {
-                let j = *first.get();
-                let related = sites
-                    .name(j, plans, format!("plan `{name}` is first named here"))
-                    .with_label_text("first used here");
-                out.push((
-                    i,
-                    sites
-                        .name(
-                            i,
-                            plans,
-                            format!("plan name `{name}` is already used by `{}`", plans[j].path),
-                        )
-                        .with_label_text("used again here")
-                        .with_help(
-                            "give each plan a unique `name`: it keys the plan's lockfile records",
-                        )
-                        .with_related(related),
-                ));
-            }
-            Entry::Vacant(slot) => {
-                slot.insert(i);
-            }
+    // Names, by key (16 bytes a plan, sorted, rather than a map of 10,000 names); names whose
+    // keys meet are told apart by the names themselves, earliest plan first.
+    let mut names: Vec<(u64, u32)> = (0..count)
+        .filter_map(|i| Some((segment_key(plan(i).name?), i as u32)))
+        .collect();
+    names.sort_unstable();
+    let mut repeated: Vec<(usize, usize)> = Vec::new();
+    for run in names
+        .chunk_by(|a, b| a.0 == b.0)
+        .filter(|run| run.len() > 1)
+    {
+        let mut same: Vec<(&str, usize)> = run
+            .iter()
+            .filter_map(|&(_, i)| Some((plan(i as usize).name?, i as usize)))
+            .collect();
+        same.sort_unstable();
+        for group in same.chunk_by(|a, b| a.0 == b.0) {
+            let first = group[0].1;
+            repeated.extend(group[1..].iter().map(|&(_, i)| (i, first)));
         }
+    }
+    drop(names);
+    repeated.sort_unstable();
+    for (i, j) in repeated {
+        let name = plan(i).name.unwrap_or_default();
+        let related = sites
+            .name(j, plan, format!("plan `{name}` is first named here"))
+            .with_label_text("first used here");
+        out.push((
+            i,
+            sites
+                .name(
+                    i,
+                    plan,
+                    format!("plan name `{name}` is already used by `{}`", plan(j).path),
+                )
+                .with_label_text("used again here")
+                .with_help("give each plan a unique `name`: it keys the plan's lockfile records")
+                .with_related(related),
+        ));
     }
 
     // Sorted, each key's uses sit together. A key held by several plans is resolved to the IDs
     // behind it (one, unless two IDs' keys collide); each ID's uses, earliest plan first, make
     // every later plan share it with that first one. Then one warning per pair of plans.
-    for part in uses.iter_mut() {
-        part.sort_unstable();
-    }
     let mut pairs: Vec<(usize, usize, u128)> = Vec::new();
     let mut run: Vec<usize> = Vec::new();
     let mut run_key = None;
@@ -151,15 +194,18 @@ fn check_across_with(
             pairs.extend(group[1..].iter().map(|&(id, plan)| (plan, first, id)));
         }
     };
-    for use_ in merge_sorted(uses) {
-        if run_key != Some(use_.key()) {
+    let plan_bits = uses.plan_bits;
+    for packed in uses.sorted() {
+        let (key, plan) = split(plan_bits, packed);
+        if run_key != Some(key) {
             flush(run_key, &run, &mut sites);
             run.clear();
-            run_key = Some(use_.key());
+            run_key = Some(key);
         }
-        run.push(use_.plan as usize);
+        run.push(plan);
     }
     flush(run_key, &run, &mut sites);
+    drop(uses);
     pairs.sort_unstable();
     for group in pairs.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
         let (i, j, _) = group[0];
@@ -167,7 +213,8 @@ fn check_across_with(
         let mut ids: Vec<u128> = group.iter().map(|&(_, _, id)| id).collect();
         ids.sort_by_cached_key(|&id| sites.position(i, id));
         let id = ids[0];
-        let (name_i, name_j) = (plans[i].name.unwrap_or("?"), plans[j].name.unwrap_or("?"));
+        let (plan_i, plan_j) = (plan(i), plan(j));
+        let (name_i, name_j) = (plan_i.name.unwrap_or("?"), plan_j.name.unwrap_or("?"));
         let count = group.len();
         let first_id = format_uuid(id);
         let what = if count == 1 {
@@ -178,11 +225,11 @@ fn check_across_with(
         let mut diag = sites
             .segment(
                 i,
-                plans,
+                plan,
                 id,
                 format!(
                     "plan `{name_i}` activates {what} that plan `{name_j}` (`{}`) activates too",
-                    plans[j].path
+                    plan_j.path
                 ),
             )
             .warning()
@@ -196,7 +243,7 @@ fn check_across_with(
             }
         }
         let related = sites
-            .segment(j, plans, id, format!("plan `{name_j}` activates it here"))
+            .segment(j, plan, id, format!("plan `{name_j}` activates it here"))
             .warning()
             .with_label_text("first activated here");
         out.push((i, diag.with_related(related)));
@@ -208,6 +255,8 @@ fn check_across_with(
 struct Sites<'l> {
     load: &'l dyn Fn(usize) -> Option<SourceFile>,
     key_of: fn(&str) -> u64,
+    /// Low key bits a use leaves out (see [`SegmentUses`]).
+    plan_bits: u32,
     cache: HashMap<usize, Option<(SourceFile, Document)>>,
 }
 
@@ -225,7 +274,12 @@ impl Sites<'_> {
     }
 
     /// A diagnostic at the plan's `name`.
-    fn name(&mut self, plan: usize, plans: &[CrossPlan<'_>], message: String) -> Diagnostic {
+    fn name<'a>(
+        &mut self,
+        plan: usize,
+        plans: &dyn Fn(usize) -> CrossPlan<'a>,
+        message: String,
+    ) -> Diagnostic {
         match self.get(plan) {
             Some((source, doc)) => Diagnostic::at(
                 Code::DuplicateName,
@@ -234,15 +288,15 @@ impl Sites<'_> {
                 message,
             )
             .with_pointer("/name"),
-            None => Diagnostic::error(Code::DuplicateName, plans[plan].path, message),
+            None => Diagnostic::error(Code::DuplicateName, plans(plan).path, message),
         }
     }
 
     /// A diagnostic at the first listing of segment `id` in the plan.
-    fn segment(
+    fn segment<'a>(
         &mut self,
         plan: usize,
-        plans: &[CrossPlan<'_>],
+        plans: &dyn Fn(usize) -> CrossPlan<'a>,
         id: u128,
         message: String,
     ) -> Diagnostic {
@@ -259,18 +313,18 @@ impl Sites<'_> {
             )
         });
         found.unwrap_or_else(|| {
-            Diagnostic::error(Code::SegmentInSeveralPlans, plans[plan].path, message)
+            Diagnostic::error(Code::SegmentInSeveralPlans, plans(plan).path, message)
         })
     }
 
-    /// The IDs of the plan's segments whose key is `key`.
+    /// The IDs of the plan's segments whose key's kept bits are `key`.
     fn ids_with_key(&mut self, plan: usize, key: u64) -> Vec<u128> {
-        let key_of = self.key_of;
+        let (key_of, plan_bits) = (self.key_of, self.plan_bits);
         let Some((_, doc)) = self.get(plan) else {
             return Vec::new();
         };
         let mut ids: Vec<u128> = segment_ids(doc)
-            .filter(|id| key_of(id) == key)
+            .filter(|id| key_of(id) >> plan_bits == key)
             .map(uuid_bits)
             .collect();
         ids.sort_unstable();
@@ -363,7 +417,7 @@ mod tests {
                 SourceFile::new(format!("{i}.yaml"), text)
             })
             .collect();
-        let mut uses = Vec::new();
+        let mut uses = SegmentUses::new(sources.len());
         let mut names = Vec::new();
         for (i, source) in sources.iter().enumerate() {
             let (report, distinct) = check_source(
@@ -372,7 +426,9 @@ mod tests {
                 &CheckOptions::default(),
                 false,
             );
-            uses.extend(distinct.into_iter().map(|key| SegmentUse::new(key, i)));
+            for key in distinct {
+                uses.push(key, i);
+            }
             names.push(report.plan_name);
         }
         let cross: Vec<CrossPlan<'_>> = sources
@@ -383,7 +439,9 @@ mod tests {
                 name: name.as_deref(),
             })
             .collect();
-        check_across(&cross, &mut [uses], &|i| Some(sources[i].clone()))
+        check_across(cross.len(), &|i| cross[i], uses, &|i| {
+            Some(sources[i].clone())
+        })
     }
 
     #[test]
@@ -448,11 +506,13 @@ mod tests {
             .collect();
         let reload = |i: usize| Some(sources[i].clone());
         let run = |key: fn(&str) -> u64| {
-            let mut uses = vec![Vec::new()];
+            let mut uses = SegmentUses::new(plans.len());
             for (i, (_, segments)) in plans_of.iter().enumerate() {
-                uses[0].extend(segments.iter().map(|&n| SegmentUse::new(key(&seg(n)), i)));
+                for &n in *segments {
+                    uses.push(key(&seg(n)), i);
+                }
             }
-            let found = check_across_with(&plans, &mut uses, &reload, key);
+            let found = check_across_with(plans.len(), &|i| plans[i], uses, &reload, key);
             found
                 .iter()
                 .map(|(i, d)| (*i, d.message.clone(), d.related[0].path.to_string()))
@@ -463,6 +523,24 @@ mod tests {
         assert_eq!(collided, run(segment_key));
         let pairs: Vec<(usize, &str)> = collided.iter().map(|(i, _, p)| (*i, &**p)).collect();
         assert_eq!(pairs, [(2, "1.yaml"), (3, "0.yaml")]);
+    }
+
+    #[test]
+    fn uses_come_out_by_key_then_plan_across_chunks_and_workers() {
+        let plans = 70_000;
+        let (mut even, mut odd) = (SegmentUses::new(plans), SegmentUses::new(plans));
+        let plan_bits = even.plan_bits;
+        let mut expected = Vec::new();
+        for plan in 0..plans {
+            let key = segment_key(&seg(plan % 5_000));
+            let part = if plan % 2 == 0 { &mut even } else { &mut odd };
+            part.push(key, plan);
+            expected.push((key >> plan_bits, plan));
+        }
+        even.append(odd);
+        expected.sort_unstable();
+        let got: Vec<(u64, usize)> = even.sorted().map(|p| split(plan_bits, p)).collect();
+        assert_eq!(got, expected);
     }
 
     #[test]

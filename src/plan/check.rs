@@ -6,14 +6,13 @@
 //! memory stays flat however many files are checked. Results come back in discovery order,
 //! whatever order the workers finished in.
 
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::across::{self, CrossPlan, SegmentUse};
+use super::across::{self, CrossPlan, SegmentUses};
 use super::diags::{Code, Diagnostic, Severity};
+use super::discover::{FileTarget, Target, Targets, discover};
 use super::guardrails::{self, CheckOptions};
 use super::identity::{self, PlanFile};
 use super::model::{Plan, RawPlan};
@@ -28,8 +27,9 @@ pub struct FileReport {
     /// The path as given, or as found under a directory that was given.
     pub path: Arc<str>,
     /// The canonical file (symlinks resolved; the path as given when that failed): with the
-    /// plan's name, what identifies the plan. `None` for a path that yielded no file, and for
-    /// text checked on its own ([`check_source`]).
+    /// plan's name, what identifies the plan. Set only when plans are kept ([`check_paths`]'s
+    /// `keep_plans`, for `plan` and `apply`): `None` for `validate`, for a path that yielded no
+    /// file, and for text checked on its own ([`check_source`]).
     pub file: Option<Arc<Path>>,
     pub diagnostics: Vec<Diagnostic>,
     /// The checked plan, when the caller asked to keep plans and the file has no errors.
@@ -107,179 +107,6 @@ impl CheckReport {
     }
 }
 
-/// What to check.
-enum Target {
-    File(FileTarget),
-    Problem(Box<Diagnostic>),
-    /// A directory given on the command line, after its walk: the files it held (`met`, indices
-    /// of targets, also of files listed before it) and whether the walk hit problems. Whether it
-    /// held any plan is known only once those files are checked.
-    Dir {
-        display: Box<str>,
-        met: Vec<u32>,
-        problems: bool,
-    },
-}
-
-/// A file to check.
-struct FileTarget {
-    display: Arc<str>,
-    /// The canonical file: the plan's identity, the key that dedupes files, and the path it is
-    /// read through (the path as given when it could not be resolved). One path per file keeps
-    /// memory flat at 10,000 plans.
-    file: Arc<Path>,
-    /// Named on the command line (always a plan), rather than only met in a directory walk
-    /// (a plan only when [`file_kind`] says so).
-    named: bool,
-    /// Met in a walk as a regular file (no symlink): opened without asking the file system
-    /// first whether it is one (see [`read::read_regular`]).
-    regular: bool,
-}
-
-/// Expands the command line's paths into files to check, in order: a file as given; a
-/// directory as every `*.yaml`/`*.yml` below it, sorted, skipping hidden entries and symlinked
-/// directories (so a link loop cannot trap the walk). A file reached twice (named twice, named
-/// and walked, or through a symlink) is checked once, under the path it was first reached by.
-fn discover(paths: &[PathBuf]) -> Vec<Target> {
-    let mut found = Discovery::default();
-    for path in paths {
-        // `-`: the plan on standard input (read once, whatever else is given).
-        if path.as_os_str() == read::STDIN {
-            found.file(
-                read::STDIN_DISPLAY.to_owned(),
-                Arc::from(path.as_path()),
-                true,
-                false,
-            );
-            continue;
-        }
-        let display = display_path(path);
-        match std::fs::metadata(path) {
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => found.problem(
-                Diagnostic::error(
-                    Code::PathNotFound,
-                    display.as_str(),
-                    format!("`{display}` does not exist"),
-                )
-                .with_help("check the path; plans are `*.yaml` or `*.yml` files, or directories holding them"),
-            ),
-            Ok(meta) if meta.is_dir() => {
-                let before = found.targets.len();
-                let mut met = Vec::new();
-                let canonical = std::fs::canonicalize(path).ok();
-                found.walk(path, canonical.as_deref(), &mut met);
-                let problems = found.targets[before..]
-                    .iter()
-                    .any(|t| matches!(t, Target::Problem(_)));
-                found.targets.push(Target::Dir {
-                    display: display.into(),
-                    met,
-                    problems,
-                });
-            }
-            // Files, and paths we cannot stat: reading will say what is wrong with them.
-            _ => {
-                found.file(display, identity::canonical(path), true, false);
-            }
-        }
-    }
-    found.targets
-}
-
-#[derive(Default)]
-struct Discovery {
-    targets: Vec<Target>,
-    /// Canonical file -> its target.
-    seen: HashMap<Arc<Path>, u32>,
-}
-
-impl Discovery {
-    fn problem(&mut self, diag: Diagnostic) {
-        self.targets.push(Target::Problem(Box::new(diag)));
-    }
-
-    /// Lists a file unless its canonical file is listed already. Returns its target's index.
-    fn file(&mut self, display: String, file: Arc<Path>, named: bool, regular: bool) -> u32 {
-        match self.seen.entry(file) {
-            Entry::Occupied(first) => {
-                let i = *first.get();
-                // Named on the command line after it was met in a walk: checked as a plan.
-                if let Some(Target::File(target)) = self.targets.get_mut(i as usize) {
-                    target.named |= named;
-                }
-                i
-            }
-            Entry::Vacant(slot) => {
-                let i = self.targets.len() as u32;
-                let file = slot.key().clone();
-                slot.insert(i);
-                self.targets.push(Target::File(FileTarget {
-                    display: display.into(),
-                    file,
-                    named,
-                    regular,
-                }));
-                i
-            }
-        }
-    }
-
-    /// Walks `dir`, whose canonical path is `canonical` when known (then the canonical path of
-    /// an entry that is no symlink is found without asking the file system). Pushes the index
-    /// of every file met to `met`.
-    fn walk(&mut self, dir: &Path, canonical: Option<&Path>, met: &mut Vec<u32>) {
-        let dir_display = display_path(dir);
-        let entries = match std::fs::read_dir(dir) {
-            Ok(entries) => entries,
-            Err(err) => {
-                let display = display_path(dir);
-                return self.problem(
-                    Diagnostic::error(
-                        Code::Unreadable,
-                        display.as_str(),
-                        format!("cannot read directory `{display}`: {err}"),
-                    )
-                    .with_help("check that the directory exists and that you may read it"),
-                );
-            }
-        };
-        // Each name is read once (`DirEntry::file_name` allocates), not once per comparison.
-        let mut entries: Vec<_> = entries
-            .filter_map(Result::ok)
-            .map(|entry| (entry.file_name(), entry))
-            .collect();
-        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        for (file_name, entry) in entries {
-            let name = file_name.to_string_lossy();
-            if name.starts_with('.') {
-                continue;
-            }
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            let is_plan_name = name.ends_with(".yaml") || name.ends_with(".yml");
-            if !kind.is_dir() && !is_plan_name {
-                continue;
-            }
-            let path = entry.path();
-            let inside = canonical
-                .filter(|_| !kind.is_symlink())
-                .map(|dir| dir.join(&file_name));
-            if kind.is_dir() {
-                self.walk(&path, inside.as_deref(), met);
-            } else if !(kind.is_symlink() && path.is_dir()) {
-                let display = child_display(&dir_display, &name);
-                debug_assert_eq!(display, display_path(&path));
-                let file = match inside {
-                    Some(file) => Arc::from(file.into_boxed_path()),
-                    None => identity::canonical(&path),
-                };
-                met.push(self.file(display, file, false, kind.is_file()));
-            }
-        }
-    }
-}
-
 /// What a YAML file met in a directory walk is, as [`file_kind`] decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {
@@ -319,46 +146,23 @@ pub fn file_kind(top: Option<&serde_json::Value>, text: &str) -> FileKind {
     }
 }
 
-/// The path as shown to users: as given, without `./` segments, with `/` separators.
-fn display_path(path: &Path) -> String {
-    let parts: Vec<String> = path
-        .components()
-        .filter(|c| !matches!(c, Component::CurDir))
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect();
-    if parts.is_empty() {
-        return ".".to_owned();
-    }
-    let joined = parts.join("/");
-    joined
-        .strip_prefix("//")
-        .map_or(joined.clone(), |rest| format!("/{rest}"))
-}
-
-/// What [`display_path`] gives for the entry `name` of a directory it shows as `dir`.
-fn child_display(dir: &str, name: &str) -> String {
-    match dir {
-        "." => name.to_owned(),
-        _ if dir.ends_with('/') => format!("{dir}{name}"),
-        _ => format!("{dir}/{name}"),
-    }
-}
-
 /// Checks one file through every offline stage, reading and parsing it once.
 ///
 /// Returns the report (its `file`, and its plan's, set to the canonical file) and the plan's
 /// distinct segment keys, as [`check_source`] does; or `None` for a file met in a walk that
 /// [`file_kind`] says is not a plan. A file that cannot be read is reported whatever it is.
 fn check_file(
+    targets: &Targets,
     target: &FileTarget,
     options: &CheckOptions,
     keep_plan: bool,
 ) -> Option<(FileReport, Vec<u64>)> {
     let display = target.display.clone();
+    let file = targets.file(target);
     let read = if target.regular {
-        read::read_regular(&target.file, &display)
+        read::read_regular(&file, &display)
     } else {
-        read::read_source(&target.file, &display)
+        read::read_source(&file, &display)
     };
     let (mut report, distinct) = match read {
         Ok(source) => {
@@ -372,10 +176,15 @@ fn check_file(
         }
         Err(diag) => (FileReport::new(display, vec![diag]), Vec::new()),
     };
-    if let Some(plan) = &mut report.plan {
-        plan.file = target.file.clone();
+    // The canonical file is kept for the callers that keep plans (`plan`, `apply`); `validate`
+    // shows none, and 10,000 of them would be a fifth of what it holds.
+    if keep_plan {
+        let file: Arc<Path> = Arc::from(file);
+        if let Some(plan) = &mut report.plan {
+            plan.file = file.clone();
+        }
+        report.file = Some(file);
     }
-    report.file = Some(target.file.clone());
     Some((report, distinct))
 }
 
@@ -456,166 +265,205 @@ fn check_document(
     (report, distinct)
 }
 
-/// What checking one target gave.
+/// What checking one target gave, as kept until every file is checked.
 enum Slot {
-    Report(FileReport),
+    Report(Box<FileReport>),
+    /// A plan with nothing to report and nothing kept: its name is all the report needs.
+    Valid(Box<str>),
     /// A walked file that is not a plan.
     Skipped,
-    /// A directory's verdict, decided after its files (see [`Target::Dir`]).
+    /// A directory's verdict, decided after its files (see [`DirTarget`]).
     Dir,
 }
 
 impl Slot {
-    fn report(&self) -> Option<&FileReport> {
+    /// The slot of a checked plan file: small, unless the report holds more than a name.
+    fn of(report: FileReport) -> Self {
+        match report {
+            FileReport {
+                file: None,
+                diagnostics,
+                plan: None,
+                plan_name: Some(name),
+                jobs: None,
+                ..
+            } if diagnostics.is_empty() => Slot::Valid(name),
+            report => Slot::Report(Box::new(report)),
+        }
+    }
+
+    fn name(&self) -> Option<&str> {
         match self {
-            Slot::Report(report) => Some(report),
+            Slot::Report(report) => report.plan_name.as_deref(),
+            Slot::Valid(name) => Some(name),
             Slot::Skipped | Slot::Dir => None,
         }
+    }
+
+    fn is_plan_file(&self) -> bool {
+        matches!(self, Slot::Report(_) | Slot::Valid(_))
     }
 }
 
 /// Checks every plan under `paths`: each file on its own (in parallel), then across files.
 ///
-/// `keep_plans` keeps the checked [`Plan`]s in the report (for `plan`/`apply`); `validate`
-/// leaves it off to keep memory flat.
+/// `keep_plans` keeps the checked [`Plan`]s in the report (for `plan`/`apply`), with each
+/// file's canonical path; `validate` leaves it off to keep memory flat.
 pub fn check_paths(paths: &[PathBuf], options: &CheckOptions, keep_plans: bool) -> CheckReport {
-    let mut targets = discover(paths);
-    targets.shrink_to_fit();
-    let slots: Vec<std::sync::Mutex<Option<Slot>>> = targets
-        .iter()
-        .map(|_| std::sync::Mutex::new(None))
-        .collect();
+    let targets = discover(paths);
+    let count = targets.list.len();
+    let slots: Vec<std::sync::Mutex<Option<Slot>>> =
+        (0..count).map(|_| std::sync::Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     let workers = std::thread::available_parallelism()
         .map_or(1, usize::from)
-        .min(targets.len())
+        .min(count)
         .max(1);
-    // Each worker returns the segments of the plans it checked, flat (no per-file allocation).
+    // Each worker returns the segments of the plans it checked (no per-file allocation).
     let work = || {
-        let mut uses = Vec::new();
+        let mut uses = SegmentUses::new(count);
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(target) = targets.get(i) else { break };
+            let Some(target) = targets.list.get(i) else {
+                break;
+            };
             let slot = match target {
-                Target::File(file) => match check_file(file, options, keep_plans) {
+                Target::File(file) => match check_file(&targets, file, options, keep_plans) {
                     Some((report, distinct)) => {
-                        uses.extend(distinct.into_iter().map(|id| SegmentUse::new(id, i)));
-                        Slot::Report(report)
+                        for key in distinct {
+                            uses.push(key, i);
+                        }
+                        Slot::of(report)
                     }
                     None => Slot::Skipped,
                 },
-                Target::Problem(diag) => {
-                    Slot::Report(FileReport::new(diag.path.clone(), vec![(**diag).clone()]))
-                }
-                Target::Dir { .. } => Slot::Dir,
+                Target::Problem(diag) => Slot::Report(Box::new(FileReport::new(
+                    diag.path.clone(),
+                    vec![(**diag).clone()],
+                ))),
+                Target::Dir(_) => Slot::Dir,
             };
             // Each slot is written by exactly one worker; the lock is never contended.
             *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(slot);
         }
-        uses
+        Some(uses)
     };
-    // One list of segment uses per worker; the cross-plan checks merge them as they read.
-    let mut uses: Vec<Vec<SegmentUse>> = if workers == 1 {
-        vec![work()]
+    let uses = if workers == 1 {
+        work()
     } else {
         std::thread::scope(|scope| {
             let others: Vec<_> = (1..workers).map(|_| scope.spawn(work)).collect();
-            let mut parts = vec![work()];
+            let mut uses = work();
             // A worker only panics on a bug; its files then have no report (handled below).
-            parts.extend(others.into_iter().map(|o| o.join().unwrap_or_default()));
-            parts
+            for other in others {
+                match (&mut uses, other.join().ok().flatten()) {
+                    (Some(all), Some(part)) => all.append(part),
+                    _ => uses = None,
+                }
+            }
+            uses
         })
     };
     let mut slots: Vec<Slot> = slots
         .into_iter()
         .filter_map(|slot| slot.into_inner().unwrap_or_else(|e| e.into_inner()))
         .collect();
-    if slots.len() != targets.len() {
+    let Some(uses) = uses.filter(|_| slots.len() == count) else {
         // Only after a worker panicked; keep indices aligned with `targets` by giving up on the
         // cross-plan checks rather than reporting them against the wrong files.
         let files = slots
             .into_iter()
-            .filter_map(|slot| match slot {
-                Slot::Report(report) => Some(report),
-                Slot::Skipped | Slot::Dir => None,
-            })
+            .zip(&targets.list)
+            .filter_map(|(slot, target)| report_of(slot, target))
             .collect();
         return CheckReport {
             files,
             skipped: Vec::new(),
             options: *options,
         };
-    }
-
-    let reload = |i: usize| match &targets[i] {
-        Target::File(file) => read::read_source(&file.file, &file.display).ok(),
-        Target::Problem(_) | Target::Dir { .. } => None,
     };
-    let plans: Vec<CrossPlan<'_>> = slots
-        .iter()
-        .map(|slot| CrossPlan {
-            path: slot.report().map_or("", |r| &r.path),
-            name: slot.report().and_then(|r| r.plan_name.as_deref()),
-        })
-        .collect();
-    let mut found = across::check_across(&plans, &mut uses, &reload);
-    drop(plans);
-    let plan_file = |i: usize| match (&targets[i], &slots[i]) {
-        (Target::File(file), Slot::Report(_)) => Some(PlanFile {
+
+    let reload = |i: usize| match &targets.list[i] {
+        Target::File(file) => read::read_source(&targets.file(file), &file.display).ok(),
+        Target::Problem(_) | Target::Dir(_) => None,
+    };
+    let plan = |i: usize| CrossPlan {
+        path: match &targets.list[i] {
+            Target::File(file) if slots[i].is_plan_file() => &file.display,
+            Target::Problem(diag) => &diag.path,
+            _ => "",
+        },
+        name: slots[i].name(),
+    };
+    let mut found = across::check_across(count, &plan, uses, &reload);
+    let plan_file = |i: usize| match &targets.list[i] {
+        Target::File(file) if slots[i].is_plan_file() => Some(PlanFile {
             display: &file.display,
-            file: &file.file,
+            file: targets.file(file),
         }),
         _ => None,
     };
-    found.extend(identity::shared_lockfiles(
-        targets.len(),
-        &plan_file,
-        &reload,
-    ));
-    for (i, diag) in found {
-        let Slot::Report(file) = &mut slots[i] else {
-            continue;
-        };
-        if diag.severity == Severity::Error {
-            file.plan = None;
-        }
-        file.diagnostics.push(diag);
-    }
-
+    found.extend(identity::shared_lockfiles(count, &plan_file, &reload));
+    // In file order: a file's own diagnostics come before those found across files, as the
+    // reports held them.
+    found.sort_by_key(|(i, _)| *i);
+    let mut found = found.into_iter().peekable();
     let is_skipped: Vec<bool> = slots.iter().map(|s| matches!(s, Slot::Skipped)).collect();
     let mut skipped = Vec::new();
-    // Collected in place, in the slots' own allocation: no second list of 10,000 reports.
-    let files: Vec<FileReport> = slots
-        .into_iter()
-        .enumerate()
-        .filter_map(|(i, slot)| match (slot, &targets[i]) {
-            (Slot::Report(mut report), _) => {
-                report.diagnostics.sort_by_key(Diagnostic::sort_key);
-                Some(report)
-            }
+    let mut files: Vec<FileReport> = Vec::with_capacity(
+        slots
+            .iter()
+            .filter(|s| matches!(s, Slot::Report(_) | Slot::Valid(_)))
+            .count(),
+    );
+    for (i, (slot, target)) in slots.drain(..).zip(&targets.list).enumerate() {
+        let skipped_file = matches!(slot, Slot::Skipped);
+        let report = match (slot, target) {
             (Slot::Skipped, Target::File(file)) => {
                 skipped.push(file.display.clone());
                 None
             }
             // A problem from the walk (an unreadable subdirectory) is reported on its own.
-            (
-                Slot::Dir,
-                Target::Dir {
-                    display,
-                    met,
-                    problems,
-                },
-            ) if !problems && met.iter().all(|&i| is_skipped[i as usize]) => Some(FileReport::new(
-                (**display).into(),
-                vec![no_plans(display, met.len())],
-            )),
-            _ => None,
-        })
-        .collect();
+            (Slot::Dir, Target::Dir(dir))
+                if !dir.problems && dir.met.iter().all(|&i| is_skipped[i as usize]) =>
+            {
+                Some(FileReport::new(
+                    (*dir.display).into(),
+                    vec![no_plans(&dir.display, dir.met.len())],
+                ))
+            }
+            (slot, target) => report_of(slot, target),
+        };
+        let Some(mut report) = report else {
+            debug_assert!(skipped_file || found.peek().is_none_or(|(j, _)| *j != i));
+            continue;
+        };
+        while let Some((_, diag)) = found.next_if(|(j, _)| *j == i) {
+            if diag.severity == Severity::Error {
+                report.plan = None;
+            }
+            report.diagnostics.push(diag);
+        }
+        report.diagnostics.sort_by_key(Diagnostic::sort_key);
+        files.push(report);
+    }
     CheckReport {
         files,
         skipped,
         options: *options,
+    }
+}
+
+/// The report a slot stands for: a file's, or `None` for a skipped file or a directory.
+fn report_of(slot: Slot, target: &Target) -> Option<FileReport> {
+    match (slot, target) {
+        (Slot::Report(report), _) => Some(*report),
+        (Slot::Valid(name), Target::File(file)) => {
+            let mut report = FileReport::new(file.display.clone(), Vec::new());
+            report.plan_name = Some(name);
+            Some(report)
+        }
+        _ => None,
     }
 }
 
@@ -651,6 +499,7 @@ fn no_plans(display: &str, skipped: usize) -> Diagnostic {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::discover::display_path;
 
     fn kind(text: &str) -> FileKind {
         let source = super::super::source::SourceFile::new("x.yaml", text);
@@ -723,10 +572,13 @@ mod tests {
         std::fs::write(plans.join("sub/a.yaml"), "apiVersion: aepact/v1\n").unwrap();
         // The walk starts from a symlink to the directory, named with a `./` segment.
         std::os::unix::fs::symlink(&plans, dir.path().join("via")).unwrap();
-        let report = check_paths(&[dir.path().join("./via")], &CheckOptions::default(), false);
+        // Canonical paths are reported when plans are kept (`validate` keeps neither).
+        let report = check_paths(&[dir.path().join("./via")], &CheckOptions::default(), true);
         let canonical = std::fs::canonicalize(plans.join("sub/a.yaml")).unwrap();
         assert_eq!(report.files.len(), 1);
         assert_eq!(report.files[0].file.as_deref(), Some(canonical.as_path()));
+        let report = check_paths(&[dir.path().join("./via")], &CheckOptions::default(), false);
+        assert_eq!(report.files[0].file, None);
     }
 
     #[test]
@@ -736,7 +588,7 @@ mod tests {
         std::fs::write(dir.path().join("plain.yaml"), "").unwrap();
         let path = dir.path().join("plain.yaml/x.yaml");
         assert!(std::fs::canonicalize(&path).is_err());
-        let report = check_paths(std::slice::from_ref(&path), &CheckOptions::default(), false);
+        let report = check_paths(std::slice::from_ref(&path), &CheckOptions::default(), true);
         assert_eq!(report.files[0].diagnostics[0].code, Code::Unreadable);
         assert_eq!(report.files[0].file.as_deref(), Some(path.as_path()));
     }

@@ -55,22 +55,19 @@ pub fn check_plan(
 
     // Every segment as listed, with its key: comparing keys tells most pairs apart without
     // comparing the IDs.
-    let listed: Vec<Listed<'_>> = raw
-        .destinations
-        .iter()
-        .enumerate()
-        .flat_map(|(d, dest)| {
-            dest.segments.iter().enumerate().map(move |(s, segment)| {
-                let id = segment.id();
-                Listed {
-                    key: segment_key(id),
-                    id,
-                    d,
-                    s,
-                }
-            })
-        })
-        .collect();
+    let mut listed: Vec<Listed<'_>> =
+        Vec::with_capacity(raw.destinations.iter().map(|d| d.segments.len()).sum());
+    for (d, dest) in raw.destinations.iter().enumerate() {
+        for (s, segment) in dest.segments.iter().enumerate() {
+            let id = segment.id();
+            listed.push(Listed {
+                key: segment_key(id),
+                id,
+                d,
+                s,
+            });
+        }
+    }
 
     // Destinations listed twice, and segments listed twice under one destination.
     let destinations = &raw.destinations;
@@ -308,12 +305,12 @@ fn leading_zero(
     doc: &Document,
     source: &SourceFile,
 ) -> Option<Diagnostic> {
-    let pointer = format!("/exports/{i}");
+    let pointer = || format!("/exports/{i}");
     let written = match id {
         RawExportId::Digits(digits) => digits.as_str(),
         // The number as written in the file: `011037` is read as 11037 (YAML 1.2).
         RawExportId::Number(_) => {
-            let span = doc.spans.node(&pointer);
+            let span = doc.spans.node(&pointer());
             let text = source.text();
             let (start, end) = (
                 source.byte_of_char(span.start),
@@ -335,11 +332,11 @@ fn leading_zero(
     let mut diag = Diagnostic::at(
         Code::ExportIdLeadingZero,
         source,
-        doc.spans.node(&pointer),
+        doc.spans.node(&pointer()),
         format!("export job ID `{written}` is written with a leading zero"),
     )
     .with_label_text("leading zero")
-    .with_pointer(pointer)
+    .with_pointer(pointer())
     .with_help(match id {
         RawExportId::Digits(_) => format!(
             "write `{canonical}`: export job IDs are integers, and the string `\"{written}\"` would be sent as is, another ID than `{canonical}`"

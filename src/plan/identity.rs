@@ -5,6 +5,7 @@
 //! canonical path ([`canonical`]); this module also refuses two different files that would keep
 //! their records in one lockfile ([`shared_lockfiles`]), such as `a.yaml` and `a.yml`.
 
+use std::borrow::Cow;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,11 +22,12 @@ pub fn canonical(path: &Path) -> Arc<Path> {
     std::fs::canonicalize(path).map_or_else(|_| Arc::from(path), |p| Arc::from(p.into_boxed_path()))
 }
 
-/// A plan file as the lockfile check sees it: the path shown to users, and its canonical file.
-#[derive(Debug, Clone, Copy)]
+/// A plan file as the lockfile check sees it: the path shown to users, and its canonical file
+/// (built on request for a file found in a walked directory, see `discover.rs`).
+#[derive(Debug, Clone)]
 pub struct PlanFile<'a> {
     pub display: &'a str,
-    pub file: &'a Path,
+    pub file: Cow<'a, Path>,
 }
 
 /// Finds different plan files that map to the same lockfile (`a.yaml` and `a.yml`, or `a` and
@@ -40,14 +42,17 @@ pub fn shared_lockfiles<'a>(
     load: &dyn Fn(usize) -> Option<SourceFile>,
 ) -> Vec<(usize, Diagnostic)> {
     // 12 bytes per file, sorted, rather than a map of 10,000 lockfile paths; the few files
-    // whose hashes meet are compared by their real lockfile paths.
+    // whose hashes meet are compared by their real lockfile paths. The hash is of the
+    // lockfile's name alone (what `lockfile_path` makes of the file's name): equal lockfile
+    // paths have equal names, and hashing a name is cheaper than hashing a whole path.
     let hash = |path: &Path| {
+        let name = path.file_name().map(|name| lockfile_path(Path::new(name)));
         let mut hasher = DefaultHasher::new();
-        lockfile_path(path).hash(&mut hasher);
+        name.hash(&mut hasher);
         hasher.finish()
     };
     let mut keys: Vec<(u64, u32)> = (0..count)
-        .filter_map(|i| Some((hash(file(i)?.file), i as u32)))
+        .filter_map(|i| Some((hash(&file(i)?.file), i as u32)))
         .collect();
     keys.sort_unstable();
     let mut out = Vec::new();
@@ -56,14 +61,15 @@ pub fn shared_lockfiles<'a>(
         for &(_, i) in run {
             let i = i as usize;
             let Some(f) = file(i) else { continue };
-            let lock = lockfile_path(f.file);
+            let lock = lockfile_path(&f.file);
             match groups.iter_mut().find(|(l, _)| *l == lock) {
                 Some((_, members)) => members.push((i, f)),
                 None => groups.push((lock, vec![(i, f)])),
             }
         }
         for (_, members) in groups.iter().filter(|(_, m)| m.len() > 1) {
-            for &(i, f) in members {
+            for (i, f) in members {
+                let i = *i;
                 let others: Vec<String> = members
                     .iter()
                     .filter(|(o, _)| *o != i)
@@ -133,7 +139,7 @@ mod tests {
         let file = |i: usize| {
             displays.get(i).map(|d| PlanFile {
                 display: d,
-                file: Path::new(d),
+                file: Cow::Borrowed(Path::new(d)),
             })
         };
         shared_lockfiles(displays.len(), &file, load)
@@ -180,7 +186,7 @@ mod tests {
         let file = |i: usize| {
             (i == 0).then(|| PlanFile {
                 display: displays[i],
-                file: Path::new(displays[i]),
+                file: Cow::Borrowed(Path::new(displays[i])),
             })
         };
         assert!(shared_lockfiles(2, &file, &|_| None).is_empty());

@@ -435,6 +435,11 @@ impl Builder<'_> {
             "false" | "False" | "FALSE" => return Ok(Some(Value::Bool(false))),
             _ => {}
         }
+        // Every core-schema number starts with a digit, a sign or a dot: most strings (names,
+        // IDs starting with a letter) are told apart here without the full checks.
+        if !text.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '+' | '-' | '.')) {
+            return Ok(None);
+        }
         if let Some(int) = parse_int(text) {
             return match int {
                 Some(n) => Ok(Some(Value::Number(n))),

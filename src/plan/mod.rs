@@ -7,6 +7,7 @@
 pub mod across;
 pub mod check;
 pub mod diags;
+mod discover;
 pub mod guardrails;
 pub mod identity;
 pub mod lines;

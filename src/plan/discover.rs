@@ -1,0 +1,410 @@
+//! Finding the files to check: the command line's paths expanded, directories walked, every
+//! file listed once.
+//!
+//! Apart from `check.rs` because the list is kept compact (issue 13): it lives for the whole
+//! run, one entry per file. An entry holds the path as shown and, for a file found inside a
+//! walked directory, only the index of that directory's canonical path: the file's canonical
+//! path is that directory joined with the file's name, built when the file is read.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::ffi::OsStr;
+use std::fs::FileType;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use super::diags::{Code, Diagnostic};
+use super::guardrails::segment_key as text_key;
+use super::{identity, read};
+
+/// Everything to check, in order.
+pub(super) struct Targets {
+    pub(super) list: Vec<Target>,
+    /// Canonical paths that file targets name by index: walked directories (holding the files
+    /// found in them) and files that are not found in a walked directory.
+    paths: Vec<Arc<Path>>,
+}
+
+/// What to check.
+pub(super) enum Target {
+    File(FileTarget),
+    Problem(Box<Diagnostic>),
+    Dir(Box<DirTarget>),
+}
+
+/// A directory given on the command line, after its walk: the files it held (`met`, indices
+/// of targets, also of files listed before it) and whether the walk hit problems. Whether it
+/// held any plan is known only once those files are checked.
+pub(super) struct DirTarget {
+    pub(super) display: Box<str>,
+    pub(super) met: Vec<u32>,
+    pub(super) problems: bool,
+}
+
+/// A file to check.
+pub(super) struct FileTarget {
+    /// The path as given, or as found under a directory that was given.
+    pub(super) display: Arc<str>,
+    /// With `name_at`, the canonical file: the plan's identity, the key that dedupes files, and
+    /// the path it is read through (the path as given when it could not be resolved). It is
+    /// `paths[path]` itself when `name_at` is [`WHOLE`], else that directory joined with
+    /// `display[name_at..]`.
+    path: u32,
+    name_at: u32,
+    /// Named on the command line (always a plan), rather than only met in a directory walk
+    /// (a plan only when `check::file_kind` says so).
+    pub(super) named: bool,
+    /// Met in a walk as a regular file (no symlink): opened without asking the file system
+    /// first whether it is one (see [`read::read_regular`]).
+    pub(super) regular: bool,
+}
+
+/// `FileTarget::name_at` of a target whose canonical path is stored whole.
+const WHOLE: u32 = u32::MAX;
+
+impl Targets {
+    /// The canonical file of `target`.
+    pub(super) fn file(&self, target: &FileTarget) -> Cow<'_, Path> {
+        let path = &*self.paths[target.path as usize];
+        match target.name_at {
+            WHOLE => Cow::Borrowed(path),
+            at => Cow::Owned(join_name(path, &target.display[at as usize..])),
+        }
+    }
+}
+
+/// Expands the command line's paths into files to check, in order: a file as given; a
+/// directory as every `*.yaml`/`*.yml` below it, sorted, skipping hidden entries and symlinked
+/// directories (so a link loop cannot trap the walk). A file reached twice (named twice, named
+/// and walked, or through a symlink) is checked once, under the path it was first reached by.
+pub(super) fn discover(paths: &[PathBuf]) -> Targets {
+    let mut found = Discovery::default();
+    for path in paths {
+        // `-`: the plan on standard input (read once, whatever else is given).
+        if path.as_os_str() == read::STDIN {
+            let at = found.path(Arc::from(path.as_path()));
+            found.file(read::STDIN_DISPLAY, at, WHOLE, true, false);
+            continue;
+        }
+        let display = display_path(path);
+        match std::fs::metadata(path) {
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => found.problem(
+                Diagnostic::error(
+                    Code::PathNotFound,
+                    display.as_str(),
+                    format!("`{display}` does not exist"),
+                )
+                .with_help("check the path; plans are `*.yaml` or `*.yml` files, or directories holding them"),
+            ),
+            Ok(meta) if meta.is_dir() => {
+                let before = found.targets.len();
+                let mut met = Vec::new();
+                let canonical = std::fs::canonicalize(path).ok();
+                found.walk(path, canonical.as_deref(), &mut met);
+                let problems = found.targets[before..]
+                    .iter()
+                    .any(|t| matches!(t, Target::Problem(_)));
+                found.targets.push(Target::Dir(Box::new(DirTarget {
+                    display: display.into(),
+                    met,
+                    problems,
+                })));
+            }
+            // Files, and paths we cannot stat: reading will say what is wrong with them.
+            _ => {
+                let at = found.path(identity::canonical(path));
+                found.file(&display, at, WHOLE, true, false);
+            }
+        }
+    }
+    let mut list = found.targets;
+    list.shrink_to_fit();
+    Targets {
+        list,
+        paths: found.paths,
+    }
+}
+
+#[derive(Default)]
+struct Discovery {
+    targets: Vec<Target>,
+    paths: Vec<Arc<Path>>,
+    /// Hash of a canonical file's name -> its target (equal paths have equal names; hashing
+    /// the name alone saves building the path). A file whose hash meets another's but is
+    /// another file is listed in `also`.
+    seen: HashMap<u64, u32>,
+    also: HashMap<PathBuf, u32>,
+}
+
+impl Discovery {
+    fn problem(&mut self, diag: Diagnostic) {
+        self.targets.push(Target::Problem(Box::new(diag)));
+    }
+
+    /// Keeps a canonical path for targets to name. Returns its index.
+    fn path(&mut self, path: Arc<Path>) -> u32 {
+        self.paths.push(path);
+        (self.paths.len() - 1) as u32
+    }
+
+    /// The canonical file of a target listed (or about to be listed) with these fields.
+    fn canonical(&self, path: u32, name_at: u32, display: &str) -> Cow<'_, Path> {
+        let path = &*self.paths[path as usize];
+        match name_at {
+            WHOLE => Cow::Borrowed(path),
+            at => Cow::Owned(join_name(path, &display[at as usize..])),
+        }
+    }
+
+    /// Lists a file unless its canonical file is listed already. Returns its target's index.
+    fn file(&mut self, display: &str, path: u32, name_at: u32, named: bool, regular: bool) -> u32 {
+        let hash = match name_at {
+            WHOLE => {
+                let name = self.paths[path as usize].file_name().unwrap_or_default();
+                text_key(&name.to_string_lossy())
+            }
+            at => text_key(&display[at as usize..]),
+        };
+        let listed = match self.seen.get(&hash) {
+            None => None,
+            Some(&i) => {
+                let canonical = self.canonical(path, name_at, display);
+                match &self.targets[i as usize] {
+                    Target::File(first)
+                        if self.canonical(first.path, first.name_at, &first.display)
+                            == canonical =>
+                    {
+                        Some(i)
+                    }
+                    _ => self.also.get(&*canonical).copied(),
+                }
+            }
+        };
+        if let Some(i) = listed {
+            // Named on the command line after it was met in a walk: checked as a plan.
+            if let Some(Target::File(target)) = self.targets.get_mut(i as usize) {
+                target.named |= named;
+            }
+            return i;
+        }
+        let i = self.targets.len() as u32;
+        match self.seen.entry(hash) {
+            Entry::Vacant(slot) => {
+                slot.insert(i);
+            }
+            Entry::Occupied(_) => {
+                let canonical = self.canonical(path, name_at, display).into_owned();
+                self.also.insert(canonical, i);
+            }
+        }
+        self.targets.push(Target::File(FileTarget {
+            display: Arc::from(display),
+            path,
+            name_at,
+            named,
+            regular,
+        }));
+        i
+    }
+
+    /// Walks `dir`, whose canonical path is `canonical` when known (then the canonical path of
+    /// an entry that is no symlink is found without asking the file system). Pushes the index
+    /// of every file met to `met`.
+    fn walk(&mut self, dir: &Path, canonical: Option<&Path>, met: &mut Vec<u32>) {
+        let dir_display = display_path(dir);
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(err) => {
+                return self.problem(
+                    Diagnostic::error(
+                        Code::Unreadable,
+                        dir_display.as_str(),
+                        format!("cannot read directory `{dir_display}`: {err}"),
+                    )
+                    .with_help("check that the directory exists and that you may read it"),
+                );
+            }
+        };
+        let entries = Entries::read(entries);
+        // The files of this directory name it by index, once.
+        let mut canonical_dir: Option<u32> = None;
+        let mut display = String::new();
+        for (name, kind) in entries.sorted() {
+            let lossy = name.to_string_lossy();
+            if lossy.starts_with('.') {
+                continue;
+            }
+            let is_plan_name = lossy.ends_with(".yaml") || lossy.ends_with(".yml");
+            if !kind.is_dir() && !is_plan_name {
+                continue;
+            }
+            let inside = canonical.filter(|_| !kind.is_symlink());
+            if kind.is_dir() {
+                let inside = inside.map(|dir| dir.join(name));
+                self.walk(&dir.join(name), inside.as_deref(), met);
+            } else if !(kind.is_symlink() && dir.join(name).is_dir()) {
+                child_display(&mut display, &dir_display, &lossy);
+                debug_assert_eq!(display, display_path(&dir.join(name)));
+                // The canonical path is the directory's joined with the name, unless the name
+                // is not UTF-8 (the display shows it changed) or the entry is a symlink.
+                let (at, name_at) = match (inside, name.to_str()) {
+                    (Some(dir), Some(name)) => {
+                        let at = *canonical_dir.get_or_insert_with(|| {
+                            self.paths.push(Arc::from(dir));
+                            (self.paths.len() - 1) as u32
+                        });
+                        (at, (display.len() - name.len()) as u32)
+                    }
+                    (Some(dir), None) => (self.path(Arc::from(dir.join(name))), WHOLE),
+                    (None, _) => (self.path(identity::canonical(&dir.join(name))), WHOLE),
+                };
+                met.push(self.file(&display, at, name_at, false, kind.is_file()));
+            }
+        }
+    }
+}
+
+/// A directory's entries: names (read once each: `DirEntry::file_name` allocates) in one
+/// buffer, rather than a `DirEntry` per entry, so that a directory of 100,000 plans is walked
+/// in little memory. Names that are not UTF-8 are kept apart, whole.
+struct Entries {
+    text: String,
+    others: Vec<std::ffi::OsString>,
+    /// (start of the name in `text`, its length or [`WHOLE`] for `others[start]`, its type).
+    entries: Vec<(u32, u32, FileType)>,
+}
+
+impl Entries {
+    fn read(dir: std::fs::ReadDir) -> Self {
+        let mut out = Entries {
+            text: String::new(),
+            others: Vec::new(),
+            entries: Vec::new(),
+        };
+        for entry in dir.filter_map(Result::ok) {
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            let name = entry.file_name();
+            match name.to_str() {
+                Some(text) => {
+                    out.entries
+                        .push((out.text.len() as u32, text.len() as u32, kind));
+                    out.text.push_str(text);
+                }
+                None => {
+                    out.entries.push((out.others.len() as u32, WHOLE, kind));
+                    out.others.push(name);
+                }
+            }
+        }
+        out
+    }
+
+    fn name(&self, i: usize) -> &OsStr {
+        match self.entries[i] {
+            (at, WHOLE, _) => &self.others[at as usize],
+            (start, len, _) => OsStr::new(&self.text[start as usize..(start + len) as usize]),
+        }
+    }
+
+    /// The entries sorted by name.
+    fn sorted(&self) -> impl Iterator<Item = (&OsStr, FileType)> {
+        let mut order: Vec<usize> = (0..self.entries.len()).collect();
+        order.sort_unstable_by(|&a, &b| self.name(a).cmp(self.name(b)));
+        order.into_iter().map(|i| (self.name(i), self.entries[i].2))
+    }
+}
+
+/// `dir.join(name)` for a directory entry's `name` (no separator in it, not empty), in one
+/// allocation: `Path::join` re-parses the path, which was a fifth of the cost of a walk.
+fn join_name(dir: &Path, name: &str) -> PathBuf {
+    let dir = dir.as_os_str();
+    let mut path = std::ffi::OsString::with_capacity(dir.len() + 1 + name.len());
+    path.push(dir);
+    let ends_in_separator = dir
+        .as_encoded_bytes()
+        .last()
+        .is_some_and(|&b| std::path::is_separator(char::from(b)));
+    if !dir.is_empty() && !ends_in_separator {
+        path.push(std::path::MAIN_SEPARATOR_STR);
+    }
+    path.push(name);
+    PathBuf::from(path)
+}
+
+/// The path as shown to users: as given, without `./` segments, with `/` separators.
+pub(super) fn display_path(path: &Path) -> String {
+    let parts: Vec<String> = path
+        .components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if parts.is_empty() {
+        return ".".to_owned();
+    }
+    let joined = parts.join("/");
+    joined
+        .strip_prefix("//")
+        .map_or(joined.clone(), |rest| format!("/{rest}"))
+}
+
+/// Sets `out` to what [`display_path`] gives for the entry `name` of a directory it shows as
+/// `dir`.
+fn child_display(out: &mut String, dir: &str, name: &str) {
+    out.clear();
+    if dir != "." {
+        out.push_str(dir);
+        if !dir.ends_with('/') {
+            out.push('/');
+        }
+    }
+    out.push_str(name);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_name_joins_as_path_join_does() {
+        for dir in ["/", "/tmp/plans", "plans", "", "a/b/"] {
+            let dir = Path::new(dir);
+            assert_eq!(join_name(dir, "x.yaml"), dir.join("x.yaml"), "{dir:?}");
+        }
+    }
+
+    #[test]
+    fn files_of_one_name_in_two_directories_are_two_files() {
+        let dir = tempfile::tempdir().unwrap();
+        for sub in ["one", "two"] {
+            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+            std::fs::write(dir.path().join(sub).join("a.yaml"), "name: a\n").unwrap();
+        }
+        // `one/a.yaml` once more, named: its key meets both walked files', and it is the first.
+        let paths = [
+            dir.path().join("one"),
+            dir.path().join("two"),
+            dir.path().join("one/a.yaml"),
+        ];
+        let targets = discover(&paths);
+        let files: Vec<(&str, bool, PathBuf)> = targets
+            .list
+            .iter()
+            .filter_map(|t| match t {
+                Target::File(file) => Some((&*file.display, file.named, targets.file(file).into())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(files.len(), 2, "{files:?}");
+        let canonical = |p: &str| std::fs::canonicalize(dir.path().join(p)).unwrap();
+        assert_eq!(files[0].2, canonical("one/a.yaml"));
+        assert!(
+            files[0].1,
+            "named on the command line after the walk met it"
+        );
+        assert_eq!(files[1].2, canonical("two/a.yaml"));
+        assert!(!files[1].1);
+    }
+}
