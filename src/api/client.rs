@@ -20,6 +20,7 @@ use super::config::{ApiConfig, ConfigError, Credentials, url_without_secrets};
 use super::error::ApiError;
 use super::retry::{self, RequestKind};
 use super::secret::Secret;
+use super::types::SegmentDefinition;
 use super::types::{AdhocApiVersion, AdhocRequest};
 use super::types::{AdhocOutcome, AdhocResponse, ExportJob, Flow, Items, Run, error_message};
 
@@ -34,6 +35,7 @@ const ADHOC_V2_ACCEPT: &str = "application/vnd.adobe.adhoc.activation+json; vers
 const EXPORT_JOBS: &str = "/data/core/ups/export/jobs";
 const FLOWS: &str = "/data/foundation/flowservice/flows";
 const RUNS: &str = "/data/foundation/flowservice/runs";
+const SEGMENT_DEFINITIONS: &str = "/data/core/ups/segment/definitions";
 const ADHOC: &str = "/data/core/activation/disflowprovider/adhocrun";
 const TOKEN: &str = "/ims/token/v3";
 
@@ -166,6 +168,17 @@ impl Client {
         let url = self.url_with_id(FLOWS, id);
         let items: Option<Items<Flow>> = self.get_json_opt(sandbox, url).await?;
         Ok(items.and_then(|i| i.items.into_iter().next()))
+    }
+
+    /// A segment (audience) definition, read for its name when a dataflow's selector has
+    /// none; `None` when the sandbox has no such segment.
+    pub async fn get_segment_definition(
+        &self,
+        sandbox: &str,
+        id: &str,
+    ) -> Result<Option<SegmentDefinition>, ApiError> {
+        let url = self.url_with_id(SEGMENT_DEFINITIONS, id);
+        self.get_json_opt(sandbox, url).await
     }
 
     /// The run behind an order's `statusURL`, followed as given (it is absolute); `None` when

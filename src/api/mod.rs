@@ -30,5 +30,5 @@ pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use types::{
     AdhocApiVersion, AdhocOutcome, AdhocRequest, ExportJob, ExportJobStatus, Flow, Mapping, Order,
-    Run, RunAlreadyGoing, RunStatus, UtcDate,
+    Run, RunAlreadyGoing, RunStatus, SegmentDefinition, UtcDate,
 };

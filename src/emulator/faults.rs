@@ -20,6 +20,7 @@ pub(super) const ROUTES: &[&str] = &[
     "flows.get",
     "runs.list",
     "runs.get",
+    "segments.get",
     "adhocrun",
 ];
 
@@ -41,6 +42,7 @@ pub(super) fn route_of(method: &http::Method, path: &str) -> Option<&'static str
         _ if get && one_segment("/data/core/ups/export/jobs/") => Some("exportJobs.get"),
         _ if get && one_segment("/data/foundation/flowservice/flows/") => Some("flows.get"),
         _ if get && one_segment("/data/foundation/flowservice/runs/") => Some("runs.get"),
+        _ if get && one_segment("/data/core/ups/segment/definitions/") => Some("segments.get"),
         _ => None,
     }
 }

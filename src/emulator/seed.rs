@@ -93,6 +93,10 @@ pub(crate) struct SeedSelector {
     pub(crate) end_date: Option<String>,
     #[serde(default = "default_start_time")]
     pub(crate) start_time: String,
+    /// `false`: the dataflow's selector leaves the segment's name out (the Segmentation API
+    /// still has it).
+    #[serde(default = "yes")]
+    pub(crate) named: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -115,7 +119,7 @@ fn default_profiles() -> u64 {
 fn default_outcome() -> Outcome {
     Outcome::Success
 }
-fn yes() -> bool {
+pub(crate) fn yes() -> bool {
     true
 }
 fn default_frequency() -> String {
@@ -337,6 +341,7 @@ impl Seed {
                                 .as_ref()
                                 .map(|e| resolve_date(e, now).unwrap_or_else(|| e.clone())),
                             start_time: s.start_time.clone(),
+                            named: s.named,
                         })
                         .collect(),
                 })

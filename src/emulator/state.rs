@@ -170,6 +170,10 @@ pub(crate) struct Selector {
     pub start_date: String,
     pub end_date: Option<String>,
     pub start_time: String,
+    /// Whether the selector carries the segment's name (the seed's `named`); when it does not,
+    /// only the Segmentation API tells it.
+    #[serde(default = "super::seed::yes")]
+    pub named: bool,
 }
 
 impl Selector {
@@ -508,12 +512,12 @@ impl Flow {
                 kind: "PLATFORM_SEGMENT".into(),
                 value: api::SelectorValue {
                     id: Some(s.segment_id.clone()),
-                    name: Some(
+                    name: s.named.then(|| {
                         sandbox
                             .segment(&s.segment_id)
                             .map(|seg| seg.name.clone())
-                            .unwrap_or_default(),
-                    ),
+                            .unwrap_or_default()
+                    }),
                     filename_template: Some(
                         "%DESTINATION_NAME%_%SEGMENT_ID%_%DATETIME(YYYYMMdd_HHmmss)%".into(),
                     ),

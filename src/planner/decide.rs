@@ -121,6 +121,9 @@ pub struct Facts<'a> {
     pub export_jobs: &'a [ExportJob],
     /// Each destination's dataflow, `None` when the sandbox has no such flow.
     pub flows: Vec<Option<&'a Flow>>,
+    /// The sandbox's segment names from the Segmentation API, by lowercase segment ID: for the
+    /// segments whose dataflow selector has no name.
+    pub segment_names: &'a HashMap<String, String>,
     pub witness: &'a Witness,
     /// Runs recorded by any lockfile of the invocation, by run ID: the plan that records each.
     pub recorded_elsewhere: &'a HashMap<String, String>,
@@ -412,7 +415,7 @@ fn check_dataflows(facts: &Facts<'_>, reasons: &mut Vec<Reason>) -> Vec<Destinat
                 label: dest.name.clone(),
                 platform_name: None,
                 segments: dest.segments.len(),
-                segment_names: super::labels::segments(dest, None),
+                segment_names: super::labels::segments(dest, None, facts.segment_names),
             });
             continue;
         };
@@ -466,7 +469,7 @@ fn check_dataflows(facts: &Facts<'_>, reasons: &mut Vec<Reason>) -> Vec<Destinat
             label: dest.name.clone(),
             platform_name: Some(flow.name().to_owned()).filter(|n| !n.is_empty()),
             segments: dest.segments.len(),
-            segment_names: super::labels::segments(dest, Some(flow)),
+            segment_names: super::labels::segments(dest, Some(flow), facts.segment_names),
         });
     }
     infos

@@ -3,22 +3,33 @@
 //!
 //! A label agrees with the platform's name when the two are equal once trimmed, with runs of
 //! whitespace taken as one space and letters compared without case: `Loyalty  Gold ` agrees with
-//! `Loyalty gold`, `Loyalty gold` does not agree with `Loyalty platinum`. A label is compared
-//! only when the platform gives a name: a selector without one is not looked up in the
-//! Segmentation API (the client does not call it and the emulator does not serve it).
+//! `Loyalty gold`, `Loyalty gold` does not agree with `Loyalty platinum`. A segment's name is
+//! the dataflow selector's; when the selector has none, the Segmentation API's definition of the
+//! segment (`GET /data/core/ups/segment/definitions/{id}`, read once per sandbox and segment by
+//! [`crate::planner::resolve`]). A label is compared only when the platform gives a name.
+
+use std::collections::HashMap;
 
 use super::model::{DestinationInfo, LABEL_MISMATCH, Reason, SegmentInfo};
 use crate::api::Flow;
 use crate::plan::model::Destination;
 
-/// Each segment of `dest` with its label and its name in `flow`'s segment selectors.
-pub fn segments(dest: &Destination, flow: Option<&Flow>) -> Vec<SegmentInfo> {
+/// Each segment of `dest` with its label and its name on the platform: in `flow`'s segment
+/// selectors, else in `defined` (the Segmentation API's names by lowercase segment ID).
+pub fn segments(
+    dest: &Destination,
+    flow: Option<&Flow>,
+    defined: &HashMap<String, String>,
+) -> Vec<SegmentInfo> {
     dest.segments
         .iter()
         .map(|s| SegmentInfo {
             id: s.id.clone(),
             label: s.name.clone(),
-            platform_name: flow.and_then(|f| f.segment_name(&s.id)).map(str::to_owned),
+            platform_name: flow
+                .and_then(|f| f.segment_name(&s.id))
+                .or_else(|| defined.get(&s.id.to_ascii_lowercase()).map(String::as_str))
+                .map(str::to_owned),
         })
         .collect()
 }

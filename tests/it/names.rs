@@ -1,12 +1,16 @@
 //! The platform's names in every plan (issue 11, section 1): each destination with its
-//! dataflow's name and each segment with its name from the dataflow's segment selectors, next to
-//! the plan's labels; a label that disagrees is a warning `aepact::label_mismatch` on the
+//! dataflow's name and each segment with its name from the dataflow's segment selectors (or the
+//! Segmentation API when a selector has none), next to the plan's labels; a label that disagrees is a warning `aepact::label_mismatch` on the
 //! label's line, a refusal with `--strict-labels`; the markdown comment leads with a table by
 //! name. Against the emulator's demo world on 127.0.0.1.
 
+use std::time::Duration;
+
+use aepact::emulator::EmulatorBuilder;
 use serde_json::Value;
 
 use crate::apply::{Online, PLAN, settings};
+use crate::common::repo_root;
 use crate::emulator::{EMAIL, SILVER};
 
 const CODE: &str = "aepact::label_mismatch";
@@ -262,4 +266,92 @@ fn markdown_table_gives_the_age_of_named_export_jobs() {
         out.stdout.contains("| `11044`, finished 25 hours ago |"),
         "{out}"
     );
+}
+
+/// The demo world with the silver segment's selector in the email dataflow left without a name
+/// (a seed selector with `named: false`): only the Segmentation API names it.
+fn unnamed_selector() -> Online {
+    let demo = std::fs::read_to_string(repo_root().join("src/emulator/demo-world.yaml")).unwrap();
+    let selector = format!("          - {{ id: {SILVER}, startDate: today-120 }}");
+    assert!(
+        demo.contains(&selector),
+        "the demo world maps silver to email"
+    );
+    let seed = demo.replacen(
+        &selector,
+        &format!("          - {{ id: {SILVER}, startDate: today-120, named: false }}"),
+        1,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("seed.yaml");
+    std::fs::write(&path, seed).unwrap();
+    Online::with(
+        EmulatorBuilder::new()
+            .run_duration(Duration::ZERO)
+            .seed_file(&path)
+            .unwrap(),
+    )
+}
+
+#[test]
+fn a_selector_without_a_name_is_named_by_the_segmentation_api() {
+    let o = unnamed_selector();
+    let flow = o
+        .api
+        .get(&format!("/data/foundation/flowservice/flows/{EMAIL}"))
+        .json();
+    let selectors =
+        flow["items"][0]["transformations"][0]["params"]["segmentSelectors"]["selectors"]
+            .as_array()
+            .unwrap();
+    let silver = selectors
+        .iter()
+        .find(|s| s["value"]["id"] == SILVER)
+        .unwrap();
+    assert_eq!(silver["value"].get("name"), None, "{silver}");
+
+    o.edit_plan(
+        "        name: Loyalty silver",
+        "        name: Loyalty platinum",
+    );
+    let json = o.run(&["plan", "--format", "json", PLAN]).json();
+    let names = &json["plans"][0]["destinations"][0]["segmentNames"];
+    assert_eq!(names[1]["id"], SILVER);
+    assert_eq!(names[1]["platformName"], "Loyalty silver", "{names}");
+    assert_eq!(json["plans"][0]["warnings"][0]["code"], CODE);
+    assert_eq!(
+        json["plans"][0]["warnings"][0]["message"],
+        warning_message()
+    );
+    // One definition read, for the one unnamed (sandbox, segment), however often it appears.
+    let reads = o.requests("segments.get");
+    assert_eq!(reads.len(), 1, "{reads:?}");
+    assert_eq!(
+        reads[0]["path"],
+        format!("/data/core/ups/segment/definitions/{SILVER}")
+    );
+}
+
+#[test]
+fn named_selectors_need_no_segmentation_api_call() {
+    let o = Online::new();
+    assert_eq!(o.run(&["plan", PLAN]).status, 0);
+    assert_eq!(o.requests("segments.get"), Vec::<Value>::new());
+}
+
+#[test]
+fn the_emulator_serves_segment_definitions_and_a_404_for_others() {
+    let o = Online::new();
+    let def = o
+        .api
+        .get(&format!("/data/core/ups/segment/definitions/{SILVER}"))
+        .json();
+    assert_eq!(def["id"], SILVER);
+    assert_eq!(def["name"], "Loyalty silver");
+    assert_eq!(def["expression"]["type"], "PQL");
+    let missing = o
+        .api
+        .get("/data/core/ups/segment/definitions/00000000-0000-4000-8000-000000000000");
+    assert_eq!(missing.status, 404, "{missing:?}");
+    assert_eq!(missing.json()["status"], 404);
 }

@@ -153,7 +153,8 @@ pub struct SegmentSelector {
 pub struct SelectorValue {
     #[serde(default)]
     pub id: Option<String>,
-    #[serde(default)]
+    /// Absent on a selector that does not name its segment (the Segmentation API then does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "lenient")]
     pub filename_template: Option<String>,

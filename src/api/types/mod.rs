@@ -1,5 +1,5 @@
-//! The Platform's JSON, as typed values: segment export jobs, Flow Service flows and runs, and
-//! the ad-hoc activation response (`reference/aep-api.md` §2-4; the emulator returns the same).
+//! The Platform's JSON, as typed values: segment export jobs, Flow Service flows and runs,
+//! segment definitions, and the ad-hoc activation response (`reference/aep-api.md` §2-4; the emulator returns the same).
 //!
 //! Parsing is lenient where the documentation is thin: unknown fields are ignored, most fields
 //! are optional, and status strings we do not know are kept as they came (`Other`), so a new
@@ -9,7 +9,7 @@
 //! The emulator writes its bodies with these same types (`docs/emulator.md`), so the two cannot
 //! drift apart: a field renamed or retyped here changes both sides, or fails to compile. Fields
 //! only the emulator needs are read with `lenient`. One file per service: `exports`,
-//! `flows`, `runs`, `adhoc`; `errors` holds the error bodies.
+//! `flows`, `runs`, `adhoc`, `segments`; `errors` holds the error bodies.
 
 mod adhoc;
 mod common;
@@ -17,6 +17,7 @@ mod errors;
 mod exports;
 mod flows;
 mod runs;
+mod segments;
 
 /// Moved to [`crate::time`], the one place for time; kept here so `api::types::UtcDate` works.
 pub use crate::time::UtcDate;
@@ -38,6 +39,7 @@ pub use runs::{
     Activity, DurationSummary, EntitySummary, FileCounts, FileSummary, RecordCounts, RecordSummary,
     Run, RunError, RunMetrics, RunStatus, SizeSummary, StatusSummary, TargetInfo, TargetSummary,
 };
+pub use segments::SegmentDefinition;
 
 #[cfg(test)]
 mod tests {

@@ -3,7 +3,8 @@
 //!
 //! One file per service: [`ims`] (tokens), [`gateway`] (the API gateway's header checks, which
 //! every Platform handler runs first, reference §5.3), [`exports`] (segment export jobs),
-//! [`flows`] (Flow Service flows and runs) and [`adhoc`] (ad-hoc activation). Handlers take the
+//! [`flows`] (Flow Service flows and runs), [`segments`] (segment definitions) and [`adhoc`]
+//! (ad-hoc activation). Handlers take the
 //! body as bytes and parse it themselves, so a malformed body gets the platform's error shape
 //! rather than the framework's.
 
@@ -13,6 +14,7 @@ mod flows;
 mod gateway;
 mod ims;
 mod respond;
+mod segments;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +41,10 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/ims/token/v3", post(ims::token))
         .route("/data/core/ups/export/jobs", get(exports::list))
         .route("/data/core/ups/export/jobs/{id}", get(exports::get))
+        .route(
+            "/data/core/ups/segment/definitions/{id}",
+            get(segments::get_definition),
+        )
         .route("/data/foundation/flowservice/flows", get(flows::list_flows))
         .route(
             "/data/foundation/flowservice/flows/{id}",

@@ -2,8 +2,9 @@
 //!
 //! Requests grow with the sandboxes and dataflows, not with the plans or orders: one export
 //! job listing per sandbox, one dataflow lookup and one run listing per (sandbox, dataflow),
-//! all concurrently; then only the explicit export IDs a listing lacked, and the recorded runs
-//! still marked going that the run listings did not cover. Lockfiles are read (never written)
+//! all concurrently; then only the explicit export IDs a listing lacked, the recorded runs
+//! still marked going that the run listings did not cover, and the Segmentation API's names of
+//! segments whose dataflow selectors have none. Lockfiles are read (never written)
 //! and refused when damaged, recorded for another target, or with digests that do not match.
 
 use std::collections::{BTreeSet, HashMap};
@@ -110,8 +111,14 @@ pub async fn resolve(
         Witness::read(client, &flows_wanted, since),
     );
     let (mut exports, flows, witness) = (exports?, flows?, witness?);
-    exports::fetch_named(client, plans, &sandboxes, &mut exports).await?;
-    let straggling = runs::straggling(client, plans, &sandboxes, &lockfiles, &witness).await?;
+    let (named, straggling, segment_names) = tokio::join!(
+        exports::fetch_named(client, plans, &sandboxes, &mut exports),
+        runs::straggling(client, plans, &sandboxes, &lockfiles, &witness),
+        flows::segment_names(client, plans, &sandboxes, &flows),
+    );
+    let (straggling, segment_names) = (straggling?, segment_names?);
+    named?;
+    let no_names = HashMap::new();
     let mut recorded_elsewhere: HashMap<String, String> = HashMap::new();
     for lockfile in lockfiles.iter().flatten() {
         for id in lockfile.recorded_run_ids() {
@@ -144,6 +151,7 @@ pub async fn resolve(
                         .and_then(Option::as_ref)
                 })
                 .collect(),
+            segment_names: segment_names.get(sandbox).unwrap_or(&no_names),
             witness: &witness,
             recorded_elsewhere: &recorded_elsewhere,
             straggling: &straggling,
