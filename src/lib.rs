@@ -48,6 +48,7 @@ pub mod target;
 pub mod text;
 pub mod time;
 mod track;
+mod wait;
 
 use std::process::ExitCode;
 
