@@ -153,7 +153,7 @@ fn apply(args: &ApplyArgs, style: Style, report: &mut output::apply::Report) -> 
                             message,
                             ..
                         } if waiting.is_some() => {
-                            again.push((planned.name.clone(), message.clone()))
+                            again.push((planned.name.clone(), message.clone()));
                         }
                         Outcome::Submitted { .. } | Outcome::AlreadyApplied { .. } => {
                             sent.push(planned.path.clone());
