@@ -248,6 +248,22 @@ pub struct ApplyArgs {
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::time::parse_duration)]
     pub lock_timeout: std::time::Duration,
 
+    /// When every refusal clears by itself (an export job processing, a run in flight, "Run
+    /// already going on"), wait for it, check again as a fresh apply does, and apply; give up
+    /// after DURATION (exit 75) [default without a value: 2h]
+    ///
+    /// Plans that are clear are applied at once, the others as they clear. A refusal that
+    /// needs someone to act (a wrong destination, a job in doubt) means no waiting.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "2h",
+        value_parser = crate::time::parse_duration
+    )]
+    pub wait_for_clear: Option<std::time::Duration>,
+
     #[command(flatten)]
     pub guardrails: GuardrailArgs,
 

@@ -13,6 +13,7 @@
 //! | decide | [`planner::decide`] | the one verdict per plan: apply, already applied, refused and why |
 //! | execute, record | `execute` (private) | send a plan's jobs exactly once, every step recorded first |
 //! | track, record | `track` (private) | follow the recorded orders, settle jobs in doubt |
+//! | wait | `wait` (private) | the one way `status --wait` and `apply --wait-for-clear` wait: backoff, signals, deadline |
 //! | record | [`lockfile`] | the per-plan activation record: format, state machine, verify, the one save path |
 //! | render | [`output`] | every byte of stdout; one renderer per `--format` |
 //!
@@ -48,6 +49,7 @@ pub mod target;
 pub mod text;
 pub mod time;
 mod track;
+mod wait;
 
 use std::process::ExitCode;
 

@@ -1,24 +1,30 @@
 //! `aepact apply`: check and decide as `plan` does, confirm, then send each plan to apply
 //! exactly once ([`crate::execute`]) and report what became of it.
 //!
-//! Every plan's exclusive lock is taken before planning and held to the end. Plans that share
-//! a segment with a plan sent before them are refused by the decision itself (exit 75), since
-//! the platform runs one ad-hoc job per segment at a time.
+//! Every plan's exclusive lock is taken before planning and held until the plans are sent.
+//! Plans that share a segment with a plan sent before them are refused by the decision itself
+//! (exit 75), since the platform runs one ad-hoc job per segment at a time.
+//!
+//! `--wait-for-clear`: when every refusal clears by itself ([`PlannedPlan::clearing`]), the
+//! plans that are clear are sent, the locks let go, and after a pause ([`crate::wait`]) it all
+//! happens again as in a fresh apply (locks, resolve, decide, and a saved plan checked for
+//! staleness), until every plan is sent or the time is up (exit 75).
 
-use std::collections::HashMap;
-use std::io::{BufRead, IsTerminal};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::Exit;
 use crate::cli::{ApplyArgs, OutputFormat};
 use crate::commands::online;
 use crate::error::{Error, Result};
 use crate::execute::{self, Outcome, Sending};
-use crate::lockfile::LockGuard;
 use crate::output::{self, Style};
+use crate::planner::decide::Clearing;
 use crate::planner::model::PlannedPlan;
-use crate::planner::resolve::resolve;
 use crate::planner::saved;
+use crate::wait::{ClearWait, Next, Signals};
+
+mod steps;
 
 pub(crate) fn run(args: &ApplyArgs, style: Style) -> Result<Exit> {
     online::reporting(
@@ -53,115 +59,155 @@ fn apply(args: &ApplyArgs, style: Style, report: &mut output::apply::Report) -> 
     {
         return Err(Error::StdinPlan);
     }
-    let before = || -> Result<_> {
-        let connection = online::connect(&args.emulator, &args.client)?;
-        // Every plan's lock, for the whole apply (planning included): a second apply of the
-        // same plans waits here, then finds the intent applied. Taken in file order, so two
-        // applies of overlapping plan sets cannot deadlock.
-        let mut files: Vec<&Path> = plans.iter().map(|p| &*p.file).collect();
-        files.sort();
-        files.dedup();
-        let mut guards: HashMap<PathBuf, LockGuard> = HashMap::new();
-        for file in files {
-            guards.insert(
-                file.to_owned(),
-                LockGuard::acquire(file, args.lock_timeout)?,
-            );
-        }
-        let runtime = online::runtime()?;
-        let rules = online::rules(&args.witness, options, saved.as_ref());
-        let set = runtime.block_on(resolve(
-            &connection.client,
-            &connection.target,
-            &plans,
-            &rules,
-        ))?;
-        Ok((connection, guards, runtime, set))
+    let connect = || {
+        Ok::<_, Error>((
+            online::connect(&args.emulator, &args.client)?,
+            online::runtime()?,
+        ))
     };
-    let (connection, guards, runtime, set) = before().map_err(Error::before_sending)?;
-    if let Some(saved) = &saved
-        && let Some(reason) = saved::stale_reason(saved, &set)
-    {
-        say(&output::apply::stale(&reason, style))?;
-        report.stale = Some(reason);
-        return Ok(Exit::Failure);
-    }
-    say(&output::plan::human(&set, style))?;
-    let mut exit = set.exit();
-    let to_apply: Vec<&PlannedPlan> = set.plans.iter().filter(|p| p.to_apply()).collect();
-    report.set = Some(set.clone());
-    if to_apply.is_empty() {
-        if exit == Exit::Success {
-            say(output::apply::NOTHING_TO_APPLY)?;
-        }
-        return Ok(exit);
-    }
-    if !args.auto_approve && !confirm(to_apply.len(), human)? {
-        return Ok(Exit::Failure);
-    }
-    let sending = Sending {
-        client: &connection.client,
-        endpoint: &set.endpoint,
-        org: &set.org,
-        version: options.api_version,
-    };
-    // Side by side, as many at once as `--concurrency` (`1`: one after the other).
-    let work: Vec<_> = to_apply
-        .iter()
-        .filter_map(|planned| {
-            let plan = plans.iter().find(|p| *p.path == *planned.path)?;
-            Some((*planned, plan, guards.get(&*plan.file)?))
-        })
-        .collect();
-    let mut said = Ok(());
-    let sent = runtime.block_on(execute::apply_all(
-        &sending,
-        &work,
-        args.client.concurrency,
-        |index, outcome: Outcome| {
-            let planned = work[index].0;
-            if said.is_ok() {
-                said = say(&output::apply::outcome(&outcome, planned));
-            }
-            exit = exit.worse(outcome.exit());
-            report.results.push((planned.clone(), outcome));
-        },
-    ));
-    sent?;
-    said?;
-    Ok(exit)
-}
-
-/// Asks for `yes` on a terminal. Without one (and without `--auto-approve`) it refuses: a
-/// pipeline must say `--auto-approve` to send anything.
-fn confirm(plans: usize, human: bool) -> Result<bool> {
-    // With `--format json`, stdout is kept for the one JSON document.
-    let say = |text: &str| {
-        if human {
-            output::write_stdout(text)
+    let (connection, runtime) = connect().map_err(Error::before_sending)?;
+    let rules = online::rules(&args.witness, options, saved.as_ref());
+    let mut wait = args.wait_for_clear.map(ClearWait::new);
+    let signals = wait.is_some().then(|| runtime.block_on(Signals::listen()));
+    let mut progress = output::apply::Progress::new(human);
+    let (mut exit, mut approved, mut first) = (Exit::Success, args.auto_approve, true);
+    // The plans this apply sent (or found applied meanwhile), by path: not checked again.
+    let mut sent: Vec<String> = Vec::new();
+    loop {
+        let checked = steps::check(args, &connection, &runtime, &plans, &rules);
+        let (guards, set) = if report.results.is_empty() {
+            checked.map_err(Error::before_sending)?
         } else {
-            output::write_stderr(text)
+            checked?
+        };
+        progress.checking();
+        if let Some(saved) = &saved
+            && let Some(reason) =
+                saved::stale_reason(&saved::without(saved, &sent), &saved::without(&set, &sent))
+        {
+            say(&output::apply::stale(&reason, style))?;
+            report.stale = Some(reason);
+            return Ok(exit.worse(Exit::Failure));
         }
-    };
-    let stdin = std::io::stdin();
-    if !stdin.is_terminal() {
-        say(output::apply::NO_TERMINAL)?;
-        return Ok(false);
-    }
-    say(&output::apply::question(plans))?;
-    let mut answer = String::new();
-    stdin
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|source| Error::Io {
-            doing: "read the answer from",
-            path: "the terminal".into(),
-            source,
-        })?;
-    if answer.trim() == "yes" {
-        Ok(true)
-    } else {
-        say(output::apply::CANCELLED)?;
-        Ok(false)
+        report.carry(&set, &sent);
+        let to_apply: Vec<&PlannedPlan> = set
+            .plans
+            .iter()
+            .filter(|p| p.to_apply() && !sent.contains(&p.path))
+            .collect();
+        let waiting = wait.as_ref().and_then(|_| set.clearings(saved.as_ref()));
+        let waits = waiting.as_ref().map_or(0, Vec::len);
+        if first {
+            say(&output::plan::human(&set, style))?;
+        } else if !to_apply.is_empty() {
+            let after = wait
+                .as_ref()
+                .map_or(Duration::ZERO, |w| w.limit() - w.remaining());
+            say(&output::apply::cleared(to_apply.len(), after))?;
+            for plan in &to_apply {
+                say(&(output::plan::human_plan(plan, set.runs_read.since, style) + "\n"))?;
+            }
+        }
+        if first && to_apply.is_empty() && waits == 0 {
+            if set.exit() == Exit::Success {
+                say(output::apply::NOTHING_TO_APPLY)?;
+            }
+            return Ok(set.exit());
+        }
+        first = false;
+        if !approved && !steps::confirm(to_apply.len() + waits, human)? {
+            return Ok(Exit::Failure);
+        }
+        approved = true;
+        // Jobs the platform refused for a while ("Run already going on", 429 or 503 after the
+        // retries): nothing of them started, so the next check may send them again.
+        let mut again: Vec<(String, String)> = Vec::new();
+        if !to_apply.is_empty() {
+            let sending = Sending {
+                client: &connection.client,
+                endpoint: &set.endpoint,
+                org: &set.org,
+                version: options.api_version,
+            };
+            // Side by side, as many at once as `--concurrency` (`1`: one after the other).
+            let work: Vec<_> = to_apply
+                .iter()
+                .filter_map(|planned| {
+                    let plan = plans.iter().find(|p| *p.path == *planned.path)?;
+                    Some((*planned, plan, guards.get(&*plan.file)?))
+                })
+                .collect();
+            let mut said = Ok(());
+            let done = runtime.block_on(execute::apply_all(
+                &sending,
+                &work,
+                args.client.concurrency,
+                |index, outcome: Outcome| {
+                    let planned = work[index].0;
+                    if said.is_ok() {
+                        said = say(&output::apply::outcome(&outcome, planned));
+                    }
+                    match &outcome {
+                        Outcome::Rejected {
+                            temporary: true,
+                            message,
+                            ..
+                        } if waiting.is_some() => {
+                            again.push((planned.name.clone(), message.clone()));
+                        }
+                        Outcome::Submitted { .. } | Outcome::AlreadyApplied { .. } => {
+                            sent.push(planned.path.clone());
+                        }
+                        _ => exit = exit.worse(outcome.exit()),
+                    }
+                    report.results.push((planned.clone(), outcome));
+                },
+            ));
+            done?;
+            said?;
+        }
+        drop(guards);
+        let Some(waiting) = waiting.filter(|_| exit != Exit::Failure) else {
+            return Ok(exit.worse(set.exit()));
+        };
+        if waiting.is_empty() && again.is_empty() {
+            return Ok(exit);
+        }
+        let mut blocked: Vec<(&str, Vec<&str>)> = waiting
+            .iter()
+            .map(|(p, _)| {
+                (
+                    p.name.as_str(),
+                    p.reasons().iter().map(|r| r.waits_for()).collect(),
+                )
+            })
+            .collect();
+        blocked.extend(
+            again
+                .iter()
+                .map(|(name, why)| (name.as_str(), vec![why.as_str()])),
+        );
+        let mut clearings: Vec<Clearing> = waiting.iter().map(|(_, c)| *c).collect();
+        clearings.extend(again.iter().map(|_| Clearing::default()));
+        let Some(wait) = wait.as_mut() else {
+            return Ok(exit.worse(set.exit()));
+        };
+        let now = set.runs_read.platform_time;
+        match wait.next(&clearings, now) {
+            Next::GiveUp => {
+                progress.done(&output::apply::gave_up(wait.limit(), &blocked))?;
+                report.timed_out = true;
+                return Ok(exit.worse(Exit::TempFail));
+            }
+            Next::Check { pause, at, known } => {
+                let gives_up = now + i64::try_from(wait.remaining().as_millis()).unwrap_or(0);
+                progress.waiting(&blocked, at, known, gives_up)?;
+                if let Some(stop) = crate::wait::pause(&runtime, signals.as_ref(), pause) {
+                    progress.done(&output::apply::interrupted(blocked.len()))?;
+                    report.interrupted = true;
+                    return Ok(exit.worse(stop));
+                }
+            }
+        }
     }
 }

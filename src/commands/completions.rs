@@ -89,10 +89,10 @@ Invalid plans, a refused or failed operation, or a command\-line usage error.
 \fBplan \-\-detailed\-exitcode\fR only: there is something to apply.
 .TP
 \fB75\fR
-Refused or stopped for a reason that clears by itself, before anything was sent (EX_TEMPFAIL): an export job processing, a run in flight, the platform unreachable or answering 429/5xx, another aepact holding a plan's lock, \fBstatus \-\-wait\fR timed out. Retry later.
+Refused or stopped for a reason that clears by itself, before anything was sent (EX_TEMPFAIL): an export job processing, a run in flight, the platform unreachable or answering 429/5xx, another aepact holding a plan's lock, \fBstatus \-\-wait\fR or \fBapply \-\-wait\-for\-clear\fR timed out. Retry later.
 .TP
 \fB130\fR, \fB143\fR
-\fBstatus \-\-wait\fR stopped by Ctrl\-C (SIGINT) or SIGTERM, after recording what it had polled.
+\fBstatus \-\-wait\fR or \fBapply \-\-wait\-for\-clear\fR stopped by Ctrl\-C (SIGINT) or SIGTERM while waiting, after recording what it had polled or sent.
 .SH ENVIRONMENT
 .TP
 \fBAEP_ORG_ID\fR
@@ -118,6 +118,9 @@ The per\-request timeout (\fB500ms\fR, \fB5s\fR, \fB2m\fR) instead of 60 seconds
 .TP
 \fBAEPACT_NOT_RECEIVED_AFTER_MS\fR
 How long \fBstatus\fR waits after a job was sent before it settles a job in doubt with no run as not received (default 120000).
+.TP
+\fBAEPACT_POLL_DELAY_MS\fR
+The first pause of \fBstatus \-\-wait\fR and \fBapply \-\-wait\-for\-clear\fR between two checks, in milliseconds (default 2000; it doubles up to a minute).
 .TP
 \fBAEPACT_CONCURRENCY\fR
 The most requests to the platform in flight at once, as \fB\-\-concurrency\fR (default 8).

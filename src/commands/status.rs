@@ -3,7 +3,7 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::Exit;
 use crate::cli::{OutputFormat, StatusArgs};
@@ -12,14 +12,7 @@ use crate::error::Result;
 use crate::output::{self, Style};
 use crate::plan::CheckOptions;
 use crate::track::{self, Tally, Tracked};
-
-/// The pause before `--wait` polls again the first time; it doubles after each poll.
-const FIRST_POLL_DELAY: Duration = Duration::from_secs(2);
-/// The longest pause between two polls of `--wait`.
-const LONGEST_POLL_DELAY: Duration = Duration::from_secs(60);
-
-/// How often `--wait` says it is still waiting when nothing changed.
-const HEARTBEAT: Duration = Duration::from_secs(60);
+use crate::wait::{Backoff, HEARTBEAT, Signals};
 
 pub(crate) fn run(args: &StatusArgs, style: Style) -> Result<Exit> {
     online::reporting(
@@ -76,7 +69,7 @@ fn status(args: &StatusArgs, style: Style, report: &mut output::status::Report) 
     let started = Instant::now();
     // Frequent while the runs are young, then slower: 2 s doubling to a minute between polls,
     // each poll one listing per sandbox for all the orders.
-    let mut delay = FIRST_POLL_DELAY;
+    let mut backoff = Backoff::new();
     let mut last: Option<Tally> = None;
     let mut said = Instant::now();
     loop {
@@ -133,14 +126,10 @@ fn status(args: &StatusArgs, style: Style, report: &mut output::status::Report) 
             }
         }
         last = Some(tally);
-        let pause = delay.min(args.timeout.saturating_sub(started.elapsed()));
-        let stopped = match &signals {
-            Some(Ok(signals)) => runtime.block_on(signals.sleep(pause)),
-            _ => {
-                std::thread::sleep(pause);
-                None
-            }
-        };
+        let pause = backoff
+            .peek()
+            .min(args.timeout.saturating_sub(started.elapsed()));
+        let stopped = crate::wait::pause(&runtime, signals.as_ref(), pause);
         if let Some(exit) = stopped {
             if let Some(bar) = &bar {
                 bar.finish_and_clear();
@@ -151,51 +140,6 @@ fn status(args: &StatusArgs, style: Style, report: &mut output::status::Report) 
             report.interrupted = true;
             return Ok(exit);
         }
-        delay = (delay * 2).min(LONGEST_POLL_DELAY);
-    }
-}
-
-/// The signals that stop `status --wait`: Ctrl-C (SIGINT) and, on Unix, SIGTERM.
-struct Signals {
-    #[cfg(unix)]
-    interrupt: tokio::sync::Mutex<tokio::signal::unix::Signal>,
-    #[cfg(unix)]
-    terminate: tokio::sync::Mutex<tokio::signal::unix::Signal>,
-}
-
-impl Signals {
-    /// Installs the handlers (inside the runtime): from here on these signals no longer end
-    /// the process at once.
-    async fn listen() -> std::io::Result<Self> {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            Ok(Signals {
-                interrupt: tokio::sync::Mutex::new(signal(SignalKind::interrupt())?),
-                terminate: tokio::sync::Mutex::new(signal(SignalKind::terminate())?),
-            })
-        }
-        #[cfg(not(unix))]
-        Ok(Signals {})
-    }
-
-    /// Sleeps for `pause`, or until a signal: the exit status it calls for (130 for Ctrl-C,
-    /// 143 for SIGTERM).
-    async fn sleep(&self, pause: Duration) -> Option<Exit> {
-        #[cfg(unix)]
-        {
-            let mut interrupt = self.interrupt.lock().await;
-            let mut terminate = self.terminate.lock().await;
-            tokio::select! {
-                () = tokio::time::sleep(pause) => None,
-                _ = interrupt.recv() => Some(Exit::Interrupted),
-                _ = terminate.recv() => Some(Exit::Terminated),
-            }
-        }
-        #[cfg(not(unix))]
-        tokio::select! {
-            () = tokio::time::sleep(pause) => None,
-            _ = tokio::signal::ctrl_c() => Some(Exit::Interrupted),
-        }
+        backoff.advance();
     }
 }

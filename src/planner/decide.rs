@@ -107,6 +107,78 @@ pub struct Rules<'a> {
     pub strict_labels: bool,
 }
 
+/// How a refused plan clears, when every reason it is refused for clears by itself: the one
+/// classification `apply --wait-for-clear` waits by ([`PlannedPlan::clearing`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Clearing {
+    /// The instant (epoch ms, the platform's clock) before which the plan cannot clear: the
+    /// latest instant known of its reasons; `None` when none is known.
+    pub not_before: Option<i64>,
+    /// Every reason's instant is known (only policy windows, say): the plan clears at
+    /// `not_before`, and checking before it is pointless. Otherwise it clears when the
+    /// platform is done (an export job, a run), and only checking again tells.
+    pub known: bool,
+}
+
+impl Reason {
+    /// Whether the reason clears by itself, so that trying again later (exit 75), or waiting
+    /// with `apply --wait-for-clear`, is the answer: an export job processing
+    /// (`export_running`, and `export_not_succeeded` while a named job runs), a run of a
+    /// segment in flight (`run_in_flight`, which also covers a run the platform named when it
+    /// answered "Run already going on": see `runs::straggling`), a plan sharing a segment with
+    /// one sent before it (`shared_segment`), and any reason made with [`Reason::clears_at`]
+    /// (outside a policy window, opening at a known instant). Every other reason (a wrong
+    /// destination, a job in doubt, an unrecorded delivery) needs someone to act.
+    pub fn clears_by_itself(&self) -> bool {
+        self.temporary || self.clears_at.is_some()
+    }
+
+    /// What a wait for this reason waits for, in a few words: its message up to the first
+    /// `; ` (`segment export job 11045 is PROCESSING in sandbox `prod``).
+    pub fn waits_for(&self) -> &str {
+        self.message
+            .split_once("; ")
+            .map_or(self.message.as_str(), |(what, _)| what)
+    }
+}
+
+impl PlannedPlan {
+    /// How the plan clears, when it is refused and every reason clears by itself; `None` when
+    /// it is not refused, or when some reason needs someone to act (no use waiting).
+    pub fn clearing(&self) -> Option<Clearing> {
+        let reasons = self.reasons();
+        if reasons.is_empty() || !reasons.iter().all(Reason::clears_by_itself) {
+            return None;
+        }
+        Some(Clearing {
+            not_before: reasons.iter().filter_map(|r| r.clears_at).max(),
+            known: reasons.iter().all(|r| r.clears_at.is_some()),
+        })
+    }
+}
+
+impl PlanSet {
+    /// The refused plans and how each clears, when every one of them clears by itself: what
+    /// `apply --wait-for-clear` waits for. `None` when some refusal needs someone to act, and
+    /// so no waiting. Applying a saved plan (`reviewed`), a plan that was not to apply when it
+    /// was saved is never sent from it, so it cannot be waited for either.
+    pub fn clearings(&self, reviewed: Option<&PlanSet>) -> Option<Vec<(&PlannedPlan, Clearing)>> {
+        self.plans
+            .iter()
+            .filter(|p| !p.reasons().is_empty())
+            .map(|p| {
+                let was_to_apply = reviewed.is_none_or(|saved| {
+                    saved
+                        .plans
+                        .iter()
+                        .any(|o| o.path == p.path && o.verdict == Verdict::Apply)
+                });
+                Some((p, p.clearing().filter(|_| was_to_apply)?))
+            })
+            .collect()
+    }
+}
+
 /// Everything fetched about one plan.
 #[derive(Debug)]
 pub struct Facts<'a> {
@@ -143,6 +215,7 @@ pub fn plan(facts: &Facts<'_>, rules: &Rules<'_>) -> PlannedPlan {
         message,
         help: help.to_owned(),
         temporary,
+        clears_at: None,
     };
 
     let exports = resolve_exports(facts, &mut reasons);
@@ -301,6 +374,7 @@ pub fn order_across(plans: &mut [PlannedPlan]) {
                             "apply the plans one after the other: once `aepact status --wait` reports `{earlier}`'s runs final, apply this one"
                         ),
                         temporary: true,
+                        clears_at: None,
                     }],
                 };
             }
@@ -341,6 +415,7 @@ fn resolve_exports(facts: &Facts<'_>, reasons: &mut Vec<Reason>) -> Option<Resol
                     help: "run a segment export job first, or list export job IDs in `exports`"
                         .into(),
                     temporary: false,
+                    clears_at: None,
                 });
                 None
             }
@@ -353,6 +428,7 @@ fn resolve_exports(facts: &Facts<'_>, reasons: &mut Vec<Reason>) -> Option<Resol
                         message: format!("export job {id} does not exist in sandbox `{sandbox}`"),
                         help: "check the ID in `exports`, or use `exports: latest`".into(),
                         temporary: false,
+                        clears_at: None,
                     }),
                     Some(job) if !job.succeeded() => reasons.push(Reason {
                         code: codes::EXPORT_NOT_SUCCEEDED.into(),
@@ -362,6 +438,7 @@ fn resolve_exports(facts: &Facts<'_>, reasons: &mut Vec<Reason>) -> Option<Resol
                         ),
                         help: "activate from an export job that succeeded".into(),
                         temporary: job.is_running(),
+                        clears_at: None,
                     }),
                     Some(_) => {}
                 }
@@ -398,6 +475,7 @@ fn check_dataflows(facts: &Facts<'_>, reasons: &mut Vec<Reason>) -> Vec<Destinat
             message,
             help: help.to_owned(),
             temporary: false,
+            clears_at: None,
         });
     };
     for (dest, flow) in facts.plan.destinations.iter().zip(&facts.flows) {
@@ -524,6 +602,7 @@ fn in_flight(facts: &Facts<'_>, sending: &BTreeSet<(String, String)>, reasons: &
                 ),
                 help: "wait for it to finish (`aepact status --wait`), then plan again".into(),
                 temporary: true,
+                clears_at: None,
             });
         }
     }
@@ -605,6 +684,7 @@ fn unrecorded(
             facts.lockfile_path
         ),
         temporary: false,
+        clears_at: None,
     });
 }
 
@@ -645,6 +725,7 @@ fn changed_since_review(
                 ),
                 help: "run `aepact plan --out FILE` again, review what it shows, and apply the new file".into(),
                 temporary: false,
+                clears_at: None,
             });
             return;
         }

@@ -185,6 +185,12 @@ pub struct Reason {
     pub help: String,
     /// The reason clears by itself (an export job running, a run in flight): exit 75.
     pub temporary: bool,
+    /// When a reason that clears by itself clears at an instant known in advance (a policy
+    /// window opening), that instant on the platform's clock (epoch ms). `None` for the others:
+    /// an export job or a run ends when the platform is done. `apply --wait-for-clear` sleeps
+    /// until it instead of polling ([`Reason::clears_by_itself`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clears_at: Option<i64>,
 }
 
 /// The platform's most recent run of one (destination, segment) pair.
@@ -317,7 +323,7 @@ impl PlanSet {
         let reasons: Vec<&Reason> = self.plans.iter().flat_map(|p| p.reasons()).collect();
         if reasons.is_empty() {
             crate::Exit::Success
-        } else if reasons.iter().all(|r| r.temporary) {
+        } else if reasons.iter().all(|r| r.clears_by_itself()) {
             crate::Exit::TempFail
         } else {
             crate::Exit::Failure

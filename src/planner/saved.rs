@@ -77,3 +77,11 @@ pub fn stale_reason(saved: &PlanSet, now: &PlanSet) -> Option<String> {
     }
     None
 }
+
+/// `set` without the plans at `paths` (those an `apply --wait-for-clear` already sent): what
+/// is left to compare a saved plan by, since sending a plan changes its lockfile.
+pub fn without(set: &PlanSet, paths: &[String]) -> PlanSet {
+    let mut set = set.clone();
+    set.plans.retain(|p| !paths.contains(&p.path));
+    set
+}

@@ -7,6 +7,7 @@
 mod action;
 mod api;
 mod apply;
+mod apply_wait;
 mod common;
 mod discovery;
 mod doc_claims;

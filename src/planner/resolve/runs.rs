@@ -16,7 +16,8 @@ use std::sync::Arc;
 
 use tokio::task::JoinSet;
 
-use crate::api::{ApiError, Client, Run};
+use crate::api::{ApiError, Client, Run, RunAlreadyGoing};
+use crate::lockfile::JobStatus;
 use crate::lockfile::Lockfile;
 use crate::plan::Plan;
 use crate::planner::model::RunsRead;
@@ -136,8 +137,9 @@ impl Witness {
     }
 }
 
-/// Recorded orders not final whose run the witness did not list (older than its window),
-/// looked up by ID: (sandbox, segment) → run ID of those the platform still reports going.
+/// Recorded orders not final whose run the witness did not list (older than its window), and
+/// the runs the platform named in a "Run already going on" refusal of the last apply, looked
+/// up by ID: (sandbox, segment) → run ID of those the platform still reports going.
 /// Every lockfile of the invocation counts, not only the plan's own: `apply a.yaml b.yaml`
 /// must not send `b` into a run of `a` still going on a shared segment.
 pub(super) async fn straggling(
@@ -180,6 +182,37 @@ pub(super) async fn straggling(
                 None => {
                     by_url.insert((sandbox, order.status_url.clone(), order.segment.clone()));
                 }
+            }
+        }
+        // The run the platform named when it refused a job of the last apply "Run already
+        // going on": sending again before it is final would only be refused again (and add a
+        // rejected run to the lockfile each time), so it counts as a run in flight.
+        let Some(last) = lockfile.runs.last() else {
+            continue;
+        };
+        for job in last.jobs.iter().filter(|j| j.status == JobStatus::Rejected) {
+            let Some(going) = job
+                .error
+                .as_ref()
+                .and_then(|e| e.body.as_ref())
+                .and_then(RunAlreadyGoing::from_body)
+            else {
+                continue;
+            };
+            let (Some(id), Some(segment)) = (going.run_id, going.segment) else {
+                continue;
+            };
+            let Some((_, segment)) = wanted
+                .iter()
+                .find(|(s, id)| *s == last.sandbox && id.eq_ignore_ascii_case(&segment))
+            else {
+                continue;
+            };
+            if !witness.knows(&last.sandbox, &id) {
+                by_id
+                    .entry(last.sandbox.clone())
+                    .or_default()
+                    .insert(id.to_ascii_lowercase(), (*segment).to_owned());
             }
         }
     }
