@@ -45,6 +45,10 @@ pub mod codes {
     /// A warning (a refusal with `--strict-labels`): a plan label disagrees with the
     /// platform's name. Prefixed like the plan diagnostics, as a warning on a plan's line is.
     pub const LABEL_MISMATCH: &str = crate::planner::model::LABEL_MISMATCH;
+    /// The policy's send windows are all closed (clears by itself: exit 75).
+    pub const POLICY_WINDOW: &str = "aepact::policy::window";
+    /// A pair was delivered less than the policy's `minInterval` ago (clears by itself).
+    pub const POLICY_MIN_INTERVAL: &str = "aepact::policy::min_interval";
 
     /// One line saying what a code means (as docs/workflow.md's table says it).
     pub fn meaning(code: &str) -> &'static str {
@@ -69,12 +73,18 @@ pub mod codes {
             LABEL_MISMATCH => {
                 "a destination's or segment's `name:` disagrees with the platform's name (a warning; refused with `--strict-labels`)"
             }
+            POLICY_WINDOW => {
+                "the policy's send windows (`windows`) are all closed at the platform's time; the refusal says when the next opens"
+            }
+            POLICY_MIN_INTERVAL => {
+                "a pair was delivered less than the policy's `minInterval` ago (by the platform's runs or the lockfile)"
+            }
             _ => "",
         }
     }
 
     /// Every code, for the docs test.
-    pub const ALL: [&str; 14] = [
+    pub const ALL: [&str; 16] = [
         EXPORT_RUNNING,
         NO_PROFILE_EXPORT,
         EXPORT_MISSING,
@@ -89,6 +99,8 @@ pub mod codes {
         CHANGED_SINCE_REVIEW,
         SHARED_SEGMENT,
         LABEL_MISMATCH,
+        POLICY_WINDOW,
+        POLICY_MIN_INTERVAL,
     ];
 }
 
@@ -140,6 +152,7 @@ pub fn plan(facts: &Facts<'_>, rules: &Rules<'_>) -> PlannedPlan {
         message,
         help: help.to_owned(),
         temporary,
+        clears_at: None,
     };
 
     let exports = resolve_exports(facts, &mut reasons);
@@ -215,6 +228,7 @@ pub fn plan(facts: &Facts<'_>, rules: &Rules<'_>) -> PlannedPlan {
         if let Some(reviewed) = rules.reviewed {
             changed_since_review(facts, reviewed, &sending, &mut reasons);
         }
+        super::policy::time_rules(facts, &sending, &mut reasons);
     }
 
     // A job in doubt may have activated anything of its run: nothing is decided, applied or
@@ -245,6 +259,7 @@ pub fn plan(facts: &Facts<'_>, rules: &Rules<'_>) -> PlannedPlan {
     PlannedPlan {
         path: plan.path.to_string(),
         lines: plan.lines.clone(),
+        policy: plan.policy.as_ref().map(|p| p.source.name().to_owned()),
         name: plan.name.clone(),
         sandbox: facts.sandbox.to_owned(),
         plan_digest: facts.plan_digest.clone(),
@@ -298,6 +313,7 @@ pub fn order_across(plans: &mut [PlannedPlan]) {
                             "apply the plans one after the other: once `aepact status --wait` reports `{earlier}`'s runs final, apply this one"
                         ),
                         temporary: true,
+                        clears_at: None,
                     }],
                 };
             }
@@ -338,6 +354,7 @@ fn resolve_exports(facts: &Facts<'_>, reasons: &mut Vec<Reason>) -> Option<Resol
                     help: "run a segment export job first, or list export job IDs in `exports`"
                         .into(),
                     temporary: false,
+                    clears_at: None,
                 });
                 None
             }
@@ -350,6 +367,7 @@ fn resolve_exports(facts: &Facts<'_>, reasons: &mut Vec<Reason>) -> Option<Resol
                         message: format!("export job {id} does not exist in sandbox `{sandbox}`"),
                         help: "check the ID in `exports`, or use `exports: latest`".into(),
                         temporary: false,
+                        clears_at: None,
                     }),
                     Some(job) if !job.succeeded() => reasons.push(Reason {
                         code: codes::EXPORT_NOT_SUCCEEDED.into(),
@@ -359,6 +377,7 @@ fn resolve_exports(facts: &Facts<'_>, reasons: &mut Vec<Reason>) -> Option<Resol
                         ),
                         help: "activate from an export job that succeeded".into(),
                         temporary: job.is_running(),
+                        clears_at: None,
                     }),
                     Some(_) => {}
                 }
@@ -395,6 +414,7 @@ fn check_dataflows(facts: &Facts<'_>, reasons: &mut Vec<Reason>) -> Vec<Destinat
             message,
             help: help.to_owned(),
             temporary: false,
+            clears_at: None,
         });
     };
     for (dest, flow) in facts.plan.destinations.iter().zip(&facts.flows) {
@@ -521,6 +541,7 @@ fn in_flight(facts: &Facts<'_>, sending: &BTreeSet<(String, String)>, reasons: &
                 ),
                 help: "wait for it to finish (`aepact status --wait`), then plan again".into(),
                 temporary: true,
+                clears_at: None,
             });
         }
     }
@@ -602,6 +623,7 @@ fn unrecorded(
             facts.lockfile_path
         ),
         temporary: false,
+        clears_at: None,
     });
 }
 
@@ -642,6 +664,7 @@ fn changed_since_review(
                 ),
                 help: "run `aepact plan --out FILE` again, review what it shows, and apply the new file".into(),
                 temporary: false,
+                clears_at: None,
             });
             return;
         }

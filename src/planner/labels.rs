@@ -44,6 +44,7 @@ pub fn mismatches(destinations: &[DestinationInfo]) -> Vec<Reason> {
             message,
             help: help.to_owned(),
             temporary: false,
+            clears_at: None,
         });
     };
     for d in destinations {

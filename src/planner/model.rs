@@ -97,6 +97,10 @@ pub struct PlannedPlan {
     /// Where the plan's parts are in its file (not saved: a saved plan is not annotated).
     #[serde(skip)]
     pub lines: crate::plan::model::Lines,
+    /// The policy file that governs the plan (`aepact.policy.yaml` or `--policy`), whose
+    /// verdict is part of this plan's; left out when there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
 }
 
 /// How the plan's `exports` resolved.
@@ -185,6 +189,10 @@ pub struct Reason {
     pub help: String,
     /// The reason clears by itself (an export job running, a run in flight): exit 75.
     pub temporary: bool,
+    /// When it clears, when that is known (RFC 3339, the platform's clock): the next send
+    /// window of the policy opens, a pair's `minInterval` has passed. Left out otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clears_at: Option<String>,
 }
 
 /// The platform's most recent run of one (destination, segment) pair.
