@@ -399,6 +399,10 @@ pub struct SchemaArgs {
     /// Write the schema to this file (creating its directory) instead of printing it
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+
+    /// The policy file's schema (`aepact.policy.yaml`) instead of the plan's
+    #[arg(long)]
+    pub policy: bool,
 }
 
 /// Serve the local AEP emulator on 127.0.0.1
