@@ -46,9 +46,9 @@ pub mod codes {
     /// platform's name. Prefixed like the plan diagnostics, as a warning on a plan's line is.
     pub const LABEL_MISMATCH: &str = crate::planner::model::LABEL_MISMATCH;
     /// The policy's send windows are all closed (clears by itself: exit 75).
-    pub const POLICY_WINDOW: &str = "aepact::policy::window";
+    pub const POLICY_WINDOW: &str = crate::planner::policy::POLICY_WINDOW;
     /// A pair was delivered less than the policy's `minInterval` ago (clears by itself).
-    pub const POLICY_MIN_INTERVAL: &str = "aepact::policy::min_interval";
+    pub const POLICY_MIN_INTERVAL: &str = crate::planner::policy::POLICY_MIN_INTERVAL;
 
     /// One line saying what a code means (as docs/workflow.md's table says it).
     pub fn meaning(code: &str) -> &'static str {
@@ -228,7 +228,13 @@ pub fn plan(facts: &Facts<'_>, rules: &Rules<'_>) -> PlannedPlan {
         if let Some(reviewed) = rules.reviewed {
             changed_since_review(facts, reviewed, &sending, &mut reasons);
         }
-        super::policy::time_rules(facts, &sending, &mut reasons);
+        let seen = super::policy::Seen {
+            plan,
+            sandbox: facts.sandbox,
+            witness: facts.witness,
+            lockfile,
+        };
+        super::policy::time_rules(&seen, &sending, &mut reasons);
     }
 
     // A job in doubt may have activated anything of its run: nothing is decided, applied or

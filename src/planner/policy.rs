@@ -4,17 +4,33 @@
 
 use std::collections::BTreeSet;
 
-use super::decide::{Facts, codes};
 use super::model::Reason;
+use super::resolve::runs::Witness;
+use crate::lockfile::Lockfile;
+use crate::plan::Plan;
 use crate::policy::offline::plural;
 use crate::policy::timing;
 use crate::time::{duration_text, rfc3339};
+
+/// The policy's send windows are all closed (clears by itself: exit 75).
+pub(super) const POLICY_WINDOW: &str = "aepact::policy::window";
+/// A pair was delivered less than the policy's `minInterval` ago (clears by itself).
+pub(super) const POLICY_MIN_INTERVAL: &str = "aepact::policy::min_interval";
+
+/// What the time rules look at: the plan (and its policy), where it goes, the platform's runs
+/// and clock, and the plan's lockfile.
+pub(super) struct Seen<'a> {
+    pub(super) plan: &'a Plan,
+    pub(super) sandbox: &'a str,
+    pub(super) witness: &'a Witness,
+    pub(super) lockfile: Option<&'a Lockfile>,
+}
 
 /// Refuses the plan when its policy's send windows are all closed, or when a pair to send was
 /// delivered less than `minInterval` ago; both clear by themselves (exit 75), and the reason
 /// says (and `clears_at` holds) when.
 pub(super) fn time_rules(
-    facts: &Facts<'_>,
+    facts: &Seen<'_>,
     sending: &BTreeSet<(String, String)>,
     reasons: &mut Vec<Reason>,
 ) {
@@ -47,7 +63,7 @@ pub(super) fn time_rules(
             ),
         };
         reasons.push(Reason {
-            code: codes::POLICY_WINDOW.to_owned(),
+            code: POLICY_WINDOW.to_owned(),
             message,
             help,
             temporary: closed.opens_at.is_some(),
@@ -77,7 +93,7 @@ pub(super) fn time_rules(
         n => format!(" ({} of the plan's are too soon)", plural(n, "pair")),
     };
     reasons.push(Reason {
-        code: codes::POLICY_MIN_INTERVAL.to_owned(),
+        code: POLICY_MIN_INTERVAL.to_owned(),
         message: format!(
             "segment `{segment}` was delivered to `{dest}` at {}; the policy's `minInterval` of {} ({}) allows the next delivery at {}{more}",
             rfc3339(last),
@@ -93,7 +109,7 @@ pub(super) fn time_rules(
 
 /// The last delivery of a pair (epoch ms): the platform's newest run of it that did not fail,
 /// or the plan's lockfile's newest job that sent it, whichever is later.
-fn last_delivery(facts: &Facts<'_>, dest: &str, segment: &str) -> Option<i64> {
+fn last_delivery(facts: &Seen<'_>, dest: &str, segment: &str) -> Option<i64> {
     let platform = facts
         .witness
         .runs_of(facts.sandbox, dest, segment)

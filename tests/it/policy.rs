@@ -548,3 +548,21 @@ fn committed_policy_schema_is_fresh_and_printed() {
     );
     assert!(aepact::policy::Policy::parse(source).is_ok());
 }
+
+/// The human rendering of every policy code, as golden output.
+#[test]
+fn every_policy_code_renders_with_its_rule_beside_it() {
+    let env = repo(&policy(&format!(
+        "    destinations: [{EMAIL}]\n    maxSegmentsPerPlan: 1\n    maxSegmentsPerApply: 1\n    requireDescription: true\n    requireLabels: true\n"
+    )));
+    env.write(
+        PLAN,
+        example().replace(
+            "description: Email loyalty members about the flash sale\n",
+            "",
+        ),
+    );
+    insta::assert_snapshot!(env.run(["validate", "plans"]).to_string());
+    env.write(POLICY, "apiVersion: aepact/policy-v2\nsandboxes: {}\n");
+    insta::assert_snapshot!("policy_version", env.run(["validate", "plans"]).to_string());
+}
