@@ -62,7 +62,7 @@ pub fn check_plan(
     if let Some(allowed) = &rules.destinations {
         for (i, dest) in raw.destinations.iter().enumerate() {
             let id = dest.id.to_ascii_lowercase();
-            if allowed.iter().any(|a| *a == id) {
+            if allowed.contains(&id) {
                 continue;
             }
             out.push(
