@@ -8,7 +8,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::api::AdhocApiVersion;
 
 /// The variables clap reads for flags (`env = …` below).
-const FLAG_VARIABLES: &[&str] = &["AEP_ADHOC_API_VERSION", "AEPACT_CONCURRENCY"];
+const FLAG_VARIABLES: &[&str] = &[
+    "AEP_ADHOC_API_VERSION",
+    "AEPACT_CONCURRENCY",
+    "AEPACT_POLICY",
+];
 
 /// Parses the command line as [`Cli::try_parse`] does, with an empty flag variable
 /// (`AEPACT_CONCURRENCY=`) taken as unset, as every other variable of aepact is, instead of as
@@ -134,6 +138,11 @@ pub struct GuardrailArgs {
     /// Pack plans over the segment limit into several jobs of whole segments instead of failing
     #[arg(long)]
     pub split: bool,
+
+    /// Policy file for every plan, instead of the nearest `aepact.policy.yaml` in each plan's
+    /// directory or its parents (up to the repository root)
+    #[arg(long, value_name = "FILE", env = "AEPACT_POLICY")]
+    pub policy: Option<PathBuf>,
 }
 
 impl GuardrailArgs {
@@ -142,6 +151,14 @@ impl GuardrailArgs {
             api_version: self.api_version,
             max_segments_per_job: self.max_segments_per_job.map(|n| n as usize),
             split: self.split,
+        }
+    }
+
+    /// Which policy governs each plan: `--policy FILE`, else the nearest one.
+    pub fn policy(&self) -> crate::policy::PolicyChoice {
+        match &self.policy {
+            Some(file) => crate::policy::PolicyChoice::File(file.clone()),
+            None => crate::policy::PolicyChoice::Nearest,
         }
     }
 }
@@ -398,6 +415,10 @@ pub struct SchemaArgs {
     /// Write the schema to this file (creating its directory) instead of printing it
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+
+    /// The policy file's schema (`aepact.policy.yaml`) instead of the plan's
+    #[arg(long)]
+    pub policy: bool,
 }
 
 /// Serve the local AEP emulator on 127.0.0.1

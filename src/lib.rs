@@ -9,6 +9,7 @@
 //! | step | module | what it does |
 //! |---|---|---|
 //! | load, check | [`plan`] | the plan format, YAML with positions, schema, guardrails, diagnostics |
+//! | | [`policy`] | the policy file: which one governs a plan, its offline rules, its time rules |
 //! | resolve | [`planner::resolve`] | what the platform says: export jobs, dataflows, runs (the witness) |
 //! | decide | [`planner::decide`] | the one verdict per plan: apply, already applied, refused and why |
 //! | execute, record | `execute` (private) | send a plan's jobs exactly once, every step recorded first |
@@ -45,6 +46,7 @@ pub mod lockfile;
 pub mod output;
 pub mod plan;
 pub mod planner;
+pub mod policy;
 pub mod target;
 pub mod text;
 pub mod time;

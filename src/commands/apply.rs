@@ -50,7 +50,9 @@ fn apply(args: &ApplyArgs, style: Style, report: &mut output::apply::Report) -> 
         }
         None => args.paths.clone(),
     };
-    let Some(plans) = online::checked_plans(&paths, &options, style, human)? else {
+    let Some(plans) =
+        online::checked_plans(&paths, &options, args.guardrails.policy(), style, human)?
+    else {
         return Ok(Exit::Failure);
     };
     if plans

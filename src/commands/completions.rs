@@ -125,6 +125,9 @@ The first pause of \fBstatus \-\-wait\fR and \fBapply \-\-wait\-for\-clear\fR be
 \fBAEPACT_CONCURRENCY\fR
 The most requests to the platform in flight at once, as \fB\-\-concurrency\fR (default 8).
 .TP
+\fBAEPACT_POLICY\fR
+The policy file for every plan, as \fB\-\-policy\fR (default: the nearest \fBaepact.policy.yaml\fR).
+.TP
 \fBHTTPS_PROXY\fR, \fBHTTP_PROXY\fR, \fBALL_PROXY\fR, \fBNO_PROXY\fR
 The proxy for https and http URLs, and the hosts reached directly (with a proxy set, add 127.0.0.1 for the emulator).
 .TP

@@ -9,7 +9,9 @@ use crate::cli::{ClientArgs, EmulatorFlags, PlanFormat};
 use crate::emulator::{Emulator, EmulatorBuilder, EmulatorError};
 use crate::error::Result;
 use crate::output::{self, Style};
-use crate::plan::{CheckOptions, CheckReport, Plan, check_paths};
+use crate::plan::check::check_paths_with;
+use crate::plan::{CheckOptions, CheckReport, Plan};
+use crate::policy::PolicyChoice;
 use crate::target::Target;
 
 /// The tokio runtime of an online command, built once at the command's edge.
@@ -91,10 +93,11 @@ fn with_timeout_override(config: ApiConfig) -> Result<ApiConfig> {
 pub(crate) fn checked_plans(
     paths: &[PathBuf],
     options: &CheckOptions,
+    policy: PolicyChoice,
     style: Style,
     human: bool,
 ) -> Result<Option<Vec<Plan>>> {
-    let report: CheckReport = check_paths(paths, options, true);
+    let report: CheckReport = check_paths_with(paths, options, true, policy);
     finish_checks(report, style, human, None)
 }
 
@@ -106,10 +109,11 @@ pub(crate) fn checked_plans(
 pub(crate) fn checked_plans_for(
     paths: &[PathBuf],
     options: &CheckOptions,
+    policy: PolicyChoice,
     style: Style,
     format: PlanFormat,
 ) -> Result<Option<Vec<Plan>>> {
-    let report: CheckReport = check_paths(paths, options, true);
+    let report: CheckReport = check_paths_with(paths, options, true, policy);
     let document = (!report.is_valid()).then(|| match format {
         PlanFormat::Human => None,
         PlanFormat::Json => Some(output::json::validate(&report)),

@@ -11,7 +11,14 @@ use crate::planner::resolve::resolve;
 pub(crate) fn run(args: &PlanArgs, style: Style) -> Result<Exit> {
     let options = args.guardrails.options();
     let human = args.format == PlanFormat::Human;
-    let Some(plans) = online::checked_plans_for(&args.paths, &options, style, args.format)? else {
+    let Some(plans) = online::checked_plans_for(
+        &args.paths,
+        &options,
+        args.guardrails.policy(),
+        style,
+        args.format,
+    )?
+    else {
         return Ok(Exit::Failure);
     };
     // `plan` never sends: whatever stops it, nothing was sent.

@@ -10,6 +10,20 @@ use crate::output;
 use crate::plan::schema;
 
 pub(crate) fn run(args: &SchemaArgs) -> Result<Exit> {
+    if args.policy {
+        let text = crate::policy::schema::generate_text();
+        match &args.out {
+            None => output::write_stdout(&text)?,
+            Some(path) => {
+                write_text(path, &text)?;
+                output::write_stdout(&format!(
+                    "Wrote the policy schema to `{}`.\n",
+                    path.display()
+                ))?;
+            }
+        }
+        return Ok(Exit::Success);
+    }
     match &args.out {
         None => output::write_stdout(&schema::generate_text())?,
         Some(path) => {
@@ -24,7 +38,13 @@ pub(crate) fn run(args: &SchemaArgs) -> Result<Exit> {
 ///
 /// Returns whether the file changed (false when it already held this schema).
 pub(crate) fn write(path: &Path) -> Result<bool> {
-    let text = schema::generate_text();
+    write_text(path, &schema::generate_text())
+}
+
+/// Writes `text` to `path` unless it already holds it, creating its directory.
+///
+/// Returns whether the file changed.
+fn write_text(path: &Path, text: &str) -> Result<bool> {
     if std::fs::read_to_string(path).is_ok_and(|old| old == text) {
         return Ok(false);
     }

@@ -11,6 +11,7 @@ use crate::commands::online;
 use crate::error::Result;
 use crate::output::{self, Style};
 use crate::plan::CheckOptions;
+use crate::policy::PolicyChoice;
 use crate::track::{self, Tally, Tracked};
 use crate::wait::{Backoff, HEARTBEAT, Signals};
 
@@ -32,7 +33,9 @@ fn status(args: &StatusArgs, style: Style, report: &mut output::status::Report) 
         split: true,
         ..CheckOptions::default()
     };
-    let Some(checked) = online::checked_plans(&args.paths, &options, style, human)? else {
+    let Some(checked) =
+        online::checked_plans(&args.paths, &options, PolicyChoice::Off, style, human)?
+    else {
         return Ok(Exit::Failure);
     };
     let connection = online::connect(&args.emulator, &args.client)?;

@@ -4,10 +4,15 @@ use crate::Exit;
 use crate::cli::{ValidateArgs, ValidateFormat};
 use crate::error::Result;
 use crate::output::{self, Style};
-use crate::plan::check_paths;
+use crate::plan::check::check_paths_with;
 
 pub(crate) fn run(args: &ValidateArgs, style: Style) -> Result<Exit> {
-    let report = check_paths(&args.paths, &args.guardrails.options(), false);
+    let report = check_paths_with(
+        &args.paths,
+        &args.guardrails.options(),
+        false,
+        args.guardrails.policy(),
+    );
     let text = match args.format {
         ValidateFormat::Human => output::human::validate(&report, style),
         ValidateFormat::Json => output::json::validate(&report),

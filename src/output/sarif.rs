@@ -132,6 +132,28 @@ fn result(diag: &Diagnostic) -> Value {
         "message": {"text": text},
         "locations": [location],
     });
+    // What explains the result elsewhere (the policy rule a plan breaks, the first plan of a
+    // duplicate name): SARIF's related locations, each with its message.
+    let related: Vec<Value> = diag
+        .related
+        .iter()
+        .enumerate()
+        .map(|(id, related)| {
+            let mut location = json!({
+                "id": id,
+                "physicalLocation": {"artifactLocation": artifact_location(&related.path)},
+                "message": {"text": related.message},
+            });
+            if let Some(pos) = related.position() {
+                location["physicalLocation"]["region"] =
+                    json!({"startLine": pos.line, "startColumn": pos.column});
+            }
+            location
+        })
+        .collect();
+    if !related.is_empty() {
+        result["relatedLocations"] = Value::Array(related);
+    }
     if let Some(pointer) = &diag.pointer {
         result["properties"] = json!({"pointer": pointer});
     }

@@ -18,6 +18,9 @@ use super::identity::{self, PlanFile};
 use super::model::{Plan, RawPlan};
 use super::schema;
 use super::{load, read};
+use crate::policy::find::{Policies, PolicyChoice};
+use crate::policy::model::{FILE_NAME as POLICY_FILE, Policy};
+use crate::policy::offline::{self as policy_rules, ApplyCount};
 
 /// The outcome of checking one path: a plan file, or a path that yielded no file.
 ///
@@ -114,6 +117,9 @@ pub enum FileKind {
     Plan,
     /// Some other YAML (a CI workflow, a Kubernetes manifest): skipped, and counted.
     Other,
+    /// An aepact document that is not a plan (`apiVersion: aepact/policy-v1`, or another
+    /// `aepact/<kind>-v<N>`): skipped for what it is, and counted.
+    Document,
 }
 
 /// Decides whether a YAML file met in a directory walk is a plan, from the parse the check
@@ -127,7 +133,10 @@ pub enum FileKind {
 /// as GitHub workflows and Kubernetes manifests (`apiVersion: apps/v1`), is other YAML. Files
 /// named on the command line are plans without asking.
 ///
-/// Returns the kind. New `aepact/...` document kinds (issue 11's policy file) get an arm here.
+/// An `apiVersion` of the form `aepact/<kind>-<version>` (`aepact/policy-v1`) names another
+/// aepact document: it is [`FileKind::Document`], never a plan with a wrong version.
+///
+/// Returns the kind.
 pub fn file_kind(top: Option<&serde_json::Value>, text: &str) -> FileKind {
     let Some(top) = top else {
         return if text.contains("aepact/") {
@@ -140,7 +149,13 @@ pub fn file_kind(top: Option<&serde_json::Value>, text: &str) -> FileKind {
         return FileKind::Other;
     };
     match map.get("apiVersion").and_then(serde_json::Value::as_str) {
-        Some(version) if version.starts_with("aepact/") => FileKind::Plan,
+        Some(version) if version.starts_with("aepact/") => {
+            if version["aepact/".len()..].contains('-') {
+                FileKind::Document
+            } else {
+                FileKind::Plan
+            }
+        }
         _ if map.contains_key("name") && map.contains_key("destinations") => FileKind::Plan,
         _ => FileKind::Other,
     }
@@ -154,25 +169,54 @@ pub fn file_kind(top: Option<&serde_json::Value>, text: &str) -> FileKind {
 fn check_file(
     targets: &Targets,
     target: &FileTarget,
-    options: &CheckOptions,
+    ctx: &PolicyContext<'_>,
     keep_plan: bool,
-) -> Option<(FileReport, Vec<u64>)> {
+) -> Option<(FileReport, Vec<u64>, Option<ApplyCount>)> {
     let display = target.display.clone();
     let file = targets.file(target);
+    let options = ctx.options;
+    // A policy file met in a walk is read as a policy when a plan needs it, never as a plan.
+    if !target.named && file.file_name().is_some_and(|n| n == POLICY_FILE) {
+        log_skipped(&display, "a policy file");
+        return None;
+    }
     let read = if target.regular {
         read::read_regular(&file, &display)
     } else {
         read::read_source(&file, &display)
     };
+    let mut counted = None;
     let (mut report, distinct) = match read {
         Ok(source) => {
             let doc = load::parse(&source);
-            if !target.named
-                && file_kind(doc.as_ref().ok().map(|d| &d.value), source.text()) == FileKind::Other
+            let kind = file_kind(doc.as_ref().ok().map(|d| &d.value), source.text());
+            if kind == FileKind::Document
+                && let Ok(doc) = &doc
+                && doc.value["apiVersion"]
+                    .as_str()
+                    .is_some_and(|v| v.starts_with("aepact/policy-"))
             {
+                if !target.named {
+                    log_skipped(&display, "a policy file");
+                    return None;
+                }
+                // Named on the command line: checked as the policy it is.
+                let diagnostics = Policy::parse(source.clone()).err().unwrap_or_default();
+                return Some((FileReport::new(display, diagnostics), Vec::new(), None));
+            }
+            if !target.named && kind != FileKind::Plan {
+                if kind == FileKind::Document {
+                    log_skipped(&display, "an aepact document of another kind");
+                }
                 return None;
             }
-            check_document(&source, doc, display, options, keep_plan)
+            let policy = ctx.policies.for_plan(&file);
+            let governed = policy.as_ref().map(|policy| Governed {
+                policy,
+                default_sandbox: ctx.default_sandbox,
+                counted: &mut counted,
+            });
+            check_document(&source, doc, display, options, keep_plan, governed)
         }
         Err(diag) => (FileReport::new(display, vec![diag]), Vec::new()),
     };
@@ -185,7 +229,28 @@ fn check_file(
         }
         report.file = Some(file);
     }
-    Some((report, distinct))
+    Some((report, distinct, counted))
+}
+
+/// Says at `-v` why a walked file is not checked as a plan.
+fn log_skipped(path: &str, what: &str) {
+    tracing::info!("skipped `{path}`: {what}, not a plan");
+}
+
+/// What the check of every file shares about policies.
+struct PolicyContext<'a> {
+    options: &'a CheckOptions,
+    policies: &'a Policies,
+    /// `AEP_SANDBOX`: the sandbox of a plan that names none, as the online commands send it.
+    default_sandbox: Option<&'a str>,
+}
+
+/// The policy a plan is checked against, and where to put what it counts toward
+/// `maxSegmentsPerApply`.
+struct Governed<'a> {
+    policy: &'a std::sync::Arc<Policy>,
+    default_sandbox: Option<&'a str>,
+    counted: &'a mut Option<ApplyCount>,
 }
 
 /// Checks a plan's text (already read) through every offline stage.
@@ -198,7 +263,14 @@ pub fn check_source(
     options: &CheckOptions,
     keep_plan: bool,
 ) -> (FileReport, Vec<u64>) {
-    check_document(source, load::parse(source), display, options, keep_plan)
+    check_document(
+        source,
+        load::parse(source),
+        display,
+        options,
+        keep_plan,
+        None,
+    )
 }
 
 /// [`check_source`] on a parse already made.
@@ -208,6 +280,7 @@ fn check_document(
     display: Arc<str>,
     options: &CheckOptions,
     keep_plan: bool,
+    governed: Option<Governed<'_>>,
 ) -> (FileReport, Vec<u64>) {
     let mut doc = match doc {
         Ok(doc) => doc,
@@ -237,6 +310,11 @@ fn check_document(
         }
     };
     let mut diags = Vec::new();
+    let policy = governed.map(|g| {
+        *g.counted =
+            policy_rules::check_plan(g.policy, &raw, &doc, source, g.default_sandbox, &mut diags);
+        g.policy.clone()
+    });
     let name = raw.name.clone().into_boxed_str();
     // The checked plan is built only for whoever uses it: `plan`/`apply`, and `--split`.
     let want_plan = keep_plan || options.split;
@@ -259,6 +337,7 @@ fn check_document(
         if keep_plan {
             let mut plan = plan;
             plan.lines = lines.unwrap_or_default();
+            plan.policy = policy;
             report.plan = Some(Box::new(plan));
         }
     }
@@ -310,6 +389,27 @@ impl Slot {
 /// `keep_plans` keeps the checked [`Plan`]s in the report (for `plan`/`apply`), with each
 /// file's canonical path; `validate` leaves it off to keep memory flat.
 pub fn check_paths(paths: &[PathBuf], options: &CheckOptions, keep_plans: bool) -> CheckReport {
+    check_paths_with(paths, options, keep_plans, PolicyChoice::Off)
+}
+
+/// [`check_paths`] with policies: each plan is also checked against the offline rules of the
+/// policy `policy` chooses for it (the nearest `aepact.policy.yaml`, or `--policy FILE`), and
+/// a kept plan holds its policy for `plan` and `apply`. A policy file with problems is
+/// reported as a file of its own, once.
+pub fn check_paths_with(
+    paths: &[PathBuf],
+    options: &CheckOptions,
+    keep_plans: bool,
+    policy: PolicyChoice,
+) -> CheckReport {
+    let policies = Policies::new(policy);
+    let default_sandbox = std::env::var("AEP_SANDBOX").ok().filter(|s| !s.is_empty());
+    let ctx = PolicyContext {
+        options,
+        policies: &policies,
+        default_sandbox: default_sandbox.as_deref(),
+    };
+    let counts: std::sync::Mutex<Vec<(usize, ApplyCount)>> = std::sync::Mutex::default();
     let targets = discover(paths);
     let count = targets.list.len();
     let slots: Vec<std::sync::Mutex<Option<Slot>>> =
@@ -328,10 +428,16 @@ pub fn check_paths(paths: &[PathBuf], options: &CheckOptions, keep_plans: bool) 
                 break;
             };
             let slot = match target {
-                Target::File(file) => match check_file(&targets, file, options, keep_plans) {
-                    Some((report, distinct)) => {
+                Target::File(file) => match check_file(&targets, file, &ctx, keep_plans) {
+                    Some((report, distinct, counted)) => {
                         for key in distinct {
                             uses.push(key, i);
+                        }
+                        if let Some(count) = counted {
+                            counts
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .push((i, count));
                         }
                         Slot::of(report)
                     }
@@ -404,6 +510,9 @@ pub fn check_paths(paths: &[PathBuf], options: &CheckOptions, keep_plans: bool) 
         _ => None,
     };
     found.extend(identity::shared_lockfiles(count, &plan_file, &reload));
+    let mut counts = counts.into_inner().unwrap_or_else(|e| e.into_inner());
+    counts.sort_by_key(|(i, _)| *i);
+    found.extend(over_apply_limit(&counts, &reload));
     // In file order: a file's own diagnostics come before those found across files, as the
     // reports held them.
     found.sort_by_key(|(i, _)| *i);
@@ -447,11 +556,44 @@ pub fn check_paths(paths: &[PathBuf], options: &CheckOptions, keep_plans: bool) 
         report.diagnostics.sort_by_key(Diagnostic::sort_key);
         files.push(report);
     }
+    // A policy file with problems is reported once, after the plans it governs.
+    for (path, diagnostics) in policies.problems() {
+        files.push(FileReport::new(path, diagnostics));
+    }
     CheckReport {
         files,
         skipped,
         options: *options,
     }
+}
+
+/// The plans past their policy's `maxSegmentsPerApply`, each diagnostic on the plan's
+/// `destinations` (its file is read again: this is the rare case).
+fn over_apply_limit(
+    counts: &[(usize, ApplyCount)],
+    reload: &dyn Fn(usize) -> Option<super::source::SourceFile>,
+) -> Vec<(usize, Diagnostic)> {
+    policy_rules::over_apply_limit(counts)
+        .into_iter()
+        .filter_map(|(i, problem)| {
+            let source = reload(i)?;
+            let doc = load::parse(&source).ok()?;
+            let span = doc
+                .spans
+                .key("/destinations")
+                .unwrap_or_else(|| doc.spans.node(""));
+            Some((
+                i,
+                Diagnostic::at(Code::PolicyMaxSegmentsPerApply, &source, span, problem.message)
+                    .with_pointer("/destinations")
+                    .with_label_text(problem.label)
+                    .with_help(
+                        "give the command fewer plans at once (apply them in several steps), or raise the limit in a reviewed change",
+                    )
+                    .with_related(problem.related),
+            ))
+        })
+        .collect()
 }
 
 /// The report a slot stands for: a file's, or `None` for a skipped file or a directory.

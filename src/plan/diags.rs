@@ -71,6 +71,14 @@ codes! {
     DuplicateName = "duplicate_name": "two plans have the same `name`",
     SharedLockfile = "shared_lockfile": "two plan files would keep their records in the same lockfile (`a.yaml` and `a.yml`)",
     SegmentInSeveralPlans = "segment_in_several_plans": "two plans activate the same segment and must not run concurrently",
+    // The policy file (`aepact.policy.yaml`) and its offline rules.
+    PolicyVersion = "policy::version": "a policy file has an `apiVersion` this aepact does not read (it reads `aepact/policy-v1`)",
+    PolicyRule = "policy::rule": "the policy rule a violation breaks, shown beside it (never on its own)",
+    PolicyDestination = "policy::destination": "a destination the policy does not allow in the plan's sandbox (`destinations`)",
+    PolicyMaxSegmentsPerPlan = "policy::max_segments_per_plan": "a plan activates more distinct segments than the policy allows (`maxSegmentsPerPlan`)",
+    PolicyMaxSegmentsPerApply = "policy::max_segments_per_apply": "the plans given to one command activate more distinct segments than the policy allows (`maxSegmentsPerApply`)",
+    PolicyRequireDescription = "policy::require_description": "a plan has no `description` and the policy requires one (`requireDescription`)",
+    PolicyRequireLabels = "policy::require_labels": "a destination or segment has no `name:` label and the policy requires one (`requireLabels`)",
 }
 
 impl fmt::Display for Code {

@@ -224,6 +224,8 @@ pub fn check_plan(
         run: raw.run.0,
         // Filled in by the check of the file, which still has the tree (see `check_document`).
         lines: Lines::default(),
+        // Set by the check of the file, which knows where the plan is (see `check_document`).
+        policy: None,
     };
     (distinct, Some(plan))
 }

@@ -282,6 +282,9 @@ pub struct Plan {
     pub guard_window: Option<std::time::Duration>,
     /// Where in the file its parts are, for annotations of what the platform says about them.
     pub lines: Lines,
+    /// The policy that governs the plan (`aepact.policy.yaml`, or `--policy`), if any: its
+    /// time and history rules are checked by `plan` and `apply`.
+    pub policy: Option<crate::policy::model::SharedPolicy>,
 }
 
 pub use super::lines::Lines;

@@ -86,6 +86,7 @@ mod tests {
             destinations: vec![dest("d-b", segments_b), dest("d-a", segments_a)],
             run: 1,
             lines: Default::default(),
+            policy: None,
         }
     }
 

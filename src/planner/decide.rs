@@ -45,6 +45,10 @@ pub mod codes {
     /// A warning (a refusal with `--strict-labels`): a plan label disagrees with the
     /// platform's name. Prefixed like the plan diagnostics, as a warning on a plan's line is.
     pub const LABEL_MISMATCH: &str = crate::planner::model::LABEL_MISMATCH;
+    /// The policy's send windows are all closed (clears by itself: exit 75).
+    pub const POLICY_WINDOW: &str = crate::planner::policy::POLICY_WINDOW;
+    /// A pair was delivered less than the policy's `minInterval` ago (clears by itself).
+    pub const POLICY_MIN_INTERVAL: &str = crate::planner::policy::POLICY_MIN_INTERVAL;
 
     /// One line saying what a code means (as docs/workflow.md's table says it).
     pub fn meaning(code: &str) -> &'static str {
@@ -69,12 +73,18 @@ pub mod codes {
             LABEL_MISMATCH => {
                 "a destination's or segment's `name:` disagrees with the platform's name (a warning; refused with `--strict-labels`)"
             }
+            POLICY_WINDOW => {
+                "the policy's send windows (`windows`) are all closed at the platform's time; the refusal says when the next opens"
+            }
+            POLICY_MIN_INTERVAL => {
+                "a pair was delivered less than the policy's `minInterval` ago (by the platform's runs or the lockfile)"
+            }
             _ => "",
         }
     }
 
     /// Every code, for the docs test.
-    pub const ALL: [&str; 14] = [
+    pub const ALL: [&str; 16] = [
         EXPORT_RUNNING,
         NO_PROFILE_EXPORT,
         EXPORT_MISSING,
@@ -89,6 +99,8 @@ pub mod codes {
         CHANGED_SINCE_REVIEW,
         SHARED_SEGMENT,
         LABEL_MISMATCH,
+        POLICY_WINDOW,
+        POLICY_MIN_INTERVAL,
     ];
 }
 
@@ -291,6 +303,13 @@ pub fn plan(facts: &Facts<'_>, rules: &Rules<'_>) -> PlannedPlan {
         if let Some(reviewed) = rules.reviewed {
             changed_since_review(facts, reviewed, &sending, &mut reasons);
         }
+        let seen = super::policy::Seen {
+            plan,
+            sandbox: facts.sandbox,
+            witness: facts.witness,
+            lockfile,
+        };
+        super::policy::time_rules(&seen, &sending, &mut reasons);
     }
 
     // A job in doubt may have activated anything of its run: nothing is decided, applied or
@@ -321,6 +340,7 @@ pub fn plan(facts: &Facts<'_>, rules: &Rules<'_>) -> PlannedPlan {
     PlannedPlan {
         path: plan.path.to_string(),
         lines: plan.lines.clone(),
+        policy: plan.policy.as_ref().map(|p| p.source.name().to_owned()),
         name: plan.name.clone(),
         sandbox: facts.sandbox.to_owned(),
         plan_digest: facts.plan_digest.clone(),

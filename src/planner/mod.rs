@@ -4,5 +4,6 @@
 pub mod decide;
 pub mod labels;
 pub mod model;
+mod policy;
 pub mod resolve;
 pub mod saved;

@@ -97,6 +97,10 @@ pub struct PlannedPlan {
     /// Where the plan's parts are in its file (not saved: a saved plan is not annotated).
     #[serde(skip)]
     pub lines: crate::plan::model::Lines,
+    /// The policy file that governs the plan (`aepact.policy.yaml` or `--policy`), whose
+    /// verdict is part of this plan's; left out when there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
 }
 
 /// How the plan's `exports` resolved.

@@ -542,6 +542,7 @@ fn markdown_comment_stays_under_the_size_budget() {
     use aepact::planner::model::{PlanSet, PlannedPlan, ResolvedExports, Verdict};
     let plan = |i: usize| PlannedPlan {
         lines: Default::default(),
+        policy: None,
         path: format!("plans/p{i}.yaml"),
         name: format!("p{i}"),
         sandbox: "prod".into(),

@@ -66,6 +66,25 @@ const DOCS: &[Doc] = &[
         timeout: None,
     },
     Doc {
+        path: "docs/policy.md",
+        files: &[
+            (
+                "plans/flash-sale.yaml",
+                Source::Repo("examples/flash-sale.yaml"),
+            ),
+            (
+                "aepact.policy.yaml",
+                Source::Repo("examples/policy/aepact.policy.yaml"),
+            ),
+            (
+                "strict.yaml",
+                Source::Repo("tests/fixtures/policies/strict.yaml"),
+            ),
+        ],
+        online: false,
+        timeout: None,
+    },
+    Doc {
         path: "docs/validate.md",
         files: &[
             (
@@ -114,6 +133,11 @@ fn lockfile_examples() {
 }
 
 #[test]
+fn policy_examples() {
+    run("docs/policy.md");
+}
+
+#[test]
 fn validate_examples() {
     run("docs/validate.md");
 }
@@ -138,6 +162,7 @@ const NEUTRAL_ENV: &[(&str, &str)] = &[
     ("AEP_IMS_URL", ""),
     ("AEP_ADHOC_API_VERSION", "1"),
     ("AEPACT_CONCURRENCY", "8"),
+    ("AEPACT_POLICY", ""),
     ("AEPACT_HTTP_TIMEOUT", ""),
     ("AEPACT_NOT_RECEIVED_AFTER_MS", ""),
     ("AEPACT_TEST_PAUSE_AFTER", ""),

@@ -28,6 +28,7 @@ mod lockfile;
 mod names;
 mod network;
 mod online_scale;
+mod policy;
 mod pr_comment;
 mod properties;
 mod reliability_concurrency;

@@ -95,6 +95,12 @@ pub async fn resolve(
         })
         .max()
         .unwrap_or(DEFAULT_GUARD_WINDOW);
+    // A policy's `minInterval` looks back as far as it says.
+    let longest_window = plans
+        .iter()
+        .zip(&sandboxes)
+        .filter_map(|(p, sandbox)| p.policy.as_ref()?.rules_for(sandbox)?.min_interval)
+        .fold(longest_window, std::cmp::Ord::max);
     let mut since = crate::time::now_ms()
         - LOOKBACK_MS.max(i64::try_from(longest_window.as_millis()).unwrap_or(i64::MAX))
         - CLOCK_MARGIN_MS;

@@ -1,0 +1,168 @@
+//! Which policy governs a plan: `--policy FILE` when given, else the nearest
+//! `aepact.policy.yaml` in the plan's directory or its parents, up to the repository root (the
+//! directory holding `.git`). A plan from standard input looks from the current directory.
+//!
+//! The walk of `validate` meets thousands of plans in a few directories, so what each
+//! directory leads to is remembered, and each policy file is read and checked once: a tree
+//! without a policy costs a few `stat`s per directory, never a parse per file.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use super::model::{FILE_NAME, Policy};
+use crate::plan::diags::{Code, Diagnostic};
+
+/// How the policy of each plan is chosen.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum PolicyChoice {
+    /// No policy at all (the checks that only read plans, such as `lock verify`).
+    #[default]
+    Off,
+    /// The nearest `aepact.policy.yaml` of each plan.
+    Nearest,
+    /// This file, for every plan (`--policy FILE`).
+    File(PathBuf),
+}
+
+/// The policies of one invocation: found, read and checked once each.
+#[derive(Debug)]
+pub struct Policies {
+    choice: PolicyChoice,
+    /// Directory (absolute) -> the policy file it leads to, if any.
+    dirs: Mutex<HashMap<PathBuf, Option<PathBuf>>>,
+    /// Policy file (absolute) -> the checked policy, or `None` when it has problems.
+    loaded: Mutex<HashMap<PathBuf, Option<Arc<Policy>>>>,
+    /// The problems of policy files that did not pass, by file as shown, in the order found.
+    problems: Mutex<Vec<(Arc<str>, Vec<Diagnostic>)>>,
+}
+
+impl Policies {
+    pub fn new(choice: PolicyChoice) -> Self {
+        Self {
+            choice,
+            dirs: Mutex::default(),
+            loaded: Mutex::default(),
+            problems: Mutex::default(),
+        }
+    }
+
+    /// Whether any plan can have a policy.
+    pub fn is_off(&self) -> bool {
+        self.choice == PolicyChoice::Off
+    }
+
+    /// The policy governing the plan file at `plan` (as opened: relative or absolute, or
+    /// `-` for standard input).
+    ///
+    /// Returns `None` when no policy applies, or when the policy has problems (reported by
+    /// [`Policies::problems`], which fail the invocation).
+    pub fn for_plan(&self, plan: &Path) -> Option<Arc<Policy>> {
+        let file = match &self.choice {
+            PolicyChoice::Off => return None,
+            PolicyChoice::File(file) => file.clone(),
+            PolicyChoice::Nearest => {
+                let dir = if plan.as_os_str() == crate::plan::read::STDIN {
+                    Path::new(".")
+                } else {
+                    plan.parent()
+                        .filter(|d| !d.as_os_str().is_empty())
+                        .unwrap_or(Path::new("."))
+                };
+                self.nearest(dir)?
+            }
+        };
+        self.load(&file)
+    }
+
+    /// The problems of the policy files that did not pass, by file: each file once.
+    pub fn problems(&self) -> Vec<(Arc<str>, Vec<Diagnostic>)> {
+        self.problems
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The nearest policy file from `dir` up to the repository root.
+    fn nearest(&self, dir: &Path) -> Option<PathBuf> {
+        let start = std::path::absolute(dir).ok()?;
+        let mut dirs = self.dirs.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut visited = Vec::new();
+        let mut at = Some(start.as_path());
+        let found = loop {
+            let Some(here) = at else { break None };
+            if let Some(known) = dirs.get(here) {
+                break known.clone();
+            }
+            visited.push(here.to_owned());
+            let candidate = here.join(FILE_NAME);
+            if candidate.is_file() {
+                break Some(candidate);
+            }
+            if here.join(".git").exists() {
+                break None;
+            }
+            at = here.parent();
+        };
+        for dir in visited {
+            dirs.insert(dir, found.clone());
+        }
+        found
+    }
+
+    /// Reads and checks a policy file once; its problems are kept for the report.
+    fn load(&self, file: &Path) -> Option<Arc<Policy>> {
+        let key = std::path::absolute(file).unwrap_or_else(|_| file.to_owned());
+        let mut loaded = self.loaded.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(known) = loaded.get(&key) {
+            return known.clone();
+        }
+        let display = display_of(file, &key);
+        let result = if !file.exists() {
+            Err(vec![
+                Diagnostic::error(
+                    Code::PathNotFound,
+                    display.as_str(),
+                    format!("policy file `{display}` does not exist"),
+                )
+                .with_help("check the path given to `--policy` (or `AEPACT_POLICY`)"),
+            ])
+        } else {
+            Policy::load(file, &display)
+        };
+        let policy = match result {
+            Ok(policy) => {
+                let shown: &str = &display;
+                tracing::info!("read the policy `{shown}`");
+                Some(Arc::new(policy))
+            }
+            Err(diags) => {
+                self.problems
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push((display.into(), diags));
+                None
+            }
+        };
+        loaded.insert(key, policy.clone());
+        policy
+    }
+}
+
+/// A policy file as diagnostics name it: as given when relative, else relative to the current
+/// directory when below it, else absolute.
+fn display_of(given: &Path, absolute: &Path) -> String {
+    if given.is_relative() && !given.starts_with("..") {
+        return given
+            .strip_prefix(".")
+            .unwrap_or(given)
+            .display()
+            .to_string();
+    }
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| absolute.strip_prefix(cwd).ok().map(Path::to_owned))
+        .unwrap_or_else(|| absolute.to_owned())
+        .display()
+        .to_string()
+}
