@@ -119,7 +119,7 @@ fn default_profiles() -> u64 {
 fn default_outcome() -> Outcome {
     Outcome::Success
 }
-pub(crate) fn yes() -> bool {
+fn yes() -> bool {
     true
 }
 fn default_frequency() -> String {

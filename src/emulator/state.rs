@@ -172,8 +172,13 @@ pub(crate) struct Selector {
     pub start_time: String,
     /// Whether the selector carries the segment's name (the seed's `named`); when it does not,
     /// only the Segmentation API tells it.
-    #[serde(default = "super::seed::yes")]
+    #[serde(default = "named_by_default")]
     pub named: bool,
+}
+
+/// A stored selector from before `named` existed carries the name.
+fn named_by_default() -> bool {
+    true
 }
 
 impl Selector {
