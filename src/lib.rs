@@ -12,7 +12,7 @@
 //! | resolve | [`planner::resolve`] | what the platform says: export jobs, dataflows, runs (the witness) |
 //! | decide | [`planner::decide`] | the one verdict per plan: apply, already applied, refused and why |
 //! | execute, record | `execute` (private) | send a plan's jobs exactly once, every step recorded first |
-//! | track, record | `track` (private) | follow the recorded orders, settle jobs in doubt |
+//! | track, record | `track` (private) | follow the recorded orders, settle jobs in doubt; `expect` (private) compares their numbers with the plan's bounds |
 //! | record | [`lockfile`] | the per-plan activation record: format, state machine, verify, the one save path |
 //! | render | [`output`] | every byte of stdout; one renderer per `--format` |
 //!
@@ -39,6 +39,7 @@ pub mod emulator;
 pub mod error;
 mod execute;
 pub mod exit;
+mod expect;
 pub mod fsx;
 pub mod lockfile;
 pub mod output;

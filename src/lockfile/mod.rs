@@ -29,10 +29,11 @@ pub use self::error::LockfileError;
 pub use self::format::{
     EMULATOR_ENDPOINT, ExportsRecord, ExportsSpec, JobError, JobRecord, JobStatus,
     LOCKFILE_VERSION, Lockfile, OrderMetrics, OrderRecord, OrderStatus, OverriddenRun,
-    READABLE_VERSIONS, RunOverride, RunRecord, redact_endpoint, run_id_from_status_url,
+    READABLE_VERSIONS, RunOverride, RunRecord, SegmentRecords, redact_endpoint,
+    run_id_from_status_url,
 };
 pub use self::parse::Problem;
-pub use self::state::{JobRef, NewOrder, NewRun, OrderRef, OrderUpdate};
+pub use self::state::{JobRef, NewOrder, NewRun, OrderRef, OrderUpdate, actor_from};
 pub use self::store::{Ledger, LockGuard, file_digest, lockfile_path};
 pub use crate::digest::sha256_hex;
 pub use crate::time::{Timestamp, TimestampError};

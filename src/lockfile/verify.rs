@@ -388,7 +388,7 @@ fn parse_problem(err: LockfileError) -> Problem {
                 ProblemKind::Version,
                 line,
                 column,
-                format!("`lockfileVersion` is {found}; this aepact reads versions 1 and 2"),
+                format!("`lockfileVersion` is {found}; this aepact reads versions 1 to 3"),
             )
         },
         other => Problem::whole(ProblemKind::Read, other.to_string()),
@@ -652,6 +652,7 @@ mod tests {
             run: 1,
             intent_digest: String::new(),
             applied_at: Timestamp::from_unix_ms(0).unwrap(),
+            applied_by: None,
             endpoint: "https://platform.adobe.io".into(),
             org: "ORG@AdobeOrg".into(),
             sandbox: "prod".into(),
@@ -708,7 +709,7 @@ mod tests {
             (
                 ProblemKind::Version,
                 Some(
-                    good.replacen("\"lockfileVersion\": 2", "\"lockfileVersion\": 9", 1)
+                    good.replacen("\"lockfileVersion\": 3", "\"lockfileVersion\": 9", 1)
                         .into_bytes(),
                 ),
                 Box::new(load),

@@ -318,7 +318,7 @@ fn non_utf8_and_unknown_version_are_reported() {
     assert_eq!(
         problem_lines(&out),
         [
-            "plans/flash-sale.lock.json:2:3: `lockfileVersion` is 7; this aepact reads versions 1 and 2"
+            "plans/flash-sale.lock.json:2:3: `lockfileVersion` is 7; this aepact reads versions 1 to 3"
         ]
     );
     let json = a.run(&["lock", "verify", "--format", "json", PLAN]).json();
