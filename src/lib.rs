@@ -64,6 +64,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let offline = matches!(
         cli.command,
         Command::Validate(_)
+            | Command::Log(_)
             | Command::Schema(_)
             | Command::Init(_)
             | Command::Completions(_)
@@ -79,6 +80,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Plan(args) => commands::plan::run(args, style),
         Command::Apply(args) => commands::apply::run(args, style),
         Command::Status(args) => commands::status::run(args, style),
+        Command::Log(args) => commands::log::run(args, style),
         Command::Lock(cli::LockCommand::Verify(args)) => commands::lock::run(args, style),
         Command::Schema(args) => commands::schema::run(args),
         Command::Init(args) => commands::init::run(args),

@@ -12,6 +12,8 @@
 //! - `store.rs`: the one save path, [`Ledger`] (the plan's [`LockGuard`], an atomic
 //!   write that never overwrites a file changed on disk);
 //! - [`verify`]: what `aepact lock verify` checks, beyond what `apply` refuses;
+//! - [`history`]: the activation history `aepact log` prints, and which lockfiles a list of
+//!   paths names (shared with `lock verify`);
 //! - `error.rs`: [`LockfileError`], whose codes `verify`'s problem kinds share
 //!   ([`verify::ProblemKind`]).
 //!
@@ -20,6 +22,7 @@
 
 mod error;
 mod format;
+pub mod history;
 mod parse;
 mod state;
 mod store;
