@@ -51,7 +51,7 @@ pub(crate) fn human(entries: &[Entry], lockfiles: usize, style: Style) -> String
         };
         let outcome = format!("{:<14}", escape_controls(&e.outcome));
         out.push_str(&format!(
-            "  {}  {records:>16}  segment {} to {}\n",
+            "  {}  {records:>19}  segment {} to {}\n",
             style.paint(paint, &outcome),
             escape_controls(&e.segment),
             escape_controls(&e.destination),
