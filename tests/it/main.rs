@@ -8,6 +8,7 @@ mod action;
 mod api;
 mod apply;
 mod common;
+mod delivery;
 mod discovery;
 mod doc_claims;
 mod docs;
