@@ -44,6 +44,9 @@ pub(crate) struct Unexpected {
     pub(crate) message: String,
 }
 
+/// An order, where it is in the lockfile (`(run, job, order)` indexes), and its plan `run`.
+type Placed<'a> = ((usize, usize, usize), &'a OrderRecord, u64);
+
 /// The breaches of `plan`'s expectations by the finished orders of `lockfile`, and, for each, the
 /// orders it marks (`(run index, job index, order index)`), in lockfile order.
 pub(crate) fn check(
@@ -53,8 +56,7 @@ pub(crate) fn check(
     let mut found = Vec::new();
     let mut marked = Vec::new();
     // Per destination: its orders of the current intent, and the run they belong to.
-    let mut by_destination: BTreeMap<&str, Vec<((usize, usize, usize), &OrderRecord, u64)>> =
-        BTreeMap::new();
+    let mut by_destination: BTreeMap<&str, Vec<Placed<'_>>> = BTreeMap::new();
     for (r, run) in lockfile.runs.iter().enumerate() {
         if plan.sandbox.as_deref().is_some_and(|s| s != run.sandbox)
             || crate::plan::request::intent_digest(plan, &run.sandbox, run.api_version)

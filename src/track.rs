@@ -132,7 +132,7 @@ pub(crate) struct PlanStatus {
     /// Every order of the lockfile whose run failed or partly failed.
     pub(crate) failed_orders: Vec<FailedOrder>,
     /// The plan's `expect` bounds broken by finished runs of its current intent.
-    pub(crate) unexpected: Vec<crate::expect::Unexpected>,
+    pub(crate) unexpected_orders: Vec<crate::expect::Unexpected>,
 }
 
 /// Polls one plan's lockfile under its lock and writes back what changed.
@@ -363,7 +363,7 @@ pub(crate) async fn poll_plan(
         tally,
         lost_orders,
         failed_orders,
-        unexpected,
+        unexpected_orders: unexpected,
     })
 }
 

@@ -35,7 +35,15 @@ pub(crate) fn run(args: &LogArgs, style: Style) -> Result<Exit> {
                 .map_or_else(|| p.clone(), |t| t.lockfiles_of(p))
         })
         .collect();
-    let (lockfiles, _no_records) = history::find_lockfiles(&paths);
+    let (mut lockfiles, _no_records) = history::find_lockfiles(&paths);
+    // Found below `.`: named as people name them, `plans/x.lock.json`, not `./plans/…`.
+    for path in &mut lockfiles {
+        if let Ok(rest) = path.strip_prefix(".")
+            && !rest.as_os_str().is_empty()
+        {
+            *path = rest.to_path_buf();
+        }
+    }
     let mut entries: Vec<Entry> = Vec::new();
     for path in &lockfiles {
         let Some(lockfile) = Lockfile::load(path)? else {

@@ -123,14 +123,6 @@ pub fn find_lockfiles(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<PathBuf>) {
             }
         }
     }
-    // Found below `.`: named as people name them, `plans/x.lock.json`, not `./plans/…`.
-    for path in &mut found {
-        if let Ok(rest) = path.strip_prefix(".")
-            && !rest.as_os_str().is_empty()
-        {
-            *path = rest.to_path_buf();
-        }
-    }
     let mut seen = std::collections::BTreeSet::new();
     found.retain(|p| seen.insert(p.clone()));
     (found, missing)

@@ -40,7 +40,7 @@ pub(crate) fn plan(path: &Path, status: &PlanStatus) -> String {
             out.push_str(&format!("    {}\n", esc(&run_error(error))));
         }
     }
-    for unexpected in &status.unexpected {
+    for unexpected in &status.unexpected_orders {
         let what = match &unexpected.segment {
             Some(segment) => format!(
                 "segment `{}` to `{}`",

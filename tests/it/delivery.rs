@@ -125,7 +125,7 @@ fn expectations_met_pass_and_broken_ones_mark_the_order_unexpected() {
     let json = o.run(&["status", "--format", "json", PLAN]).json();
     assert_eq!(json["exitCode"], 1);
     assert_eq!(json["totals"]["unexpected"], 1);
-    let unexpected = &json["plans"][0]["unexpected"][0];
+    let unexpected = &json["plans"][0]["unexpectedOrders"][0];
     assert_eq!(unexpected["segment"], GOLD);
     assert_eq!(unexpected["exported"], 48210);
     assert_eq!(unexpected["minRecords"], 100000);
