@@ -68,6 +68,7 @@ pub enum Command {
     Plan(PlanArgs),
     Apply(ApplyArgs),
     Status(StatusArgs),
+    Log(LogArgs),
     #[command(subcommand)]
     Lock(LockCommand),
     Schema(SchemaArgs),
@@ -353,6 +354,65 @@ pub struct LockVerifyArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = LockVerifyFormat::Human)]
     pub format: LockVerifyFormat,
+}
+
+/// Print the activation history recorded in lockfiles: the audit trail, from git
+///
+/// One entry per segment and destination of every apply: when, which plan and run, where
+/// (sandbox and platform), who applied it (`GITHUB_ACTOR`, `GITLAB_USER_LOGIN` or `USER` at
+/// apply time), the outcome and the records exported, oldest first. Reads only lockfiles: no
+/// platform call, no credentials. A path is a lockfile, a plan file (its lockfile) or a
+/// directory (every `*.lock.json` below it, hidden directories skipped); the current directory
+/// when none is given.
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Lockfiles, plan files or directories (can be repeated; default `.`)
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = LogFormat::Human)]
+    pub format: LogFormat,
+
+    /// Only activations applied at or after this time: a day (`2026-11-27`, UTC), an RFC 3339
+    /// time (`2026-11-27T09:00:00Z`), or a time ago (`30d`, `12h`, `90m`)
+    #[arg(long, value_name = "WHEN", value_parser = crate::time::parse_since)]
+    pub since: Option<crate::time::Timestamp>,
+
+    /// Only this destination dataflow ID (can be repeated)
+    #[arg(long, value_name = "ID")]
+    pub destination: Vec<String>,
+
+    /// Only this segment ID (can be repeated)
+    #[arg(long, value_name = "ID")]
+    pub segment: Vec<String>,
+
+    /// Read the built-in emulator's lockfiles (`.aepact/lockfiles/`, see `--emulator-state`)
+    /// instead of the committed ones beside the plans
+    #[arg(long)]
+    pub emulator: bool,
+
+    /// Where `--emulator` keeps its world; its lockfiles are in `lockfiles/` beside it
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = ".aepact/emulator-state.json",
+        requires = "emulator"
+    )]
+    pub emulator_state: PathBuf,
+}
+
+/// Output formats of `log`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// A table, oldest first, then a summary line
+    Human,
+    /// One JSON document: `{aepactLogVersion, lockfiles, entries}`
+    Json,
+    /// Comma-separated values with a header row (RFC 4180 quoting)
+    Csv,
+    /// A Markdown table, for a report or a pull-request comment
+    Markdown,
 }
 
 /// Output formats of `lock verify`.

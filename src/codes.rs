@@ -46,6 +46,10 @@ pub const ERRORS: &[(&str, &str)] = &[
         "an `AEPACT_*` setting has a value that cannot work",
     ),
     (
+        "aepact::log_path",
+        "a path given to `aepact log` does not exist",
+    ),
+    (
         "aepact::stdin_plan",
         "a plan read from standard input cannot be applied",
     ),

@@ -85,6 +85,16 @@ pub enum Error {
     #[diagnostic(transparent)]
     BeforeSending(Box<Error>),
 
+    /// A path given to `aepact log` that does not exist.
+    #[error("`{0}` does not exist")]
+    #[diagnostic(
+        code(aepact::log_path),
+        help(
+            "give lockfiles, plan files or directories that exist (with `--emulator`, the emulator's lockfiles are read: apply with `--emulator` first)"
+        )
+    )]
+    LogPath(String),
+
     /// An `AEPACT_*` test/operations knob with a value that cannot work.
     #[error("{0}")]
     #[diagnostic(
@@ -109,9 +119,11 @@ impl Error {
             Error::Output(_) | Error::WriteFile { .. } | Error::Io { .. } => Kind::Internal,
             Error::Emulator(_) => Kind::Internal,
             Error::Lockfile(e) => lockfile_kind(e),
-            Error::Config(_) | Error::SavedPlan(_) | Error::Setting(_) | Error::StdinPlan => {
-                Kind::User
-            }
+            Error::Config(_)
+            | Error::SavedPlan(_)
+            | Error::Setting(_)
+            | Error::StdinPlan
+            | Error::LogPath(_) => Kind::User,
             Error::Api(e) => api_kind(e),
             Error::BeforeSending(e) => e.kind(),
         }

@@ -220,6 +220,7 @@ pub(crate) async fn apply_one(
         run: plan.run,
         intent_digest: planned.intent_digest.clone(),
         applied_at: Timestamp::now(),
+        applied_by: crate::lockfile::actor_from(|name| std::env::var(name).ok()),
         endpoint: sending.endpoint.to_owned(),
         org: sending.org.to_owned(),
         sandbox: planned.sandbox.clone(),

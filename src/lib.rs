@@ -13,7 +13,7 @@
 //! | resolve | [`planner::resolve`] | what the platform says: export jobs, dataflows, runs (the witness) |
 //! | decide | [`planner::decide`] | the one verdict per plan: apply, already applied, refused and why |
 //! | execute, record | `execute` (private) | send a plan's jobs exactly once, every step recorded first |
-//! | track, record | `track` (private) | follow the recorded orders, settle jobs in doubt |
+//! | track, record | `track` (private) | follow the recorded orders, settle jobs in doubt; `expect` (private) compares their numbers with the plan's bounds |
 //! | wait | `wait` (private) | the one way `status --wait` and `apply --wait-for-clear` wait: backoff, signals, deadline |
 //! | record | [`lockfile`] | the per-plan activation record: format, state machine, verify, the one save path |
 //! | render | [`output`] | every byte of stdout; one renderer per `--format` |
@@ -41,6 +41,7 @@ pub mod emulator;
 pub mod error;
 mod execute;
 pub mod exit;
+mod expect;
 pub mod fsx;
 pub mod lockfile;
 pub mod output;
@@ -67,6 +68,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let offline = matches!(
         cli.command,
         Command::Validate(_)
+            | Command::Log(_)
             | Command::Schema(_)
             | Command::Init(_)
             | Command::Completions(_)
@@ -82,6 +84,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Plan(args) => commands::plan::run(args, style),
         Command::Apply(args) => commands::apply::run(args, style),
         Command::Status(args) => commands::status::run(args, style),
+        Command::Log(args) => commands::log::run(args, style),
         Command::Lock(cli::LockCommand::Verify(args)) => commands::lock::run(args, style),
         Command::Schema(args) => commands::schema::run(args),
         Command::Init(args) => commands::init::run(args),

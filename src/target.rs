@@ -81,6 +81,29 @@ impl Target {
         dir.join("_elsewhere")
             .join(format!("{stem}-{}.lock.json", &digest[..12]))
     }
+
+    /// Where to look for the lockfiles of `path` (`aepact log`): for a platform, `path` itself;
+    /// for the emulator, its counterpart under the emulator's lockfile directory: a plan file's
+    /// lockfile ([`lockfile_for`](Self::lockfile_for)), a directory below the current one the
+    /// same directory under `lockfiles/` (the whole of it for `.`), anything else as given.
+    pub fn lockfiles_of(&self, path: &Path) -> PathBuf {
+        let Some(dir) = &self.emulator_lockfiles else {
+            return path.to_path_buf();
+        };
+        let name = path.to_string_lossy();
+        let canonical = std::fs::canonicalize(path).ok();
+        if name.ends_with(".yaml") || name.ends_with(".yml") {
+            return self.lockfile_for(canonical.as_deref().unwrap_or(path));
+        }
+        let cwd = std::env::current_dir().and_then(std::fs::canonicalize).ok();
+        match (canonical, cwd) {
+            (Some(full), Some(cwd)) if full.is_dir() => match full.strip_prefix(&cwd) {
+                Ok(relative) => dir.join(relative),
+                Err(_) => path.to_path_buf(),
+            },
+            _ => path.to_path_buf(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -138,6 +138,37 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     Ok(std::time::Duration::from_millis(total))
 }
 
+/// Parses `aepact log --since`: a day (`2026-11-27`, from its start in UTC), an RFC 3339 UTC
+/// instant (`2026-11-27T09:00:00Z`, 0 to 9 fractional digits), or a time ago: whole days
+/// (`30d`) or a [`parse_duration`] duration (`12h`, `90m`) before the system clock's now.
+///
+/// Returns the instant, in epoch milliseconds.
+pub fn parse_since(text: &str) -> Result<Timestamp, String> {
+    let text = text.trim();
+    if let Some(days) = days_of(text) {
+        return Timestamp::from_unix_ms(days * 86_400_000)
+            .ok_or_else(|| format!("`{text}` is out of range"));
+    }
+    if text.contains('T') {
+        return text.parse::<Timestamp>().map_err(|e| e.to_string());
+    }
+    let ago_ms = match text.strip_suffix('d') {
+        Some(days) if !days.is_empty() && days.bytes().all(|b| b.is_ascii_digit()) => days
+            .parse::<i64>()
+            .ok()
+            .and_then(|d| d.checked_mul(86_400_000))
+            .ok_or_else(|| format!("`{text}` is too many days"))?,
+        _ => {
+            let ago = parse_duration(text).map_err(|_| {
+                format!("`{text}` is not a time: use a day (`2026-11-27`), an RFC 3339 time (`2026-11-27T09:00:00Z`), days (`30d`) or a duration (`12h`, `90m`) ago")
+            })?;
+            i64::try_from(ago.as_millis()).unwrap_or(i64::MAX)
+        }
+    };
+    Timestamp::from_unix_ms(now_ms().saturating_sub(ago_ms))
+        .ok_or_else(|| format!("`{text}` is too long ago"))
+}
+
 /// A duration as people and plans write it: `1h`, `1h30m`, `45s`, `500ms`, `0`.
 pub fn duration_text(d: std::time::Duration) -> String {
     let ms = d.as_millis();
@@ -491,6 +522,39 @@ impl std::fmt::Display for UtcDate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let (y, m, d) = civil_from_days(self.0);
         write!(f, "{y:04}-{m:02}-{d:02}")
+    }
+}
+
+#[cfg(test)]
+mod since_tests {
+    use super::{Timestamp, now_ms, parse_since};
+
+    #[test]
+    fn since_reads_days_instants_and_times_ago() {
+        assert_eq!(
+            parse_since("2026-11-27").unwrap().to_string(),
+            "2026-11-27T00:00:00.000Z"
+        );
+        assert_eq!(
+            parse_since("2026-11-27T09:00:02.118Z").unwrap().to_string(),
+            "2026-11-27T09:00:02.118Z"
+        );
+        let before = now_ms();
+        let ago = parse_since("2d").unwrap().unix_ms();
+        assert!((before - 2 * 86_400_000 - 1000..=now_ms() - 2 * 86_400_000).contains(&ago));
+        let ago = parse_since("90m").unwrap().unix_ms();
+        assert!(ago <= now_ms() - 90 * 60_000);
+        for bad in [
+            "yesterday",
+            "2026-13-01",
+            "2026-11-27T09:00",
+            "d",
+            "-3d",
+            "",
+        ] {
+            assert!(parse_since(bad).is_err(), "{bad}");
+        }
+        let _: Timestamp = parse_since("0").unwrap();
     }
 }
 

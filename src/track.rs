@@ -15,7 +15,8 @@ use crate::Exit;
 use crate::api::{Client, Run};
 use crate::error::Result;
 use crate::lockfile::{
-    JobError, JobStatus, Ledger, NewOrder, OrderMetrics, OrderStatus, OrderUpdate, Timestamp,
+    JobError, JobStatus, Ledger, NewOrder, OrderMetrics, OrderStatus, OrderUpdate, SegmentRecords,
+    Timestamp,
 };
 use crate::target::Target;
 
@@ -44,6 +45,8 @@ pub(crate) struct Tracked {
     pub(crate) lockfile: PathBuf,
     /// The plan's `name`: its lockfile must record it.
     pub(crate) name: String,
+    /// The checked plan, for its `expect` bounds ([`crate::expect`]).
+    pub(crate) plan: crate::plan::Plan,
 }
 
 /// Order counts over the plans polled.
@@ -55,6 +58,9 @@ pub(crate) struct Tally {
     pub(crate) in_flight: usize,
     /// Orders whose run the platform does not know (404).
     pub(crate) lost: usize,
+    /// Orders whose run succeeded with numbers outside the plan's `expect` (a failed order
+    /// that also breaks them counts as failed).
+    pub(crate) unexpected: usize,
     /// Jobs whose outcome is still unknown after this poll.
     pub(crate) in_doubt: usize,
     /// Jobs found to have been received (settled) or not, this poll.
@@ -67,18 +73,19 @@ impl Tally {
         self.failed += other.failed;
         self.in_flight += other.in_flight;
         self.lost += other.lost;
+        self.unexpected += other.unexpected;
         self.in_doubt += other.in_doubt;
         self.settled += other.settled;
     }
 
     /// Orders counted.
     pub(crate) fn total(&self) -> usize {
-        self.succeeded + self.failed + self.in_flight + self.lost
+        self.succeeded + self.failed + self.in_flight + self.lost + self.unexpected
     }
 
-    /// 1 when an order failed or was lost, else 0.
+    /// 1 when an order failed, was lost or is unexpected, else 0.
     pub(crate) fn exit(&self) -> Exit {
-        if self.failed > 0 || self.lost > 0 {
+        if self.failed > 0 || self.lost > 0 || self.unexpected > 0 {
             Exit::Failure
         } else {
             Exit::Success
@@ -96,6 +103,25 @@ pub(crate) struct LostOrder {
     pub(crate) run_id: Option<String>,
 }
 
+/// An order whose run finished `failed`, `partialSuccess` or `cancelled`, with what the
+/// platform said about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct FailedOrder {
+    pub(crate) segment: String,
+    /// The destination dataflow.
+    pub(crate) destination: String,
+    /// The plan's `run` number of the activation.
+    pub(crate) run: u64,
+    pub(crate) run_id: Option<String>,
+    pub(crate) status: String,
+    /// `outputRecords` and `failedRecords` of the run, when reported.
+    pub(crate) output_records: Option<u64>,
+    pub(crate) failed_records: Option<u64>,
+    /// The run's errors (`statusSummary.errors[]`) as recorded.
+    pub(crate) errors: Vec<serde_json::Value>,
+}
+
 /// What one poll of one plan found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -103,6 +129,10 @@ pub(crate) struct PlanStatus {
     #[serde(flatten)]
     pub(crate) tally: Tally,
     pub(crate) lost_orders: Vec<LostOrder>,
+    /// Every order of the lockfile whose run failed or partly failed.
+    pub(crate) failed_orders: Vec<FailedOrder>,
+    /// The plan's `expect` bounds broken by finished runs of its current intent.
+    pub(crate) unexpected_orders: Vec<crate::expect::Unexpected>,
 }
 
 /// Polls one plan's lockfile under its lock and writes back what changed.
@@ -290,7 +320,7 @@ pub(crate) async fn poll_plan(
             });
             continue;
         };
-        let update = order_update(&run);
+        let update = order_update(&run, &order.segment);
         tracing::debug!(
             segment = %order.segment,
             run_id = %run.id,
@@ -299,17 +329,29 @@ pub(crate) async fn poll_plan(
         );
         lockfile.order_mut(at)?.update(update);
     }
-    for order in lockfile
-        .runs
-        .iter()
-        .flat_map(|r| &r.jobs)
-        .flat_map(|j| &j.orders)
-    {
-        match &order.status {
-            OrderStatus::Success => tally.succeeded += 1,
-            OrderStatus::Lost => tally.lost += 1,
-            s if s.is_final() => tally.failed += 1,
-            _ => tally.in_flight += 1,
+    let (unexpected, marked) = crate::expect::check(&plan.plan, &lockfile);
+    let mut failed_orders = Vec::new();
+    for (r, run) in lockfile.runs.iter().enumerate() {
+        for (j, job) in run.jobs.iter().enumerate() {
+            for (o, order) in job.orders.iter().enumerate() {
+                if order.status.is_final() && order.status != OrderStatus::Success {
+                    failed_orders.push(FailedOrder {
+                        segment: order.segment.clone(),
+                        destination: order.order.clone(),
+                        run: run.run,
+                        run_id: order.run_id.clone(),
+                        status: order.status.to_string(),
+                        output_records: order.metrics.and_then(|m| m.output_records),
+                        failed_records: order.metrics.and_then(|m| m.failed_records),
+                        errors: order.errors.clone(),
+                    });
+                }
+                if order.status == OrderStatus::Success && marked.contains(&(r, j, o)) {
+                    tally.unexpected += 1;
+                    continue;
+                }
+                count(&mut tally, &order.status);
+            }
         }
     }
     if lockfile != before {
@@ -317,12 +359,31 @@ pub(crate) async fn poll_plan(
         ledger.save()?;
         tracing::info!(lockfile = %path.display(), "lockfile updated");
     }
-    Ok(PlanStatus { tally, lost_orders })
+    Ok(PlanStatus {
+        tally,
+        lost_orders,
+        failed_orders,
+        unexpected_orders: unexpected,
+    })
 }
 
-fn order_update(run: &Run) -> OrderUpdate {
+/// Counts an order by its status.
+fn count(tally: &mut Tally, status: &OrderStatus) {
+    match status {
+        OrderStatus::Success => tally.succeeded += 1,
+        OrderStatus::Lost => tally.lost += 1,
+        s if s.is_final() => tally.failed += 1,
+        _ => tally.in_flight += 1,
+    }
+}
+
+/// What a polled run says about the order of `segment`: its status, times, errors, and its
+/// metrics (the run's records, files and bytes, and the segment's own records when the run has
+/// an `entitySummaries` entry `segment:<id>` for it).
+fn order_update(run: &Run, segment: &str) -> OrderUpdate {
     let records = run.records();
     let files = run.files();
+    let size = &run.metrics.size_summary;
     OrderUpdate {
         status: OrderStatus::from_platform(run.status().as_str()),
         run_id: Some(run.id.clone()),
@@ -335,6 +396,13 @@ fn order_update(run: &Run) -> OrderUpdate {
             failed_records: records.failed,
             input_files: files.input,
             output_files: files.output,
+            input_bytes: size.input_bytes,
+            output_bytes: size.output_bytes,
+            segment: run.segment_records(segment).map(|r| SegmentRecords {
+                input_records: r.input,
+                output_records: r.output,
+                failed_records: r.failed,
+            }),
         }),
         errors: run
             .errors()

@@ -5,6 +5,7 @@ pub(crate) mod completions;
 pub(crate) mod emulator;
 pub(crate) mod init;
 pub(crate) mod lock;
+pub(crate) mod log;
 pub(crate) mod online;
 pub(crate) mod plan;
 pub(crate) mod schema;

@@ -48,6 +48,7 @@ fn status(args: &StatusArgs, style: Style, report: &mut output::status::Report) 
             shown: PathBuf::from(&*plan.path),
             file: plan.file.to_path_buf(),
             name: plan.name.clone(),
+            plan: plan.clone(),
         })
         .filter(|t| t.lockfile.exists())
         .collect();

@@ -89,7 +89,7 @@ pub enum LockfileError {
     },
 
     #[error(
-        "the lockfile `{path}` has `lockfileVersion` {found}; this aepact reads versions 1 and 2"
+        "the lockfile `{path}` has `lockfileVersion` {found}; this aepact reads versions 1 to 3"
     )]
     #[diagnostic(
         code(aepact::lockfile::version),

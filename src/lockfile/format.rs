@@ -16,12 +16,16 @@ use crate::time::Timestamp;
 /// The lockfile format this version of aepact writes.
 ///
 /// Version 2 added each run's `override` (the platform's recent runs that `apply` was told to
-/// send past, see `docs/lockfile.md`) and the order status `lost`. Version 1 files are read as
-/// version 2 with no override, and written back as version 2 on their next change.
-pub const LOCKFILE_VERSION: u32 = 2;
+/// send past, see `docs/lockfile.md`) and the order status `lost`. Version 3 (issue 11, proof
+/// of delivery) added each run's `appliedBy` and, in an order's `metrics`, the run's bytes and
+/// the segment's own record counts. Older files are read as version 3 with those fields `null`,
+/// and written back as version 3 on their next change. The version moved so that an older
+/// aepact, which refuses unknown keys, says "another `lockfileVersion`: upgrade aepact" rather
+/// than pointing at an unknown key.
+pub const LOCKFILE_VERSION: u32 = 3;
 
 /// Every lockfile format this version of aepact reads.
-pub const READABLE_VERSIONS: [u32; 2] = [1, 2];
+pub const READABLE_VERSIONS: [u32; 3] = [1, 2, 3];
 
 /// A plan's lockfile: the append-only history of its activations, one [`RunRecord`] per
 /// `apply`.
@@ -50,6 +54,11 @@ pub struct RunRecord {
     pub intent_digest: String,
     /// When the apply started (before its first job was recorded).
     pub applied_at: Timestamp,
+    /// Who applied it, when known at apply time: `GITHUB_ACTOR`, else `GITLAB_USER_LOGIN`,
+    /// else `USER` (a login name, never a token). `null` when none was set, and in files
+    /// before version 3.
+    #[serde(default)]
+    pub applied_by: Option<String>,
     /// The platform base URL the jobs went to (no credentials, query or fragment).
     pub endpoint: String,
     /// The IMS organisation ID (`x-gw-ims-org-id`).
@@ -237,7 +246,8 @@ pub struct OrderRecord {
     pub checked_at: Option<Timestamp>,
 }
 
-/// Record and file counts of a run (`recordSummary`, `fileSummary`).
+/// Record, file and byte counts of a run (`recordSummary`, `fileSummary`, `sizeSummary`), and
+/// the order's segment's own record counts when the run reports them per segment.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct OrderMetrics {
@@ -246,6 +256,37 @@ pub struct OrderMetrics {
     pub failed_records: Option<u64>,
     pub input_files: Option<u64>,
     pub output_files: Option<u64>,
+    /// `sizeSummary.inputBytes`; absent before version 3.
+    #[serde(default)]
+    pub input_bytes: Option<u64>,
+    /// `sizeSummary.outputBytes`; absent before version 3.
+    #[serde(default)]
+    pub output_bytes: Option<u64>,
+    /// The segment's entry of `recordSummary.targetSummaries[].entitySummaries[]`
+    /// (`id: segment:<audience ID>`, a shape the platform's documentation leaves UNCONFIRMED);
+    /// `null` when the run reports no such entry. One run may carry several segments, so the
+    /// counts above are the run's and these the segment's.
+    #[serde(default)]
+    pub segment: Option<SegmentRecords>,
+}
+
+/// One segment's record counts within a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SegmentRecords {
+    pub input_records: Option<u64>,
+    pub output_records: Option<u64>,
+    pub failed_records: Option<u64>,
+}
+
+impl OrderMetrics {
+    /// The records exported for the order's segment: the segment's own count when the run
+    /// reports one, else the run's output count.
+    pub fn segment_exported(&self) -> Option<u64> {
+        self.segment
+            .and_then(|s| s.output_records)
+            .or(self.output_records)
+    }
 }
 
 /// A flow run's status as the platform reports it (`metrics.statusSummary.status`).

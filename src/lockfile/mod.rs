@@ -12,6 +12,8 @@
 //! - `store.rs`: the one save path, [`Ledger`] (the plan's [`LockGuard`], an atomic
 //!   write that never overwrites a file changed on disk);
 //! - [`verify`]: what `aepact lock verify` checks, beyond what `apply` refuses;
+//! - [`history`]: the activation history `aepact log` prints, and which lockfiles a list of
+//!   paths names (shared with `lock verify`);
 //! - `error.rs`: [`LockfileError`], whose codes `verify`'s problem kinds share
 //!   ([`verify::ProblemKind`]).
 //!
@@ -20,6 +22,7 @@
 
 mod error;
 mod format;
+pub mod history;
 mod parse;
 mod state;
 mod store;
@@ -29,10 +32,11 @@ pub use self::error::LockfileError;
 pub use self::format::{
     EMULATOR_ENDPOINT, ExportsRecord, ExportsSpec, JobError, JobRecord, JobStatus,
     LOCKFILE_VERSION, Lockfile, OrderMetrics, OrderRecord, OrderStatus, OverriddenRun,
-    READABLE_VERSIONS, RunOverride, RunRecord, redact_endpoint, run_id_from_status_url,
+    READABLE_VERSIONS, RunOverride, RunRecord, SegmentRecords, redact_endpoint,
+    run_id_from_status_url,
 };
 pub use self::parse::Problem;
-pub use self::state::{JobRef, NewOrder, NewRun, OrderRef, OrderUpdate};
+pub use self::state::{JobRef, NewOrder, NewRun, OrderRef, OrderUpdate, actor_from};
 pub use self::store::{Ledger, LockGuard, file_digest, lockfile_path};
 pub use crate::digest::sha256_hex;
 pub use crate::time::{Timestamp, TimestampError};

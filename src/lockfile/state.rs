@@ -27,6 +27,8 @@ pub struct NewRun {
     pub run: u64,
     pub intent_digest: String,
     pub applied_at: Timestamp,
+    /// Who applied it ([`actor_from`]), if known.
+    pub applied_by: Option<String>,
     /// The platform base URL; user info, query and fragment are removed before recording.
     pub endpoint: String,
     pub org: String,
@@ -37,6 +39,24 @@ pub struct NewRun {
     pub requests: Vec<AdhocRequest>,
     /// The platform's recent runs an explicit override sent past, if one was given.
     pub override_: Option<RunOverride>,
+}
+
+/// Who is applying, as a run records it (`appliedBy`): the first of `GITHUB_ACTOR`,
+/// `GITLAB_USER_LOGIN` and `USER` that `var` gives a non-blank value for, trimmed and with
+/// control characters removed; `None` when none is set. Only these three login names are ever
+/// read: a token variable can never end up here.
+pub fn actor_from(var: impl Fn(&str) -> Option<String>) -> Option<String> {
+    ["GITHUB_ACTOR", "GITLAB_USER_LOGIN", "USER"]
+        .iter()
+        .filter_map(|name| var(name))
+        .map(|value| {
+            value
+                .chars()
+                .filter(|c| !c.is_control())
+                .collect::<String>()
+        })
+        .map(|value| value.trim().to_owned())
+        .find(|value| !value.is_empty())
 }
 
 /// An order as the ad-hoc response returns it.
@@ -303,6 +323,7 @@ impl Lockfile {
             run: new.run,
             intent_digest: new.intent_digest,
             applied_at: new.applied_at,
+            applied_by: new.applied_by,
             endpoint: redact_endpoint(&new.endpoint),
             org: new.org,
             sandbox: new.sandbox,
@@ -737,5 +758,30 @@ mod tests {
         assert_eq!((order.created_at, order.started_at), (t(1), t(2)));
         assert_eq!((order.finished_at, order.checked_at), (t(4), t(5)));
         assert_eq!(order.metrics.unwrap().output_records, Some(9));
+    }
+
+    #[test]
+    fn the_actor_is_the_first_login_name_set() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        assert_eq!(
+            actor_from(env(&[("USER", "ci"), ("GITHUB_ACTOR", "octocat")])).as_deref(),
+            Some("octocat")
+        );
+        assert_eq!(
+            actor_from(env(&[("USER", "ci"), ("GITLAB_USER_LOGIN", "  tanuki\n")])).as_deref(),
+            Some("tanuki")
+        );
+        assert_eq!(
+            actor_from(env(&[("GITHUB_ACTOR", " "), ("USER", "ci")])).as_deref(),
+            Some("ci")
+        );
+        assert_eq!(actor_from(env(&[("AEP_CLIENT_SECRET", "s")])), None);
     }
 }

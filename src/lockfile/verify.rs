@@ -19,7 +19,6 @@ use std::path::{Path, PathBuf};
 use super::error::LockfileError;
 use super::format::{ExportsSpec, JobRecord, JobStatus, Lockfile, redact_endpoint};
 use super::parse::utf8;
-use super::store::lockfile_path;
 use crate::api::{AdhocApiVersion, AdhocRequest};
 use crate::plan::{CheckOptions, check_paths};
 
@@ -210,54 +209,10 @@ impl VerifyReport {
 /// (hidden directories such as `.git` and `.aepact` are skipped, symbolic links are not
 /// followed), so a lockfile whose plan was deleted or does not validate is checked too.
 pub fn verify_paths(paths: &[PathBuf]) -> VerifyReport {
-    let mut report = VerifyReport::default();
-    let mut found: Vec<PathBuf> = Vec::new();
-    for path in paths {
-        match std::fs::metadata(path) {
-            Err(_) if std::fs::symlink_metadata(path).is_err() => {
-                report.missing.push(path.display().to_string());
-            }
-            Ok(meta) if meta.is_dir() => walk(path, &mut found),
-            _ => {
-                let name = path.to_string_lossy();
-                if name.ends_with(".yaml") || name.ends_with(".yml") {
-                    let lock = lockfile_path(path);
-                    if lock.exists() {
-                        found.push(lock);
-                    }
-                } else {
-                    found.push(path.clone());
-                }
-            }
-        }
-    }
-    let mut seen = BTreeSet::new();
-    found.retain(|p| seen.insert(p.clone()));
-    report.lockfiles = found.iter().map(|p| verify_file(p)).collect();
-    report
-}
-
-/// Every `*.lock.json` below `dir`, in name order.
-fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<_> = entries.filter_map(std::result::Result::ok).collect();
-    entries.sort_by_key(std::fs::DirEntry::file_name);
-    for entry in entries {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        // `file_type` does not follow symbolic links: a link loop cannot trap the walk.
-        let Ok(kind) = entry.file_type() else {
-            continue;
-        };
-        if kind.is_dir() {
-            if !name.starts_with('.') {
-                walk(&entry.path(), found);
-            }
-        } else if kind.is_file() && name.ends_with(".lock.json") {
-            found.push(entry.path());
-        }
+    let (found, missing) = super::history::find_lockfiles(paths);
+    VerifyReport {
+        missing: missing.iter().map(|p| p.display().to_string()).collect(),
+        lockfiles: found.iter().map(|p| verify_file(p)).collect(),
     }
 }
 
@@ -388,7 +343,7 @@ fn parse_problem(err: LockfileError) -> Problem {
                 ProblemKind::Version,
                 line,
                 column,
-                format!("`lockfileVersion` is {found}; this aepact reads versions 1 and 2"),
+                format!("`lockfileVersion` is {found}; this aepact reads versions 1 to 3"),
             )
         },
         other => Problem::whole(ProblemKind::Read, other.to_string()),
@@ -652,6 +607,7 @@ mod tests {
             run: 1,
             intent_digest: String::new(),
             applied_at: Timestamp::from_unix_ms(0).unwrap(),
+            applied_by: None,
             endpoint: "https://platform.adobe.io".into(),
             org: "ORG@AdobeOrg".into(),
             sandbox: "prod".into(),
@@ -708,7 +664,7 @@ mod tests {
             (
                 ProblemKind::Version,
                 Some(
-                    good.replacen("\"lockfileVersion\": 2", "\"lockfileVersion\": 9", 1)
+                    good.replacen("\"lockfileVersion\": 3", "\"lockfileVersion\": 9", 1)
                         .into_bytes(),
                 ),
                 Box::new(load),

@@ -8,6 +8,7 @@ pub mod human;
 pub mod json;
 pub mod junit;
 pub mod lock;
+pub(crate) mod log;
 pub mod plan;
 pub mod sarif;
 pub(crate) mod status;

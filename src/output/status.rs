@@ -13,9 +13,47 @@ use crate::track::{PlanStatus, Tally};
 pub(crate) const NO_LOCKFILES: &str =
     "No lockfiles found for these plans: nothing has been applied yet.\n";
 
-/// One plan's line, and a line per order found lost.
+/// One plan's line, and a line per order found lost, per order whose run failed or partly
+/// failed (with the platform's errors), and per `expect` broken.
 pub(crate) fn plan(path: &Path, status: &PlanStatus) -> String {
+    let esc = super::escape_controls;
     let mut out = line(&status.tally, path);
+    for failed in &status.failed_orders {
+        let mut numbers = String::new();
+        if let Some(output) = failed.output_records {
+            numbers.push_str(&format!(
+                ": {} exported",
+                plural(output as usize, "record", "records")
+            ));
+            if let Some(f) = failed.failed_records {
+                numbers.push_str(&format!(", {f} failed"));
+            }
+        }
+        out.push_str(&format!(
+            "  {}: segment `{}` to `{}` (run {}){numbers}\n",
+            esc(&failed.status),
+            esc(&failed.segment),
+            esc(&failed.destination),
+            failed.run,
+        ));
+        for error in &failed.errors {
+            out.push_str(&format!("    {}\n", esc(&run_error(error))));
+        }
+    }
+    for unexpected in &status.unexpected_orders {
+        let what = match &unexpected.segment {
+            Some(segment) => format!(
+                "segment `{}` to `{}`",
+                esc(segment),
+                esc(&unexpected.destination)
+            ),
+            None => format!("destination `{}`", esc(&unexpected.destination)),
+        };
+        out.push_str(&format!(
+            "  unexpected: {what} (run {}): {}\n",
+            unexpected.run, unexpected.message
+        ));
+    }
     for lost in &status.lost_orders {
         out.push_str(&format!(
             "  lost: segment `{}` to `{}`: the platform does not know run `{}` (HTTP 404); it was not sent to this platform, or the platform dropped it\n",
@@ -25,6 +63,17 @@ pub(crate) fn plan(path: &Path, status: &PlanStatus) -> String {
         ));
     }
     out
+}
+
+/// A run error as recorded (`{code, message}`): `CODE: message`, or its JSON when it has
+/// neither.
+fn run_error(error: &serde_json::Value) -> String {
+    let field = |key: &str| error.get(key).and_then(serde_json::Value::as_str);
+    match (field("code"), field("message")) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(text), None) | (None, Some(text)) => text.to_owned(),
+        (None, None) => error.to_string(),
+    }
 }
 
 fn line(tally: &Tally, plan: &Path) -> String {
@@ -37,6 +86,9 @@ fn line(tally: &Tally, plan: &Path) -> String {
     );
     if tally.lost > 0 {
         line.push_str(&format!(", {} lost", tally.lost));
+    }
+    if tally.unexpected > 0 {
+        line.push_str(&format!(", {} unexpected", tally.unexpected));
     }
     if tally.settled > 0 {
         line.push_str(&format!(
@@ -72,11 +124,24 @@ pub(crate) fn summary(tally: &Tally, style: Style) -> String {
                 style.paint(red, "failed")
             ),
         }
+    } else if tally.unexpected > 0 {
+        format!(
+            "Status: {} of {orders} {} (the numbers break the plan's `expect`).",
+            tally.unexpected,
+            style.paint(red, "unexpected")
+        )
     } else if tally.in_flight > 0 {
         format!("Status: {} of {orders} in flight.", tally.in_flight)
     } else {
         format!("Status: all {orders} {}.", style.paint(green, "succeeded"))
     };
+    if tally.unexpected > 0 && (tally.failed > 0 || tally.lost > 0) {
+        line.push_str(&format!(
+            " {} {} (the numbers break the plan's `expect`).",
+            tally.unexpected,
+            style.paint(red, "unexpected")
+        ));
+    }
     if tally.in_doubt > 0 {
         line.push_str(&format!(
             " {} not settled yet.",

@@ -67,6 +67,7 @@ codes! {
     DuplicateDestination = "duplicate_destination": "a destination is listed twice",
     DuplicateSegment = "duplicate_segment": "a segment is listed twice under one destination",
     TooManySegments = "too_many_segments": "one job would activate more distinct segments than the platform allows",
+    ExpectBounds = "expect_bounds": "an `expect` has `minRecords` greater than `maxRecords`",
     // Guardrails across the plans of one invocation.
     DuplicateName = "duplicate_name": "two plans have the same `name`",
     SharedLockfile = "shared_lockfile": "two plan files would keep their records in the same lockfile (`a.yaml` and `a.yml`)",

@@ -192,6 +192,8 @@ pub fn check_plan(
         }
     });
 
+    check_expectations(&raw, doc, source, out);
+
     let distinct: Vec<u64> = segments.iter().map(|listed| listed.key).collect();
     if out.len() > errors_before || !want_plan {
         return (distinct, None);
@@ -212,6 +214,10 @@ pub fn check_plan(
             .destinations
             .into_iter()
             .map(|d| Destination {
+                expect: d
+                    .expect
+                    .as_ref()
+                    .map(crate::plan::model::RawExpect::to_expect),
                 id: d.id,
                 name: d.name,
                 segments: d
@@ -228,6 +234,50 @@ pub fn check_plan(
         policy: None,
     };
     (distinct, Some(plan))
+}
+
+/// Every `expect` (of a destination or a segment) has `minRecords <= maxRecords`: bounds no
+/// number can meet would make every activation `unexpected`.
+fn check_expectations(
+    raw: &RawPlan,
+    doc: &Document,
+    source: &SourceFile,
+    out: &mut Vec<Diagnostic>,
+) {
+    let mut check = |expect: Option<&crate::plan::model::RawExpect>, at: String| {
+        let Some(bounds) = expect.map(crate::plan::model::RawExpect::to_expect) else {
+            return;
+        };
+        let (Some(min), Some(max)) = (bounds.min_records, bounds.max_records) else {
+            return;
+        };
+        if min <= max {
+            return;
+        }
+        out.push(
+            Diagnostic::at(
+                Code::ExpectBounds,
+                source,
+                doc.spans.node(&format!("{at}/minRecords")),
+                format!("`expect` asks for at least {min} records and at most {max}: no number of records meets both"),
+            )
+            .with_label_text(format!("at least {min}"))
+            .with_label(doc.spans.node(&format!("{at}/maxRecords")), format!("at most {max}"))
+            .with_pointer(format!("{at}/minRecords"))
+            .with_help("make `minRecords` at most `maxRecords`, or leave one of them out"),
+        );
+    };
+    for (d, dest) in raw.destinations.iter().enumerate() {
+        check(dest.expect.as_ref(), format!("/destinations/{d}/expect"));
+        for (s, segment) in dest.segments.iter().enumerate() {
+            if let RawSegment::Detailed(detail) = segment {
+                check(
+                    detail.expect.as_ref(),
+                    format!("/destinations/{d}/segments/{s}/expect"),
+                );
+            }
+        }
+    }
 }
 
 fn check_exports(

@@ -212,6 +212,54 @@ pub struct RawDestination {
     /// Segments (audiences) to activate: bare IDs or `{id, name}` entries.
     #[schemars(length(min = 1))]
     pub segments: Vec<RawSegment>,
+    /// How many records an activation to this destination should export in all (the sum over
+    /// its runs); `aepact status` marks its orders `unexpected` and exits 1 when the finished
+    /// runs' numbers are outside these bounds. Not part of the intent: changing it does not
+    /// activate the plan again.
+    #[serde(default)]
+    pub expect: Option<RawExpect>,
+}
+
+/// Bounds on the records an activation exports, checked by `aepact status` once its runs have
+/// finished. Either bound may be left out; `minRecords` must not exceed `maxRecords`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawExpect {
+    /// At least this many records exported.
+    #[serde(default)]
+    pub min_records: Option<WholeNumber>,
+    /// At most this many records exported.
+    #[serde(default)]
+    pub max_records: Option<WholeNumber>,
+}
+
+impl RawExpect {
+    /// The checked bounds (the guardrails check `min <= max` first).
+    pub fn to_expect(&self) -> Expect {
+        Expect {
+            min_records: self.min_records.map(|n| n.0),
+            max_records: self.max_records.map(|n| n.0),
+        }
+    }
+}
+
+/// A plan's bounds on the records exported, for `status` to compare finished runs with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Expect {
+    pub min_records: Option<u64>,
+    pub max_records: Option<u64>,
+}
+
+impl Expect {
+    /// What is wrong with `exported` records, in words ("the plan expects at least 100"), or
+    /// `None` when it is within the bounds.
+    pub fn broken_by(&self, exported: u64) -> Option<String> {
+        match (self.min_records, self.max_records) {
+            (Some(min), _) if exported < min => Some(format!("the plan expects at least {min}")),
+            (_, Some(max)) if exported > max => Some(format!("the plan expects at most {max}")),
+            _ => None,
+        }
+    }
 }
 
 /// A segment: a bare ID, or an `{id, name}` mapping.
@@ -235,6 +283,12 @@ pub struct RawSegmentDetail {
     #[serde(default)]
     #[schemars(with = "String")]
     pub name: Option<String>,
+    /// How many records activating this segment to this destination should export;
+    /// `aepact status` marks the order `unexpected` and exits 1 when the finished run's number
+    /// is outside these bounds. Not part of the intent: changing it does not activate the plan
+    /// again.
+    #[serde(default)]
+    pub expect: Option<RawExpect>,
 }
 
 impl RawSegment {
@@ -255,10 +309,15 @@ impl RawSegment {
     /// The checked segment, taking the strings over.
     pub fn into_segment(self) -> Segment {
         match self {
-            RawSegment::Bare(id) => Segment { id, name: None },
+            RawSegment::Bare(id) => Segment {
+                id,
+                name: None,
+                expect: None,
+            },
             RawSegment::Detailed(d) => Segment {
                 id: d.id,
                 name: d.name,
+                expect: d.expect.as_ref().map(RawExpect::to_expect),
             },
         }
     }
@@ -305,12 +364,16 @@ pub struct Destination {
     pub id: String,
     pub name: Option<String>,
     pub segments: Vec<Segment>,
+    /// The destination's `expect`: bounds on the records of all its runs together.
+    pub expect: Option<Expect>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Segment {
     pub id: String,
     pub name: Option<String>,
+    /// The segment's `expect`: bounds on the records of its run to this destination.
+    pub expect: Option<Expect>,
 }
 
 /// One ad-hoc activation request: destinations, each with the segments it gets in this job.

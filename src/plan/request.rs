@@ -72,8 +72,10 @@ mod tests {
                 .map(|s| Segment {
                     id: (*s).into(),
                     name: None,
+                    expect: None,
                 })
                 .collect(),
+            expect: None,
         };
         Plan {
             path: Arc::from("p.yaml"),

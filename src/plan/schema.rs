@@ -606,11 +606,11 @@ mod tests {
         );
         assert_eq!(
             allowed_keys(&schema, "/destinations/0/segments/1"),
-            ["id", "name"]
+            ["expect", "id", "name"]
         );
         assert_eq!(
             allowed_keys(&schema, "/destinations/3"),
-            ["id", "name", "segments"]
+            ["expect", "id", "name", "segments"]
         );
     }
 

@@ -160,6 +160,10 @@ const NEUTRAL_ENV: &[(&str, &str)] = &[
     ("AEP_SANDBOX", ""),
     ("AEP_PLATFORM_URL", ""),
     ("AEP_IMS_URL", ""),
+    // Who applies (a run's `appliedBy`): never the developer's or CI's login.
+    ("GITHUB_ACTOR", ""),
+    ("GITLAB_USER_LOGIN", ""),
+    ("USER", ""),
     ("AEP_ADHOC_API_VERSION", "1"),
     ("AEPACT_CONCURRENCY", "8"),
     ("AEPACT_POLICY", ""),

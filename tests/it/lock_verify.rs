@@ -313,12 +313,12 @@ fn the_same_intent_activated_twice_is_reported() {
 fn non_utf8_and_unknown_version_are_reported() {
     let a = Applied::new();
     let good = a.lock_text();
-    a.write_lock(&good.replacen("\"lockfileVersion\": 2", "\"lockfileVersion\": 7", 1));
+    a.write_lock(&good.replacen("\"lockfileVersion\": 3", "\"lockfileVersion\": 7", 1));
     let out = a.run(&["lock", "verify", PLAN]);
     assert_eq!(
         problem_lines(&out),
         [
-            "plans/flash-sale.lock.json:2:3: `lockfileVersion` is 7; this aepact reads versions 1 and 2"
+            "plans/flash-sale.lock.json:2:3: `lockfileVersion` is 7; this aepact reads versions 1 to 3"
         ]
     );
     let json = a.run(&["lock", "verify", "--format", "json", PLAN]).json();

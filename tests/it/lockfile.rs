@@ -46,6 +46,7 @@ fn new_run(run: u64, digest: &str, start: i64, requests: Vec<serde_json::Value>)
         run,
         intent_digest: digest.to_owned(),
         applied_at: at(start),
+        applied_by: None,
         endpoint: "https://platform.adobe.io".to_owned(),
         org: ORG.to_owned(),
         sandbox: "prod".to_owned(),
@@ -138,6 +139,13 @@ fn every_state() -> Lockfile {
             failed_records: Some(1),
             input_files: Some(1),
             output_files: Some(1),
+            input_bytes: Some(12_000),
+            output_bytes: Some(11_880),
+            segment: Some(aepact::lockfile::SegmentRecords {
+                input_records: Some(100),
+                output_records: Some(99),
+                failed_records: Some(1),
+            }),
         }),
         errors: vec![],
         checked_at: at(70),
@@ -293,7 +301,7 @@ fn load_then_save_is_byte_identical() {
     assert_eq!(fs::read(&path).unwrap(), first);
     let text = String::from_utf8(first).unwrap();
     assert!(text.ends_with("}\n") && !text.ends_with("\n\n"));
-    assert!(text.starts_with("{\n  \"lockfileVersion\": 2,\n  \"plan\": "));
+    assert!(text.starts_with("{\n  \"lockfileVersion\": 3,\n  \"plan\": "));
 }
 
 /// Version 1 lockfiles (before `override` and `lost`) are read, and written back as version 2.
@@ -303,14 +311,50 @@ fn version_1_lockfiles_are_read_and_upgraded_on_write() {
     let lock = every_state();
     let v1 = lock
         .to_json()
-        .replacen("\"lockfileVersion\": 2", "\"lockfileVersion\": 1", 1)
-        .replace("      \"override\": null,\n", "");
-    assert!(!v1.contains("override"));
+        .replacen("\"lockfileVersion\": 3", "\"lockfileVersion\": 1", 1)
+        .replace("      \"override\": null,\n", "")
+        .replace("      \"appliedBy\": null,\n", "");
+    assert!(!v1.contains("override") && !v1.contains("appliedBy"));
     fs::write(&path, &v1).unwrap();
     let loaded = Lockfile::load(&path).unwrap().unwrap();
     assert_eq!(loaded, lock);
     save(&loaded, &path);
     assert_eq!(fs::read_to_string(&path).unwrap(), lock.to_json());
+}
+
+/// Version 2 lockfiles (before `appliedBy` and the bytes and segment counts of `metrics`) are
+/// read with those `null`, and written back as version 3 (issue 11).
+#[test]
+fn version_2_lockfiles_are_read_and_upgraded_on_write() {
+    let (_dir, path) = scratch();
+    let v2 = r#"{"lockfileVersion": 2, "plan": "p", "runs": [{"run": 1, "intentDigest": "sha256:0",
+      "appliedAt": "2026-11-27T09:00:02.118Z", "endpoint": "https://platform.adobe.io",
+      "org": "O@AdobeOrg", "sandbox": "prod", "apiVersion": 1,
+      "exports": {"spec": "latest", "resolved": ["1"]}, "override": null, "jobs": [{"index": 0,
+      "status": "submitted", "sentAt": "2026-11-27T09:00:02.431Z",
+      "request": {"activationInfo": {"d": ["s"]}, "exportIds": ["1"]}, "error": null,
+      "reconciledAt": null, "orders": [{"segment": "s", "order": "d",
+      "statusUrl": "https://platform.adobe.io/data/foundation/flowservice/runs/r", "runId": "r",
+      "status": "success", "createdAt": null, "startedAt": null, "finishedAt": null,
+      "metrics": {"inputRecords": 5, "outputRecords": 4, "failedRecords": 1, "inputFiles": 1,
+      "outputFiles": 1}, "errors": [], "checkedAt": null}]}]}]}"#;
+    fs::write(&path, v2).unwrap();
+    let loaded = Lockfile::load(&path).unwrap().unwrap();
+    assert_eq!(loaded.lockfile_version, 3);
+    assert_eq!(loaded.runs[0].applied_by, None);
+    let metrics = loaded.runs[0].jobs[0].orders[0].metrics.unwrap();
+    assert_eq!(
+        (
+            metrics.output_records,
+            metrics.output_bytes,
+            metrics.segment
+        ),
+        (Some(4), None, None)
+    );
+    save(&loaded, &path);
+    let text = fs::read_to_string(&path).unwrap();
+    assert!(text.contains("\"lockfileVersion\": 3") && text.contains("\"appliedBy\": null"));
+    assert!(text.contains("\"outputBytes\": null") && text.contains("\"segment\": null"));
 }
 
 #[test]
@@ -674,7 +718,7 @@ fn unknown_lockfile_version_is_refused() {
     let text =
         every_state()
             .to_json()
-            .replacen("\"lockfileVersion\": 2", "\"lockfileVersion\": 3", 1);
+            .replacen("\"lockfileVersion\": 3", "\"lockfileVersion\": 4", 1);
     let (dir, err) = load_err(&text);
     insta::assert_snapshot!(render(&err, dir.path()));
     let (_dir, err) = load_err("{\"lockfileVersion\": \"1\", \"plan\": \"p\", \"runs\": []}\n");

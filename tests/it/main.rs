@@ -9,6 +9,7 @@ mod api;
 mod apply;
 mod apply_wait;
 mod common;
+mod delivery;
 mod discovery;
 mod doc_claims;
 mod docs;

@@ -31,6 +31,7 @@ fixture_snapshot! {
     reports_export_id_leading_zero => "export_id_leading_zero.yaml",
     reports_duplicate_destination => "duplicate_destination.yaml",
     reports_duplicate_segment => "duplicate_segment.yaml",
+    reports_expect_bounds_no_number_meets => "expect_bounds.yaml",
     reports_yaml_syntax_errors => "yaml_syntax.yaml",
     reports_tabs_in_indentation => "tabs.yaml",
     reports_duplicate_keys => "duplicate_key.yaml",

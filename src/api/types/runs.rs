@@ -324,6 +324,40 @@ impl Run {
         }
     }
 
+    /// The record counts of one segment in this run, from its
+    /// `recordSummary.targetSummaries[].entitySummaries[]` entry `segment:<id>` (the shape is
+    /// UNCONFIRMED: the platform's documentation names the path, not its fields; we read
+    /// `inputRecordCount`, `outputRecordCount` and `failedRecordCount`, as the run's own
+    /// summary spells them). Entries of several targets are added up.
+    ///
+    /// Returns `None` when the run has no entry for the segment.
+    pub fn segment_records(&self, segment: &str) -> Option<RecordCounts> {
+        let add = |a: Option<u64>, b: Option<u64>| match (a, b) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(0).saturating_add(b.unwrap_or(0))),
+        };
+        self.metrics
+            .record_summary
+            .target_summaries
+            .iter()
+            .flat_map(|t| &t.entity_summaries)
+            .filter(|e| {
+                e.id.as_deref()
+                    .and_then(|id| id.strip_prefix("segment:"))
+                    .is_some_and(|id| id.eq_ignore_ascii_case(segment))
+            })
+            .map(|e| RecordCounts {
+                input: e.input_record_count,
+                output: e.output_record_count,
+                failed: e.failed_record_count,
+            })
+            .reduce(|a, b| RecordCounts {
+                input: add(a.input, b.input),
+                output: add(a.output, b.output),
+                failed: add(a.failed, b.failed),
+            })
+    }
+
     /// The errors the run reports (`statusSummary.errors[]`).
     pub fn errors(&self) -> &[RunError] {
         &self.metrics.status_summary.errors
