@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 use crate::diff::Change;
 
 /// Version of the saved-plan format (`plan --out`). Version 2 added refused plans with their
-/// reasons, the platform's deliveries of each pair and the record of the runs read.
-pub const SAVED_PLAN_VERSION: u32 = 2;
+/// reasons, the platform's deliveries of each pair and the record of the runs read; version 3
+/// the platform's names beside the labels, the policy file and when a refusal clears (`clearsAt`).
+pub const SAVED_PLAN_VERSION: u32 = 3;
 
 /// The code of a label that disagrees with the platform's name: a warning, a refusal with
 /// `--strict-labels` (`decide::codes::LABEL_MISMATCH`).

@@ -21,16 +21,19 @@ pub fn load(paths: &[PathBuf]) -> Result<Option<PlanSet>> {
         Ok(v) => v,
         Err(_) => return Ok(None),
     };
-    if value.get("aepactPlanVersion").is_none() {
+    let Some(version) = value.get("aepactPlanVersion") else {
         return Ok(None);
+    };
+    // The version first: a saved plan of another format may have fields this one lacks, and
+    // "plan again with this aepact" is the answer, not a field error.
+    if version.as_u64() != Some(u64::from(SAVED_PLAN_VERSION)) {
+        return Err(crate::error::Error::SavedPlan(format!(
+            "`{}` is a saved plan of format {version}, which this aepact does not read (it reads {SAVED_PLAN_VERSION})",
+            path.display(),
+        )));
     }
     match serde_json::from_value::<PlanSet>(value) {
-        Ok(set) if set.aepact_plan_version == SAVED_PLAN_VERSION => Ok(Some(set)),
-        Ok(set) => Err(crate::error::Error::SavedPlan(format!(
-            "`{}` is a saved plan of format {}, which this aepact does not read (it reads {SAVED_PLAN_VERSION})",
-            path.display(),
-            set.aepact_plan_version
-        ))),
+        Ok(set) => Ok(Some(set)),
         Err(e) => Err(crate::error::Error::SavedPlan(format!(
             "`{}` is not a valid saved plan: {e}",
             path.display()

@@ -456,7 +456,7 @@ fn plan_output_in_every_format() {
         "{markdown}"
     );
     let json = o.run(&["plan", "--format", "json", PLAN]).json();
-    assert_eq!(json["aepactPlanVersion"], 2);
+    assert_eq!(json["aepactPlanVersion"], 3);
     assert_eq!(json["plans"][0]["changes"][0]["change"], "added");
     settings().bind(|| {
         insta::assert_snapshot!("plan_human", human);
@@ -594,4 +594,27 @@ fn markdown_comment_stays_under_the_size_budget() {
         40
     );
     assert!(text.contains("left out to stay under GitHub's comment size"));
+}
+
+#[test]
+fn a_saved_plan_of_another_format_is_refused_as_such_whatever_its_fields() {
+    let o = Online::new();
+    let out = o.run(&["plan", "--out", "saved.json", PLAN]);
+    assert_eq!(out.status, 0, "{out}");
+    let path = o.env.path().join("saved.json");
+    let mut saved: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    // A newer aepact's saved plan: another format number and a field this one does not know.
+    saved["aepactPlanVersion"] = json!(4);
+    saved["somethingNew"] = json!({"a": 1});
+    std::fs::write(&path, saved.to_string()).unwrap();
+    let out = o.run(&["apply", "--auto-approve", "saved.json"]);
+    assert_eq!(out.status, 1, "{out}");
+    let said = out.stderr.replace('│', " ");
+    let said = said.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        said.contains("is a saved plan of format 4, which this aepact does not read (it reads 3)")
+            && said.contains("help: make the saved plan again with `aepact plan --out FILE`"),
+        "{out}"
+    );
+    assert_eq!(o.posts(), 0);
 }

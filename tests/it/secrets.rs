@@ -154,7 +154,7 @@ fn canaries_never_reach_output_lockfiles_saved_plans_or_emulator_state() {
     let args = ["plan", "--format", "json", "--out", "plan.json", PLAN];
     // Logs go to stderr only: stdout is still one JSON document.
     let json = runs.run(&oauth, &args, OK).json();
-    assert_eq!(json["aepactPlanVersion"], 2);
+    assert_eq!(json["aepactPlanVersion"], 3);
     let applied = runs.run(&oauth, &["apply", "--auto-approve", "plan.json"], OK);
     // The logs are really there, down to the HTTP stack's own events.
     assert!(
