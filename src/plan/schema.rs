@@ -22,9 +22,14 @@ pub const SCHEMA_PATH: &str = "schemas/plan.schema.json";
 
 /// Generates the plan schema (JSON Schema 2020-12) from the Rust types.
 pub fn generate() -> Value {
+    generate_for::<RawPlan>()
+}
+
+/// The JSON Schema 2020-12 of `T`, as aepact commits its schemas (the plan's, the policy's).
+pub fn generate_for<T: schemars::JsonSchema>() -> Value {
     let mut schema = schemars::generate::SchemaSettings::draft2020_12()
         .into_generator()
-        .into_root_schema_for::<RawPlan>()
+        .into_root_schema_for::<T>()
         .to_value();
     drop_null_defaults(&mut schema);
     schema
@@ -48,7 +53,12 @@ fn drop_null_defaults(value: &mut Value) {
 
 /// The schema as committed: pretty-printed JSON with a trailing newline.
 pub fn generate_text() -> String {
-    let mut text = serde_json::to_string_pretty(&generate())
+    committed_text(&generate())
+}
+
+/// A schema as committed: pretty-printed JSON with a trailing newline.
+pub fn committed_text(schema: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(schema)
         .expect("invariant: a serde_json::Value always serialises");
     text.push('\n');
     text
