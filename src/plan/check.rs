@@ -310,6 +310,34 @@ impl Slot {
 /// `keep_plans` keeps the checked [`Plan`]s in the report (for `plan`/`apply`), with each
 /// file's canonical path; `validate` leaves it off to keep memory flat.
 pub fn check_paths(paths: &[PathBuf], options: &CheckOptions, keep_plans: bool) -> CheckReport {
+    let mut files = Vec::new();
+    let checked = check_each(paths, options, keep_plans, &mut |file| files.push(file));
+    CheckReport {
+        files,
+        skipped: checked.skipped,
+        options: checked.options,
+    }
+}
+
+/// What [`check_each`] found besides the files' reports.
+#[derive(Debug)]
+pub struct Checked {
+    /// As [`CheckReport::skipped`].
+    pub skipped: Vec<Arc<str>>,
+    pub options: CheckOptions,
+}
+
+/// [`check_paths`], handing each file's report to `each` in discovery order (the order of
+/// [`CheckReport::files`]) instead of collecting them, once every file is checked and the
+/// cross-plan checks are done: a caller that writes each report as it comes and drops it
+/// holds no report per file (issue 13: memory stays flat for `validate`'s human and github
+/// output).
+pub fn check_each(
+    paths: &[PathBuf],
+    options: &CheckOptions,
+    keep_plans: bool,
+    each: &mut dyn FnMut(FileReport),
+) -> Checked {
     let targets = discover(paths);
     let count = targets.list.len();
     let slots: Vec<std::sync::Mutex<Option<Slot>>> =
@@ -371,13 +399,12 @@ pub fn check_paths(paths: &[PathBuf], options: &CheckOptions, keep_plans: bool) 
     let Some(uses) = uses.filter(|_| slots.len() == count) else {
         // Only after a worker panicked; keep indices aligned with `targets` by giving up on the
         // cross-plan checks rather than reporting them against the wrong files.
-        let files = slots
-            .into_iter()
-            .zip(&targets.list)
-            .filter_map(|(slot, target)| report_of(slot, target))
-            .collect();
-        return CheckReport {
-            files,
+        for (slot, target) in slots.into_iter().zip(&targets.list) {
+            if let Some(report) = report_of(slot, target) {
+                each(report);
+            }
+        }
+        return Checked {
             skipped: Vec::new(),
             options: *options,
         };
@@ -410,12 +437,6 @@ pub fn check_paths(paths: &[PathBuf], options: &CheckOptions, keep_plans: bool) 
     let mut found = found.into_iter().peekable();
     let is_skipped: Vec<bool> = slots.iter().map(|s| matches!(s, Slot::Skipped)).collect();
     let mut skipped = Vec::new();
-    let mut files: Vec<FileReport> = Vec::with_capacity(
-        slots
-            .iter()
-            .filter(|s| matches!(s, Slot::Report(_) | Slot::Valid(_)))
-            .count(),
-    );
     for (i, (slot, target)) in slots.drain(..).zip(&targets.list).enumerate() {
         let skipped_file = matches!(slot, Slot::Skipped);
         let report = match (slot, target) {
@@ -445,10 +466,9 @@ pub fn check_paths(paths: &[PathBuf], options: &CheckOptions, keep_plans: bool) 
             report.diagnostics.push(diag);
         }
         report.diagnostics.sort_by_key(Diagnostic::sort_key);
-        files.push(report);
+        each(report);
     }
-    CheckReport {
-        files,
+    Checked {
         skipped,
         options: *options,
     }
