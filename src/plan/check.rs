@@ -430,7 +430,13 @@ pub fn check_each(
         }),
         _ => None,
     };
-    found.extend(identity::shared_lockfiles(count, &plan_file, &reload));
+    let file_name = |i: usize| match &targets.list[i] {
+        Target::File(file) if slots[i].is_plan_file() => targets.file_name(file),
+        _ => None,
+    };
+    found.extend(identity::shared_lockfiles(
+        count, &file_name, &plan_file, &reload,
+    ));
     // In file order: a file's own diagnostics come before those found across files, as the
     // reports held them.
     found.sort_by_key(|(i, _)| *i);
