@@ -22,10 +22,14 @@ pub(crate) fn run(args: &ValidateArgs, style: Style) -> Result<Exit> {
     Ok(verdict(report.is_valid()))
 }
 
-/// Checks and writes each file's part of the report as it comes, holding nothing per file.
+/// Checks and writes each file's part of the report as it comes, holding nothing per file
+/// but the rendered diagnostics of files that have some.
 fn streamed(args: &ValidateArgs, options: &CheckOptions, format: stream::Format) -> Result<Exit> {
     let mut report = stream::Validate::new(format, options.segment_limit());
-    let checked = check_each(&args.paths, options, false, &mut |file| report.file(&file));
+    let render = stream::Validate::render(format);
+    let checked = check_each(&args.paths, options, false, Some(&render), &mut |outcome| {
+        report.outcome(outcome);
+    });
     let tally = report.finish(checked.skipped.len())?;
     Ok(verdict(tally.errors == 0))
 }

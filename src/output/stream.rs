@@ -1,12 +1,13 @@
 //! `validate`'s human and github reports written file by file, as
 //! [`check_each`](crate::plan::check_each) hands the reports over, so that no report is held
-//! per file (issue 13: memory stays flat as the number of plans grows). The bytes are those of
-//! [`human::validate`](super::human::validate) and [`github::validate`](super::github::validate)
-//! over the whole report.
+//! per file (issue 13: memory stays flat as the number of plans grows): a file with
+//! diagnostics is held only as its rendered text ([`Validate::render`]), a valid plan as its
+//! name. The bytes are those of [`human::validate`](super::human::validate) and
+//! [`github::validate`](super::github::validate) over the whole report.
 
 pub use super::human::Tally;
 use super::{StdoutStream, Style, github, human};
-use crate::plan::FileReport;
+use crate::plan::{FileReport, Outcome, Rendered};
 
 /// Which report [`Validate`] writes.
 #[derive(Debug, Clone, Copy)]
@@ -38,6 +39,38 @@ impl Validate {
             split: String::new(),
             buf: String::new(),
             tally: Tally::default(),
+        }
+    }
+
+    /// Renders a file's diagnostics as [`Validate::file`] writes them, for
+    /// [`check_each`](crate::plan::check_each) to render files as they are checked.
+    pub fn render(format: Format) -> impl Fn(&FileReport) -> String + Sync {
+        move |file| {
+            let mut out = String::new();
+            match format {
+                Format::Human(style) => human::file_diagnostics(&mut out, file, style),
+                Format::Github => github::file_annotations(&mut out, file),
+            }
+            out
+        }
+    }
+
+    /// Writes one file's part of the report, as a report or as rendered by
+    /// [`Validate::render`], and counts it.
+    pub fn outcome(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Report(file) => self.file(&file),
+            Outcome::Rendered(Rendered {
+                text,
+                errors,
+                warnings,
+            }) => {
+                self.tally.files += 1;
+                self.tally.invalid += usize::from(errors > 0);
+                self.tally.errors += errors;
+                self.tally.warnings += warnings;
+                self.out.write(&text);
+            }
         }
     }
 

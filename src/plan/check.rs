@@ -268,6 +268,8 @@ fn check_document(
 /// What checking one target gave, as kept until every file is checked.
 enum Slot {
     Report(Box<FileReport>),
+    /// A report rendered as soon as its file was checked, and its plan's name.
+    Rendered(Box<(Rendered, Option<Box<str>>)>),
     /// A plan with nothing to report and nothing kept: its name is all the report needs.
     Valid(Box<str>),
     /// A walked file that is not a plan.
@@ -277,8 +279,9 @@ enum Slot {
 }
 
 impl Slot {
-    /// The slot of a checked plan file: small, unless the report holds more than a name.
-    fn of(report: FileReport) -> Self {
+    /// The slot of a checked plan file: small, unless the report holds more than a name; a
+    /// report with diagnostics (and nothing else kept) rendered by `render`, when given.
+    fn of(report: FileReport, render: Option<Render<'_>>) -> Self {
         match report {
             FileReport {
                 file: None,
@@ -288,6 +291,20 @@ impl Slot {
                 jobs: None,
                 ..
             } if diagnostics.is_empty() => Slot::Valid(name),
+            FileReport {
+                file: None,
+                plan: None,
+                jobs: None,
+                ..
+            } if render.is_some() => {
+                let text = render.map(|render| render(&report)).unwrap_or_default();
+                let rendered = Rendered {
+                    text: text.into_boxed_str(),
+                    errors: report.errors(),
+                    warnings: report.warnings(),
+                };
+                Slot::Rendered(Box::new((rendered, report.plan_name)))
+            }
             report => Slot::Report(Box::new(report)),
         }
     }
@@ -296,12 +313,13 @@ impl Slot {
         match self {
             Slot::Report(report) => report.plan_name.as_deref(),
             Slot::Valid(name) => Some(name),
+            Slot::Rendered(held) => held.1.as_deref(),
             Slot::Skipped | Slot::Dir => None,
         }
     }
 
     fn is_plan_file(&self) -> bool {
-        matches!(self, Slot::Report(_) | Slot::Valid(_))
+        matches!(self, Slot::Report(_) | Slot::Valid(_) | Slot::Rendered(_))
     }
 }
 
@@ -311,13 +329,38 @@ impl Slot {
 /// file's canonical path; `validate` leaves it off to keep memory flat.
 pub fn check_paths(paths: &[PathBuf], options: &CheckOptions, keep_plans: bool) -> CheckReport {
     let mut files = Vec::new();
-    let checked = check_each(paths, options, keep_plans, &mut |file| files.push(file));
+    // Without a `render`, every outcome is a report.
+    let checked = check_each(paths, options, keep_plans, None, &mut |outcome| {
+        if let Outcome::Report(file) = outcome {
+            files.push(file);
+        }
+    });
     CheckReport {
         files,
         skipped: checked.skipped,
         options: checked.options,
     }
 }
+
+/// A file's report as [`check_each`] hands it over.
+#[derive(Debug)]
+pub enum Outcome {
+    Report(FileReport),
+    /// The report of a file with diagnostics, rendered by `check_each`'s `render` as soon as
+    /// the file was checked.
+    Rendered(Rendered),
+}
+
+/// A file's report as `render` wrote it, with what a summary counts of it.
+#[derive(Debug)]
+pub struct Rendered {
+    pub text: Box<str>,
+    pub errors: usize,
+    pub warnings: usize,
+}
+
+/// Renders a file's report (its diagnostics) for [`check_each`].
+pub type Render<'r> = &'r (dyn Fn(&FileReport) -> String + Sync);
 
 /// What [`check_each`] found besides the files' reports.
 #[derive(Debug)]
@@ -332,11 +375,18 @@ pub struct Checked {
 /// cross-plan checks are done: a caller that writes each report as it comes and drops it
 /// holds no report per file (issue 13: memory stays flat for `validate`'s human and github
 /// output).
+///
+/// With `render`, a file with diagnostics (and no plan or jobs kept) is rendered as soon as it
+/// is checked, and handed over as [`Outcome::Rendered`]: its diagnostics, and the text of the
+/// file they hold, are dropped then rather than held until every file is checked. A rendered
+/// file that the cross-plan checks then find something in is checked again, so that those
+/// findings take their places among its own diagnostics, and handed over as a report.
 pub fn check_each(
     paths: &[PathBuf],
     options: &CheckOptions,
     keep_plans: bool,
-    each: &mut dyn FnMut(FileReport),
+    render: Option<Render<'_>>,
+    each: &mut dyn FnMut(Outcome),
 ) -> Checked {
     let targets = discover(paths);
     let count = targets.list.len();
@@ -361,7 +411,7 @@ pub fn check_each(
                         for key in distinct {
                             uses.push(key, i);
                         }
-                        Slot::of(report)
+                        Slot::of(report, render)
                     }
                     None => Slot::Skipped,
                 },
@@ -400,8 +450,13 @@ pub fn check_each(
         // Only after a worker panicked; keep indices aligned with `targets` by giving up on the
         // cross-plan checks rather than reporting them against the wrong files.
         for (slot, target) in slots.into_iter().zip(&targets.list) {
-            if let Some(report) = report_of(slot, target) {
-                each(report);
+            match (slot, target) {
+                (Slot::Rendered(held), _) => each(Outcome::Rendered(held.0)),
+                (slot, target) => {
+                    if let Some(report) = report_of(slot, target) {
+                        each(Outcome::Report(report));
+                    }
+                }
             }
         }
         return Checked {
@@ -459,6 +514,18 @@ pub fn check_each(
                     vec![no_plans(&dir.display, dir.met.len())],
                 ))
             }
+            (Slot::Rendered(held), Target::File(file)) => {
+                if found.peek().is_none_or(|(j, _)| *j != i) {
+                    each(Outcome::Rendered(held.0));
+                    continue;
+                }
+                // Findings across plans go among the file's own diagnostics: check it again
+                // for those (a file that changed meanwhile is reported as it reads now).
+                Some(check_file(&targets, file, options, keep_plans).map_or_else(
+                    || FileReport::new(file.display.clone(), Vec::new()),
+                    |(report, _)| report,
+                ))
+            }
             (slot, target) => report_of(slot, target),
         };
         let Some(mut report) = report else {
@@ -472,7 +539,7 @@ pub fn check_each(
             report.diagnostics.push(diag);
         }
         report.diagnostics.sort_by_key(Diagnostic::sort_key);
-        each(report);
+        each(Outcome::Report(report));
     }
     Checked {
         skipped,
