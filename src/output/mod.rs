@@ -84,10 +84,11 @@ impl StdoutStream {
     /// Returns [`Error::Output`](crate::error::Error::Output) for the first failure other
     /// than a closed pipe.
     pub fn finish(mut self) -> crate::error::Result<()> {
-        if self.failed.is_none() && !STDOUT_CLOSED.load(Ordering::Relaxed) {
-            if let Err(err) = self.out.flush() {
-                self.fail(err);
-            }
+        if self.failed.is_none()
+            && !STDOUT_CLOSED.load(Ordering::Relaxed)
+            && let Err(err) = self.out.flush()
+        {
+            self.fail(err);
         }
         match self.failed.take() {
             Some(err) => Err(crate::error::Error::Output(err)),
