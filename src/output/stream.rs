@@ -2,8 +2,8 @@
 //! [`check_each`](crate::plan::check_each) hands the reports over, so that no report is held
 //! per file (issue 13: memory stays flat as the number of plans grows): a file with
 //! diagnostics is held only as its rendered text ([`Validate::render`]), a valid plan as its
-//! name. The bytes are those of [`human::validate`](super::human::validate) and
-//! [`github::validate`](super::github::validate) over the whole report.
+//! name. The bytes are those of [`human::validate`] and
+//! [`github::validate`] over the whole report.
 
 pub use super::human::Tally;
 use super::{StdoutStream, Style, github, human};
