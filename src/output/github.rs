@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::Style;
-use crate::plan::{CheckReport, Diagnostic, Severity};
+use crate::plan::{CheckReport, Diagnostic, FileReport, Severity};
 
 /// Renders one diagnostic as an `::error` or `::warning` command.
 pub fn annotation(diag: &Diagnostic) -> String {
@@ -36,13 +36,22 @@ pub fn annotation(diag: &Diagnostic) -> String {
 }
 
 /// Renders a `validate` report: one command per diagnostic, then the summary line.
+///
+/// [`super::stream::Validate`] writes the same bytes file by file.
 pub fn validate(report: &CheckReport) -> String {
     let mut out = String::new();
-    for diag in report.files.iter().flat_map(|f| &f.diagnostics) {
-        out.push_str(&annotation(diag));
+    for file in &report.files {
+        file_annotations(&mut out, file);
     }
     out.push_str(&super::human::summary(report, Style::plain()));
     out
+}
+
+/// A file's diagnostics as [`validate`] shows them, one command each.
+pub(crate) fn file_annotations(out: &mut String, file: &FileReport) {
+    for diag in &file.diagnostics {
+        out.push_str(&annotation(diag));
+    }
 }
 
 /// Escapes a command's message: `%`, CR and LF as the runner expects, and every other control

@@ -6,7 +6,7 @@ use miette::{GraphicalReportHandler, GraphicalTheme};
 
 use super::{Style, escape_controls, is_escaped_control, plural};
 use crate::plan::diags::Label;
-use crate::plan::{CheckReport, Diagnostic, SourceFile};
+use crate::plan::{CheckReport, Diagnostic, FileReport, SourceFile};
 
 /// Renders one diagnostic with its snippet, the way every command shows plan problems.
 pub fn diagnostic(diag: &Diagnostic, style: Style) -> String {
@@ -173,60 +173,108 @@ fn without_snippet(diag: &Diagnostic) -> Diagnostic {
 }
 
 /// Renders a `validate` report: every diagnostic, split plans, then one summary line.
+///
+/// [`super::stream::Validate`] writes the same bytes file by file.
 pub fn validate(report: &CheckReport, style: Style) -> String {
     let mut out = String::new();
-    for file in &report.files {
-        for diag in &file.diagnostics {
-            out.push_str(&diagnostic(diag, style));
-            out.push('\n');
-        }
-    }
+    let mut split = String::new();
     let limit = report.options.segment_limit();
     for file in &report.files {
-        let Some(jobs) = file.jobs.as_ref().filter(|jobs| jobs.len() > 1) else {
-            continue;
-        };
-        let total: usize = jobs.iter().map(|j| j.segments.len()).sum();
-        let _ = writeln!(
-            out,
-            "{} plan `{}` ({}): {} over {} of at most {limit}",
-            style.paint(super::style::note(), "split"),
-            file.plan_name.as_deref().unwrap_or("?"),
-            escape_controls(&file.path),
-            plural(total, "distinct segment", "distinct segments"),
-            plural(jobs.len(), "job", "jobs"),
-        );
-        for (n, job) in jobs.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "  job {}: {} to {}",
-                n + 1,
-                plural(job.segments.len(), "segment", "segments"),
-                plural(job.destinations.len(), "destination", "destinations"),
-            );
-            for segment in &job.segments {
-                let _ = writeln!(out, "    {segment}");
-            }
-        }
-        out.push('\n');
+        file_diagnostics(&mut out, file, style);
+        split_plan(&mut split, file, limit, style);
     }
+    out.push_str(&split);
     out.push_str(&summary(report, style));
     out
 }
 
+/// A file's diagnostics, each followed by a blank line, as [`validate`] shows them.
+pub(crate) fn file_diagnostics(out: &mut String, file: &FileReport, style: Style) {
+    for diag in &file.diagnostics {
+        out.push_str(&diagnostic(diag, style));
+        out.push('\n');
+    }
+}
+
+/// The jobs of a plan that `--split` packs into more than one, as [`validate`] lists them
+/// after every diagnostic; nothing for any other file.
+pub(crate) fn split_plan(out: &mut String, file: &FileReport, limit: usize, style: Style) {
+    let Some(jobs) = file.jobs.as_ref().filter(|jobs| jobs.len() > 1) else {
+        return;
+    };
+    let total: usize = jobs.iter().map(|j| j.segments.len()).sum();
+    let _ = writeln!(
+        out,
+        "{} plan `{}` ({}): {} over {} of at most {limit}",
+        style.paint(super::style::note(), "split"),
+        file.plan_name.as_deref().unwrap_or("?"),
+        escape_controls(&file.path),
+        plural(total, "distinct segment", "distinct segments"),
+        plural(jobs.len(), "job", "jobs"),
+    );
+    for (n, job) in jobs.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "  job {}: {} to {}",
+            n + 1,
+            plural(job.segments.len(), "segment", "segments"),
+            plural(job.destinations.len(), "destination", "destinations"),
+        );
+        for segment in &job.segments {
+            let _ = writeln!(out, "    {segment}");
+        }
+    }
+    out.push('\n');
+}
+
+/// Counts of a check's files, for the summary line.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tally {
+    pub files: usize,
+    /// Files with at least one error.
+    pub invalid: usize,
+    pub errors: usize,
+    pub warnings: usize,
+}
+
+impl Tally {
+    /// Counts `file` in.
+    pub fn add(&mut self, file: &FileReport) {
+        let errors = file.errors();
+        self.files += 1;
+        self.invalid += usize::from(errors > 0);
+        self.errors += errors;
+        self.warnings += file.warnings();
+    }
+
+    /// The counts of a whole report.
+    pub fn of(report: &CheckReport) -> Self {
+        let mut tally = Self::default();
+        for file in &report.files {
+            tally.add(file);
+        }
+        tally
+    }
+}
+
 /// One line: how many files were checked and what was found.
 pub fn summary(report: &CheckReport, style: Style) -> String {
-    let total = report.files.len();
-    let invalid = report.files.iter().filter(|f| f.errors() > 0).count();
-    let errors = report.errors();
-    let warnings = report.warnings();
+    summary_of(&Tally::of(report), report.skipped.len(), style)
+}
+
+/// [`summary`] from the counts alone: `tally` of the files, `skipped` other YAML files.
+pub(crate) fn summary_of(tally: &Tally, skipped: usize, style: Style) -> String {
+    let total = tally.files;
+    let invalid = tally.invalid;
+    let errors = tally.errors;
+    let warnings = tally.warnings;
     let warn = if warnings > 0 {
         format!(", {}", plural(warnings, "warning", "warnings"))
     } else {
         String::new()
     };
     // Other YAML met in directory walks (CI workflows, manifests): counted, never checked.
-    let skipped = match report.skipped.len() {
+    let skipped = match skipped {
         0 => String::new(),
         n => format!(
             ", {} skipped",

@@ -12,6 +12,7 @@ pub(crate) mod log;
 pub mod plan;
 pub mod sarif;
 pub(crate) mod status;
+pub mod stream;
 pub mod style;
 
 pub use style::{Style, color_enabled};
@@ -41,6 +42,65 @@ pub fn write_stdout(text: &str) -> crate::error::Result<()> {
             Ok(())
         }
         other => other.map_err(crate::error::Error::Output),
+    }
+}
+
+/// Stdout written in pieces through one buffer, with [`write_stdout`]'s rules: a closed pipe
+/// is not an error and skips what follows; any other failure is kept and returned by
+/// [`StdoutStream::finish`], and nothing more is written after it.
+pub struct StdoutStream {
+    out: std::io::BufWriter<std::io::StdoutLock<'static>>,
+    failed: Option<std::io::Error>,
+}
+
+impl StdoutStream {
+    /// Holds stdout's lock until [`finish`](Self::finish).
+    pub fn new() -> Self {
+        Self {
+            out: std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock()),
+            failed: None,
+        }
+    }
+
+    /// Writes `text` (to the buffer; the buffer to stdout when it is full).
+    pub fn write(&mut self, text: &str) {
+        if self.failed.is_some() || STDOUT_CLOSED.load(Ordering::Relaxed) {
+            return;
+        }
+        if let Err(err) = self.out.write_all(text.as_bytes()) {
+            self.fail(err);
+        }
+    }
+
+    fn fail(&mut self, err: std::io::Error) {
+        if err.kind() == std::io::ErrorKind::BrokenPipe {
+            STDOUT_CLOSED.store(true, Ordering::Relaxed);
+        } else {
+            self.failed = Some(err);
+        }
+    }
+
+    /// Flushes what is buffered.
+    ///
+    /// Returns [`Error::Output`](crate::error::Error::Output) for the first failure other
+    /// than a closed pipe.
+    pub fn finish(mut self) -> crate::error::Result<()> {
+        if self.failed.is_none()
+            && !STDOUT_CLOSED.load(Ordering::Relaxed)
+            && let Err(err) = self.out.flush()
+        {
+            self.fail(err);
+        }
+        match self.failed.take() {
+            Some(err) => Err(crate::error::Error::Output(err)),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Default for StdoutStream {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

@@ -125,20 +125,27 @@ fn check_across_with<'a>(
         cache: HashMap::new(),
     };
 
-    // Names, by key (16 bytes a plan, sorted, rather than a map of 10,000 names); names whose
-    // keys meet are told apart by the names themselves, earliest plan first.
-    let mut names: Vec<(u64, u32)> = (0..count)
-        .filter_map(|i| Some((segment_key(plan(i).name?), i as u32)))
-        .collect();
+    // Names, by key (8 bytes a plan, packed as segment uses are, sorted, rather than a map of
+    // 10,000 names); names whose keys meet are told apart by the names themselves, earliest
+    // plan first.
+    let plan_bits = uses.plan_bits;
+    let mut names: Vec<u64> = Vec::with_capacity(count);
+    names.extend((0..count).filter_map(|i| {
+        let key = segment_key(plan(i).name?);
+        Some(((key >> plan_bits) << plan_bits) | i as u64)
+    }));
     names.sort_unstable();
     let mut repeated: Vec<(usize, usize)> = Vec::new();
     for run in names
-        .chunk_by(|a, b| a.0 == b.0)
+        .chunk_by(|a, b| a >> plan_bits == b >> plan_bits)
         .filter(|run| run.len() > 1)
     {
         let mut same: Vec<(&str, usize)> = run
             .iter()
-            .filter_map(|&(_, i)| Some((plan(i as usize).name?, i as usize)))
+            .filter_map(|&packed| {
+                let i = split(plan_bits, packed).1;
+                Some((plan(i).name?, i))
+            })
             .collect();
         same.sort_unstable();
         for group in same.chunk_by(|a, b| a.0 == b.0) {
@@ -194,7 +201,6 @@ fn check_across_with<'a>(
             pairs.extend(group[1..].iter().map(|&(id, plan)| (plan, first, id)));
         }
     };
-    let plan_bits = uses.plan_bits;
     for packed in uses.sorted() {
         let (key, plan) = split(plan_bits, packed);
         if run_key != Some(key) {

@@ -347,6 +347,8 @@ fn check_document(
 /// What checking one target gave, as kept until every file is checked.
 enum Slot {
     Report(Box<FileReport>),
+    /// A report rendered as soon as its file was checked, and its plan's name.
+    Rendered(Box<(Rendered, Option<Box<str>>)>),
     /// A plan with nothing to report and nothing kept: its name is all the report needs.
     Valid(Box<str>),
     /// A walked file that is not a plan.
@@ -356,8 +358,9 @@ enum Slot {
 }
 
 impl Slot {
-    /// The slot of a checked plan file: small, unless the report holds more than a name.
-    fn of(report: FileReport) -> Self {
+    /// The slot of a checked plan file: small, unless the report holds more than a name; a
+    /// report with diagnostics (and nothing else kept) rendered by `render`, when given.
+    fn of(report: FileReport, render: Option<Render<'_>>) -> Self {
         match report {
             FileReport {
                 file: None,
@@ -367,6 +370,20 @@ impl Slot {
                 jobs: None,
                 ..
             } if diagnostics.is_empty() => Slot::Valid(name),
+            FileReport {
+                file: None,
+                plan: None,
+                jobs: None,
+                ..
+            } if render.is_some() => {
+                let text = render.map(|render| render(&report)).unwrap_or_default();
+                let rendered = Rendered {
+                    text: text.into_boxed_str(),
+                    errors: report.errors(),
+                    warnings: report.warnings(),
+                };
+                Slot::Rendered(Box::new((rendered, report.plan_name)))
+            }
             report => Slot::Report(Box::new(report)),
         }
     }
@@ -375,12 +392,13 @@ impl Slot {
         match self {
             Slot::Report(report) => report.plan_name.as_deref(),
             Slot::Valid(name) => Some(name),
+            Slot::Rendered(held) => held.1.as_deref(),
             Slot::Skipped | Slot::Dir => None,
         }
     }
 
     fn is_plan_file(&self) -> bool {
-        matches!(self, Slot::Report(_) | Slot::Valid(_))
+        matches!(self, Slot::Report(_) | Slot::Valid(_) | Slot::Rendered(_))
     }
 }
 
@@ -402,6 +420,70 @@ pub fn check_paths_with(
     keep_plans: bool,
     policy: PolicyChoice,
 ) -> CheckReport {
+    let mut files = Vec::new();
+    // Without a `render`, every outcome is a report.
+    let checked = check_each(paths, options, keep_plans, policy, None, &mut |outcome| {
+        if let Outcome::Report(file) = outcome {
+            files.push(file);
+        }
+    });
+    CheckReport {
+        files,
+        skipped: checked.skipped,
+        options: checked.options,
+    }
+}
+
+/// A file's report as [`check_each`] hands it over.
+#[derive(Debug)]
+pub enum Outcome {
+    Report(FileReport),
+    /// The report of a file with diagnostics, rendered by `check_each`'s `render` as soon as
+    /// the file was checked.
+    Rendered(Rendered),
+}
+
+/// A file's report as `render` wrote it, with what a summary counts of it.
+#[derive(Debug)]
+pub struct Rendered {
+    pub text: Box<str>,
+    pub errors: usize,
+    pub warnings: usize,
+}
+
+/// Renders a file's report (its diagnostics) for [`check_each`].
+pub type Render<'r> = &'r (dyn Fn(&FileReport) -> String + Sync);
+
+/// What [`check_each`] found besides the files' reports.
+#[derive(Debug)]
+pub struct Checked {
+    /// As [`CheckReport::skipped`].
+    pub skipped: Vec<Arc<str>>,
+    pub options: CheckOptions,
+}
+
+/// [`check_paths`], handing each file's report to `each` in discovery order (the order of
+/// [`CheckReport::files`]) instead of collecting them, once every file is checked and the
+/// cross-plan checks are done: a caller that writes each report as it comes and drops it
+/// holds no report per file (issue 13: memory stays flat for `validate`'s human and github
+/// output).
+///
+/// With `render`, a file with diagnostics (and no plan or jobs kept) is rendered as soon as it
+/// is checked, and handed over as [`Outcome::Rendered`]: its diagnostics, and the text of the
+/// file they hold, are dropped then rather than held until every file is checked. A rendered
+/// file that the cross-plan checks then find something in is checked again, so that those
+/// findings take their places among its own diagnostics, and handed over as a report.
+///
+/// `policy` chooses each plan's policy, as in [`check_paths_with`]; a policy file with
+/// problems is handed over last, as a report of its own.
+pub fn check_each(
+    paths: &[PathBuf],
+    options: &CheckOptions,
+    keep_plans: bool,
+    policy: PolicyChoice,
+    render: Option<Render<'_>>,
+    each: &mut dyn FnMut(Outcome),
+) -> Checked {
     let policies = Policies::new(policy);
     let default_sandbox = std::env::var("AEP_SANDBOX").ok().filter(|s| !s.is_empty());
     let ctx = PolicyContext {
@@ -439,7 +521,7 @@ pub fn check_paths_with(
                                 .unwrap_or_else(|e| e.into_inner())
                                 .push((i, count));
                         }
-                        Slot::of(report)
+                        Slot::of(report, render)
                     }
                     None => Slot::Skipped,
                 },
@@ -477,13 +559,17 @@ pub fn check_paths_with(
     let Some(uses) = uses.filter(|_| slots.len() == count) else {
         // Only after a worker panicked; keep indices aligned with `targets` by giving up on the
         // cross-plan checks rather than reporting them against the wrong files.
-        let files = slots
-            .into_iter()
-            .zip(&targets.list)
-            .filter_map(|(slot, target)| report_of(slot, target))
-            .collect();
-        return CheckReport {
-            files,
+        for (slot, target) in slots.into_iter().zip(&targets.list) {
+            match (slot, target) {
+                (Slot::Rendered(held), _) => each(Outcome::Rendered(held.0)),
+                (slot, target) => {
+                    if let Some(report) = report_of(slot, target) {
+                        each(Outcome::Report(report));
+                    }
+                }
+            }
+        }
+        return Checked {
             skipped: Vec::new(),
             options: *options,
         };
@@ -509,7 +595,13 @@ pub fn check_paths_with(
         }),
         _ => None,
     };
-    found.extend(identity::shared_lockfiles(count, &plan_file, &reload));
+    let file_name = |i: usize| match &targets.list[i] {
+        Target::File(file) if slots[i].is_plan_file() => targets.file_name(file),
+        _ => None,
+    };
+    found.extend(identity::shared_lockfiles(
+        count, &file_name, &plan_file, &reload,
+    ));
     let mut counts = counts.into_inner().unwrap_or_else(|e| e.into_inner());
     counts.sort_by_key(|(i, _)| *i);
     found.extend(over_apply_limit(&counts, &reload));
@@ -519,12 +611,6 @@ pub fn check_paths_with(
     let mut found = found.into_iter().peekable();
     let is_skipped: Vec<bool> = slots.iter().map(|s| matches!(s, Slot::Skipped)).collect();
     let mut skipped = Vec::new();
-    let mut files: Vec<FileReport> = Vec::with_capacity(
-        slots
-            .iter()
-            .filter(|s| matches!(s, Slot::Report(_) | Slot::Valid(_)))
-            .count(),
-    );
     for (i, (slot, target)) in slots.drain(..).zip(&targets.list).enumerate() {
         let skipped_file = matches!(slot, Slot::Skipped);
         let report = match (slot, target) {
@@ -541,6 +627,18 @@ pub fn check_paths_with(
                     vec![no_plans(&dir.display, dir.met.len())],
                 ))
             }
+            (Slot::Rendered(held), Target::File(file)) => {
+                if found.peek().is_none_or(|(j, _)| *j != i) {
+                    each(Outcome::Rendered(held.0));
+                    continue;
+                }
+                // Findings across plans go among the file's own diagnostics: check it again
+                // for those (a file that changed meanwhile is reported as it reads now).
+                Some(check_file(&targets, file, &ctx, keep_plans).map_or_else(
+                    || FileReport::new(file.display.clone(), Vec::new()),
+                    |(report, _, _)| report,
+                ))
+            }
             (slot, target) => report_of(slot, target),
         };
         let Some(mut report) = report else {
@@ -554,14 +652,13 @@ pub fn check_paths_with(
             report.diagnostics.push(diag);
         }
         report.diagnostics.sort_by_key(Diagnostic::sort_key);
-        files.push(report);
+        each(Outcome::Report(report));
     }
     // A policy file with problems is reported once, after the plans it governs.
     for (path, diagnostics) in policies.problems() {
-        files.push(FileReport::new(path, diagnostics));
+        each(Outcome::Report(FileReport::new(path, diagnostics)));
     }
-    CheckReport {
-        files,
+    Checked {
         skipped,
         options: *options,
     }

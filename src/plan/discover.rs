@@ -72,6 +72,15 @@ impl Targets {
             at => Cow::Owned(join_name(path, &target.display[at as usize..])),
         }
     }
+
+    /// The name of the canonical file of `target` (what [`Targets::file`] would end in),
+    /// without building that path; `None` for a path that ends in `..` or a root.
+    pub(super) fn file_name<'a>(&'a self, target: &'a FileTarget) -> Option<&'a OsStr> {
+        match target.name_at {
+            WHOLE => self.paths[target.path as usize].file_name(),
+            at => Some(OsStr::new(&target.display[at as usize..])),
+        }
+    }
 }
 
 /// Expands the command line's paths into files to check, in order: a file as given; a

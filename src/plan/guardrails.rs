@@ -462,10 +462,15 @@ pub(super) fn segment_span(doc: &Document, d: usize, s: usize) -> CharSpan {
 /// text, 8 bytes at a time. Different IDs may share a key; the checks resolve shared keys to
 /// the IDs behind them.
 pub fn segment_key(id: &str) -> u64 {
+    bytes_key(id.as_bytes())
+}
+
+/// [`segment_key`] of any bytes (a file name's, for the lockfile check in `identity.rs`).
+pub fn bytes_key(bytes: &[u8]) -> u64 {
     const MIX: u64 = 0x9e37_79b9_7f4a_7c15;
     let mix = |hash: u64, word: u64| (hash ^ word).wrapping_mul(MIX).rotate_left(31);
-    let mut hash = MIX ^ id.len() as u64;
-    let mut words = id.as_bytes().chunks_exact(8);
+    let mut hash = MIX ^ bytes.len() as u64;
+    let mut words = bytes.chunks_exact(8);
     for word in &mut words {
         let word: [u8; 8] = word
             .try_into()

@@ -6,11 +6,12 @@
 //! their records in one lockfile ([`shared_lockfiles`]), such as `a.yaml` and `a.yml`.
 
 use std::borrow::Cow;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::diags::{Code, Diagnostic};
+use super::guardrails::bytes_key as text_key;
 use super::source::SourceFile;
 use crate::lockfile::lockfile_path;
 
@@ -34,25 +35,31 @@ pub struct PlanFile<'a> {
 /// `a.yaml`): their records would overwrite each other's.
 ///
 /// `file(i)` is the `i`-th of `count` checked paths, `None` when it is no plan file; the files
-/// are distinct canonical files. `load` reads a file's source again, to point at its `name`.
+/// are distinct canonical files. `name(i)` is the name of that canonical file, without building
+/// it (`file` is asked only for the few files whose names' keys meet). `load` reads a file's
+/// source again, to point at its `name`.
 /// Returns one error per file involved, with the index of the file it belongs to.
 pub fn shared_lockfiles<'a>(
     count: usize,
+    name: &dyn Fn(usize) -> Option<&'a OsStr>,
     file: &dyn Fn(usize) -> Option<PlanFile<'a>>,
     load: &dyn Fn(usize) -> Option<SourceFile>,
 ) -> Vec<(usize, Diagnostic)> {
     // 12 bytes per file, sorted, rather than a map of 10,000 lockfile paths; the few files
-    // whose hashes meet are compared by their real lockfile paths. The hash is of the
-    // lockfile's name alone (what `lockfile_path` makes of the file's name): equal lockfile
-    // paths have equal names, and hashing a name is cheaper than hashing a whole path.
-    let hash = |path: &Path| {
-        let name = path.file_name().map(|name| lockfile_path(Path::new(name)));
-        let mut hasher = DefaultHasher::new();
-        name.hash(&mut hasher);
-        hasher.finish()
+    // whose keys meet are compared by their real lockfile paths. The key is of what
+    // `lockfile_path` keeps of the file's name before `.lock.json` (the stem of a `.yaml` or
+    // `.yml` file, else the whole name): equal lockfile paths have equal names, so equal keys,
+    // and a name is keyed without building a path or a lockfile name (issue 13).
+    let key = |name: &OsStr| {
+        let path = Path::new(name);
+        let kept = match path.extension().and_then(OsStr::to_str) {
+            Some("yaml" | "yml") => path.file_stem().unwrap_or(name),
+            _ => name,
+        };
+        text_key(kept.as_encoded_bytes())
     };
     let mut keys: Vec<(u64, u32)> = (0..count)
-        .filter_map(|i| Some((hash(&file(i)?.file), i as u32)))
+        .filter_map(|i| Some((key(name(i)?), i as u32)))
         .collect();
     keys.sort_unstable();
     let mut out = Vec::new();
@@ -142,7 +149,8 @@ mod tests {
                 file: Cow::Borrowed(Path::new(d)),
             })
         };
-        shared_lockfiles(displays.len(), &file, load)
+        let name = |i: usize| displays.get(i).and_then(|d| Path::new(d).file_name());
+        shared_lockfiles(displays.len(), &name, &file, load)
     }
 
     /// The message of the diagnostic for file `i`.
@@ -189,7 +197,8 @@ mod tests {
                 file: Cow::Borrowed(Path::new(displays[i])),
             })
         };
-        assert!(shared_lockfiles(2, &file, &|_| None).is_empty());
+        let name = |i: usize| (i == 0).then(|| OsStr::new(displays[i]));
+        assert!(shared_lockfiles(2, &name, &file, &|_| None).is_empty());
     }
 
     #[test]

@@ -21,7 +21,9 @@ pub mod spans;
 mod untagged;
 
 pub use crate::api::AdhocApiVersion;
-pub use check::{CheckReport, FileReport, check_paths};
+pub use check::{
+    CheckReport, Checked, FileReport, Outcome, Render, Rendered, check_each, check_paths,
+};
 pub use diags::{Code, Diagnostic, Severity};
 pub use guardrails::CheckOptions;
 pub use model::{Plan, RawPlan};

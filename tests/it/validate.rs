@@ -340,3 +340,56 @@ fn a_file_named_and_inside_a_named_directory_is_checked_once() {
     assert_eq!(out.status, 0, "{out}");
     assert!(out.stdout.contains("ok: 1 plan file valid"), "{out}");
 }
+
+/// `validate` writes the human and github reports file by file and renders a file's own
+/// problems as soon as it is checked (issue 13); a problem found across plans later must still
+/// take its place among them, in line order, as in the JSON report.
+#[test]
+fn problems_found_across_plans_join_a_files_own_in_line_order() {
+    let (one, two) = (segment_id(1), segment_id(2));
+    let env = TestEnv::new()
+        .with_file("plans/a.yaml", plan("alpha", &[&one]))
+        // Line 2: the name `a.yaml` already uses; lines 7-8: a segment listed twice.
+        .with_file("plans/b.yaml", plan("alpha", &[&two, &two]));
+
+    let json = env.run(["validate", "--format", "json", "plans"]);
+    assert_eq!(
+        json.codes(1),
+        ["aepact::duplicate_name", "aepact::duplicate_segment"]
+    );
+
+    let human = env.run(["validate", "plans"]);
+    assert_eq!(human.status, 1, "{human}");
+    let name = human
+        .stdout
+        .find("aepact::duplicate_name")
+        .expect("duplicate_name");
+    let segment = human
+        .stdout
+        .find("aepact::duplicate_segment")
+        .expect("duplicate_segment");
+    assert!(name < segment, "{human}");
+    assert!(human.stdout.contains("[plans/b.yaml:2:7]"), "{human}");
+    assert!(
+        human
+            .stdout
+            .ends_with("error: 1 of 2 plan files invalid (2 errors)\n"),
+        "{human}"
+    );
+
+    let github = env.run(["validate", "--format", "github", "plans"]);
+    let titles: Vec<&str> = github
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("::error file=plans/b.yaml"))
+        .filter_map(|l| l.split(",title=").nth(1)?.split("::").next())
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            "aepact%3A%3Aduplicate_name",
+            "aepact%3A%3Aduplicate_segment"
+        ],
+        "{github}"
+    );
+}
