@@ -482,6 +482,15 @@ fn check_rules(
             }
         });
     let mut windows = Vec::new();
+    // No window at all would read as no rule (send at any time), the opposite of what an
+    // empty list says: refused, as the schema refuses it (`minItems: 1`).
+    if raw.windows.as_ref().is_some_and(Vec::is_empty) {
+        bad(
+            format!("{base}/windows"),
+            "`windows` lists no window".to_owned(),
+            "list at least one window, e.g. `[{days: [mon, tue, wed, thu, fri], hours: \"08:00-18:00\", timeZone: Europe/Berlin}]`, or leave `windows` out to allow sending at any time",
+        );
+    }
     for (i, window) in raw.windows.unwrap_or_default().into_iter().enumerate() {
         let at = format!("{base}/windows/{i}");
         let hours = parse_hours(&window.hours);
@@ -567,6 +576,14 @@ mod tests {
     fn shares_the_plan_patterns() {
         assert_eq!(UUID_PATTERN, crate::plan::model::UUID_PATTERN);
         assert_eq!(DURATION_PATTERN, crate::plan::model::DURATION_PATTERN);
+    }
+
+    #[test]
+    fn an_empty_list_of_windows_is_refused_not_read_as_no_rule() {
+        let yaml = "apiVersion: aepact/policy-v1\nsandboxes:\n  prod:\n    windows: []\n";
+        let problems = Policy::parse(SourceFile::new("p.yaml", yaml)).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].message, "`windows` lists no window");
     }
 
     #[test]
