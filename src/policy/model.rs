@@ -43,6 +43,7 @@ pub struct RawPolicy {
     pub api_version: PolicyVersion,
     /// Rules by sandbox name. `default` applies to every sandbox not named; a named sandbox
     /// takes its own rules only (nothing of `default`).
+    #[schemars(extend("propertyNames" = {"pattern": crate::plan::model::SANDBOX_PATTERN}))]
     pub sandboxes: BTreeMap<String, RawRules>,
 }
 
@@ -271,6 +272,25 @@ impl Policy {
         let mut sandboxes = BTreeMap::new();
         for (key, raw) in raw.sandboxes {
             let base = format!("/sandboxes/{}", load::escape_pointer_segment(&key));
+            if !is_sandbox_name(&key) {
+                // A plan's sandbox is lowercase: rules under `Prod` would govern nothing.
+                let span = doc
+                    .spans
+                    .key(&base)
+                    .unwrap_or_else(|| doc.spans.node(&base));
+                problems.push(
+                    Diagnostic::at(
+                        Code::InvalidValue,
+                        &source,
+                        span,
+                        format!("`{key}` is not a sandbox name: no plan's sandbox can match it"),
+                    )
+                    .with_pointer(base.clone())
+                    .with_help(
+                        "sandbox names are lowercase letters, digits and hyphens (`prod`, `dev-eu`), as plans write them",
+                    ),
+                );
+            }
             let rules = check_rules(&key, raw, &base, &doc, &source, &mut problems);
             sandboxes.insert(key, rules);
         }
@@ -568,9 +588,32 @@ fn parse_hours(text: &str) -> Option<(u16, u16)> {
     (start < end && start < 24 * 60).then_some((start, end))
 }
 
+/// Whether `key` can be a plan's sandbox (`plan::model::SANDBOX_PATTERN`).
+fn is_sandbox_name(key: &str) -> bool {
+    let bytes = key.as_bytes();
+    (1..=256).contains(&bytes.len())
+        && bytes[0] != b'-'
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sandbox_key_no_plan_can_have_is_refused() {
+        let yaml = "apiVersion: aepact/policy-v1\nsandboxes:\n  Prod: {requireLabels: true}\n  dev-eu2: {}\n";
+        let problems = Policy::parse(SourceFile::new("p.yaml", yaml)).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(
+            problems[0].message,
+            "`Prod` is not a sandbox name: no plan's sandbox can match it"
+        );
+        assert!(is_sandbox_name("default") && is_sandbox_name("0dev"));
+        assert!(!is_sandbox_name("-x") && !is_sandbox_name("") && !is_sandbox_name("a_b"));
+    }
 
     #[test]
     fn shares_the_plan_patterns() {
