@@ -28,6 +28,8 @@ pub const VERSION: &str = "aepact/policy-v1";
 pub const DEFAULT_SANDBOX: &str = "default";
 /// Dataflow IDs: lowercase UUIDs (`plan::model::UUID_PATTERN`).
 pub const UUID_PATTERN: &str = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
+/// A sandbox name as plans write it (`plan::model::SANDBOX_PATTERN`).
+pub const SANDBOX_PATTERN: &str = "^[a-z0-9][a-z0-9-]{0,255}$";
 /// A duration as `--guard-window` reads it (`plan::model::DURATION_PATTERN`).
 pub const DURATION_PATTERN: &str = "^(0|[0-9]+h([0-9]+m)?([0-9]+s)?([0-9]+ms)?|[0-9]+m([0-9]+s)?([0-9]+ms)?|[0-9]+s([0-9]+ms)?|[0-9]+ms)$";
 /// A window's hours: `HH:MM-HH:MM`, local wall-clock time, the end `24:00` at the latest.
@@ -43,7 +45,7 @@ pub struct RawPolicy {
     pub api_version: PolicyVersion,
     /// Rules by sandbox name. `default` applies to every sandbox not named; a named sandbox
     /// takes its own rules only (nothing of `default`).
-    #[schemars(extend("propertyNames" = {"pattern": crate::plan::model::SANDBOX_PATTERN}))]
+    #[schemars(extend("propertyNames" = {"pattern": SANDBOX_PATTERN}))]
     pub sandboxes: BTreeMap<String, RawRules>,
 }
 
@@ -588,7 +590,7 @@ fn parse_hours(text: &str) -> Option<(u16, u16)> {
     (start < end && start < 24 * 60).then_some((start, end))
 }
 
-/// Whether `key` can be a plan's sandbox (`plan::model::SANDBOX_PATTERN`).
+/// Whether `key` can be a plan's sandbox ([`SANDBOX_PATTERN`]).
 fn is_sandbox_name(key: &str) -> bool {
     let bytes = key.as_bytes();
     (1..=256).contains(&bytes.len())
@@ -619,6 +621,7 @@ mod tests {
     fn shares_the_plan_patterns() {
         assert_eq!(UUID_PATTERN, crate::plan::model::UUID_PATTERN);
         assert_eq!(DURATION_PATTERN, crate::plan::model::DURATION_PATTERN);
+        assert_eq!(SANDBOX_PATTERN, crate::plan::model::SANDBOX_PATTERN);
     }
 
     #[test]
