@@ -197,7 +197,11 @@ fn apply(args: &ApplyArgs, style: Style, report: &mut output::apply::Report) -> 
         let now = set.runs_read.platform_time;
         match wait.next(&clearings, now) {
             Next::GiveUp => {
-                progress.done(&output::apply::gave_up(wait.limit(), &blocked))?;
+                progress.done(&output::apply::gave_up(
+                    wait.limit(),
+                    wait.remaining(),
+                    &blocked,
+                ))?;
                 report.timed_out = true;
                 return Ok(exit.worse(Exit::TempFail));
             }

@@ -89,7 +89,7 @@ Invalid plans, a refused or failed operation, or a command\-line usage error.
 \fBplan \-\-detailed\-exitcode\fR only: there is something to apply.
 .TP
 \fB75\fR
-Refused or stopped for a reason that clears by itself, before anything was sent (EX_TEMPFAIL): an export job processing, a run in flight, the platform unreachable or answering 429/5xx, another aepact holding a plan's lock, \fBstatus \-\-wait\fR or \fBapply \-\-wait\-for\-clear\fR timed out. Retry later.
+Refused or stopped for a reason that clears by itself, before anything was sent (EX_TEMPFAIL): an export job processing, a run in flight, outside the policy's send windows or within its \fBminInterval\fR, the platform unreachable or answering 429/5xx, another aepact holding a plan's lock, \fBstatus \-\-wait\fR or \fBapply \-\-wait\-for\-clear\fR timed out. Retry later.
 .TP
 \fB130\fR, \fB143\fR
 \fBstatus \-\-wait\fR or \fBapply \-\-wait\-for\-clear\fR stopped by Ctrl\-C (SIGINT) or SIGTERM while waiting, after recording what it had polled or sent.

@@ -352,10 +352,12 @@ impl Seed {
                 .map(|j| {
                     next_job = next_job.max(j.id + 1);
                     let created_at = now - (j.hours_ago * 3_600_000.0) as i64;
+                    // A finished job took 42 minutes, or as long as it has existed when it
+                    // was created less than that ago: never finished in the future.
                     let updated_at = if j.status.is_running() {
                         created_at
                     } else {
-                        created_at + 42 * 60_000
+                        (created_at + 42 * 60_000).min(now)
                     };
                     ExportJob {
                         id: j.id,
@@ -492,6 +494,20 @@ mod tests {
             .sum();
         assert_eq!(destinations, 3);
         assert_eq!(world.next_export_job_id, 11045);
+    }
+
+    #[test]
+    fn a_finished_job_seeded_moments_ago_did_not_finish_in_the_future() {
+        let text = "org: A1B2C3D4E5F6A7B8C9D0E1F2@AdobeOrg\nclients: [{id: c, secret: s}]\nsandboxes:\n  prod:\n    exportJobs: [{id: 7, status: SUCCEEDED}, {id: 8, status: FAILED, hoursAgo: 3}]\n";
+        let seed = Seed::from_source(&SourceFile::new("s.yaml", text)).unwrap();
+        let now = 1_764_400_000_000;
+        let world = seed.build(now, 0);
+        let prod = &world.sandboxes["prod"];
+        let fresh = prod.export_job(7).unwrap();
+        assert_eq!((fresh.created_at, fresh.updated_at), (now, now));
+        let old = prod.export_job(8).unwrap();
+        assert_eq!(old.updated_at - old.created_at, 42 * 60_000);
+        assert!(old.updated_at <= now);
     }
 
     #[test]

@@ -102,13 +102,34 @@ pub(crate) fn cleared(plans: usize, after: std::time::Duration) -> String {
     )
 }
 
-/// `apply --wait-for-clear` ran out of time (exit 75): what still blocks each plan.
-pub(crate) fn gave_up(limit: std::time::Duration, plans: &[(&str, Vec<&str>)]) -> String {
-    let mut out = format!(
-        "gave up waiting after {}: {} still refused for reasons that clear by themselves\n",
-        crate::time::duration_text(limit),
-        plural(plans.len(), "plan", "plans")
-    );
+/// `apply --wait-for-clear` ran out of time, or no plan can clear before it does (exit 75):
+/// what still blocks each plan. `left` is the time the wait still had: when some, the plans
+/// clear only after the deadline and it did not wait for them.
+pub(crate) fn gave_up(
+    limit: std::time::Duration,
+    left: std::time::Duration,
+    plans: &[(&str, Vec<&str>)],
+) -> String {
+    let plans_text = plural(plans.len(), "plan", "plans");
+    let limit_text = crate::time::duration_text(limit);
+    let mut out = if left.is_zero() {
+        format!(
+            "gave up waiting after {limit_text}: {plans_text} still refused for reasons that clear by themselves\n"
+        )
+    } else {
+        let waited = limit.saturating_sub(left);
+        let when = if waited.as_secs() == 0 {
+            "at once".to_owned()
+        } else {
+            format!(
+                "waiting after {}",
+                crate::time::duration_text(std::time::Duration::from_secs(waited.as_secs()))
+            )
+        };
+        format!(
+            "gave up {when}: {plans_text} still refused, clearing only after the {limit_text} of `--wait-for-clear`\n"
+        )
+    };
     for (name, what) in plans {
         out.push_str(&format!(
             "  `{name}`: {}\n",

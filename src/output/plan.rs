@@ -501,14 +501,32 @@ fn export_cell(plan: &PlannedPlan, now: i64) -> String {
 /// A name in the comment's table: the platform's in bold, the plan's label beside it when it
 /// says something else, or the label alone (in italics) when the platform gives no name.
 fn markdown_name(platform: Option<&str>, label: Option<&str>) -> String {
+    let text = |name: &str| table_cell(&name_text(name));
     match (platform, label) {
         (Some(p), Some(l)) if !crate::planner::labels::agree(l, p) => {
-            format!("**{}** (labelled “{}”)", table_cell(p), table_cell(l))
+            format!("**{}** (labelled “{}”)", text(p), text(l))
         }
-        (Some(p), _) => format!("**{}**", table_cell(p)),
-        (None, Some(l)) => format!("_{}_ (plan label)", table_cell(l)),
+        (Some(p), _) => format!("**{}**", text(p)),
+        (None, Some(l)) => format!("_{}_ (plan label)", text(l)),
         (None, None) => "(no name)".to_owned(),
     }
+}
+
+/// A name shown as written: whoever named an audience on the platform (or in the plan) cannot
+/// end the bold, start a link or code span, or put HTML into the comment (`<!--` would hide
+/// the rest of it), since markdown and HTML characters are escaped.
+fn name_text(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if matches!(
+            c,
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '&' | '~'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The platform's last delivery of each pair, as a markdown table.

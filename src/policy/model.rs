@@ -28,6 +28,8 @@ pub const VERSION: &str = "aepact/policy-v1";
 pub const DEFAULT_SANDBOX: &str = "default";
 /// Dataflow IDs: lowercase UUIDs (`plan::model::UUID_PATTERN`).
 pub const UUID_PATTERN: &str = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
+/// A sandbox name as plans write it (`plan::model::SANDBOX_PATTERN`).
+pub const SANDBOX_PATTERN: &str = "^[a-z0-9][a-z0-9-]{0,255}$";
 /// A duration as `--guard-window` reads it (`plan::model::DURATION_PATTERN`).
 pub const DURATION_PATTERN: &str = "^(0|[0-9]+h([0-9]+m)?([0-9]+s)?([0-9]+ms)?|[0-9]+m([0-9]+s)?([0-9]+ms)?|[0-9]+s([0-9]+ms)?|[0-9]+ms)$";
 /// A window's hours: `HH:MM-HH:MM`, local wall-clock time, the end `24:00` at the latest.
@@ -43,6 +45,7 @@ pub struct RawPolicy {
     pub api_version: PolicyVersion,
     /// Rules by sandbox name. `default` applies to every sandbox not named; a named sandbox
     /// takes its own rules only (nothing of `default`).
+    #[schemars(extend("propertyNames" = {"pattern": SANDBOX_PATTERN}))]
     pub sandboxes: BTreeMap<String, RawRules>,
 }
 
@@ -271,6 +274,25 @@ impl Policy {
         let mut sandboxes = BTreeMap::new();
         for (key, raw) in raw.sandboxes {
             let base = format!("/sandboxes/{}", load::escape_pointer_segment(&key));
+            if !is_sandbox_name(&key) {
+                // A plan's sandbox is lowercase: rules under `Prod` would govern nothing.
+                let span = doc
+                    .spans
+                    .key(&base)
+                    .unwrap_or_else(|| doc.spans.node(&base));
+                problems.push(
+                    Diagnostic::at(
+                        Code::InvalidValue,
+                        &source,
+                        span,
+                        format!("`{key}` is not a sandbox name: no plan's sandbox can match it"),
+                    )
+                    .with_pointer(base.clone())
+                    .with_help(
+                        "sandbox names are lowercase letters, digits and hyphens (`prod`, `dev-eu`), as plans write them",
+                    ),
+                );
+            }
             let rules = check_rules(&key, raw, &base, &doc, &source, &mut problems);
             sandboxes.insert(key, rules);
         }
@@ -482,6 +504,15 @@ fn check_rules(
             }
         });
     let mut windows = Vec::new();
+    // No window at all would read as no rule (send at any time), the opposite of what an
+    // empty list says: refused, as the schema refuses it (`minItems: 1`).
+    if raw.windows.as_ref().is_some_and(Vec::is_empty) {
+        bad(
+            format!("{base}/windows"),
+            "`windows` lists no window".to_owned(),
+            "list at least one window, e.g. `[{days: [mon, tue, wed, thu, fri], hours: \"08:00-18:00\", timeZone: Europe/Berlin}]`, or leave `windows` out to allow sending at any time",
+        );
+    }
     for (i, window) in raw.windows.unwrap_or_default().into_iter().enumerate() {
         let at = format!("{base}/windows/{i}");
         let hours = parse_hours(&window.hours);
@@ -559,14 +590,46 @@ fn parse_hours(text: &str) -> Option<(u16, u16)> {
     (start < end && start < 24 * 60).then_some((start, end))
 }
 
+/// Whether `key` can be a plan's sandbox ([`SANDBOX_PATTERN`]).
+fn is_sandbox_name(key: &str) -> bool {
+    let bytes = key.as_bytes();
+    (1..=256).contains(&bytes.len())
+        && bytes[0] != b'-'
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
+    fn a_sandbox_key_no_plan_can_have_is_refused() {
+        let yaml = "apiVersion: aepact/policy-v1\nsandboxes:\n  Prod: {requireLabels: true}\n  dev-eu2: {}\n";
+        let problems = Policy::parse(SourceFile::new("p.yaml", yaml)).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(
+            problems[0].message,
+            "`Prod` is not a sandbox name: no plan's sandbox can match it"
+        );
+        assert!(is_sandbox_name("default") && is_sandbox_name("0dev"));
+        assert!(!is_sandbox_name("-x") && !is_sandbox_name("") && !is_sandbox_name("a_b"));
+    }
+
+    #[test]
     fn shares_the_plan_patterns() {
         assert_eq!(UUID_PATTERN, crate::plan::model::UUID_PATTERN);
         assert_eq!(DURATION_PATTERN, crate::plan::model::DURATION_PATTERN);
+        assert_eq!(SANDBOX_PATTERN, crate::plan::model::SANDBOX_PATTERN);
+    }
+
+    #[test]
+    fn an_empty_list_of_windows_is_refused_not_read_as_no_rule() {
+        let yaml = "apiVersion: aepact/policy-v1\nsandboxes:\n  prod:\n    windows: []\n";
+        let problems = Policy::parse(SourceFile::new("p.yaml", yaml)).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].message, "`windows` lists no window");
     }
 
     #[test]

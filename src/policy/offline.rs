@@ -236,8 +236,8 @@ pub fn over_apply_limit(counts: &[(usize, ApplyCount)]) -> Vec<(usize, ApplyProb
                 *index,
                 ApplyProblem {
                     message: format!(
-                        "the plans given activate {} in sandbox `{}` up to this one; the policy allows at most {} per command",
-                        plural(*total, "distinct segment"),
+                        "the plans given activate {} in sandbox `{}` up to this one (each plan's distinct segments, added up); the policy allows at most {} per command",
+                        plural(*total, "segment"),
                         count.sandbox,
                         count.limit
                     ),

@@ -73,12 +73,16 @@ fn instant(window: &Window, day: Date, minutes: u16) -> Option<i64> {
         (day, minutes)
     };
     let time = day.at((minutes / 60) as i8, (minutes % 60) as i8, 0, 0);
-    let zoned = window
-        .time_zone
-        .to_ambiguous_zoned_datetime(time)
-        .compatible()
-        .ok()?;
-    Some(zoned.timestamp().as_millisecond())
+    let ambiguous = window.time_zone.to_ambiguous_timestamp(time);
+    if let jiff::tz::AmbiguousOffset::Gap { after, .. } = ambiguous.offset() {
+        // Read with the offset after the gap, the time is an instant before the gap; the
+        // first transition after that instant is the gap's end, the first instant after it
+        // (02:30 skipped in Berlin opens at 03:00, not at 03:30).
+        let before_gap = after.to_timestamp(time).ok()?;
+        let transition = window.time_zone.following(before_gap).next()?;
+        return Some(transition.timestamp().as_millisecond());
+    }
+    Some(ambiguous.compatible().ok()?.as_millisecond())
 }
 
 /// `Mon 2026-11-23 08:00 Europe/Berlin (2026-11-23T07:00:00Z)`.
@@ -140,9 +144,30 @@ mod tests {
         let c = closed(&w, ms("2026-07-05T12:00:00Z")).unwrap();
         assert_eq!(c.opens_at, Some(ms("2026-07-06T06:00:00Z")));
         // A spring-forward gap: 02:30 does not exist on 2026-03-29 in Berlin.
+        // It opens right after the gap: 03:00 CEST (01:00 UTC), not an hour after 02:30.
         let w = windows("[{days: [sun], hours: \"02:30-04:00\", timeZone: Europe/Berlin}]");
         let c = closed(&w, ms("2026-03-28T12:00:00Z")).unwrap();
-        assert_eq!(c.opens_at, Some(ms("2026-03-29T01:30:00Z")));
+        assert_eq!(c.opens_at, Some(ms("2026-03-29T01:00:00Z")));
+        assert_eq!(
+            c.opens_text.as_deref(),
+            Some("Sun 2026-03-29 03:00 Europe/Berlin (2026-03-29T01:00:00Z)")
+        );
+        assert_eq!(
+            closed(&w, ms("2026-03-29T01:00:00Z")),
+            None,
+            "open from 03:00"
+        );
+        assert!(closed(&w, ms("2026-03-29T00:59:59Z")).is_some());
+        // A window ending in the gap ends with it; the fall-back fold takes the first 02:30.
+        let w = windows("[{days: [sun], hours: \"01:00-02:30\", timeZone: Europe/Berlin}]");
+        assert!(
+            closed(&w, ms("2026-03-29T01:00:00Z")).is_some(),
+            "closed at 03:00"
+        );
+        assert_eq!(closed(&w, ms("2026-03-29T00:59:00Z")), None);
+        let w = windows("[{days: [sun], hours: \"02:30-04:00\", timeZone: Europe/Berlin}]");
+        let c = closed(&w, ms("2026-10-24T12:00:00Z")).unwrap();
+        assert_eq!(c.opens_at, Some(ms("2026-10-25T00:30:00Z")));
     }
 
     #[test]

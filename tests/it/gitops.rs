@@ -175,6 +175,21 @@ fn completions_and_man_page() {
     let man = env.run(["man"]);
     assert_eq!(man.status, 0);
     assert!(man.stdout.contains(".TH aepact 1"), "{man}");
+    // Exit 75 covers the policy's time rules too (docs/policy.md), as the README says.
+    let tempfail = man
+        .stdout
+        .split("\\fB75\\fR")
+        .nth(1)
+        .expect("exit 75 is listed");
+    let tempfail = tempfail.split(".TP").next().unwrap();
+    assert!(tempfail.contains("send windows"), "{tempfail}");
+    assert!(tempfail.contains("minInterval"), "{tempfail}");
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let row = readme.lines().find(|l| l.starts_with("| 75 |")).unwrap();
+    assert!(
+        row.contains("send windows") && row.contains("minInterval"),
+        "{row}"
+    );
     let out = env.run(["man", "--out-dir", "man"]);
     assert_eq!(out.status, 0, "{out}");
     assert!(env.path().join("man/aepact-apply.1").is_file());

@@ -255,6 +255,29 @@ fn markdown_table_rows_past_the_budget_are_left_out_with_a_note() {
     assert!(text.contains("| `plan-0` |"));
 }
 
+/// Names come from whoever named things on the platform: in the comment they are text, never
+/// markdown or HTML (a `<!--` in a name would hide the rest of the comment).
+#[test]
+fn markdown_table_shows_names_as_text_not_markup() {
+    use aepact::planner::model::PlanSet;
+    let o = Online::new();
+    let mut set: PlanSet =
+        serde_json::from_value(o.run(&["plan", "--format", "json", PLAN]).json()).unwrap();
+    let d = &mut set.plans[0].destinations[0];
+    d.platform_name = Some("Vendor <!-- *x* | `y`".to_owned());
+    d.segment_names[0].platform_name = Some("<b>Gold</b> [link](http://x)".to_owned());
+    let text = aepact::output::plan::markdown(&set);
+    assert!(
+        text.contains("**Vendor \\<!-- \\*x\\* \\| \\`y\\`**"),
+        "{text}"
+    );
+    assert!(
+        text.contains("**\\<b\\>Gold\\</b\\> \\[link\\](http://x)**"),
+        "{text}"
+    );
+    assert!(!text.contains("<!-- *x*"), "{text}");
+}
+
 /// Export job IDs named in the plan show how old the data is, as `latest` does.
 #[test]
 fn markdown_table_gives_the_age_of_named_export_jobs() {
