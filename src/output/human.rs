@@ -230,9 +230,14 @@ pub(crate) fn split_plan(out: &mut String, file: &FileReport, limit: usize, styl
 /// Counts of a check's files, for the summary line.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Tally {
+    /// Plan files (and paths that yielded none).
     pub files: usize,
-    /// Files with at least one error.
+    /// Plan files with at least one error.
     pub invalid: usize,
+    /// Policy files reported (one with problems, or one named on the command line).
+    pub policies: usize,
+    /// Policy files with at least one error.
+    pub invalid_policies: usize,
     pub errors: usize,
     pub warnings: usize,
 }
@@ -240,11 +245,20 @@ pub struct Tally {
 impl Tally {
     /// Counts `file` in.
     pub fn add(&mut self, file: &FileReport) {
-        let errors = file.errors();
-        self.files += 1;
-        self.invalid += usize::from(errors > 0);
+        self.count(file.policy, file.errors(), file.warnings());
+    }
+
+    /// Counts in a file (a policy file when `policy`) with these numbers of problems.
+    pub fn count(&mut self, policy: bool, errors: usize, warnings: usize) {
+        if policy {
+            self.policies += 1;
+            self.invalid_policies += usize::from(errors > 0);
+        } else {
+            self.files += 1;
+            self.invalid += usize::from(errors > 0);
+        }
         self.errors += errors;
-        self.warnings += file.warnings();
+        self.warnings += warnings;
     }
 
     /// The counts of a whole report.
@@ -281,17 +295,32 @@ pub(crate) fn summary_of(tally: &Tally, skipped: usize, style: Style) -> String 
             plural(n, "other YAML file", "other YAML files")
         ),
     };
+    // Policy files are reported only when named or with problems, and counted apart.
+    let policies = |valid_or_invalid: String| match tally.policies {
+        0 => String::new(),
+        n => format!(
+            ", {valid_or_invalid}{} {}",
+            plural(n, "policy file", "policy files"),
+            if valid_or_invalid.is_empty() {
+                "valid"
+            } else {
+                "invalid"
+            }
+        ),
+    };
     if errors == 0 {
         let ok = style.paint(super::style::good(), "ok");
         format!(
-            "{ok}: {} valid{warn}{skipped}\n",
-            plural(total, "plan file", "plan files")
+            "{ok}: {} valid{}{warn}{skipped}\n",
+            plural(total, "plan file", "plan files"),
+            policies(String::new()),
         )
     } else {
         let err = style.paint(super::style::bad(), "error");
         format!(
-            "{err}: {invalid} of {} invalid ({}{warn}){skipped}\n",
+            "{err}: {invalid} of {} invalid{} ({}{warn}){skipped}\n",
             plural(total, "plan file", "plan files"),
+            policies(format!("{} of ", tally.invalid_policies)),
             plural(errors, "error", "errors"),
         )
     }

@@ -64,11 +64,9 @@ impl Validate {
                 text,
                 errors,
                 warnings,
+                policy,
             }) => {
-                self.tally.files += 1;
-                self.tally.invalid += usize::from(errors > 0);
-                self.tally.errors += errors;
-                self.tally.warnings += warnings;
+                self.tally.count(policy, errors, warnings);
                 self.out.write(&text);
             }
         }

@@ -41,6 +41,9 @@ pub struct FileReport {
     pub plan_name: Option<Box<str>>,
     /// Jobs the plan packs into when `--split` was given: segment IDs per job.
     pub jobs: Option<Vec<JobSummary>>,
+    /// The report is of a policy file (`aepact/policy-v1`), not of a plan: summaries count it
+    /// apart.
+    pub policy: bool,
 }
 
 /// One job of a split plan.
@@ -59,6 +62,15 @@ impl FileReport {
             plan: None,
             plan_name: None,
             jobs: None,
+            policy: false,
+        }
+    }
+
+    /// The report of a policy file.
+    fn of_policy(path: Arc<str>, diagnostics: Vec<Diagnostic>) -> Self {
+        Self {
+            policy: true,
+            ..Self::new(path, diagnostics)
         }
     }
 
@@ -202,7 +214,11 @@ fn check_file(
                 }
                 // Named on the command line: checked as the policy it is.
                 let diagnostics = Policy::parse(source.clone()).err().unwrap_or_default();
-                return Some((FileReport::new(display, diagnostics), Vec::new(), None));
+                return Some((
+                    FileReport::of_policy(display, diagnostics),
+                    Vec::new(),
+                    None,
+                ));
             }
             if !target.named && kind != FileKind::Plan {
                 if kind == FileKind::Document {
@@ -381,6 +397,7 @@ impl Slot {
                     text: text.into_boxed_str(),
                     errors: report.errors(),
                     warnings: report.warnings(),
+                    policy: report.policy,
                 };
                 Slot::Rendered(Box::new((rendered, report.plan_name)))
             }
@@ -449,6 +466,8 @@ pub struct Rendered {
     pub text: Box<str>,
     pub errors: usize,
     pub warnings: usize,
+    /// As [`FileReport::policy`].
+    pub policy: bool,
 }
 
 /// Renders a file's report (its diagnostics) for [`check_each`].
@@ -656,7 +675,7 @@ pub fn check_each(
     }
     // A policy file with problems is reported once, after the plans it governs.
     for (path, diagnostics) in policies.problems() {
-        each(Outcome::Report(FileReport::new(path, diagnostics)));
+        each(Outcome::Report(FileReport::of_policy(path, diagnostics)));
     }
     Checked {
         skipped,

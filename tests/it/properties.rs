@@ -41,6 +41,7 @@ fn load(bytes: &[u8], options: &CheckOptions) -> FileReport {
                 plan: None,
                 plan_name: None,
                 jobs: None,
+                policy: false,
             }
         }
     };
