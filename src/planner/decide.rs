@@ -21,6 +21,7 @@ use crate::lockfile::Lockfile;
 use crate::plan::model::Exports;
 use crate::plan::request::request_body;
 use crate::plan::{CheckOptions, Plan};
+use crate::text::one_line;
 use crate::time::rfc3339;
 
 /// The guard window when neither `--guard-window` nor the plan's `guardWindow` sets one: the
@@ -523,7 +524,7 @@ fn check_dataflows(facts: &Facts<'_>, reasons: &mut Vec<Reason>) -> Vec<Destinat
                 format!(
                     "dataflow `{}` (\"{}\") is not an enabled destination dataflow",
                     dest.id,
-                    flow.name()
+                    one_line(flow.name())
                 ),
                 "enable the dataflow in the Platform UI, or use a destination dataflow's ID",
             );
@@ -543,7 +544,7 @@ fn check_dataflows(facts: &Facts<'_>, reasons: &mut Vec<Reason>) -> Vec<Destinat
                 format!(
                     "dataflow `{}` (\"{}\") does not map {}: {}",
                     dest.id,
-                    flow.name(),
+                    one_line(flow.name()),
                     crate::text::plural(unmapped.len(), "segment", "segments"),
                     unmapped.join(", ")
                 ),
@@ -565,7 +566,7 @@ fn check_dataflows(facts: &Facts<'_>, reasons: &mut Vec<Reason>) -> Vec<Destinat
         infos.push(DestinationInfo {
             id: dest.id.clone(),
             label: dest.name.clone(),
-            platform_name: Some(flow.name().to_owned()).filter(|n| !n.is_empty()),
+            platform_name: Some(one_line(flow.name()).into_owned()).filter(|n| !n.is_empty()),
             segments: dest.segments.len(),
             segment_names: super::labels::segments(dest, Some(flow), facts.segment_names),
         });

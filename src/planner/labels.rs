@@ -29,7 +29,7 @@ pub fn segments(
             platform_name: flow
                 .and_then(|f| f.segment_name(&s.id))
                 .or_else(|| defined.get(&s.id.to_ascii_lowercase()).map(String::as_str))
-                .map(str::to_owned),
+                .map(|name| crate::text::one_line(name).into_owned()),
         })
         .collect()
 }

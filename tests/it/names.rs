@@ -291,28 +291,55 @@ fn markdown_table_gives_the_age_of_named_export_jobs() {
     );
 }
 
-/// The demo world with the silver segment's selector in the email dataflow left without a name
-/// (a seed selector with `named: false`): only the Segmentation API names it.
-fn unnamed_selector() -> Online {
+/// The demo world with `from` replaced by `to` in its seed.
+fn seeded(from: &str, to: &str) -> Online {
     let demo = std::fs::read_to_string(repo_root().join("src/emulator/demo-world.yaml")).unwrap();
-    let selector = format!("          - {{ id: {SILVER}, startDate: today-120 }}");
-    assert!(
-        demo.contains(&selector),
-        "the demo world maps silver to email"
-    );
-    let seed = demo.replacen(
-        &selector,
-        &format!("          - {{ id: {SILVER}, startDate: today-120, named: false }}"),
-        1,
-    );
+    assert!(demo.contains(from), "the demo world has {from:?}");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("seed.yaml");
-    std::fs::write(&path, seed).unwrap();
+    std::fs::write(&path, demo.replacen(from, to, 1)).unwrap();
     Online::with(
         EmulatorBuilder::new()
             .run_duration(Duration::ZERO)
             .seed_file(&path)
             .unwrap(),
+    )
+}
+
+#[test]
+fn a_platform_name_with_a_newline_stays_on_its_line() {
+    let o = seeded(
+        "        name: Email vendor (SFTP)",
+        "        name: \"Email vendor\\nSFTP: all clear\"",
+    );
+    let human = o.run(&["plan", PLAN]);
+    assert!(
+        human
+            .stdout
+            .contains("\"Email vendor\\u{a}SFTP: all clear\""),
+        "{human}"
+    );
+    assert!(
+        !human
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("SFTP: all clear")),
+        "{human}"
+    );
+    let json = o.run(&["plan", "--format", "json", PLAN]).json();
+    assert_eq!(
+        json["plans"][0]["destinations"][0]["platformName"],
+        "Email vendor\\u{a}SFTP: all clear"
+    );
+}
+
+/// The demo world with the silver segment's selector in the email dataflow left without a name
+/// (a seed selector with `named: false`): only the Segmentation API names it.
+fn unnamed_selector() -> Online {
+    let selector = format!("          - {{ id: {SILVER}, startDate: today-120 }}");
+    seeded(
+        &selector,
+        &format!("          - {{ id: {SILVER}, startDate: today-120, named: false }}"),
     )
 }
 
