@@ -408,18 +408,7 @@ fn shape_error(
     doc: &load::Document,
     err: &serde_path_to_error::Error<serde_json::Error>,
 ) -> Diagnostic {
-    use serde_path_to_error::Segment;
-    let mut pointer = String::new();
-    for segment in err.path().iter() {
-        match segment {
-            Segment::Seq { index } => pointer.push_str(&format!("/{index}")),
-            Segment::Map { key } => {
-                pointer.push('/');
-                pointer.push_str(&load::escape_pointer_segment(key));
-            }
-            Segment::Enum { .. } | Segment::Unknown => {}
-        }
-    }
+    let pointer = load::pointer_of(err.path());
     let message = err.inner().to_string();
     let code = if message.starts_with("unknown field") {
         Code::UnknownKey

@@ -41,6 +41,24 @@ pub fn escape_pointer_segment(key: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// The JSON pointer of where serde stopped reading a document, from `serde_path_to_error`'s
+/// path: the place a shape error (an unknown key, a wrong type) is reported at.
+pub fn pointer_of(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut pointer = String::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => pointer.push_str(&format!("/{index}")),
+            Segment::Map { key } => {
+                pointer.push('/');
+                pointer.push_str(&escape_pointer_segment(key));
+            }
+            Segment::Enum { .. } | Segment::Unknown => {}
+        }
+    }
+    pointer
+}
+
 /// Parses the single YAML document in `source`.
 ///
 /// Returns the document, or every problem found. Duplicate keys are all collected; any other

@@ -383,30 +383,13 @@ fn check_version(doc: &Document, source: &SourceFile) -> Result<(), Vec<Diagnost
     ])
 }
 
-/// The JSON pointer of where serde stopped, from its path.
-fn pointer_of(path: &serde_path_to_error::Path) -> String {
-    use serde_path_to_error::Segment;
-    let mut pointer = String::new();
-    for segment in path.iter() {
-        match segment {
-            Segment::Seq { index } => pointer.push_str(&format!("/{index}")),
-            Segment::Map { key } => {
-                pointer.push('/');
-                pointer.push_str(&load::escape_pointer_segment(key));
-            }
-            Segment::Enum { .. } | Segment::Unknown => {}
-        }
-    }
-    pointer
-}
-
 /// Where serde stopped reading the policy, as a diagnostic on that line.
 fn serde_problem(
     err: &serde_path_to_error::Error<serde_json::Error>,
     doc: &Document,
     source: &SourceFile,
 ) -> Diagnostic {
-    let mut pointer = pointer_of(err.path());
+    let mut pointer = load::pointer_of(err.path());
     let message = err.inner().to_string();
     let quoted = message.split('`').nth(1).unwrap_or_default().to_owned();
     let (code, span, help) = if message.starts_with("unknown field") {
