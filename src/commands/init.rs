@@ -21,11 +21,11 @@ fn modeline_target(plan_dir: &Path) -> (String, Option<PathBuf>) {
     for ancestor in dir.ancestors() {
         let committed = ancestor.join("schemas/plan.schema.json");
         if committed.is_file() {
-            return (relative(&dir, &committed), None);
+            return (crate::text::relative_path(&dir, &committed), None);
         }
         let local = ancestor.join(LOCAL_SCHEMA);
         if local.is_file() {
-            return (relative(&dir, &local), Some(local));
+            return (crate::text::relative_path(&dir, &local), Some(local));
         }
     }
     let cwd = std::env::current_dir()
@@ -39,21 +39,7 @@ fn modeline_target(plan_dir: &Path) -> (String, Option<PathBuf>) {
         .or(cwd)
         .unwrap_or_else(|| dir.clone());
     let local = root.join(LOCAL_SCHEMA);
-    (relative(&dir, &local), Some(local))
-}
-
-/// The path of `file` relative to the directory `from` (both absolute), with `/` separators.
-fn relative(from: &Path, file: &Path) -> String {
-    let from: Vec<_> = from.components().collect();
-    let to: Vec<_> = file.components().collect();
-    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
-    let mut parts: Vec<String> = vec!["..".to_owned(); from.len() - common];
-    parts.extend(
-        to[common..]
-            .iter()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
-    );
-    parts.join("/")
+    (crate::text::relative_path(&dir, &local), Some(local))
 }
 
 /// A path for messages: relative to the current directory when below it.
@@ -62,7 +48,10 @@ fn shown(file: &Path) -> String {
         .and_then(std::fs::canonicalize)
         .ok()
         .filter(|cwd| file.starts_with(cwd))
-        .map_or_else(|| file.display().to_string(), |cwd| relative(&cwd, file))
+        .map_or_else(
+            || file.display().to_string(),
+            |cwd| crate::text::relative_path(&cwd, file),
+        )
 }
 
 fn is_slug(name: &str) -> bool {

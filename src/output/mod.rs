@@ -17,7 +17,6 @@ pub mod style;
 
 pub use style::{Style, color_enabled};
 
-use std::fmt::Write as _;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -126,18 +125,7 @@ pub fn write_stderr(text: &str) -> crate::error::Result<()> {
 ///
 /// Returns the text unchanged (borrowed) when it has nothing to escape.
 pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(is_escaped_control) {
-        return text.into();
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if is_escaped_control(c) {
-            let _ = write!(out, "\\u{{{:x}}}", c as u32);
-        } else {
-            out.push(c);
-        }
-    }
-    out.into()
+    crate::text::escape_chars(text, is_escaped_control)
 }
 
 /// The characters [`escape_controls`] escapes: Unicode's control category except LF and tab.

@@ -162,34 +162,21 @@ fn display_of(given: &Path, absolute: &Path) -> String {
     std::env::current_dir()
         .ok()
         .and_then(|cwd| relative_to(absolute, &cwd))
-        .unwrap_or_else(|| absolute.to_owned())
-        .display()
-        .to_string()
+        .unwrap_or_else(|| absolute.display().to_string())
 }
 
 /// `file` (absolute) as a path relative to the directory `from` (absolute): under it, or up
 /// a few levels with `..` (a policy in a parent of the current directory, as the walk up to
 /// the repository root finds it). `None` when they share nothing but the root, or more than
 /// eight levels up: then the absolute path says more.
-fn relative_to(file: &Path, from: &Path) -> Option<PathBuf> {
-    use std::path::Component;
-    let (file_parts, from_parts): (Vec<Component<'_>>, Vec<Component<'_>>) =
-        (file.components().collect(), from.components().collect());
-    let common = file_parts
-        .iter()
-        .zip(&from_parts)
-        .take_while(|(a, b)| a == b)
+fn relative_to(file: &Path, from: &Path) -> Option<String> {
+    let relative = crate::text::relative_path(from, file);
+    let up = relative.split('/').take_while(|part| *part == "..").count();
+    let depth = from
+        .components()
+        .filter(|c| matches!(c, std::path::Component::Normal(_)))
         .count();
-    let up = from_parts.len() - common;
-    let shares_more_than_the_root = file_parts[..common]
-        .iter()
-        .any(|c| matches!(c, Component::Normal(_)));
-    if !shares_more_than_the_root || up > 8 {
-        return None;
-    }
-    let mut path: PathBuf = std::iter::repeat_n(Component::ParentDir, up).collect();
-    path.extend(&file_parts[common..]);
-    Some(path)
+    (up < depth && up <= 8).then_some(relative)
 }
 
 #[cfg(test)]
@@ -198,9 +185,7 @@ mod tests {
 
     #[test]
     fn a_policy_is_shown_relative_to_the_current_directory() {
-        let rel = |file: &str, from: &str| {
-            relative_to(Path::new(file), Path::new(from)).map(|p| p.display().to_string())
-        };
+        let rel = |file: &str, from: &str| relative_to(Path::new(file), Path::new(from));
         assert_eq!(
             rel("/r/repo/aepact.policy.yaml", "/r/repo").as_deref(),
             Some("aepact.policy.yaml")
