@@ -504,7 +504,11 @@ pub fn check_each(
     each: &mut dyn FnMut(Outcome),
 ) -> Checked {
     let policies = Policies::new(policy);
-    let default_sandbox = std::env::var("AEP_SANDBOX").ok().filter(|s| !s.is_empty());
+    // Only a policy's rules need the sandbox a plan without one activates in.
+    let default_sandbox = (!policies.is_off())
+        .then(|| std::env::var("AEP_SANDBOX").ok())
+        .flatten()
+        .filter(|s| !s.is_empty());
     let ctx = PolicyContext {
         options,
         policies: &policies,

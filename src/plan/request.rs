@@ -22,7 +22,13 @@ pub fn request_body(job: &Job, export_ids: Option<&[String]>) -> AdhocRequest {
 
 /// The sandbox a plan runs in: its own, else `AEP_SANDBOX`, else `prod`.
 pub fn effective_sandbox<'a>(plan: &'a Plan, default: Option<&'a str>) -> &'a str {
-    plan.sandbox.as_deref().or(default).unwrap_or("prod")
+    sandbox_or(plan.sandbox.as_deref(), default)
+}
+
+/// A plan's `sandbox:` (`own`), else `default` (`AEP_SANDBOX`), else `prod`: the one place the
+/// platform's default sandbox is written.
+pub fn sandbox_or<'a>(own: Option<&'a str>, default: Option<&'a str>) -> &'a str {
+    own.or(default).unwrap_or("prod")
 }
 
 /// The plan's intent: what it activates, independent of labels, key order, list order and of

@@ -8,8 +8,8 @@ use super::model::Reason;
 use super::resolve::runs::Witness;
 use crate::lockfile::Lockfile;
 use crate::plan::Plan;
-use crate::policy::offline::plural;
 use crate::policy::timing;
+use crate::text::plural;
 use crate::time::{duration_text, rfc3339};
 
 /// The policy's send windows are all closed (clears by itself: exit 75).
@@ -90,7 +90,10 @@ pub(super) fn time_rules(
     };
     let more = match too_soon.len() {
         1 => String::new(),
-        n => format!(" ({} of the plan's are too soon)", plural(n, "pair")),
+        n => format!(
+            " ({} of the plan's are too soon)",
+            plural(n, "pair", "pairs")
+        ),
     };
     reasons.push(Reason {
         code: POLICY_MIN_INTERVAL.to_owned(),

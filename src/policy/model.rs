@@ -224,7 +224,7 @@ impl PartialEq for Policy {
 impl Eq for Policy {}
 
 /// The checked rules of one sandbox key.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Rules {
     /// The key as written: a sandbox name, or `default`.
     pub key: String,

@@ -13,6 +13,7 @@ use crate::plan::diags::{Code, Diagnostic};
 use crate::plan::load::Document;
 use crate::plan::model::RawPlan;
 use crate::plan::source::SourceFile;
+use crate::text::plural;
 
 /// What a plan counts toward its policy's `maxSegmentsPerApply`.
 #[derive(Debug, Clone)]
@@ -30,7 +31,7 @@ pub struct ApplyCount {
 /// The sandbox a plan activates in, as the online commands will send it: its own, else
 /// `default` (`AEP_SANDBOX`), else `prod`.
 pub fn sandbox_of<'a>(raw: &'a RawPlan, default: Option<&'a str>) -> &'a str {
-    raw.sandbox.as_deref().or(default).unwrap_or("prod")
+    crate::plan::request::sandbox_or(raw.sandbox.as_deref(), default)
 }
 
 /// Checks one schema-valid plan against its policy, pushing a diagnostic per violation.
@@ -76,7 +77,7 @@ pub fn check_plan(
                 )
                 .with_help(format!(
                     "activate only to the dataflows the policy lists ({}), or add this one to it in a reviewed change",
-                    plural(allowed.len(), "dataflow")
+                    plural(allowed.len(), "dataflow", "dataflows")
                 ))
                 .with_related(policy.rule_diagnostic(
                     rules,
@@ -96,7 +97,7 @@ pub fn check_plan(
                 "/destinations".to_owned(),
                 format!(
                     "the plan activates {}; the policy allows at most {max} per plan in sandbox `{sandbox}`",
-                    plural(distinct, "distinct segment")
+                    plural(distinct, "distinct segment", "distinct segments")
                 ),
                 "maxSegmentsPerPlan",
             )
@@ -202,15 +203,6 @@ fn distinct_segments(raw: &RawPlan) -> usize {
         .len()
 }
 
-/// `1 segment`, `3 segments`.
-pub fn plural(n: usize, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
-    }
-}
-
 /// Checks `maxSegmentsPerApply` over the plans of one command: per policy and sandbox, the
 /// plans' distinct segments added up in file order.
 ///
@@ -237,7 +229,7 @@ pub fn over_apply_limit(counts: &[(usize, ApplyCount)]) -> Vec<(usize, ApplyProb
                 ApplyProblem {
                     message: format!(
                         "the plans given activate {} in sandbox `{}` up to this one (each plan's distinct segments, added up); the policy allows at most {} per command",
-                        plural(*total, "segment"),
+                        plural(*total, "segment", "segments"),
                         count.sandbox,
                         count.limit
                     ),
