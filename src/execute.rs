@@ -35,6 +35,8 @@ pub(crate) struct Sending<'a> {
     pub(crate) endpoint: &'a str,
     pub(crate) org: &'a str,
     pub(crate) version: AdhocApiVersion,
+    /// Who applies (`GITHUB_ACTOR`, `GITLAB_USER_LOGIN`, `USER`), read once per apply.
+    pub(crate) applied_by: Option<&'a str>,
 }
 
 /// Test-only crash points (`AEPACT_TEST_PAUSE_AFTER=POINT[:JOB]`, see `docs/workflow.md`):
@@ -220,7 +222,7 @@ pub(crate) async fn apply_one(
         run: plan.run,
         intent_digest: planned.intent_digest.clone(),
         applied_at: Timestamp::now(),
-        applied_by: crate::lockfile::actor_from(|name| std::env::var(name).ok()),
+        applied_by: sending.applied_by.map(str::to_owned),
         endpoint: sending.endpoint.to_owned(),
         org: sending.org.to_owned(),
         sandbox: planned.sandbox.clone(),

@@ -75,6 +75,7 @@ fn apply(args: &ApplyArgs, style: Style, report: &mut output::apply::Report) -> 
     let (mut exit, mut approved, mut first) = (Exit::Success, args.auto_approve, true);
     // The plans this apply sent (or found applied meanwhile), by path: not checked again.
     let mut sent: Vec<String> = Vec::new();
+    let applied_by = crate::lockfile::actor_from(|name| std::env::var(name).ok());
     loop {
         let checked = steps::check(args, &connection, &runtime, &plans, &rules);
         let (guards, set) = if report.results.is_empty() {
@@ -84,8 +85,7 @@ fn apply(args: &ApplyArgs, style: Style, report: &mut output::apply::Report) -> 
         };
         progress.checking();
         if let Some(saved) = &saved
-            && let Some(reason) =
-                saved::stale_reason(&saved::without(saved, &sent), &saved::without(&set, &sent))
+            && let Some(reason) = saved::stale_reason(saved, &set, &sent)
         {
             say(&output::apply::stale(&reason, style))?;
             report.stale = Some(reason);
@@ -130,6 +130,7 @@ fn apply(args: &ApplyArgs, style: Style, report: &mut output::apply::Report) -> 
                 endpoint: &set.endpoint,
                 org: &set.org,
                 version: options.api_version,
+                applied_by: applied_by.as_deref(),
             };
             // Side by side, as many at once as `--concurrency` (`1`: one after the other).
             let work: Vec<_> = to_apply
@@ -169,7 +170,10 @@ fn apply(args: &ApplyArgs, style: Style, report: &mut output::apply::Report) -> 
             said?;
         }
         drop(guards);
-        let Some(waiting) = waiting.filter(|_| exit != Exit::Failure) else {
+        // `waiting` is only there with `--wait-for-clear`.
+        let (Some(waiting), Some(wait)) =
+            (waiting.filter(|_| exit != Exit::Failure), wait.as_mut())
+        else {
             return Ok(exit.worse(set.exit()));
         };
         if waiting.is_empty() && again.is_empty() {
@@ -191,9 +195,6 @@ fn apply(args: &ApplyArgs, style: Style, report: &mut output::apply::Report) -> 
         );
         let mut clearings: Vec<Clearing> = waiting.iter().map(|(_, c)| *c).collect();
         clearings.extend(again.iter().map(|_| Clearing::default()));
-        let Some(wait) = wait.as_mut() else {
-            return Ok(exit.worse(set.exit()));
-        };
         let now = set.runs_read.platform_time;
         match wait.next(&clearings, now) {
             Next::GiveUp => {

@@ -41,15 +41,17 @@ pub fn load(paths: &[PathBuf]) -> Result<Option<PlanSet>> {
     }
 }
 
-/// Why a saved plan no longer matches what planning now finds, if it does not.
-pub fn stale_reason(saved: &PlanSet, now: &PlanSet) -> Option<String> {
+/// Why a saved plan no longer matches what planning now finds, if it does not. The plans at
+/// `sent` (those an `apply --wait-for-clear` already sent, which changed their lockfiles) are
+/// not compared.
+pub fn stale_reason(saved: &PlanSet, now: &PlanSet, sent: &[String]) -> Option<String> {
     if saved.endpoint != now.endpoint || saved.org != now.org {
         return Some(format!(
             "it was made for `{}` (org `{}`), not `{}` (org `{}`)",
             saved.endpoint, saved.org, now.endpoint, now.org
         ));
     }
-    for old in &saved.plans {
+    for old in saved.plans.iter().filter(|p| !sent.contains(&p.path)) {
         let Some(new) = now.plans.iter().find(|p| p.path == old.path) else {
             return Some(format!("plan `{}` is no longer found", old.path));
         };
@@ -79,12 +81,4 @@ pub fn stale_reason(saved: &PlanSet, now: &PlanSet) -> Option<String> {
         }
     }
     None
-}
-
-/// `set` without the plans at `paths` (those an `apply --wait-for-clear` already sent): what
-/// is left to compare a saved plan by, since sending a plan changes its lockfile.
-pub fn without(set: &PlanSet, paths: &[String]) -> PlanSet {
-    let mut set = set.clone();
-    set.plans.retain(|p| !paths.contains(&p.path));
-    set
 }
