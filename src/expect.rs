@@ -55,6 +55,12 @@ pub(crate) fn check(
 ) -> (Vec<Unexpected>, Vec<(usize, usize, usize)>) {
     let mut found = Vec::new();
     let mut marked = Vec::new();
+    let expects = |d: &crate::plan::model::Destination| {
+        d.expect.is_some() || d.segments.iter().any(|s| s.expect.is_some())
+    };
+    if !plan.destinations.iter().any(expects) {
+        return (found, marked);
+    }
     // Per destination: its orders of the current intent, and the run they belong to.
     let mut by_destination: BTreeMap<&str, Vec<Placed<'_>>> = BTreeMap::new();
     for (r, run) in lockfile.runs.iter().enumerate() {
@@ -151,7 +157,6 @@ fn breach(
     why: &str,
     scope: &str,
 ) -> Unexpected {
-    let records = if exported == 1 { "record" } else { "records" };
     Unexpected {
         destination: destination.to_owned(),
         segment: segment.map(str::to_owned),
@@ -159,6 +164,9 @@ fn breach(
         exported,
         min_records: expect.min_records,
         max_records: expect.max_records,
-        message: format!("exported {exported} {records}{scope}, {why}"),
+        message: format!(
+            "exported {}{scope}, {why}",
+            crate::text::plural(exported as usize, "record", "records")
+        ),
     }
 }

@@ -38,14 +38,9 @@ fn not_received_after_ms() -> i64 {
 
 /// A plan whose lockfile `status` works on.
 pub(crate) struct Tracked {
-    /// As given or found.
-    pub(crate) shown: PathBuf,
-    /// The canonical plan file: what is locked.
-    pub(crate) file: PathBuf,
     pub(crate) lockfile: PathBuf,
-    /// The plan's `name`: its lockfile must record it.
-    pub(crate) name: String,
-    /// The checked plan, for its `expect` bounds ([`crate::expect`]).
+    /// The checked plan: its path as given or found, its canonical file (what is locked), its
+    /// `name` (which its lockfile must record) and its `expect` bounds ([`crate::expect`]).
     pub(crate) plan: crate::plan::Plan,
 }
 
@@ -148,7 +143,12 @@ pub(crate) async fn poll_plan(
     listed: &Listed,
 ) -> Result<PlanStatus> {
     let mut ledger = tokio::task::block_in_place(|| {
-        Ledger::open_at(&plan.file, plan.lockfile.clone(), &plan.name, lock_timeout)
+        Ledger::open_at(
+            &plan.plan.file,
+            plan.lockfile.clone(),
+            &plan.plan.name,
+            lock_timeout,
+        )
     })?;
     let path = plan.lockfile.clone();
     ledger
@@ -159,7 +159,7 @@ pub(crate) async fn poll_plan(
     let mut lost_orders = Vec::new();
     let mut tally = Tally::default();
     tracing::info!(
-        plan = %plan.shown.display(),
+        plan = %plan.plan.path,
         in_doubt = lockfile.jobs_in_doubt().len(),
         non_final = lockfile.non_final_orders().len(),
         "polling"

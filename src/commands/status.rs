@@ -2,7 +2,7 @@
 //! ([`crate::track`]); `--wait` repeats until every order is final.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::Instant;
 
 use crate::Exit;
@@ -42,13 +42,10 @@ fn status(args: &StatusArgs, style: Style, report: &mut output::status::Report) 
     let (client, target) = (&connection.client, &connection.target);
     // Each plan with a lockfile (this target's).
     let plans: Vec<Tracked> = checked
-        .iter()
+        .into_iter()
         .map(|plan| Tracked {
             lockfile: target.lockfile_for(&plan.file),
-            shown: PathBuf::from(&*plan.path),
-            file: plan.file.to_path_buf(),
-            name: plan.name.clone(),
-            plan: plan.clone(),
+            plan,
         })
         .filter(|t| t.lockfile.exists())
         .collect();
@@ -89,10 +86,10 @@ fn status(args: &StatusArgs, style: Style, report: &mut output::status::Report) 
                 args.lock_timeout,
                 &listed,
             ))?;
-            lines.push_str(&output::status::plan(&plan.shown, &found));
+            lines.push_str(&output::status::plan(Path::new(&*plan.plan.path), &found));
             tally.add(&found.tally);
             report.plans.push((
-                plan.shown.display().to_string(),
+                plan.plan.path.to_string(),
                 plan.lockfile.display().to_string(),
                 found,
             ));

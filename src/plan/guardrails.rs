@@ -244,7 +244,8 @@ fn check_expectations(
     source: &SourceFile,
     out: &mut Vec<Diagnostic>,
 ) {
-    let mut check = |expect: Option<&crate::plan::model::RawExpect>, at: String| {
+    // The pointer is built only for the rare plan that breaks the rule (this runs per plan).
+    let mut check = |expect: Option<&crate::plan::model::RawExpect>, at: &dyn Fn() -> String| {
         let Some(bounds) = expect.map(crate::plan::model::RawExpect::to_expect) else {
             return;
         };
@@ -254,6 +255,7 @@ fn check_expectations(
         if min <= max {
             return;
         }
+        let at = at();
         out.push(
             Diagnostic::at(
                 Code::ExpectBounds,
@@ -268,13 +270,14 @@ fn check_expectations(
         );
     };
     for (d, dest) in raw.destinations.iter().enumerate() {
-        check(dest.expect.as_ref(), format!("/destinations/{d}/expect"));
+        check(dest.expect.as_ref(), &|| {
+            format!("/destinations/{d}/expect")
+        });
         for (s, segment) in dest.segments.iter().enumerate() {
             if let RawSegment::Detailed(detail) = segment {
-                check(
-                    detail.expect.as_ref(),
-                    format!("/destinations/{d}/segments/{s}/expect"),
-                );
+                check(detail.expect.as_ref(), &|| {
+                    format!("/destinations/{d}/segments/{s}/expect")
+                });
             }
         }
     }
