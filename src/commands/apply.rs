@@ -75,6 +75,8 @@ fn apply(args: &ApplyArgs, style: Style, report: &mut output::apply::Report) -> 
     let (mut exit, mut approved, mut first) = (Exit::Success, args.auto_approve, true);
     // The plans this apply sent (or found applied meanwhile), by path: not checked again.
     let mut sent: Vec<String> = Vec::new();
+    // The lockfile digests this apply left on plans it recorded as refused for a while.
+    let mut ours: Vec<(String, Option<String>)> = Vec::new();
     let applied_by = crate::lockfile::actor_from(|name| std::env::var(name).ok());
     loop {
         let checked = steps::check(args, &connection, &runtime, &plans, &rules);
@@ -85,7 +87,7 @@ fn apply(args: &ApplyArgs, style: Style, report: &mut output::apply::Report) -> 
         };
         progress.checking();
         if let Some(saved) = &saved
-            && let Some(reason) = saved::stale_reason(saved, &set, &sent)
+            && let Some(reason) = saved::stale_reason(saved, &set, &sent, &ours)
         {
             say(&output::apply::stale(&reason, style))?;
             report.stale = Some(reason);
@@ -141,6 +143,8 @@ fn apply(args: &ApplyArgs, style: Style, report: &mut output::apply::Report) -> 
                 })
                 .collect();
             let mut said = Ok(());
+            // (plan path, lockfile) of the jobs refused for a while in this round.
+            let mut refused: Vec<(String, String)> = Vec::new();
             let done = runtime.block_on(execute::apply_all(
                 &sending,
                 &work,
@@ -157,6 +161,7 @@ fn apply(args: &ApplyArgs, style: Style, report: &mut output::apply::Report) -> 
                             ..
                         } if waiting.is_some() => {
                             again.push((planned.name.clone(), message.clone()));
+                            refused.push((planned.path.clone(), planned.lockfile.clone()));
                         }
                         Outcome::Submitted { .. } | Outcome::AlreadyApplied { .. } => {
                             sent.push(planned.path.clone());
@@ -168,6 +173,11 @@ fn apply(args: &ApplyArgs, style: Style, report: &mut output::apply::Report) -> 
             ));
             done?;
             said?;
+            for (path, lockfile) in refused {
+                let left = crate::planner::resolve::digest_of(std::path::Path::new(&lockfile))?;
+                ours.retain(|(p, _)| *p != path);
+                ours.push((path, left));
+            }
         }
         drop(guards);
         // `waiting` is only there with `--wait-for-clear`.

@@ -43,8 +43,15 @@ pub fn load(paths: &[PathBuf]) -> Result<Option<PlanSet>> {
 
 /// Why a saved plan no longer matches what planning now finds, if it does not. The plans at
 /// `sent` (those an `apply --wait-for-clear` already sent, which changed their lockfiles) are
-/// not compared.
-pub fn stale_reason(saved: &PlanSet, now: &PlanSet, sent: &[String]) -> Option<String> {
+/// not compared; `ours` holds, by plan path, the lockfile digest this apply itself left (a job
+/// it recorded `rejected` while waiting): a lockfile still at that digest has changed by no
+/// one else's hand.
+pub fn stale_reason(
+    saved: &PlanSet,
+    now: &PlanSet,
+    sent: &[String],
+    ours: &[(String, Option<String>)],
+) -> Option<String> {
     if saved.endpoint != now.endpoint || saved.org != now.org {
         return Some(format!(
             "it was made for `{}` (org `{}`), not `{}` (org `{}`)",
@@ -64,7 +71,10 @@ pub fn stale_reason(saved: &PlanSet, now: &PlanSet, sent: &[String]) -> Option<S
         if old.plan_digest != new.plan_digest {
             return Some(format!("the plan file `{}` changed", old.path));
         }
-        if old.lockfile_digest != new.lockfile_digest {
+        let left_by_us = ours
+            .iter()
+            .any(|(path, digest)| *path == old.path && *digest == new.lockfile_digest);
+        if old.lockfile_digest != new.lockfile_digest && !left_by_us {
             return Some(format!("the lockfile `{}` changed", old.lockfile));
         }
         if old.exports.ids != new.exports.ids {

@@ -214,6 +214,47 @@ fn run_already_going_on_is_waited_out_and_sent_once_more() {
     );
 }
 
+/// The same with a saved plan: the rejected run this apply itself recorded changes the plan's
+/// lockfile, which is no reason to call the saved plan stale.
+#[test]
+fn a_saved_plan_waits_out_run_already_going_on_without_going_stale() {
+    let o = Online::with(EmulatorBuilder::new().run_duration(Duration::from_secs(3600)));
+    let plan = |name: &str, flow: &str| {
+        format!(
+            "apiVersion: aepact/v1\nname: {name}\nexports: latest\ndestinations:\n  - id: {flow}\n    segments: [{GOLD}]\n"
+        )
+    };
+    o.env
+        .write("plans/gold-email.yaml", plan("gold-email", EMAIL));
+    o.env
+        .write("plans/gold-mail.yaml", plan("gold-mail", DIRECT_MAIL));
+    let first = o.run(&["apply", "--auto-approve", "plans/gold-email.yaml"]);
+    assert_eq!(first.status, 0, "{first}");
+    let saved = o.run(&["plan", "--out", "saved.json", "plans/gold-mail.yaml"]);
+    assert_eq!(saved.status, 0, "{saved}");
+    let mut apply = Waiting::start(
+        &o,
+        &[
+            "apply",
+            "--auto-approve",
+            "--wait-for-clear=10m",
+            "saved.json",
+        ],
+    );
+    apply.until("Run already going on");
+    apply.until(&format!("segment `{GOLD}` has a run still in flight"));
+    o.api.advance(3_600_000);
+    let out = apply.finish();
+    assert_eq!(out.status, 0, "{out}");
+    assert!(!out.stdout.contains("stale"), "{out}");
+    assert!(out.stdout.contains("applied `gold-mail` (run 1)"), "{out}");
+    assert_eq!(
+        o.posts(),
+        3,
+        "gold-email, the refused one, and gold-mail once"
+    );
+}
+
 #[test]
 fn gives_up_with_75_when_the_time_is_up() {
     let o = Online::new();
