@@ -212,7 +212,8 @@ fn check_file(
                     log_skipped(&display, "a policy file");
                     return None;
                 }
-                // Named on the command line: checked as the policy it is.
+                // Named on the command line: checked as the policy it is, and reported here only.
+                ctx.policies.reported_as_named(&file);
                 let diagnostics = Policy::parse(source.clone()).err().unwrap_or_default();
                 return Some((
                     FileReport::of_policy(display, diagnostics),

@@ -25,6 +25,9 @@ pub enum PolicyChoice {
     File(PathBuf),
 }
 
+/// A policy file's problems: the file (absolute), as shown, and its diagnostics.
+type Problems = (PathBuf, Arc<str>, Vec<Diagnostic>);
+
 /// The policies of one invocation: found, read and checked once each.
 #[derive(Debug)]
 pub struct Policies {
@@ -33,8 +36,12 @@ pub struct Policies {
     dirs: Mutex<HashMap<PathBuf, Option<PathBuf>>>,
     /// Policy file (absolute) -> the checked policy, or `None` when it has problems.
     loaded: Mutex<HashMap<PathBuf, Option<Arc<Policy>>>>,
-    /// The problems of policy files that did not pass, by file as shown, in the order found.
-    problems: Mutex<Vec<(Arc<str>, Vec<Diagnostic>)>>,
+    /// The problems of policy files that did not pass: by file (absolute), as shown, in the
+    /// order found.
+    problems: Mutex<Vec<Problems>>,
+    /// Policy files (absolute) named on the command line, whose report is their own file's:
+    /// [`Policies::problems`] leaves them out, so that none is reported twice.
+    named: Mutex<Vec<PathBuf>>,
 }
 
 impl Policies {
@@ -44,6 +51,7 @@ impl Policies {
             dirs: Mutex::default(),
             loaded: Mutex::default(),
             problems: Mutex::default(),
+            named: Mutex::default(),
         }
     }
 
@@ -77,10 +85,24 @@ impl Policies {
 
     /// The problems of the policy files that did not pass, by file: each file once.
     pub fn problems(&self) -> Vec<(Arc<str>, Vec<Diagnostic>)> {
+        let named = self.named.lock().unwrap_or_else(PoisonError::into_inner);
         self.problems
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+            .iter()
+            .filter(|(key, ..)| !named.contains(key))
+            .map(|(_, shown, diags)| (shown.clone(), diags.clone()))
+            .collect()
+    }
+
+    /// Says that the policy file at `file` is reported as a file of its own (it was named on
+    /// the command line), not again among [`Policies::problems`].
+    pub fn reported_as_named(&self, file: &Path) {
+        let key = std::path::absolute(file).unwrap_or_else(|_| file.to_owned());
+        self.named
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(key);
     }
 
     /// The nearest policy file from `dir` up to the repository root.
@@ -140,7 +162,7 @@ impl Policies {
                 self.problems
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
-                    .push((display.into(), diags));
+                    .push((key.clone(), display.into(), diags));
                 None
             }
         };

@@ -653,3 +653,21 @@ fn wait_for_clear_gives_up_at_once_when_the_window_opens_after_the_deadline() {
     assert!(out.stdout.contains("the next window opens"), "{out}");
     assert_eq!(o.posts(), 0, "nothing is sent outside the window");
 }
+
+#[test]
+fn a_policy_named_and_governing_is_reported_once() {
+    let env = repo("apiVersion: aepact/policy-v1\nsandboxes:\n  prod:\n    maxSegments: 3\n");
+    let out = env.run(["validate", POLICY, PLAN]);
+    assert_eq!(out.status, 1, "{out}");
+    assert_eq!(
+        out.stderr.matches("unknown field `maxSegments`").count()
+            + out.stdout.matches("unknown field `maxSegments`").count(),
+        1,
+        "{out}"
+    );
+    assert!(
+        out.stdout
+            .contains("error: 0 of 1 plan file invalid, 1 of 1 policy file invalid (1 error)"),
+        "{out}"
+    );
+}
