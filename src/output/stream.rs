@@ -1,8 +1,8 @@
 //! `validate`'s human and github reports written file by file, as
 //! [`check_each`](crate::plan::check_each) hands the reports over, so that no report is held
 //! per file (issue 13: memory stays flat as the number of plans grows): a file with
-//! diagnostics is held only as its rendered text ([`Validate::render`]), a valid plan as its
-//! name. The bytes are those of [`human::validate`] and
+//! diagnostics is held only as its rendered text ([`Validate::render`]), a valid plan as the
+//! key of its name. The bytes are those of [`human::validate`] and
 //! [`github::validate`] over the whole report.
 
 pub use super::human::Tally;
@@ -60,6 +60,7 @@ impl Validate {
     pub fn outcome(&mut self, outcome: Outcome) {
         match outcome {
             Outcome::Report(file) => self.file(&file),
+            Outcome::Valid => self.tally.count(false, 0, 0),
             Outcome::Rendered(Rendered {
                 text,
                 errors,

@@ -20,7 +20,7 @@ use super::source::{CharSpan, SourceFile};
 /// number of plans needs), so that the segments of 100,000 plans take little memory. Kept in
 /// fixed-size chunks: the list never holds much more room than it uses, and is never copied
 /// to grow.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SegmentUses {
     plan_bits: u32,
     chunks: Vec<Vec<u64>>,
@@ -84,12 +84,22 @@ fn split(plan_bits: u32, packed: u64) -> (u64, usize) {
     (packed >> plan_bits, plan as usize)
 }
 
-/// A plan file as the cross-plan checks see it; `name` is `None` when the file held no
+/// A plan file as the cross-plan checks see it; `name_key` is `None` when the file held no
 /// schema-valid plan (it then takes no part).
 #[derive(Debug, Clone, Copy)]
 pub struct CrossPlan<'a> {
     pub path: &'a str,
+    /// The [`name_key`] of the plan's name.
+    pub name_key: Option<u64>,
+    /// The plan's name, when the caller still holds it; `validate` keeps only the key of a
+    /// valid plan's name (8 bytes), and the few names the checks show are read again.
     pub name: Option<&'a str>,
+}
+
+/// The key a plan's name is kept by for the cross-plan checks: never 0 (callers may keep 0 for
+/// "no name"), equal for equal names.
+pub fn name_key(name: &str) -> u64 {
+    segment_key(name) | 1
 }
 
 /// Checks across the plans of one invocation: unique names, and no segment in two plans (they
@@ -131,7 +141,7 @@ fn check_across_with<'a>(
     let plan_bits = uses.plan_bits;
     let mut names: Vec<u64> = Vec::with_capacity(count);
     names.extend((0..count).filter_map(|i| {
-        let key = segment_key(plan(i).name?);
+        let key = plan(i).name_key?;
         Some(((key >> plan_bits) << plan_bits) | i as u64)
     }));
     names.sort_unstable();
@@ -140,11 +150,11 @@ fn check_across_with<'a>(
         .chunk_by(|a, b| a >> plan_bits == b >> plan_bits)
         .filter(|run| run.len() > 1)
     {
-        let mut same: Vec<(&str, usize)> = run
+        let mut same: Vec<(String, usize)> = run
             .iter()
             .filter_map(|&packed| {
                 let i = split(plan_bits, packed).1;
-                Some((plan(i).name?, i))
+                Some((sites.plan_name(i, plan)?, i))
             })
             .collect();
         same.sort_unstable();
@@ -156,7 +166,7 @@ fn check_across_with<'a>(
     drop(names);
     repeated.sort_unstable();
     for (i, j) in repeated {
-        let name = plan(i).name.unwrap_or_default();
+        let name = sites.plan_name(i, plan).unwrap_or_default();
         let related = sites
             .name(j, plan, format!("plan `{name}` is first named here"))
             .with_label_text("first used here");
@@ -219,8 +229,10 @@ fn check_across_with<'a>(
         let mut ids: Vec<u128> = group.iter().map(|&(_, _, id)| id).collect();
         ids.sort_by_cached_key(|&id| sites.position(i, id));
         let id = ids[0];
-        let (plan_i, plan_j) = (plan(i), plan(j));
-        let (name_i, name_j) = (plan_i.name.unwrap_or("?"), plan_j.name.unwrap_or("?"));
+        let plan_j = plan(j);
+        let unknown = || "?".to_owned();
+        let name_i = sites.plan_name(i, plan).unwrap_or_else(unknown);
+        let name_j = sites.plan_name(j, plan).unwrap_or_else(unknown);
         let count = group.len();
         let first_id = format_uuid(id);
         let what = if count == 1 {
@@ -277,6 +289,19 @@ impl Sites<'_> {
                 Some((source, doc))
             })
             .as_ref()
+    }
+
+    /// The plan's name: as the caller holds it, else as its file reads now.
+    fn plan_name<'a>(
+        &mut self,
+        plan: usize,
+        plans: &dyn Fn(usize) -> CrossPlan<'a>,
+    ) -> Option<String> {
+        if let Some(name) = plans(plan).name {
+            return Some(name.to_owned());
+        }
+        let (_, doc) = self.get(plan)?;
+        doc.value.get("name")?.as_str().map(str::to_owned)
     }
 
     /// A diagnostic at the plan's `name`.
@@ -437,17 +462,26 @@ mod tests {
             }
             names.push(report.plan_name);
         }
-        let cross: Vec<CrossPlan<'_>> = sources
-            .iter()
-            .zip(&names)
-            .map(|(source, name)| CrossPlan {
-                path: source.name(),
-                name: name.as_deref(),
-            })
-            .collect();
-        check_across(cross.len(), &|i| cross[i], uses, &|i| {
-            Some(sources[i].clone())
-        })
+        let cross = |held: bool| -> Vec<CrossPlan<'_>> {
+            sources
+                .iter()
+                .zip(&names)
+                .map(|(source, name)| CrossPlan {
+                    path: source.name(),
+                    name_key: name.as_deref().map(name_key),
+                    name: name.as_deref().filter(|_| held),
+                })
+                .collect()
+        };
+        let reload = |i: usize| Some(sources[i].clone());
+        let (held, keyed) = (cross(true), cross(false));
+        let found = check_across(held.len(), &|i| held[i], uses.clone(), &reload);
+        // Names kept only by their keys (as `validate` keeps them) are read again: the same
+        // findings, word for word.
+        let again = check_across(keyed.len(), &|i| keyed[i], uses, &reload);
+        let text = |found: &[(usize, Diagnostic)]| format!("{found:?}");
+        assert_eq!(text(&found), text(&again));
+        found
     }
 
     #[test]
@@ -507,6 +541,7 @@ mod tests {
             .zip(plans_of)
             .map(|(source, (name, _))| CrossPlan {
                 path: source.name(),
+                name_key: Some(name_key(name)),
                 name: Some(name),
             })
             .collect();

@@ -8,95 +8,21 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use super::across::{self, CrossPlan, SegmentUses};
 use super::diags::{Code, Diagnostic, Severity};
 use super::discover::{FileTarget, Target, Targets, discover};
 use super::guardrails::{self, CheckOptions};
 use super::identity::{self, PlanFile};
-use super::model::{Plan, RawPlan};
+use super::model::RawPlan;
+pub use super::report::{FileReport, JobSummary, Outcome, Render, Rendered};
 use super::schema;
+use super::slots::{Slot, Slots};
 use super::{load, read};
 use crate::policy::find::{Policies, PolicyChoice};
 use crate::policy::model::{FILE_NAME as POLICY_FILE, Policy};
 use crate::policy::offline::{self as policy_rules, ApplyCount};
-
-/// The outcome of checking one path: a plan file, or a path that yielded no file.
-///
-/// Kept small (the plan boxed, no text): `validate` holds one per file until the end.
-#[derive(Debug)]
-pub struct FileReport {
-    /// The path as given, or as found under a directory that was given.
-    pub path: Arc<str>,
-    /// The canonical file (symlinks resolved; the path as given when that failed): with the
-    /// plan's name, what identifies the plan. Set only when plans are kept ([`check_paths`]'s
-    /// `keep_plans`, for `plan` and `apply`): `None` for `validate`, for a path that yielded no
-    /// file, and for text checked on its own ([`check_source`]).
-    pub file: Option<Arc<Path>>,
-    pub diagnostics: Vec<Diagnostic>,
-    /// The checked plan, when the caller asked to keep plans and the file has no errors.
-    pub plan: Option<Box<Plan>>,
-    /// The plan's name, when the file held a schema-valid plan.
-    pub plan_name: Option<Box<str>>,
-    /// Jobs the plan packs into when `--split` was given: segment IDs per job.
-    pub jobs: Option<Vec<JobSummary>>,
-    /// The report is of a policy file (`aepact/policy-v1`), not of a plan: summaries count it
-    /// apart.
-    pub policy: bool,
-}
-
-/// One job of a split plan.
-#[derive(Debug, Clone)]
-pub struct JobSummary {
-    pub segments: Vec<String>,
-    pub destinations: Vec<String>,
-}
-
-impl FileReport {
-    fn new(path: Arc<str>, diagnostics: Vec<Diagnostic>) -> Self {
-        Self {
-            path,
-            file: None,
-            diagnostics,
-            plan: None,
-            plan_name: None,
-            jobs: None,
-            policy: false,
-        }
-    }
-
-    /// The report of a policy file.
-    fn of_policy(path: Arc<str>, diagnostics: Vec<Diagnostic>) -> Self {
-        Self {
-            policy: true,
-            ..Self::new(path, diagnostics)
-        }
-    }
-
-    pub fn errors(&self) -> usize {
-        self.count(Severity::Error)
-    }
-
-    pub fn warnings(&self) -> usize {
-        self.count(Severity::Warning)
-    }
-
-    fn count(&self, severity: Severity) -> usize {
-        self.diagnostics
-            .iter()
-            .filter(|d| d.severity == severity)
-            .count()
-    }
-
-    /// Whether this entry is a plan file (rather than a missing path or an empty directory).
-    pub fn is_plan_file(&self) -> bool {
-        !self
-            .diagnostics
-            .iter()
-            .any(|d| matches!(d.code, Code::PathNotFound | Code::NoPlans))
-    }
-}
 
 /// Everything one invocation found.
 #[derive(Debug)]
@@ -184,7 +110,7 @@ fn check_file(
     ctx: &PolicyContext<'_>,
     keep_plan: bool,
 ) -> Option<(FileReport, Vec<u64>, Option<ApplyCount>)> {
-    let display = target.display.clone();
+    let display: Arc<str> = Arc::from(targets.display(target));
     let file = targets.file(target);
     let options = ctx.options;
     // A policy file met in a walk is read as a policy when a plan needs it, never as a plan.
@@ -361,65 +287,6 @@ fn check_document(
     (report, distinct)
 }
 
-/// What checking one target gave, as kept until every file is checked.
-enum Slot {
-    Report(Box<FileReport>),
-    /// A report rendered as soon as its file was checked, and its plan's name.
-    Rendered(Box<(Rendered, Option<Box<str>>)>),
-    /// A plan with nothing to report and nothing kept: its name is all the report needs.
-    Valid(Box<str>),
-    /// A walked file that is not a plan.
-    Skipped,
-    /// A directory's verdict, decided after its files (see [`DirTarget`]).
-    Dir,
-}
-
-impl Slot {
-    /// The slot of a checked plan file: small, unless the report holds more than a name; a
-    /// report with diagnostics (and nothing else kept) rendered by `render`, when given.
-    fn of(report: FileReport, render: Option<Render<'_>>) -> Self {
-        match report {
-            FileReport {
-                file: None,
-                diagnostics,
-                plan: None,
-                plan_name: Some(name),
-                jobs: None,
-                ..
-            } if diagnostics.is_empty() => Slot::Valid(name),
-            FileReport {
-                file: None,
-                plan: None,
-                jobs: None,
-                ..
-            } if render.is_some() => {
-                let text = render.map(|render| render(&report)).unwrap_or_default();
-                let rendered = Rendered {
-                    text: text.into_boxed_str(),
-                    errors: report.errors(),
-                    warnings: report.warnings(),
-                    policy: report.policy,
-                };
-                Slot::Rendered(Box::new((rendered, report.plan_name)))
-            }
-            report => Slot::Report(Box::new(report)),
-        }
-    }
-
-    fn name(&self) -> Option<&str> {
-        match self {
-            Slot::Report(report) => report.plan_name.as_deref(),
-            Slot::Valid(name) => Some(name),
-            Slot::Rendered(held) => held.1.as_deref(),
-            Slot::Skipped | Slot::Dir => None,
-        }
-    }
-
-    fn is_plan_file(&self) -> bool {
-        matches!(self, Slot::Report(_) | Slot::Valid(_) | Slot::Rendered(_))
-    }
-}
-
 /// Checks every plan under `paths`: each file on its own (in parallel), then across files.
 ///
 /// `keep_plans` keeps the checked [`Plan`]s in the report (for `plan`/`apply`), with each
@@ -451,28 +318,6 @@ pub fn check_paths_with(
         options: checked.options,
     }
 }
-
-/// A file's report as [`check_each`] hands it over.
-#[derive(Debug)]
-pub enum Outcome {
-    Report(FileReport),
-    /// The report of a file with diagnostics, rendered by `check_each`'s `render` as soon as
-    /// the file was checked.
-    Rendered(Rendered),
-}
-
-/// A file's report as `render` wrote it, with what a summary counts of it.
-#[derive(Debug)]
-pub struct Rendered {
-    pub text: Box<str>,
-    pub errors: usize,
-    pub warnings: usize,
-    /// As [`FileReport::policy`].
-    pub policy: bool,
-}
-
-/// Renders a file's report (its diagnostics) for [`check_each`].
-pub type Render<'r> = &'r (dyn Fn(&FileReport) -> String + Sync);
 
 /// What [`check_each`] found besides the files' reports.
 #[derive(Debug)]
@@ -518,16 +363,18 @@ pub fn check_each(
     let counts: std::sync::Mutex<Vec<(usize, ApplyCount)>> = std::sync::Mutex::default();
     let targets = discover(paths);
     let count = targets.list.len();
-    let slots: Vec<std::sync::Mutex<Option<Slot>>> =
-        (0..count).map(|_| std::sync::Mutex::new(None)).collect();
+    let keys: Vec<AtomicU64> = (0..count).map(|_| AtomicU64::new(0)).collect();
+    let others: std::sync::Mutex<Vec<(u32, Slot)>> = std::sync::Mutex::default();
     let next = AtomicUsize::new(0);
     let workers = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .min(count)
         .max(1);
-    // Each worker returns the segments of the plans it checked (no per-file allocation).
+    // Each worker returns the segments of the plans it checked (no per-file allocation) and
+    // how many targets it checked.
     let work = || {
         let mut uses = SegmentUses::new(count);
+        let mut done = 0;
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
             let Some(target) = targets.list.get(i) else {
@@ -545,49 +392,66 @@ pub fn check_each(
                                 .unwrap_or_else(|e| e.into_inner())
                                 .push((i, count));
                         }
+                        if let Some(name) = &report.plan_name {
+                            keys[i].store(across::name_key(name), Ordering::Relaxed);
+                        }
                         Slot::of(report, render)
                     }
-                    None => Slot::Skipped,
+                    None => Some(Slot::Skipped),
                 },
-                Target::Problem(diag) => Slot::Report(Box::new(FileReport::new(
+                Target::Problem(diag) => Some(Slot::Report(Box::new(FileReport::new(
                     diag.path.clone(),
                     vec![(**diag).clone()],
-                ))),
-                Target::Dir(_) => Slot::Dir,
+                )))),
+                Target::Dir(_) => Some(Slot::Dir),
             };
-            // Each slot is written by exactly one worker; the lock is never contended.
-            *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(slot);
+            if let Some(slot) = slot {
+                others
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((i as u32, slot));
+            }
+            done += 1;
         }
-        Some(uses)
+        Some((uses, done))
     };
-    let uses = if workers == 1 {
+    let checked = if workers == 1 {
         work()
     } else {
         std::thread::scope(|scope| {
             let others: Vec<_> = (1..workers).map(|_| scope.spawn(work)).collect();
-            let mut uses = work();
+            let mut checked = work();
             // A worker only panics on a bug; its files then have no report (handled below).
             for other in others {
-                match (&mut uses, other.join().ok().flatten()) {
-                    (Some(all), Some(part)) => all.append(part),
-                    _ => uses = None,
+                match (&mut checked, other.join().ok().flatten()) {
+                    (Some((all, done)), Some((part, more))) => {
+                        all.append(part);
+                        *done += more;
+                    }
+                    _ => checked = None,
                 }
             }
-            uses
+            checked
         })
     };
-    let mut slots: Vec<Slot> = slots
-        .into_iter()
-        .filter_map(|slot| slot.into_inner().unwrap_or_else(|e| e.into_inner()))
-        .collect();
-    let Some(uses) = uses.filter(|_| slots.len() == count) else {
-        // Only after a worker panicked; keep indices aligned with `targets` by giving up on the
-        // cross-plan checks rather than reporting them against the wrong files.
-        for (slot, target) in slots.into_iter().zip(&targets.list) {
-            match (slot, target) {
-                (Slot::Rendered(held), _) => each(Outcome::Rendered(held.0)),
-                (slot, target) => {
-                    if let Some(report) = report_of(slot, target) {
+    let mut others = others.into_inner().unwrap_or_else(|e| e.into_inner());
+    others.sort_unstable_by_key(|(i, _)| *i);
+    let slots = Slots {
+        keys: keys.into_iter().map(AtomicU64::into_inner).collect(),
+        others,
+    };
+    let Some(uses) = checked
+        .filter(|(_, done)| *done == count)
+        .map(|(uses, _)| uses)
+    else {
+        // Only after a worker panicked; report what was checked, giving up on the cross-plan
+        // checks rather than reporting them against the wrong files.
+        for (i, slot) in slots.others {
+            let target = &targets.list[i as usize];
+            match slot {
+                Slot::Rendered(rendered) => each(Outcome::Rendered(*rendered)),
+                slot => {
+                    if let Some(report) = report_of(slot, target, &targets) {
                         each(Outcome::Report(report));
                     }
                 }
@@ -600,27 +464,28 @@ pub fn check_each(
     };
 
     let reload = |i: usize| match &targets.list[i] {
-        Target::File(file) => read::read_source(&targets.file(file), &file.display).ok(),
+        Target::File(file) => read::read_source(&targets.file(file), targets.display(file)).ok(),
         Target::Problem(_) | Target::Dir(_) => None,
     };
     let plan = |i: usize| CrossPlan {
         path: match &targets.list[i] {
-            Target::File(file) if slots[i].is_plan_file() => &file.display,
+            Target::File(file) if slots.is_plan_file(i) => targets.display(file),
             Target::Problem(diag) => &diag.path,
             _ => "",
         },
-        name: slots[i].name(),
+        name_key: Some(slots.keys[i]).filter(|&key| key != 0),
+        name: slots.get(i).and_then(Slot::name),
     };
     let mut found = across::check_across(count, &plan, uses, &reload);
     let plan_file = |i: usize| match &targets.list[i] {
-        Target::File(file) if slots[i].is_plan_file() => Some(PlanFile {
-            display: &file.display,
+        Target::File(file) if slots.is_plan_file(i) => Some(PlanFile {
+            display: targets.display(file),
             file: targets.file(file),
         }),
         _ => None,
     };
     let file_name = |i: usize| match &targets.list[i] {
-        Target::File(file) if slots[i].is_plan_file() => targets.file_name(file),
+        Target::File(file) if slots.is_plan_file(i) => targets.file_name(file),
         _ => None,
     };
     found.extend(identity::shared_lockfiles(
@@ -633,40 +498,56 @@ pub fn check_each(
     // reports held them.
     found.sort_by_key(|(i, _)| *i);
     let mut found = found.into_iter().peekable();
-    let is_skipped: Vec<bool> = slots.iter().map(|s| matches!(s, Slot::Skipped)).collect();
+    // Directories that held no plan (only other YAML), decided while every slot is here.
+    let no_plan_dirs: Vec<usize> = (0..count)
+        .filter(|&i| match &targets.list[i] {
+            Target::Dir(dir) => {
+                !dir.problems && dir.met.iter().all(|&j| slots.is_skipped(j as usize))
+            }
+            _ => false,
+        })
+        .collect();
     let mut skipped = Vec::new();
-    for (i, (slot, target)) in slots.drain(..).zip(&targets.list).enumerate() {
-        let skipped_file = matches!(slot, Slot::Skipped);
+    let Slots { keys, others } = slots;
+    let mut others = others.into_iter().peekable();
+    for (i, target) in targets.list.iter().enumerate() {
+        let slot = others
+            .next_if(|(j, _)| *j as usize == i)
+            .map(|(_, slot)| slot);
+        let found_here = found.peek().is_some_and(|(j, _)| *j == i);
         let report = match (slot, target) {
-            (Slot::Skipped, Target::File(file)) => {
-                skipped.push(file.display.clone());
+            (None, Target::File(_)) if keys[i] != 0 && !found_here => {
+                each(Outcome::Valid);
+                continue;
+            }
+            (Some(Slot::Rendered(rendered)), Target::File(_)) if !found_here => {
+                each(Outcome::Rendered(*rendered));
+                continue;
+            }
+            // Findings across plans go among the file's own diagnostics: check it again for
+            // those (a file that changed meanwhile is reported as it reads now).
+            (None | Some(Slot::Rendered(_)), Target::File(file)) => {
+                Some(check_file(&targets, file, &ctx, keep_plans).map_or_else(
+                    || FileReport::new(targets.display(file).into(), Vec::new()),
+                    |(report, _, _)| report,
+                ))
+            }
+            (Some(Slot::Skipped), Target::File(file)) => {
+                skipped.push(targets.display(file).into());
                 None
             }
             // A problem from the walk (an unreadable subdirectory) is reported on its own.
-            (Slot::Dir, Target::Dir(dir))
-                if !dir.problems && dir.met.iter().all(|&i| is_skipped[i as usize]) =>
-            {
+            (Some(Slot::Dir), Target::Dir(dir)) if no_plan_dirs.binary_search(&i).is_ok() => {
                 Some(FileReport::new(
                     (*dir.display).into(),
                     vec![no_plans(&dir.display, dir.met.len())],
                 ))
             }
-            (Slot::Rendered(held), Target::File(file)) => {
-                if found.peek().is_none_or(|(j, _)| *j != i) {
-                    each(Outcome::Rendered(held.0));
-                    continue;
-                }
-                // Findings across plans go among the file's own diagnostics: check it again
-                // for those (a file that changed meanwhile is reported as it reads now).
-                Some(check_file(&targets, file, &ctx, keep_plans).map_or_else(
-                    || FileReport::new(file.display.clone(), Vec::new()),
-                    |(report, _, _)| report,
-                ))
-            }
-            (slot, target) => report_of(slot, target),
+            (Some(slot), target) => report_of(slot, target, &targets),
+            (None, _) => None,
         };
         let Some(mut report) = report else {
-            debug_assert!(skipped_file || found.peek().is_none_or(|(j, _)| *j != i));
+            debug_assert!(!found_here, "a finding for target {i}, which has no report");
             continue;
         };
         while let Some((_, diag)) = found.next_if(|(j, _)| *j == i) {
@@ -718,11 +599,11 @@ fn over_apply_limit(
 }
 
 /// The report a slot stands for: a file's, or `None` for a skipped file or a directory.
-fn report_of(slot: Slot, target: &Target) -> Option<FileReport> {
+fn report_of(slot: Slot, target: &Target, targets: &Targets) -> Option<FileReport> {
     match (slot, target) {
         (Slot::Report(report), _) => Some(*report),
-        (Slot::Valid(name), Target::File(file)) => {
-            let mut report = FileReport::new(file.display.clone(), Vec::new());
+        (Slot::Named(name), Target::File(file)) => {
+            let mut report = FileReport::new(targets.display(file).into(), Vec::new());
             report.plan_name = Some(name);
             Some(report)
         }

@@ -21,6 +21,8 @@ use super::{identity, read};
 /// Everything to check, in order.
 pub(super) struct Targets {
     pub(super) list: Vec<Target>,
+    /// The display paths of file targets, one after the other (a file names its part).
+    text: String,
     /// Canonical paths that file targets name by index: walked directories (holding the files
     /// found in them) and files that are not found in a walked directory.
     paths: Vec<Arc<Path>>,
@@ -42,10 +44,12 @@ pub(super) struct DirTarget {
     pub(super) problems: bool,
 }
 
-/// A file to check.
+/// A file to check: 20 bytes, and its display path in [`Targets`]'s text.
 pub(super) struct FileTarget {
-    /// The path as given, or as found under a directory that was given.
-    pub(super) display: Arc<str>,
+    /// Where the path as given, or as found under a directory that was given, starts in the
+    /// text of display paths, and its length ([`Targets::display`]).
+    at: u32,
+    len: u32,
     /// With `name_at`, the canonical file: the plan's identity, the key that dedupes files, and
     /// the path it is read through (the path as given when it could not be resolved). It is
     /// `paths[path]` itself when `name_at` is [`WHOLE`], else that directory joined with
@@ -64,12 +68,17 @@ pub(super) struct FileTarget {
 const WHOLE: u32 = u32::MAX;
 
 impl Targets {
+    /// The path of `target` as shown: as given, or as found under a directory that was given.
+    pub(super) fn display(&self, target: &FileTarget) -> &str {
+        display_of(&self.text, target)
+    }
+
     /// The canonical file of `target`.
     pub(super) fn file(&self, target: &FileTarget) -> Cow<'_, Path> {
         let path = &*self.paths[target.path as usize];
         match target.name_at {
             WHOLE => Cow::Borrowed(path),
-            at => Cow::Owned(join_name(path, &target.display[at as usize..])),
+            at => Cow::Owned(join_name(path, &self.display(target)[at as usize..])),
         }
     }
 
@@ -78,9 +87,14 @@ impl Targets {
     pub(super) fn file_name<'a>(&'a self, target: &'a FileTarget) -> Option<&'a OsStr> {
         match target.name_at {
             WHOLE => self.paths[target.path as usize].file_name(),
-            at => Some(OsStr::new(&target.display[at as usize..])),
+            at => Some(OsStr::new(&self.display(target)[at as usize..])),
         }
     }
+}
+
+/// The display path of `target` in `text`, the display paths of a [`Targets`].
+fn display_of<'t>(text: &'t str, target: &FileTarget) -> &'t str {
+    &text[target.at as usize..(target.at + target.len) as usize]
 }
 
 /// Expands the command line's paths into files to check, in order: a file as given; a
@@ -127,10 +141,12 @@ pub(super) fn discover(paths: &[PathBuf]) -> Targets {
             }
         }
     }
-    let mut list = found.targets;
+    let (mut list, mut text) = (found.targets, found.text);
     list.shrink_to_fit();
+    text.shrink_to_fit();
     Targets {
         list,
+        text,
         paths: found.paths,
     }
 }
@@ -138,6 +154,8 @@ pub(super) fn discover(paths: &[PathBuf]) -> Targets {
 #[derive(Default)]
 struct Discovery {
     targets: Vec<Target>,
+    /// As [`Targets`]'s text.
+    text: String,
     paths: Vec<Arc<Path>>,
     /// Hash of a canonical file's name -> its target (equal paths have equal names; hashing
     /// the name alone saves building the path). A file whose hash meets another's but is
@@ -149,6 +167,20 @@ struct Discovery {
 impl Discovery {
     fn problem(&mut self, diag: Diagnostic) {
         self.targets.push(Target::Problem(Box::new(diag)));
+    }
+
+    /// Lists, instead of the file `display`, the problem that it is one too many: the display
+    /// paths of one run are kept in 4 GiB (tens of millions of files). Returns its index.
+    fn too_many(&mut self, display: &str) -> u32 {
+        self.problem(
+            Diagnostic::error(
+                Code::Unreadable,
+                display,
+                format!("`{display}` is not checked: too many files for one run"),
+            )
+            .with_help("check the plans in several runs, a directory at a time"),
+        );
+        (self.targets.len() - 1) as u32
     }
 
     /// Keeps a canonical path for targets to name. Returns its index.
@@ -181,8 +213,11 @@ impl Discovery {
                 let canonical = self.canonical(path, name_at, display);
                 match &self.targets[i as usize] {
                     Target::File(first)
-                        if self.canonical(first.path, first.name_at, &first.display)
-                            == canonical =>
+                        if self.canonical(
+                            first.path,
+                            first.name_at,
+                            display_of(&self.text, first),
+                        ) == canonical =>
                     {
                         Some(i)
                     }
@@ -197,6 +232,15 @@ impl Discovery {
             }
             return i;
         }
+        let (Ok(at), Ok(len)) = (
+            u32::try_from(self.text.len()),
+            u32::try_from(display.len()),
+        ) else {
+            return self.too_many(display);
+        };
+        if at.checked_add(len).is_none() {
+            return self.too_many(display);
+        }
         let i = self.targets.len() as u32;
         match self.seen.entry(hash) {
             Entry::Vacant(slot) => {
@@ -207,8 +251,10 @@ impl Discovery {
                 self.also.insert(canonical, i);
             }
         }
+        self.text.push_str(display);
         self.targets.push(Target::File(FileTarget {
-            display: Arc::from(display),
+            at,
+            len,
             path,
             name_at,
             named,
@@ -402,7 +448,7 @@ mod tests {
             .list
             .iter()
             .filter_map(|t| match t {
-                Target::File(file) => Some((&*file.display, file.named, targets.file(file).into())),
+                Target::File(file) => Some((targets.display(file), file.named, targets.file(file).into())),
                 _ => None,
             })
             .collect();
