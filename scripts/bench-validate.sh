@@ -35,13 +35,14 @@ if [ ! -x "$bin" ]; then
 fi
 probe=${PROBE:-}
 if [ -z "$probe" ]; then
-  # The bench target's executable, as cargo reports it.
-  probe=$(cargo build --release --locked --bench probe --message-format=json 2>/dev/null |
+  # The bench target's executable, as cargo reports it; cargo's own messages go to stderr, and
+  # a failed build reaches the message below rather than ending the script unexplained.
+  probe=$( (cargo build --release --locked --bench probe --message-format=json |
     python3 -c 'import json, sys
 for line in sys.stdin:
     m = json.loads(line)
     if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "probe" and m.get("executable"):
-        print(m["executable"])')
+        print(m["executable"])') || true)
   if [ -z "$probe" ]; then
     echo "could not build the probe: cargo build --release --bench probe" >&2
     exit 1

@@ -37,6 +37,6 @@ pub use self::format::{
 };
 pub use self::parse::Problem;
 pub use self::state::{JobRef, NewOrder, NewRun, OrderRef, OrderUpdate, actor_from};
-pub use self::store::{Ledger, LockGuard, file_digest, lockfile_path};
+pub use self::store::{Ledger, LockGuard, file_digest, lockfile_path, lockfile_stem};
 pub use crate::digest::sha256_hex;
 pub use crate::time::{Timestamp, TimestampError};

@@ -5,6 +5,7 @@
 //! read ([`Lockfile::load`], [`Lockfile::parse_format`]). The atomic write and the lock itself
 //! are [`crate::fsx`]'s; this module adds what they mean for a lockfile.
 
+use std::ffi::OsStr;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -21,13 +22,25 @@ use crate::fsx;
 /// Returns the plan path with `.yaml`/`.yml` replaced by `.lock.json`; any other name gets
 /// `.lock.json` appended.
 pub fn lockfile_path(plan_path: &Path) -> PathBuf {
-    let ext = plan_path.extension().and_then(|e| e.to_str());
-    if matches!(ext, Some("yaml" | "yml")) {
-        plan_path.with_extension("lock.json")
-    } else {
+    let Some(name) = plan_path.file_name() else {
+        // A path ending in `..`: the suffix goes on the path as given.
         let mut name = plan_path.as_os_str().to_owned();
         name.push(".lock.json");
-        PathBuf::from(name)
+        return PathBuf::from(name);
+    };
+    let mut lock = lockfile_stem(name).to_owned();
+    lock.push(".lock.json");
+    plan_path.with_file_name(lock)
+}
+
+/// What a plan file's lockfile keeps of the file's name before `.lock.json`: the stem of a
+/// `.yaml` or `.yml` file, else the whole name. Equal lockfile paths come from equal stems in
+/// one directory.
+pub fn lockfile_stem(name: &OsStr) -> &OsStr {
+    let path = Path::new(name);
+    match path.extension().and_then(OsStr::to_str) {
+        Some("yaml" | "yml") => path.file_stem().unwrap_or(name),
+        _ => name,
     }
 }
 
@@ -255,5 +268,8 @@ mod tests {
         );
         assert_eq!(p("flash-sale.yaml"), Path::new("flash-sale.lock.json"));
         assert_eq!(p("plans/odd.plan"), Path::new("plans/odd.plan.lock.json"));
+        assert_eq!(p(".yaml"), Path::new(".yaml.lock.json"));
+        assert_eq!(p("plans/a.b.yml"), Path::new("plans/a.b.lock.json"));
+        assert_eq!(p("plans/.."), Path::new("plans/...lock.json"));
     }
 }

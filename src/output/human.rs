@@ -172,23 +172,8 @@ fn without_snippet(diag: &Diagnostic) -> Diagnostic {
     plain
 }
 
-/// Renders a `validate` report: every diagnostic, split plans, then one summary line.
-///
-/// [`super::stream::Validate`] writes the same bytes file by file.
-pub fn validate(report: &CheckReport, style: Style) -> String {
-    let mut out = String::new();
-    let mut split = String::new();
-    let limit = report.options.segment_limit();
-    for file in &report.files {
-        file_diagnostics(&mut out, file, style);
-        split_plan(&mut split, file, limit, style);
-    }
-    out.push_str(&split);
-    out.push_str(&summary(report, style));
-    out
-}
-
-/// A file's diagnostics, each followed by a blank line, as [`validate`] shows them.
+/// A file's diagnostics, each followed by a blank line, as `validate` shows them
+/// ([`super::stream::Validate`]).
 pub(crate) fn file_diagnostics(out: &mut String, file: &FileReport, style: Style) {
     for diag in &file.diagnostics {
         out.push_str(&diagnostic(diag, style));

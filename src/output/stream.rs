@@ -2,10 +2,10 @@
 //! [`check_each`](crate::plan::check_each) hands the reports over, so that no report is held
 //! per file (issue 13: memory stays flat as the number of plans grows): a file with
 //! diagnostics is held only as its rendered text ([`Validate::render`]), a valid plan as the
-//! key of its name. The bytes are those of [`human::validate`] and
-//! [`github::validate`] over the whole report.
+//! key of its name. The github bytes are those of [`github::validate`] over the whole
+//! report: every file's diagnostics, then (human) the split plans, then the summary line.
 
-pub use super::human::Tally;
+use super::human::Tally;
 use super::{StdoutStream, Style, github, human};
 use crate::plan::{FileReport, Outcome, Rendered};
 

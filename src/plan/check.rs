@@ -315,7 +315,7 @@ pub fn check_paths_with(
     CheckReport {
         files,
         skipped: checked.skipped,
-        options: checked.options,
+        options: *options,
     }
 }
 
@@ -324,7 +324,6 @@ pub fn check_paths_with(
 pub struct Checked {
     /// As [`CheckReport::skipped`].
     pub skipped: Vec<Arc<str>>,
-    pub options: CheckOptions,
 }
 
 /// [`check_paths`], handing each file's report to `each` in discovery order (the order of
@@ -459,7 +458,6 @@ pub fn check_each(
         }
         return Checked {
             skipped: Vec::new(),
-            options: *options,
         };
     };
 
@@ -563,10 +561,7 @@ pub fn check_each(
     for (path, diagnostics) in policies.problems() {
         each(Outcome::Report(FileReport::of_policy(path, diagnostics)));
     }
-    Checked {
-        skipped,
-        options: *options,
-    }
+    Checked { skipped }
 }
 
 /// The plans past their policy's `maxSegmentsPerApply`, each diagnostic on the plan's

@@ -232,10 +232,8 @@ impl Discovery {
             }
             return i;
         }
-        let (Ok(at), Ok(len)) = (
-            u32::try_from(self.text.len()),
-            u32::try_from(display.len()),
-        ) else {
+        let (Ok(at), Ok(len)) = (u32::try_from(self.text.len()), u32::try_from(display.len()))
+        else {
             return self.too_many(display);
         };
         if at.checked_add(len).is_none() {
@@ -448,7 +446,9 @@ mod tests {
             .list
             .iter()
             .filter_map(|t| match t {
-                Target::File(file) => Some((targets.display(file), file.named, targets.file(file).into())),
+                Target::File(file) => {
+                    Some((targets.display(file), file.named, targets.file(file).into()))
+                }
                 _ => None,
             })
             .collect();

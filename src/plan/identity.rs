@@ -13,7 +13,7 @@ use std::sync::Arc;
 use super::diags::{Code, Diagnostic};
 use super::guardrails::bytes_key as text_key;
 use super::source::SourceFile;
-use crate::lockfile::lockfile_path;
+use crate::lockfile::{lockfile_path, lockfile_stem};
 
 /// The canonical form of `path` (absolute, symlinks resolved).
 ///
@@ -50,14 +50,7 @@ pub fn shared_lockfiles<'a>(
     // `lockfile_path` keeps of the file's name before `.lock.json` (the stem of a `.yaml` or
     // `.yml` file, else the whole name): equal lockfile paths have equal names, so equal keys,
     // and a name is keyed without building a path or a lockfile name (issue 13).
-    let key = |name: &OsStr| {
-        let path = Path::new(name);
-        let kept = match path.extension().and_then(OsStr::to_str) {
-            Some("yaml" | "yml") => path.file_stem().unwrap_or(name),
-            _ => name,
-        };
-        text_key(kept.as_encoded_bytes())
-    };
+    let key = |name: &OsStr| text_key(lockfile_stem(name).as_encoded_bytes());
     let mut keys: Vec<(u64, u32)> = (0..count)
         .filter_map(|i| Some((key(name(i)?), i as u32)))
         .collect();
