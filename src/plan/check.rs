@@ -289,7 +289,7 @@ fn check_document(
 
 /// Checks every plan under `paths`: each file on its own (in parallel), then across files.
 ///
-/// `keep_plans` keeps the checked [`Plan`]s in the report (for `plan`/`apply`), with each
+/// `keep_plans` keeps the checked [`Plan`](super::Plan)s in the report (for `plan`/`apply`), with each
 /// file's canonical path; `validate` leaves it off to keep memory flat.
 pub fn check_paths(paths: &[PathBuf], options: &CheckOptions, keep_plans: bool) -> CheckReport {
     check_paths_with(paths, options, keep_plans, PolicyChoice::Off)
