@@ -445,15 +445,17 @@ pub fn check_each(
     else {
         // Only after a worker panicked; report what was checked, giving up on the cross-plan
         // checks rather than reporting them against the wrong files.
-        for (i, slot) in slots.others {
-            let target = &targets.list[i as usize];
-            match slot {
-                Slot::Rendered(rendered) => each(Outcome::Rendered(*rendered)),
-                slot => {
+        let mut others = slots.others.into_iter().peekable();
+        for (i, target) in targets.list.iter().enumerate() {
+            match others.next_if(|(j, _)| *j as usize == i) {
+                Some((_, Slot::Rendered(rendered))) => each(Outcome::Rendered(*rendered)),
+                Some((_, slot)) => {
                     if let Some(report) = report_of(slot, target, &targets) {
                         each(Outcome::Report(report));
                     }
                 }
+                None if slots.keys[i] != 0 => each(Outcome::Valid),
+                None => {}
             }
         }
         return Checked {
