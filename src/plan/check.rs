@@ -334,9 +334,10 @@ pub struct Checked {
 ///
 /// With `render`, a file with diagnostics (and no plan or jobs kept) is rendered as soon as it
 /// is checked, and handed over as [`Outcome::Rendered`]: its diagnostics, and the text of the
-/// file they hold, are dropped then rather than held until every file is checked. A rendered
-/// file that the cross-plan checks then find something in is checked again, so that those
-/// findings take their places among its own diagnostics, and handed over as a report.
+/// file they hold, are dropped then rather than held until every file is checked. A valid plan
+/// is handed over as [`Outcome::Valid`], having left only the key of its name. A rendered or
+/// valid file that the cross-plan checks then find something in is checked again, so that
+/// those findings take their places among its own diagnostics, and handed over as a report.
 ///
 /// `policy` chooses each plan's policy, as in [`check_paths_with`]; a policy file with
 /// problems is handed over last, as a report of its own.
@@ -445,16 +446,15 @@ pub fn check_each(
     else {
         // Only after a worker panicked; report what was checked, giving up on the cross-plan
         // checks rather than reporting them against the wrong files.
-        let mut others = slots.others.into_iter().peekable();
-        for (i, target) in targets.list.iter().enumerate() {
-            match others.next_if(|(j, _)| *j as usize == i) {
-                Some((_, Slot::Rendered(rendered))) => each(Outcome::Rendered(*rendered)),
-                Some((_, slot)) => {
+        for ((_, slot, named), target) in slots.into_ordered().zip(&targets.list) {
+            match slot {
+                Some(Slot::Rendered(rendered)) => each(Outcome::Rendered(*rendered)),
+                Some(slot) => {
                     if let Some(report) = report_of(slot, target, &targets) {
                         each(Outcome::Report(report));
                     }
                 }
-                None if slots.keys[i] != 0 => each(Outcome::Valid),
+                None if named => each(Outcome::Valid),
                 None => {}
             }
         }
@@ -508,15 +508,10 @@ pub fn check_each(
         })
         .collect();
     let mut skipped = Vec::new();
-    let Slots { keys, others } = slots;
-    let mut others = others.into_iter().peekable();
-    for (i, target) in targets.list.iter().enumerate() {
-        let slot = others
-            .next_if(|(j, _)| *j as usize == i)
-            .map(|(_, slot)| slot);
+    for ((i, slot, named), target) in slots.into_ordered().zip(&targets.list) {
         let found_here = found.peek().is_some_and(|(j, _)| *j == i);
         let report = match (slot, target) {
-            (None, Target::File(_)) if keys[i] != 0 && !found_here => {
+            (None, Target::File(_)) if named && !found_here => {
                 each(Outcome::Valid);
                 continue;
             }

@@ -232,13 +232,10 @@ impl Discovery {
             }
             return i;
         }
-        let (Ok(at), Ok(len)) = (u32::try_from(self.text.len()), u32::try_from(display.len()))
-        else {
-            return self.too_many(display);
-        };
-        if at.checked_add(len).is_none() {
+        if u32::try_from(self.text.len() + display.len()).is_err() {
             return self.too_many(display);
         }
+        let (at, len) = (self.text.len() as u32, display.len() as u32);
         let i = self.targets.len() as u32;
         match self.seen.entry(hash) {
             Entry::Vacant(slot) => {

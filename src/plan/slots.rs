@@ -27,36 +27,22 @@ impl Slot {
     /// rendering (its name's key is all that is kept), its name when not, a report with
     /// diagnostics (and nothing else kept) rendered by `render` when given, else the report.
     pub(super) fn of(report: FileReport, render: Option<Render<'_>>) -> Option<Self> {
-        Some(match (report, render) {
-            (
-                FileReport {
-                    file: None,
-                    diagnostics,
-                    plan: None,
-                    plan_name: Some(name),
-                    jobs: None,
-                    ..
-                },
-                render,
-            ) if diagnostics.is_empty() => match render {
-                Some(_) => return None,
-                None => Slot::Named(name),
-            },
-            (
-                report @ FileReport {
-                    file: None,
-                    plan: None,
-                    jobs: None,
-                    ..
-                },
-                Some(render),
-            ) => Slot::Rendered(Box::new(Rendered {
+        // Nothing kept but what the report says (no plan, file or jobs for `plan`/`--split`).
+        let bare = report.file.is_none() && report.plan.is_none() && report.jobs.is_none();
+        if bare && report.diagnostics.is_empty() && report.plan_name.is_some() {
+            return match render {
+                Some(_) => None,
+                None => report.plan_name.map(Slot::Named),
+            };
+        }
+        Some(match render {
+            Some(render) if bare => Slot::Rendered(Box::new(Rendered {
                 text: render(&report).into_boxed_str(),
                 errors: report.errors(),
                 warnings: report.warnings(),
                 policy: report.policy,
             })),
-            (report, _) => Slot::Report(Box::new(report)),
+            _ => Slot::Report(Box::new(report)),
         })
     }
 
@@ -99,5 +85,17 @@ impl Slots {
 
     pub(super) fn is_skipped(&self, i: usize) -> bool {
         matches!(self.get(i), Some(Slot::Skipped))
+    }
+
+    /// Every target's slot in target order, with whether it held a schema-valid plan (a
+    /// valid plan that left only its key comes with no slot).
+    pub(super) fn into_ordered(self) -> impl Iterator<Item = (usize, Option<Slot>, bool)> {
+        let mut others = self.others.into_iter().peekable();
+        self.keys.into_iter().enumerate().map(move |(i, key)| {
+            let slot = others
+                .next_if(|(j, _)| *j as usize == i)
+                .map(|(_, slot)| slot);
+            (i, slot, key != 0)
+        })
     }
 }
