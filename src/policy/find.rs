@@ -7,6 +7,7 @@
 //! without a policy costs a few `stat`s per directory, never a parse per file.
 
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -34,6 +35,10 @@ pub struct Policies {
     choice: PolicyChoice,
     /// Directory (absolute) -> the policy file it leads to, if any.
     dirs: Mutex<HashMap<PathBuf, Option<PathBuf>>>,
+    /// A plan's directory, as given -> what [`Policies::for_plan`] answered for it: the
+    /// thousands of plans of one directory cost one hash of its bytes each, not an absolute
+    /// path (a `getcwd` when relative) and a component-wise hash.
+    answered: Mutex<HashMap<OsString, Option<Arc<Policy>>>>,
     /// Policy file (absolute) -> the checked policy, or `None` when it has problems.
     loaded: Mutex<HashMap<PathBuf, Option<Arc<Policy>>>>,
     /// The problems of policy files that did not pass: by file (absolute), as shown, in the
@@ -49,6 +54,7 @@ impl Policies {
         Self {
             choice,
             dirs: Mutex::default(),
+            answered: Mutex::default(),
             loaded: Mutex::default(),
             problems: Mutex::default(),
             named: Mutex::default(),
@@ -77,10 +83,23 @@ impl Policies {
                         .filter(|d| !d.as_os_str().is_empty())
                         .unwrap_or(Path::new("."))
                 };
-                self.nearest(dir)?
+                return self.for_dir(dir);
             }
         };
         self.load(&file)
+    }
+
+    /// The nearest policy of the plans in `dir` (as given), found once per directory.
+    fn for_dir(&self, dir: &Path) -> Option<Arc<Policy>> {
+        let lock = || self.answered.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(known) = lock().get(dir.as_os_str()) {
+            return known.clone();
+        }
+        // Found and loaded outside the lock: another worker meeting the same directory at
+        // once finds the same file, and `load` reads it once.
+        let policy = self.nearest(dir).and_then(|file| self.load(&file));
+        lock().insert(dir.as_os_str().to_owned(), policy.clone());
+        policy
     }
 
     /// The problems of the policy files that did not pass, by file: each file once.
@@ -204,6 +223,37 @@ fn relative_to(file: &Path, from: &Path) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_plans_of_a_directory_however_spelled_share_one_policy_read_once() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join(".git")).unwrap();
+        std::fs::create_dir_all(root.path().join("plans/sub")).unwrap();
+        std::fs::write(
+            root.path().join(FILE_NAME),
+            "apiVersion: aepact/policy-v1\nsandboxes:\n  prod:\n    requireLabels: true\n",
+        )
+        .unwrap();
+        let policies = Policies::new(PolicyChoice::Nearest);
+        let plans = root.path().join("plans");
+        let first = policies.for_plan(&plans.join("a.yaml")).expect("found");
+        for plan in [
+            plans.join("b.yaml"),
+            plans.join("sub/c.yaml"),
+            root.path().join("plans/./sub/../d.yaml"),
+        ] {
+            let again = policies.for_plan(&plan).expect("found");
+            assert!(Arc::ptr_eq(&first, &again), "{}", plan.display());
+        }
+        assert_eq!(policies.loaded.lock().unwrap().len(), 1);
+        assert!(policies.problems().is_empty());
+
+        // Outside the repository (no `.git` above the temporary directory's own): none.
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(outside.path().join(".git")).unwrap();
+        assert!(policies.for_plan(&outside.path().join("x.yaml")).is_none());
+        assert!(policies.for_plan(&outside.path().join("y.yaml")).is_none());
+    }
 
     #[test]
     fn a_policy_is_shown_relative_to_the_current_directory() {
