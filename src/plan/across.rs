@@ -7,78 +7,109 @@
 //! more than one plan holds are resolved to IDs by reading those plans again, which the
 //! diagnostics need anyway to point at the segments.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 
 use super::diags::{Code, Diagnostic};
 use super::guardrails::{segment_key, segment_span, uuid_bits};
 use super::load::Document;
 use super::source::{CharSpan, SourceFile};
 
-/// The distinct segments of every plan, as the cross-plan checks keep them: 8 bytes a use,
-/// the top bits of the ID's [`segment_key`] above the plan's index (as many bits as the
-/// number of plans needs), so that the segments of 100,000 plans take little memory. Kept in
-/// fixed-size chunks: the list never holds much more room than it uses, and is never copied
-/// to grow.
-#[derive(Debug, Clone)]
+/// The distinct segments of every plan, as the cross-plan checks keep them: 4 bytes a use,
+/// the top 31 bits of the ID's [`segment_key`], and after each plan's uses a mark with the
+/// plan's index (top bit set), so that the segments of 100,000 plans take little memory (issue
+/// 13). Kept in fixed-size chunks: the list never holds much more room than it uses, and is
+/// never copied to grow.
+///
+/// 31 bits tell apart the IDs of a repository but for a few pairs in 100,000 plans; two plans
+/// whose uses share a key are read again, and their IDs compared, before anything is said.
+#[derive(Debug, Clone, Default)]
 pub struct SegmentUses {
-    plan_bits: u32,
-    chunks: Vec<Vec<u64>>,
+    chunks: Vec<Vec<u32>>,
+    /// Uses held, marks left out.
+    uses: usize,
 }
 
-/// Uses per chunk (64 KiB).
-const CHUNK: usize = 8192;
+/// Entries per chunk (64 KiB).
+const CHUNK: usize = 16_384;
+
+/// Set in a plan's mark, never in a use.
+const MARK: u32 = 1 << 31;
+
+/// The bits of a key a use keeps.
+fn kept(key: u64) -> u32 {
+    (key >> 33) as u32
+}
+
+/// About as many uses as one round of [`SegmentUses::each_sorted`] sorts at a time (128 KiB
+/// of pairs): more rounds, each a scan of 4 bytes a use, rather than a copy of every use.
+const ROUND: usize = 16_384;
 
 impl SegmentUses {
-    /// An empty list for plans numbered below `plans`.
-    pub fn new(plans: usize) -> Self {
-        Self {
-            plan_bits: (usize::BITS - plans.leading_zeros()).clamp(1, 32),
-            chunks: Vec::new(),
+    /// Records that plan `plan` lists segments whose IDs have the keys `keys`, each once.
+    ///
+    /// Plans are numbered below 2^31, which no list of files reaches.
+    pub fn push_plan(&mut self, plan: usize, keys: impl IntoIterator<Item = u64>) {
+        let before = self.uses;
+        for key in keys {
+            self.push_entry(kept(key));
+            self.uses += 1;
+        }
+        if self.uses > before {
+            debug_assert!(plan < MARK as usize);
+            self.push_entry(MARK | plan as u32);
         }
     }
 
-    /// Records that plan `plan` lists a segment whose ID has the key `key`.
-    pub fn push(&mut self, key: u64, plan: usize) {
-        let packed = ((key >> self.plan_bits) << self.plan_bits) | plan as u64;
+    fn push_entry(&mut self, entry: u32) {
         match self.chunks.last_mut() {
-            Some(chunk) if chunk.len() < CHUNK => chunk.push(packed),
+            Some(chunk) if chunk.len() < CHUNK => chunk.push(entry),
             _ => {
                 let mut chunk = Vec::with_capacity(CHUNK);
-                chunk.push(packed);
+                chunk.push(entry);
                 self.chunks.push(chunk);
             }
         }
     }
 
-    /// Takes over the uses of `other`, a list made for as many plans.
+    /// Takes over the uses of `other` (another worker's plans).
     pub fn append(&mut self, other: SegmentUses) {
-        debug_assert_eq!(self.plan_bits, other.plan_bits);
         self.chunks.extend(other.chunks);
+        self.uses += other.uses;
     }
 
-    /// Every use, ordered by key bits, then plan: each chunk sorted, then merged.
-    fn sorted(&mut self) -> impl Iterator<Item = u64> + '_ {
-        for chunk in &mut self.chunks {
-            chunk.sort_unstable();
-        }
-        let chunks = &self.chunks;
-        let mut heads: BinaryHeap<Reverse<(u64, usize, usize)>> = chunks
-            .iter()
-            .enumerate()
-            .filter_map(|(c, chunk)| Some(Reverse((*chunk.first()?, c, 0))))
-            .collect();
-        std::iter::from_fn(move || {
-            let Reverse((packed, c, i)) = heads.pop()?;
-            if let Some(&next) = chunks[c].get(i + 1) {
-                heads.push(Reverse((next, c, i + 1)));
+    /// Calls `f(kept key bits, plan)` for every use, ordered by key bits, then plan.
+    ///
+    /// In rounds, one per range of the top key bits: each round scans the list, sorts the
+    /// pairs of its range and hands them out, so that no more than about [`ROUND`] pairs are
+    /// held at once (keys are hashes, spread evenly over the ranges).
+    fn each_sorted(&self, mut f: impl FnMut(u32, usize)) {
+        let rounds = self.uses.div_ceil(ROUND).next_power_of_two();
+        let shift = 31 - rounds.trailing_zeros();
+        let mut pairs: Vec<u64> = Vec::new();
+        let mut pending: Vec<u32> = Vec::new();
+        for round in 0..rounds {
+            pairs.clear();
+            pending.clear();
+            for &entry in self.chunks.iter().flatten() {
+                if entry & MARK == 0 {
+                    // A 31-bit value shifted by 31 or more is 0: one round takes every use.
+                    if (u64::from(entry) >> shift) as usize == round {
+                        pending.push(entry);
+                    }
+                } else {
+                    let plan = u64::from(entry & !MARK);
+                    pairs.extend(pending.drain(..).map(|key| u64::from(key) << 32 | plan));
+                }
             }
-            Some(packed)
-        })
+            pairs.sort_unstable();
+            for &pair in &pairs {
+                f((pair >> 32) as u32, (pair & u64::from(u32::MAX)) as usize);
+            }
+        }
     }
 }
 
-/// A use's (kept key bits, plan), for uses packed with `plan_bits` bits of plan index.
+/// A name key's (kept bits, plan), for names packed with `plan_bits` bits of plan index.
 fn split(plan_bits: u32, packed: u64) -> (u64, usize) {
     let plan = packed & ((1u64 << plan_bits) - 1);
     (packed >> plan_bits, plan as usize)
@@ -123,7 +154,7 @@ pub fn check_across<'a>(
 fn check_across_with<'a>(
     count: usize,
     plan: &dyn Fn(usize) -> CrossPlan<'a>,
-    mut uses: SegmentUses,
+    uses: SegmentUses,
     load: &dyn Fn(usize) -> Option<SourceFile>,
     key_of: fn(&str) -> u64,
 ) -> Vec<(usize, Diagnostic)> {
@@ -131,14 +162,13 @@ fn check_across_with<'a>(
     let mut sites = Sites {
         load,
         key_of,
-        plan_bits: uses.plan_bits,
         cache: HashMap::new(),
     };
 
-    // Names, by key (8 bytes a plan, packed as segment uses are, sorted, rather than a map of
-    // 10,000 names); names whose keys meet are told apart by the names themselves, earliest
-    // plan first.
-    let plan_bits = uses.plan_bits;
+    // Names, by key (8 bytes a plan: the key's top bits above the plan's index, sorted, rather
+    // than a map of 10,000 names); names whose keys meet are told apart by the names
+    // themselves, earliest plan first.
+    let plan_bits = (usize::BITS - count.leading_zeros()).clamp(1, 32);
     let mut names: Vec<u64> = Vec::with_capacity(count);
     names.extend((0..count).filter_map(|i| {
         let key = plan(i).name_key?;
@@ -191,7 +221,7 @@ fn check_across_with<'a>(
     let mut run: Vec<usize> = Vec::new();
     let mut run_key = None;
     let mut ids: Vec<(u128, usize)> = Vec::new();
-    let mut flush = |key: Option<u64>, run: &[usize], sites: &mut Sites<'_>| {
+    let mut flush = |key: Option<u32>, run: &[usize], sites: &mut Sites<'_>| {
         let Some(key) = key.filter(|_| run.len() > 1) else {
             return;
         };
@@ -211,15 +241,14 @@ fn check_across_with<'a>(
             pairs.extend(group[1..].iter().map(|&(id, plan)| (plan, first, id)));
         }
     };
-    for packed in uses.sorted() {
-        let (key, plan) = split(plan_bits, packed);
+    uses.each_sorted(|key, plan| {
         if run_key != Some(key) {
             flush(run_key, &run, &mut sites);
             run.clear();
             run_key = Some(key);
         }
         run.push(plan);
-    }
+    });
     flush(run_key, &run, &mut sites);
     drop(uses);
     pairs.sort_unstable();
@@ -273,8 +302,6 @@ fn check_across_with<'a>(
 struct Sites<'l> {
     load: &'l dyn Fn(usize) -> Option<SourceFile>,
     key_of: fn(&str) -> u64,
-    /// Low key bits a use leaves out (see [`SegmentUses`]).
-    plan_bits: u32,
     cache: HashMap<usize, Option<(SourceFile, Document)>>,
 }
 
@@ -349,13 +376,13 @@ impl Sites<'_> {
     }
 
     /// The IDs of the plan's segments whose key's kept bits are `key`.
-    fn ids_with_key(&mut self, plan: usize, key: u64) -> Vec<u128> {
-        let (key_of, plan_bits) = (self.key_of, self.plan_bits);
+    fn ids_with_key(&mut self, plan: usize, key: u32) -> Vec<u128> {
+        let key_of = self.key_of;
         let Some((_, doc)) = self.get(plan) else {
             return Vec::new();
         };
         let mut ids: Vec<u128> = segment_ids(doc)
-            .filter(|id| key_of(id) >> plan_bits == key)
+            .filter(|id| kept(key_of(id)) == key)
             .map(uuid_bits)
             .collect();
         ids.sort_unstable();
@@ -448,7 +475,7 @@ mod tests {
                 SourceFile::new(format!("{i}.yaml"), text)
             })
             .collect();
-        let mut uses = SegmentUses::new(sources.len());
+        let mut uses = SegmentUses::default();
         let mut names = Vec::new();
         for (i, source) in sources.iter().enumerate() {
             let (report, distinct) = check_source(
@@ -457,9 +484,7 @@ mod tests {
                 &CheckOptions::default(),
                 false,
             );
-            for key in distinct {
-                uses.push(key, i);
-            }
+            uses.push_plan(i, distinct);
             names.push(report.plan_name);
         }
         let cross = |held: bool| -> Vec<CrossPlan<'_>> {
@@ -547,11 +572,9 @@ mod tests {
             .collect();
         let reload = |i: usize| Some(sources[i].clone());
         let run = |key: fn(&str) -> u64| {
-            let mut uses = SegmentUses::new(plans.len());
+            let mut uses = SegmentUses::default();
             for (i, (_, segments)) in plans_of.iter().enumerate() {
-                for &n in *segments {
-                    uses.push(key(&seg(n)), i);
-                }
+                uses.push_plan(i, segments.iter().map(|&n| key(&seg(n))));
             }
             let found = check_across_with(plans.len(), &|i| plans[i], uses, &reload, key);
             found
@@ -567,21 +590,28 @@ mod tests {
     }
 
     #[test]
-    fn uses_come_out_by_key_then_plan_across_chunks_and_workers() {
+    fn uses_come_out_by_key_then_plan_across_chunks_workers_and_rounds() {
+        // 0 to 3 uses a plan (a plan's uses then straddle chunks), from two workers, in as
+        // many rounds as 120,000 uses need; then all under one key, in one round.
         let plans = 70_000;
-        let (mut even, mut odd) = (SegmentUses::new(plans), SegmentUses::new(plans));
-        let plan_bits = even.plan_bits;
-        let mut expected = Vec::new();
-        for plan in 0..plans {
-            let key = segment_key(&seg(plan % 5_000));
-            let part = if plan % 2 == 0 { &mut even } else { &mut odd };
-            part.push(key, plan);
-            expected.push((key >> plan_bits, plan));
+        for key_of in [segment_key, |_: &str| 0] {
+            let (mut even, mut odd) = (SegmentUses::default(), SegmentUses::default());
+            let mut expected = Vec::new();
+            for plan in 0..plans {
+                let keys: Vec<u64> = (0..plan % 4)
+                    .map(|s| key_of(&seg(plan * 7 % 5_000 + s)))
+                    .collect();
+                expected.extend(keys.iter().map(|&key| (kept(key), plan)));
+                let part = if plan % 2 == 0 { &mut even } else { &mut odd };
+                part.push_plan(plan, keys);
+            }
+            even.append(odd);
+            assert_eq!(even.uses, expected.len());
+            expected.sort_unstable();
+            let mut got = Vec::new();
+            even.each_sorted(|key, plan| got.push((key, plan)));
+            assert_eq!(got, expected);
         }
-        even.append(odd);
-        expected.sort_unstable();
-        let got: Vec<(u64, usize)> = even.sorted().map(|p| split(plan_bits, p)).collect();
-        assert_eq!(got, expected);
     }
 
     #[test]

@@ -373,7 +373,7 @@ pub fn check_each(
     // Each worker returns the segments of the plans it checked (no per-file allocation) and
     // how many targets it checked.
     let work = || {
-        let mut uses = SegmentUses::new(count);
+        let mut uses = SegmentUses::default();
         let mut done = 0;
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
@@ -383,9 +383,7 @@ pub fn check_each(
             let slot = match target {
                 Target::File(file) => match check_file(&targets, file, &ctx, keep_plans) {
                     Some((report, distinct, counted)) => {
-                        for key in distinct {
-                            uses.push(key, i);
-                        }
+                        uses.push_plan(i, distinct);
                         if let Some(count) = counted {
                             counts
                                 .lock()
