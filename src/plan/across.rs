@@ -7,6 +7,7 @@
 //! more than one plan holds are resolved to IDs by reading those plans again, which the
 //! diagnostics need anyway to point at the segments.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use super::diags::{Code, Diagnostic};
@@ -117,9 +118,9 @@ fn split(plan_bits: u32, packed: u64) -> (u64, usize) {
 
 /// A plan file as the cross-plan checks see it; `name_key` is `None` when the file held no
 /// schema-valid plan (it then takes no part).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct CrossPlan<'a> {
-    pub path: &'a str,
+    pub path: Cow<'a, str>,
     /// The [`name_key`] of the plan's name.
     pub name_key: Option<u64>,
     /// The plan's name, when the caller still holds it; `validate` keeps only the key of a
@@ -346,7 +347,7 @@ impl Sites<'_> {
                 message,
             )
             .with_pointer("/name"),
-            None => Diagnostic::error(Code::DuplicateName, plans(plan).path, message),
+            None => Diagnostic::error(Code::DuplicateName, &*plans(plan).path, message),
         }
     }
 
@@ -371,7 +372,7 @@ impl Sites<'_> {
             )
         });
         found.unwrap_or_else(|| {
-            Diagnostic::error(Code::SegmentInSeveralPlans, plans(plan).path, message)
+            Diagnostic::error(Code::SegmentInSeveralPlans, &*plans(plan).path, message)
         })
     }
 
@@ -492,7 +493,7 @@ mod tests {
                 .iter()
                 .zip(&names)
                 .map(|(source, name)| CrossPlan {
-                    path: source.name(),
+                    path: Cow::Borrowed(source.name()),
                     name_key: name.as_deref().map(name_key),
                     name: name.as_deref().filter(|_| held),
                 })
@@ -500,10 +501,10 @@ mod tests {
         };
         let reload = |i: usize| Some(sources[i].clone());
         let (held, keyed) = (cross(true), cross(false));
-        let found = check_across(held.len(), &|i| held[i], uses.clone(), &reload);
+        let found = check_across(held.len(), &|i| held[i].clone(), uses.clone(), &reload);
         // Names kept only by their keys (as `validate` keeps them) are read again: the same
         // findings, word for word.
-        let again = check_across(keyed.len(), &|i| keyed[i], uses, &reload);
+        let again = check_across(keyed.len(), &|i| keyed[i].clone(), uses, &reload);
         let text = |found: &[(usize, Diagnostic)]| format!("{found:?}");
         assert_eq!(text(&found), text(&again));
         found
@@ -565,7 +566,7 @@ mod tests {
             .iter()
             .zip(plans_of)
             .map(|(source, (name, _))| CrossPlan {
-                path: source.name(),
+                path: Cow::Borrowed(source.name()),
                 name_key: Some(name_key(name)),
                 name: Some(name),
             })
@@ -576,7 +577,7 @@ mod tests {
             for (i, (_, segments)) in plans_of.iter().enumerate() {
                 uses.push_plan(i, segments.iter().map(|&n| key(&seg(n))));
             }
-            let found = check_across_with(plans.len(), &|i| plans[i], uses, &reload, key);
+            let found = check_across_with(plans.len(), &|i| plans[i].clone(), uses, &reload, key);
             found
                 .iter()
                 .map(|(i, d)| (*i, d.message.clone(), d.related[0].path.to_string()))

@@ -6,6 +6,7 @@
 //! memory stays flat however many files are checked. Results come back in discovery order,
 //! whatever order the workers finished in.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -462,14 +463,14 @@ pub fn check_each(
     };
 
     let reload = |i: usize| match &targets.list[i] {
-        Target::File(file) => read::read_source(&targets.file(file), targets.display(file)).ok(),
+        Target::File(file) => read::read_source(&targets.file(file), &targets.display(file)).ok(),
         Target::Problem(_) | Target::Dir(_) => None,
     };
     let plan = |i: usize| CrossPlan {
         path: match &targets.list[i] {
             Target::File(file) if slots.is_plan_file(i) => targets.display(file),
-            Target::Problem(diag) => &diag.path,
-            _ => "",
+            Target::Problem(diag) => Cow::Borrowed(&*diag.path),
+            _ => Cow::Borrowed(""),
         },
         name_key: Some(slots.keys[i]).filter(|&key| key != 0),
         name: slots.get(i).and_then(Slot::name),

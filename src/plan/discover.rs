@@ -3,8 +3,9 @@
 //!
 //! Apart from `check.rs` because the list is kept compact (issue 13): it lives for the whole
 //! run, one entry per file. An entry holds the path as shown and, for a file found inside a
-//! walked directory, only the index of that directory's canonical path: the file's canonical
-//! path is that directory joined with the file's name, built when the file is read.
+//! walked directory, only its name and the index of that directory's canonical path and of its
+//! path as shown: the file's canonical path and its path as shown are that directory's joined
+//! with the file's name, built when needed.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -21,11 +22,15 @@ use super::{identity, read};
 /// Everything to check, in order.
 pub(super) struct Targets {
     pub(super) list: Vec<Target>,
-    /// The display paths of file targets, one after the other (a file names its part).
+    /// The display paths of file targets, one after the other (a file names its part): whole
+    /// for a file stored whole ([`WHOLE`]), else the file's name.
     text: String,
     /// Canonical paths that file targets name by index: walked directories (holding the files
     /// found in them) and files that are not found in a walked directory.
     paths: Vec<Arc<Path>>,
+    /// For each of `paths`, the directory as shown, up to the file's name (with its `/`);
+    /// empty for a file stored whole.
+    shown: Vec<Box<str>>,
 }
 
 /// What to check.
@@ -44,16 +49,17 @@ pub(super) struct DirTarget {
     pub(super) problems: bool,
 }
 
-/// A file to check: 20 bytes, and its display path in [`Targets`]'s text.
+/// A file to check: 20 bytes, and its display path (or name) in [`Targets`]'s text.
 pub(super) struct FileTarget {
-    /// Where the path as given, or as found under a directory that was given, starts in the
-    /// text of display paths, and its length ([`Targets::display`]).
+    /// Where the path as given starts in the text of display paths, and its length; for a
+    /// file found under a directory that was given, its name's ([`Targets::display`]).
     at: u32,
     len: u32,
     /// With `name_at`, the canonical file: the plan's identity, the key that dedupes files, and
     /// the path it is read through (the path as given when it could not be resolved). It is
     /// `paths[path]` itself when `name_at` is [`WHOLE`], else that directory joined with
-    /// `display[name_at..]`.
+    /// the name; then the path as shown is `shown[path]` and the name, which starts there at
+    /// `name_at`.
     path: u32,
     name_at: u32,
     /// Named on the command line (always a plan), rather than only met in a directory walk
@@ -69,32 +75,47 @@ const WHOLE: u32 = u32::MAX;
 
 impl Targets {
     /// The path of `target` as shown: as given, or as found under a directory that was given.
-    pub(super) fn display(&self, target: &FileTarget) -> &str {
-        display_of(&self.text, target)
+    pub(super) fn display(&self, target: &FileTarget) -> Cow<'_, str> {
+        let stored = stored_of(&self.text, target);
+        match target.name_at {
+            WHOLE => Cow::Borrowed(stored),
+            _ => Cow::Owned([&*self.shown[target.path as usize], stored].concat()),
+        }
     }
 
     /// The canonical file of `target`.
     pub(super) fn file(&self, target: &FileTarget) -> Cow<'_, Path> {
-        let path = &*self.paths[target.path as usize];
-        match target.name_at {
-            WHOLE => Cow::Borrowed(path),
-            at => Cow::Owned(join_name(path, &self.display(target)[at as usize..])),
-        }
+        canonical_of(&self.paths, target.path, name_of(&self.text, target))
     }
 
     /// The name of the canonical file of `target` (what [`Targets::file`] would end in),
     /// without building that path; `None` for a path that ends in `..` or a root.
     pub(super) fn file_name<'a>(&'a self, target: &'a FileTarget) -> Option<&'a OsStr> {
-        match target.name_at {
-            WHOLE => self.paths[target.path as usize].file_name(),
-            at => Some(OsStr::new(&self.display(target)[at as usize..])),
+        match name_of(&self.text, target) {
+            None => self.paths[target.path as usize].file_name(),
+            Some(name) => Some(OsStr::new(name)),
         }
     }
 }
 
-/// The display path of `target` in `text`, the display paths of a [`Targets`].
-fn display_of<'t>(text: &'t str, target: &FileTarget) -> &'t str {
+/// What `text` (the display paths of a [`Targets`]) holds of `target`: its display path, or
+/// its name when it was found in a walked directory.
+fn stored_of<'t>(text: &'t str, target: &FileTarget) -> &'t str {
     &text[target.at as usize..(target.at + target.len) as usize]
+}
+
+/// The name of a file found in a walked directory, `None` for a file stored whole.
+fn name_of<'t>(text: &'t str, target: &FileTarget) -> Option<&'t str> {
+    (target.name_at != WHOLE).then(|| stored_of(text, target))
+}
+
+/// The canonical file `paths[path]` names, joined with `name` when given.
+fn canonical_of<'p>(paths: &'p [Arc<Path>], path: u32, name: Option<&str>) -> Cow<'p, Path> {
+    let path = &*paths[path as usize];
+    match name {
+        None => Cow::Borrowed(path),
+        Some(name) => Cow::Owned(join_name(path, name)),
+    }
 }
 
 /// Expands the command line's paths into files to check, in order: a file as given; a
@@ -106,7 +127,7 @@ pub(super) fn discover(paths: &[PathBuf]) -> Targets {
     for path in paths {
         // `-`: the plan on standard input (read once, whatever else is given).
         if path.as_os_str() == read::STDIN {
-            let at = found.path(Arc::from(path.as_path()));
+            let at = found.path(Arc::from(path.as_path()), "");
             found.file(read::STDIN_DISPLAY, at, WHOLE, true, false);
             continue;
         }
@@ -136,7 +157,7 @@ pub(super) fn discover(paths: &[PathBuf]) -> Targets {
             }
             // Files, and paths we cannot stat: reading will say what is wrong with them.
             _ => {
-                let at = found.path(identity::canonical(path));
+                let at = found.path(identity::canonical(path), "");
                 found.file(&display, at, WHOLE, true, false);
             }
         }
@@ -148,6 +169,7 @@ pub(super) fn discover(paths: &[PathBuf]) -> Targets {
         list,
         text,
         paths: found.paths,
+        shown: found.shown,
     }
 }
 
@@ -157,6 +179,7 @@ struct Discovery {
     /// As [`Targets`]'s text.
     text: String,
     paths: Vec<Arc<Path>>,
+    shown: Vec<Box<str>>,
     /// Hash of a canonical file's name -> its target (equal paths have equal names; hashing
     /// the name alone saves building the path). A file whose hash meets another's but is
     /// another file is listed in `also`.
@@ -183,41 +206,32 @@ impl Discovery {
         (self.targets.len() - 1) as u32
     }
 
-    /// Keeps a canonical path for targets to name. Returns its index.
-    fn path(&mut self, path: Arc<Path>) -> u32 {
+    /// Keeps a canonical path for targets to name: a file's, stored whole, or a directory's,
+    /// shown as `shown` up to its files' names. Returns its index.
+    fn path(&mut self, path: Arc<Path>, shown: &str) -> u32 {
         self.paths.push(path);
+        self.shown.push(shown.into());
         (self.paths.len() - 1) as u32
-    }
-
-    /// The canonical file of a target listed (or about to be listed) with these fields.
-    fn canonical(&self, path: u32, name_at: u32, display: &str) -> Cow<'_, Path> {
-        let path = &*self.paths[path as usize];
-        match name_at {
-            WHOLE => Cow::Borrowed(path),
-            at => Cow::Owned(join_name(path, &display[at as usize..])),
-        }
     }
 
     /// Lists a file unless its canonical file is listed already. Returns its target's index.
     fn file(&mut self, display: &str, path: u32, name_at: u32, named: bool, regular: bool) -> u32 {
-        let hash = match name_at {
-            WHOLE => {
+        let name = (name_at != WHOLE).then(|| &display[name_at as usize..]);
+        let hash = match name {
+            None => {
                 let name = self.paths[path as usize].file_name().unwrap_or_default();
                 text_key(&name.to_string_lossy())
             }
-            at => text_key(&display[at as usize..]),
+            Some(name) => text_key(name),
         };
         let listed = match self.seen.get(&hash) {
             None => None,
             Some(&i) => {
-                let canonical = self.canonical(path, name_at, display);
+                let canonical = canonical_of(&self.paths, path, name);
                 match &self.targets[i as usize] {
                     Target::File(first)
-                        if self.canonical(
-                            first.path,
-                            first.name_at,
-                            display_of(&self.text, first),
-                        ) == canonical =>
+                        if canonical_of(&self.paths, first.path, name_of(&self.text, first))
+                            == canonical =>
                     {
                         Some(i)
                     }
@@ -232,21 +246,22 @@ impl Discovery {
             }
             return i;
         }
-        if u32::try_from(self.text.len() + display.len()).is_err() {
+        let stored = name.unwrap_or(display);
+        if u32::try_from(self.text.len() + stored.len()).is_err() {
             return self.too_many(display);
         }
-        let (at, len) = (self.text.len() as u32, display.len() as u32);
+        let (at, len) = (self.text.len() as u32, stored.len() as u32);
         let i = self.targets.len() as u32;
         match self.seen.entry(hash) {
             Entry::Vacant(slot) => {
                 slot.insert(i);
             }
             Entry::Occupied(_) => {
-                let canonical = self.canonical(path, name_at, display).into_owned();
+                let canonical = canonical_of(&self.paths, path, name).into_owned();
                 self.also.insert(canonical, i);
             }
         }
-        self.text.push_str(display);
+        self.text.push_str(stored);
         self.targets.push(Target::File(FileTarget {
             at,
             len,
@@ -300,14 +315,13 @@ impl Discovery {
                 // is not UTF-8 (the display shows it changed) or the entry is a symlink.
                 let (at, name_at) = match (inside, name.to_str()) {
                     (Some(dir), Some(name)) => {
-                        let at = *canonical_dir.get_or_insert_with(|| {
-                            self.paths.push(Arc::from(dir));
-                            (self.paths.len() - 1) as u32
-                        });
-                        (at, (display.len() - name.len()) as u32)
+                        let name_at = display.len() - name.len();
+                        let at = *canonical_dir
+                            .get_or_insert_with(|| self.path(Arc::from(dir), &display[..name_at]));
+                        (at, name_at as u32)
                     }
-                    (Some(dir), None) => (self.path(Arc::from(dir.join(name))), WHOLE),
-                    (None, _) => (self.path(identity::canonical(&dir.join(name))), WHOLE),
+                    (Some(dir), None) => (self.path(Arc::from(dir.join(name)), ""), WHOLE),
+                    (None, _) => (self.path(identity::canonical(&dir.join(name)), ""), WHOLE),
                 };
                 met.push(self.file(&display, at, name_at, false, kind.is_file()));
             }
@@ -439,7 +453,7 @@ mod tests {
             dir.path().join("one/a.yaml"),
         ];
         let targets = discover(&paths);
-        let files: Vec<(&str, bool, PathBuf)> = targets
+        let files: Vec<(Cow<'_, str>, bool, PathBuf)> = targets
             .list
             .iter()
             .filter_map(|t| match t {

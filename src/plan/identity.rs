@@ -27,7 +27,7 @@ pub fn canonical(path: &Path) -> Arc<Path> {
 /// (built on request for a file found in a walked directory, see `discover.rs`).
 #[derive(Debug, Clone)]
 pub struct PlanFile<'a> {
-    pub display: &'a str,
+    pub display: Cow<'a, str>,
     pub file: Cow<'a, Path>,
 }
 
@@ -75,7 +75,7 @@ pub fn shared_lockfiles<'a>(
                     .filter(|(o, _)| *o != i)
                     .map(|(_, o)| format!("`{}`", o.display))
                     .collect();
-                out.push((i, shared_lockfile(load(i), f.display, &others)));
+                out.push((i, shared_lockfile(load(i), &f.display, &others)));
             }
         }
     }
@@ -138,7 +138,7 @@ mod tests {
     ) -> Vec<(usize, Diagnostic)> {
         let file = |i: usize| {
             displays.get(i).map(|d| PlanFile {
-                display: d,
+                display: Cow::Borrowed(*d),
                 file: Cow::Borrowed(Path::new(d)),
             })
         };
@@ -186,7 +186,7 @@ mod tests {
         let displays = ["a.yaml", "a.yml"];
         let file = |i: usize| {
             (i == 0).then(|| PlanFile {
-                display: displays[i],
+                display: Cow::Borrowed(displays[i]),
                 file: Cow::Borrowed(Path::new(displays[i])),
             })
         };
