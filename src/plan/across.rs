@@ -116,13 +116,10 @@ fn split(plan_bits: u32, packed: u64) -> (u64, usize) {
     (packed >> plan_bits, plan as usize)
 }
 
-/// A plan file as the cross-plan checks see it; `name_key` is `None` when the file held no
-/// schema-valid plan (it then takes no part).
+/// A plan file as the cross-plan checks see it.
 #[derive(Debug, Clone)]
 pub struct CrossPlan<'a> {
     pub path: Cow<'a, str>,
-    /// The [`name_key`] of the plan's name.
-    pub name_key: Option<u64>,
     /// The plan's name, when the caller still holds it; `validate` keeps only the key of a
     /// valid plan's name (8 bytes), and the few names the checks show are read again.
     pub name: Option<&'a str>,
@@ -137,23 +134,25 @@ pub fn name_key(name: &str) -> u64 {
 /// Checks across the plans of one invocation: unique names, and no segment in two plans (they
 /// would be separate ad-hoc jobs, which the platform forbids running concurrently per segment).
 ///
-/// `plan(i)` is the `i`-th of `count` plan files; `uses` holds the distinct segments of every
-/// plan, and is dropped once read. `load` reads a plan's source again, to find the IDs behind
+/// `names[i]` is the [`name_key`] of the `i`-th plan file's name, 0 for a file that held no
+/// schema-valid plan (it then takes no part); the list is sorted in place, and dropped once
+/// read. `plan(i)` is that file; `uses` holds the distinct segments of every plan, and is
+/// dropped once read. `load` reads a plan's source again, to find the IDs behind
 /// keys that several plans hold and to point at the clash. A plan that changed since it was
 /// checked is judged as read again. Returns each diagnostic with the index of the plan it
 /// belongs to.
 pub fn check_across<'a>(
-    count: usize,
+    names: Vec<u64>,
     plan: &dyn Fn(usize) -> CrossPlan<'a>,
     uses: SegmentUses,
     load: &dyn Fn(usize) -> Option<SourceFile>,
 ) -> Vec<(usize, Diagnostic)> {
-    check_across_with(count, plan, uses, load, segment_key)
+    check_across_with(names, plan, uses, load, segment_key)
 }
 
 /// [`check_across`] with the function that made the uses' keys (tests make keys collide).
 fn check_across_with<'a>(
-    count: usize,
+    mut names: Vec<u64>,
     plan: &dyn Fn(usize) -> CrossPlan<'a>,
     uses: SegmentUses,
     load: &dyn Fn(usize) -> Option<SourceFile>,
@@ -166,15 +165,19 @@ fn check_across_with<'a>(
         cache: HashMap::new(),
     };
 
-    // Names, by key (8 bytes a plan: the key's top bits above the plan's index, sorted, rather
-    // than a map of 10,000 names); names whose keys meet are told apart by the names
-    // themselves, earliest plan first.
-    let plan_bits = (usize::BITS - count.leading_zeros()).clamp(1, 32);
-    let mut names: Vec<u64> = Vec::with_capacity(count);
-    names.extend((0..count).filter_map(|i| {
-        let key = plan(i).name_key?;
-        Some(((key >> plan_bits) << plan_bits) | i as u64)
-    }));
+    // Names, by key (8 bytes a plan: in place, the key's top bits above the plan's index,
+    // sorted, rather than a map of 10,000 names); names whose keys meet are told apart by the
+    // names themselves, earliest plan first.
+    let plan_bits = (usize::BITS - names.len().leading_zeros()).clamp(1, 32);
+    let mut kept = 0;
+    for i in 0..names.len() {
+        let key = names[i];
+        if key != 0 {
+            names[kept] = ((key >> plan_bits) << plan_bits) | i as u64;
+            kept += 1;
+        }
+    }
+    names.truncate(kept);
     names.sort_unstable();
     let mut repeated: Vec<(usize, usize)> = Vec::new();
     for run in names
@@ -494,17 +497,20 @@ mod tests {
                 .zip(&names)
                 .map(|(source, name)| CrossPlan {
                     path: Cow::Borrowed(source.name()),
-                    name_key: name.as_deref().map(name_key),
                     name: name.as_deref().filter(|_| held),
                 })
                 .collect()
         };
+        let keys: Vec<u64> = names
+            .iter()
+            .map(|name| name.as_deref().map_or(0, name_key))
+            .collect();
         let reload = |i: usize| Some(sources[i].clone());
         let (held, keyed) = (cross(true), cross(false));
-        let found = check_across(held.len(), &|i| held[i].clone(), uses.clone(), &reload);
+        let found = check_across(keys.clone(), &|i| held[i].clone(), uses.clone(), &reload);
         // Names kept only by their keys (as `validate` keeps them) are read again: the same
         // findings, word for word.
-        let again = check_across(keyed.len(), &|i| keyed[i].clone(), uses, &reload);
+        let again = check_across(keys, &|i| keyed[i].clone(), uses, &reload);
         let text = |found: &[(usize, Diagnostic)]| format!("{found:?}");
         assert_eq!(text(&found), text(&again));
         found
@@ -567,17 +573,17 @@ mod tests {
             .zip(plans_of)
             .map(|(source, (name, _))| CrossPlan {
                 path: Cow::Borrowed(source.name()),
-                name_key: Some(name_key(name)),
                 name: Some(name),
             })
             .collect();
+        let keys: Vec<u64> = plans_of.iter().map(|(name, _)| name_key(name)).collect();
         let reload = |i: usize| Some(sources[i].clone());
         let run = |key: fn(&str) -> u64| {
             let mut uses = SegmentUses::default();
             for (i, (_, segments)) in plans_of.iter().enumerate() {
                 uses.push_plan(i, segments.iter().map(|&n| key(&seg(n))));
             }
-            let found = check_across_with(plans.len(), &|i| plans[i].clone(), uses, &reload, key);
+            let found = check_across_with(keys.clone(), &|i| plans[i].clone(), uses, &reload, key);
             found
                 .iter()
                 .map(|(i, d)| (*i, d.message.clone(), d.related[0].path.to_string()))

@@ -435,10 +435,8 @@ pub fn check_each(
     };
     let mut others = others.into_inner().unwrap_or_else(|e| e.into_inner());
     others.sort_unstable_by_key(|(i, _)| *i);
-    let slots = Slots {
-        keys: keys.into_iter().map(AtomicU64::into_inner).collect(),
-        others,
-    };
+    let keys: Vec<u64> = keys.into_iter().map(AtomicU64::into_inner).collect();
+    let slots = Slots::new(&keys, others);
     let Some(uses) = checked
         .filter(|(_, done)| *done == count)
         .map(|(uses, _)| uses)
@@ -472,10 +470,9 @@ pub fn check_each(
             Target::Problem(diag) => Cow::Borrowed(&*diag.path),
             _ => Cow::Borrowed(""),
         },
-        name_key: Some(slots.keys[i]).filter(|&key| key != 0),
         name: slots.get(i).and_then(Slot::name),
     };
-    let mut found = across::check_across(count, &plan, uses, &reload);
+    let mut found = across::check_across(keys, &plan, uses, &reload);
     let plan_file = |i: usize| match &targets.list[i] {
         Target::File(file) if slots.is_plan_file(i) => Some(PlanFile {
             display: targets.display(file),

@@ -1,13 +1,14 @@
 //! What [`check_each`](super::check_each) keeps of each target until every file is checked
 //! and the cross-plan checks are done.
 //!
-//! Apart from `check.rs` because it is what `validate` holds per file (issue 13): 8 bytes for
-//! a valid plan (the key of its name), a boxed slot only for a file that leaves more.
+//! Apart from `check.rs` because it is what `validate` holds per file (issue 13): a bit for
+//! a valid plan (its name's key goes to the cross-plan checks), a boxed slot only for a file
+//! that leaves more.
 
 use super::report::{FileReport, Render, Rendered};
 
-/// What checking one target gave, as kept until every file is checked, besides the key of its
-/// plan's name ([`Slots::keys`]): nothing at all for a valid plan with nothing to report when
+/// What checking one target gave, as kept until every file is checked, besides whether it
+/// held a schema-valid plan ([`Slots::new`]): nothing at all for a valid plan with nothing to report when
 /// the caller renders reports (most files of a `validate` run).
 pub(super) enum Slot {
     Report(Box<FileReport>),
@@ -55,17 +56,37 @@ impl Slot {
     }
 }
 
-/// What every target gave, in target order: 8 bytes a target, and a [`Slot`] for those that
-/// left more than a name (issue 13: a valid plan costs `validate` its name's key alone).
+/// What every target gave, in target order: a bit a target, and a [`Slot`] for those that
+/// left more than a name (issue 13: a valid plan costs `validate` a bit here, and its name's
+/// key until the cross-plan checks are done).
 pub(super) struct Slots {
-    /// The [`across::name_key`] of each target's plan name; 0 for a target without a
-    /// schema-valid plan.
-    pub(super) keys: Vec<u64>,
+    /// Bit `i`: target `i` held a schema-valid plan.
+    valid: Vec<u64>,
+    count: usize,
     /// The other slots, by target index.
-    pub(super) others: Vec<(u32, Slot)>,
+    others: Vec<(u32, Slot)>,
 }
 
 impl Slots {
+    /// The slots of targets whose plans' names have the keys `keys` (0: no schema-valid plan),
+    /// and `others`, sorted by target index.
+    pub(super) fn new(keys: &[u64], others: Vec<(u32, Slot)>) -> Self {
+        let mut valid = vec![0u64; keys.len().div_ceil(64)];
+        for (i, _) in keys.iter().enumerate().filter(|(_, key)| **key != 0) {
+            valid[i / 64] |= 1 << (i % 64);
+        }
+        debug_assert!(others.is_sorted_by_key(|(i, _)| *i));
+        Self {
+            valid,
+            count: keys.len(),
+            others,
+        }
+    }
+
+    fn is_valid(&self, i: usize) -> bool {
+        self.valid[i / 64] & (1 << (i % 64)) != 0
+    }
+
     pub(super) fn get(&self, i: usize) -> Option<&Slot> {
         let at = self
             .others
@@ -76,7 +97,7 @@ impl Slots {
 
     /// Whether target `i` is a plan file that was read (with or without problems).
     pub(super) fn is_plan_file(&self, i: usize) -> bool {
-        self.keys[i] != 0
+        self.is_valid(i)
             || matches!(
                 self.get(i),
                 Some(Slot::Report(_) | Slot::Rendered(_) | Slot::Named(_))
@@ -90,12 +111,13 @@ impl Slots {
     /// Every target's slot in target order, with whether it held a schema-valid plan (a
     /// valid plan that left only its key comes with no slot).
     pub(super) fn into_ordered(self) -> impl Iterator<Item = (usize, Option<Slot>, bool)> {
+        let valid = self.valid;
         let mut others = self.others.into_iter().peekable();
-        self.keys.into_iter().enumerate().map(move |(i, key)| {
+        (0..self.count).map(move |i| {
             let slot = others
                 .next_if(|(j, _)| *j as usize == i)
                 .map(|(_, slot)| slot);
-            (i, slot, key != 0)
+            (i, slot, valid[i / 64] & (1 << (i % 64)) != 0)
         })
     }
 }
