@@ -17,7 +17,12 @@
 # - single-core time: `aepact validate DIR` and the probe pinned to one core (`taskset -c 0`),
 #   run in alternation; the ratio is the median of the per-round ratios, which a busy machine
 #   disturbs less than a ratio of medians;
-# - peak RSS (GNU time's maximum resident set size) at N and BIG plans;
+# - peak RSS (GNU time's maximum resident set size) at N and BIG plans, of copies of both
+#   binaries on the corpora's file system, and of the binary where it was built: most of the
+#   resident set is the executable's code pages, and how many the kernel maps around each
+#   fault depends on the file system's page cache (on tmpfs 4 KiB pages and the 64 KiB
+#   fault-around; ext4 may keep a file just written by the linker in larger folios, which maps
+#   up to 0.8 MiB more of the same binary): the copies give the number that repeats;
 # - the time at BIG plans over the time at N (one core);
 # - time on all cores, `--format json`, one plan alone, and that every verdict matches the
 #   generator's manifest (exits non-zero on any mismatch).
@@ -59,10 +64,14 @@ if [ "$big" -gt 0 ]; then
   python3 "$gen" "$big" "$work/big" >/dev/null
 fi
 
-python3 - "$bin" "$probe" "$work/corpus" "$work/big" "$runs" "$big" <<'PY'
+# Copies for the memory measurements (see above).
+cp "$bin" "$work/aepact"
+cp "$probe" "$work/probe"
+python3 - "$bin" "$probe" "$work/corpus" "$work/big" "$runs" "$big" "$work" <<'PY'
 import json, os, shutil, statistics, subprocess, sys, time
 
-binary, probe, corpus, big, runs, big_n = sys.argv[1:7]
+binary, probe, corpus, big, runs, big_n, work = sys.argv[1:8]
+binary_copy, probe_copy = os.path.join(work, "aepact"), os.path.join(work, "probe")
 runs, big_n = int(runs), int(big_n)
 pin = ["taskset", "-c", "0"] if shutil.which("taskset") else []
 gnu_time = "/usr/bin/time" if os.path.exists("/usr/bin/time") else None
@@ -99,7 +108,7 @@ def median(values):
     return statistics.median(values)
 
 
-def peak_rss(cmd, count=3):
+def peak_rss(cmd, count=5):
     """Median over `count` runs of GNU time's maximum resident set size, in MiB."""
     if gnu_time is None:
         return float("nan")
@@ -141,12 +150,13 @@ one = os.path.join(corpus, sorted(f for f in os.listdir(corpus) if f.endswith(".
 print(f"validate ONE_FILE              {median([r[0] for r in one_runs])*1000:8.1f} ms")
 
 # Peak memory.
-rss = peak_rss(validate)
-rss_json = peak_rss([binary, "validate", "--format", "json", corpus])
-rss_one = peak_rss([binary, "validate", one])
-rss_probe = peak_rss(bare)
+rss = peak_rss([binary_copy, "validate", corpus])
+rss_built = peak_rss(validate)
+rss_json = peak_rss([binary_copy, "validate", "--format", "json", corpus])
+rss_one = peak_rss([binary_copy, "validate", one])
+rss_probe = peak_rss([probe_copy, corpus])
 print(f"peak RSS, {files} plans          {rss:6.1f} MiB (json {rss_json:.1f}, one plan {rss_one:.1f}, "
-      f"probe {rss_probe:.1f}; aim: at most 12 MiB)")
+      f"probe {rss_probe:.1f}; aim: at most 12 MiB; the binary where it was built: {rss_built:.1f})")
 
 # The large corpus: time per plan and memory as the corpus grows.
 if big_n > 0:
@@ -156,8 +166,8 @@ if big_n > 0:
     probe_big, aepact_big = rounds([pin + [probe, big], pin + [binary, "validate", big]], big_rounds)
     t_big = median([r[0] for r in aepact_big])
     t_probe_big = median([r[0] for r in probe_big])
-    rss_big = peak_rss([binary, "validate", big])
-    rss_probe_big = peak_rss([probe, big])
+    rss_big = peak_rss([binary_copy, "validate", big])
+    rss_probe_big = peak_rss([probe_copy, big])
     print(f"validate DIR, one core, {big_files} plans {t_big*1000:8.1f} ms = {t_big/t_one:.2f}x the "
           f"{files}-plan time (aim: under {big_files/files:.0f}x; probe {t_probe_big/t_probe:.2f}x)")
     print(f"peak RSS, {big_files} plans         {rss_big:6.1f} MiB ({rss_big - rss:+.1f} over {files} plans; "
