@@ -8,6 +8,7 @@ mod action;
 mod api;
 mod apply;
 mod apply_wait;
+mod binary;
 mod common;
 mod delivery;
 mod discovery;
