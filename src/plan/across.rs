@@ -56,7 +56,8 @@ impl SegmentUses {
             self.uses += 1;
         }
         if self.uses > before {
-            debug_assert!(plan < MARK as usize);
+            // A plan index that does not fit would name another plan's file.
+            assert!(plan < MARK as usize, "plan index {plan} above 2^31");
             self.push_entry(MARK | plan as u32);
         }
     }
