@@ -180,15 +180,15 @@ fn check_across_with<'a>(
     // sorted, rather than a map of 10,000 names); names whose keys meet are told apart by the
     // names themselves, earliest plan first.
     let plan_bits = (usize::BITS - names.len().leading_zeros()).clamp(1, 32);
-    let mut kept = 0;
+    let mut named = 0;
     for i in 0..names.len() {
         let key = names[i];
         if key != 0 {
-            names[kept] = ((key >> plan_bits) << plan_bits) | i as u64;
-            kept += 1;
+            names[named] = ((key >> plan_bits) << plan_bits) | i as u64;
+            named += 1;
         }
     }
-    names.truncate(kept);
+    names.truncate(named);
     names.sort_unstable();
     let mut repeated: Vec<(usize, usize)> = Vec::new();
     for run in names
@@ -325,11 +325,7 @@ impl Sites<'_> {
         let load = self.load;
         self.cache
             .entry(plan)
-            .or_insert_with(|| {
-                let source = load(plan)?;
-                let doc = super::load::parse(&source).ok()?;
-                Some((source, doc))
-            })
+            .or_insert_with(|| read(load, plan))
             .as_ref()
     }
 
@@ -396,15 +392,15 @@ impl Sites<'_> {
     /// (a few hundred in 100,000 plans), and hold nothing to point at.
     fn ids_with_key(&mut self, plan: usize, key: u32) -> Vec<u128> {
         let key_of = self.key_of;
-        let read;
-        let doc = match self.cache.get(&plan) {
-            Some(known) => known.as_ref().map(|(_, doc)| doc),
+        let unkept;
+        let site = match self.cache.get(&plan) {
+            Some(known) => known.as_ref(),
             None => {
-                read = (self.load)(plan).and_then(|source| super::load::parse(&source).ok());
-                read.as_ref()
+                unkept = read(self.load, plan);
+                unkept.as_ref()
             }
         };
-        let Some(doc) = doc else {
+        let Some((_, doc)) = site else {
             return Vec::new();
         };
         let mut ids: Vec<u128> = segment_ids(doc)
@@ -426,6 +422,13 @@ impl Sites<'_> {
         let (d, s) = find_segment(doc, id)?;
         Some(segment_span(doc, d, s))
     }
+}
+
+/// A plan's source read again, and parsed.
+fn read(load: &dyn Fn(usize) -> Option<SourceFile>, plan: usize) -> Option<(SourceFile, Document)> {
+    let source = load(plan)?;
+    let doc = super::load::parse(&source).ok()?;
+    Some((source, doc))
 }
 
 /// Every segment ID a (schema-valid) plan document lists, in order.

@@ -23,7 +23,7 @@ use super::{identity, read};
 pub(super) struct Targets {
     pub(super) list: Vec<Target>,
     /// The display paths of file targets, one after the other (a file names its part): whole
-    /// for a file stored whole ([`WHOLE`]), else the file's name.
+    /// for a file stored whole ([`FileTarget::whole`]), else the file's name.
     text: String,
     /// Canonical paths that file targets name by index: walked directories (holding the files
     /// found in them) and files that are not found in a walked directory.
@@ -49,19 +49,19 @@ pub(super) struct DirTarget {
     pub(super) problems: bool,
 }
 
-/// A file to check: 20 bytes, and its display path (or name) in [`Targets`]'s text.
+/// A file to check: 16 bytes (a [`Target`] too: the enum's tag sits in a flag's spare bits),
+/// and its display path (or name) in [`Targets`]'s text.
 pub(super) struct FileTarget {
     /// Where the path as given starts in the text of display paths, and its length; for a
     /// file found under a directory that was given, its name's ([`Targets::display`]).
     at: u32,
     len: u32,
-    /// With `name_at`, the canonical file: the plan's identity, the key that dedupes files, and
-    /// the path it is read through (the path as given when it could not be resolved). It is
-    /// `paths[path]` itself when `name_at` is [`WHOLE`], else that directory joined with
-    /// the name; then the path as shown is `shown[path]` and the name, which starts there at
-    /// `name_at`.
+    /// The canonical file: the plan's identity, the key that dedupes files, and the path it
+    /// is read through (the path as given when it could not be resolved). It is `paths[path]`
+    /// itself when `whole`, else that directory joined with the name; then the path as shown
+    /// is `shown[path]` followed by the name.
     path: u32,
-    name_at: u32,
+    whole: bool,
     /// Named on the command line (always a plan), rather than only met in a directory walk
     /// (a plan only when `check::file_kind` says so).
     pub(super) named: bool,
@@ -70,16 +70,18 @@ pub(super) struct FileTarget {
     pub(super) regular: bool,
 }
 
-/// `FileTarget::name_at` of a target whose canonical path is stored whole.
+/// `name_at` of a file whose canonical path and display path are stored whole (see
+/// [`Discovery::file`]); also the length of an [`Entries`] name kept apart.
 const WHOLE: u32 = u32::MAX;
 
 impl Targets {
     /// The path of `target` as shown: as given, or as found under a directory that was given.
     pub(super) fn display(&self, target: &FileTarget) -> Cow<'_, str> {
         let stored = stored_of(&self.text, target);
-        match target.name_at {
-            WHOLE => Cow::Borrowed(stored),
-            _ => Cow::Owned([&*self.shown[target.path as usize], stored].concat()),
+        if target.whole {
+            Cow::Borrowed(stored)
+        } else {
+            Cow::Owned([&*self.shown[target.path as usize], stored].concat())
         }
     }
 
@@ -106,7 +108,7 @@ fn stored_of<'t>(text: &'t str, target: &FileTarget) -> &'t str {
 
 /// The name of a file found in a walked directory, `None` for a file stored whole.
 fn name_of<'t>(text: &'t str, target: &FileTarget) -> Option<&'t str> {
-    (target.name_at != WHOLE).then(|| stored_of(text, target))
+    (!target.whole).then(|| stored_of(text, target))
 }
 
 /// The canonical file `paths[path]` names, joined with `name` when given.
@@ -215,6 +217,9 @@ impl Discovery {
     }
 
     /// Lists a file unless its canonical file is listed already. Returns its target's index.
+    ///
+    /// `display[name_at..]` is the file's name in the directory `paths[path]`, or `name_at`
+    /// is [`WHOLE`] when `paths[path]` is the file itself.
     fn file(&mut self, display: &str, path: u32, name_at: u32, named: bool, regular: bool) -> u32 {
         let name = (name_at != WHOLE).then(|| &display[name_at as usize..]);
         let hash = match name {
@@ -266,7 +271,7 @@ impl Discovery {
             at,
             len,
             path,
-            name_at,
+            whole: name.is_none(),
             named,
             regular,
         }));
@@ -430,6 +435,12 @@ fn child_display(out: &mut String, dir: &str, name: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_discovered_file_takes_16_bytes() {
+        assert_eq!(std::mem::size_of::<FileTarget>(), 16);
+        assert_eq!(std::mem::size_of::<Target>(), 16);
+    }
 
     #[test]
     fn join_name_joins_as_path_join_does() {

@@ -8,8 +8,8 @@
 use super::report::{FileReport, Render, Rendered};
 
 /// What checking one target gave, as kept until every file is checked, besides whether it
-/// held a schema-valid plan ([`Slots::new`]): nothing at all for a valid plan with nothing to report when
-/// the caller renders reports (most files of a `validate` run).
+/// held a schema-valid plan ([`Slots::new`]): nothing at all for a valid plan with nothing to
+/// report when the caller renders reports (most files of a `validate` run).
 pub(super) enum Slot {
     Report(Box<FileReport>),
     /// A report rendered as soon as its file was checked.
@@ -83,10 +83,6 @@ impl Slots {
         }
     }
 
-    fn is_valid(&self, i: usize) -> bool {
-        self.valid[i / 64] & (1 << (i % 64)) != 0
-    }
-
     pub(super) fn get(&self, i: usize) -> Option<&Slot> {
         let at = self
             .others
@@ -97,7 +93,7 @@ impl Slots {
 
     /// Whether target `i` is a plan file that was read (with or without problems).
     pub(super) fn is_plan_file(&self, i: usize) -> bool {
-        self.is_valid(i)
+        bit(&self.valid, i)
             || matches!(
                 self.get(i),
                 Some(Slot::Report(_) | Slot::Rendered(_) | Slot::Named(_))
@@ -117,7 +113,12 @@ impl Slots {
             let slot = others
                 .next_if(|(j, _)| *j as usize == i)
                 .map(|(_, slot)| slot);
-            (i, slot, valid[i / 64] & (1 << (i % 64)) != 0)
+            (i, slot, bit(&valid, i))
         })
     }
+}
+
+/// Bit `i` of a bit set kept in words.
+fn bit(words: &[u64], i: usize) -> bool {
+    words[i / 64] & (1 << (i % 64)) != 0
 }
