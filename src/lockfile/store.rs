@@ -37,6 +37,16 @@ pub fn lockfile_path(plan_path: &Path) -> PathBuf {
 /// `.yaml` or `.yml` file, else the whole name. Equal lockfile paths come from equal stems in
 /// one directory.
 pub fn lockfile_stem(name: &OsStr) -> &OsStr {
+    // The usual name, in UTF-8, without taking the path apart (this runs for every plan).
+    if let Some(text) = name.to_str() {
+        return match text
+            .strip_suffix(".yaml")
+            .or_else(|| text.strip_suffix(".yml"))
+        {
+            Some(stem) if !stem.is_empty() => OsStr::new(stem),
+            _ => name,
+        };
+    }
     let path = Path::new(name);
     match path.extension().and_then(OsStr::to_str) {
         Some("yaml" | "yml") => path.file_stem().unwrap_or(name),
@@ -254,6 +264,34 @@ fn format_duration(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_stem_of_a_name_is_what_its_path_says() {
+        let by_path = |name: &OsStr| -> std::ffi::OsString {
+            let path = Path::new(name);
+            match path.extension().and_then(OsStr::to_str) {
+                Some("yaml" | "yml") => path.file_stem().unwrap_or(name).to_owned(),
+                _ => name.to_owned(),
+            }
+        };
+        for name in [
+            "a.yaml",
+            "a.yml",
+            ".yaml",
+            ".yml",
+            "a.b.yaml",
+            "..yaml",
+            "a.YAML",
+            "a.json",
+            "yaml",
+            "a.yaml.bak",
+            "a.yamll",
+            "plan-00001.yml",
+        ] {
+            let name = OsStr::new(name);
+            assert_eq!(lockfile_stem(name), by_path(name), "{name:?}");
+        }
+    }
 
     #[test]
     fn lockfile_path_replaces_yaml_extensions() {

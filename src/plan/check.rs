@@ -115,7 +115,7 @@ fn check_file(
     let file = targets.file(target);
     let options = ctx.options;
     // A policy file met in a walk is read as a policy when a plan needs it, never as a plan.
-    if !target.named && file.file_name().is_some_and(|n| n == POLICY_FILE) {
+    if !target.named && targets.file_name(target).is_some_and(|n| n == POLICY_FILE) {
         log_skipped(&display, "a policy file");
         return None;
     }
@@ -154,7 +154,10 @@ fn check_file(
                 }
                 return None;
             }
-            let policy = ctx.policies.for_plan(&file);
+            let policy = match targets.dir_of(target) {
+                Some(dir) => ctx.policies.for_plan_in(dir),
+                None => ctx.policies.for_plan(&file),
+            };
             let governed = policy.as_ref().map(|policy| Governed {
                 policy,
                 default_sandbox: ctx.default_sandbox,
@@ -239,10 +242,10 @@ fn check_document(
     let lines = keep_plan.then(|| super::lines::Lines::of_plan(&doc, source));
     // The tree is not needed after this (the guardrails blame through the span table): move
     // its strings into the typed plan rather than copy the tree first.
-    let raw: RawPlan = match serde_json::from_value(std::mem::take(&mut doc.value)) {
+    let raw: RawPlan = match super::typed::raw_plan(std::mem::take(&mut doc.value)) {
         Ok(raw) => raw,
         Err(err) => {
-            // The schema is generated from these types, so this means they disagree.
+            // The schema is generated from these types, so this means the two disagree.
             let diag = Diagnostic::at(
                 Code::InvalidValue,
                 source,

@@ -90,6 +90,12 @@ impl Targets {
         canonical_of(&self.paths, target.path, name_of(&self.text, target))
     }
 
+    /// The walked directory `target` was found in (its canonical path, the directory of
+    /// [`Targets::file`]), `None` for a file stored whole.
+    pub(super) fn dir_of(&self, target: &FileTarget) -> Option<&Path> {
+        (!target.whole).then(|| &*self.paths[target.path as usize])
+    }
+
     /// The name of the canonical file of `target` (what [`Targets::file`] would end in),
     /// without building that path; `None` for a path that ends in `..` or a root.
     pub(super) fn file_name<'a>(&'a self, target: &'a FileTarget) -> Option<&'a OsStr> {

@@ -34,7 +34,8 @@ pub struct Document {
 
 /// Escapes a mapping key as a JSON-pointer segment (RFC 6901).
 pub fn escape_pointer_segment(key: &str) -> std::borrow::Cow<'_, str> {
-    if key.contains(['~', '/']) {
+    // Bytes, not chars: both are ASCII, and this runs for every key of every plan.
+    if key.bytes().any(|b| matches!(b, b'~' | b'/')) {
         key.replace('~', "~0").replace('/', "~1").into()
     } else {
         key.into()
@@ -598,6 +599,11 @@ fn nesting_depth(value: &Value) -> usize {
 
 /// Appends `n` in decimal, without the allocation of `to_string` (once per list item).
 fn push_decimal(out: &mut String, n: usize) {
+    // Most lists are short: one digit, one push.
+    if n < 10 {
+        out.push(char::from(b'0' + n as u8));
+        return;
+    }
     let mut digits = [0u8; 20];
     let mut i = digits.len();
     let mut n = n;

@@ -2,7 +2,8 @@
 //! diagnostics they produce.
 //!
 //! The flow is `load` (YAML -> JSON tree + span table) -> `schema` (jsonschema over the tree) ->
-//! serde (`RawPlan`) -> `guardrails` (`Plan`); `check` runs it over files and directories.
+//! `typed` (`RawPlan`, read from the tree by hand) -> `guardrails` (`Plan`); `check` runs it over
+//! files and directories.
 
 pub mod across;
 pub mod check;
@@ -20,6 +21,7 @@ pub mod schema;
 mod slots;
 pub mod source;
 pub mod spans;
+mod typed;
 mod untagged;
 
 pub use crate::api::AdhocApiVersion;

@@ -58,7 +58,7 @@ pub fn read_regular(path: &Path, display: &str) -> Result<SourceFile, Diagnostic
 
 /// Reads an open plan file of `len` bytes (as last seen), with the size limit.
 fn read_open(file: File, len: u64, display: &str) -> Result<SourceFile, Diagnostic> {
-    let mut bytes = Vec::with_capacity(len as usize);
+    let mut bytes = super::source::text_buffer(len as usize);
     file.take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(|err| unreadable(display, err))?;

@@ -7,6 +7,7 @@
 //! a file that asks for more (one with many problems) has its entries sorted once, and every
 //! later lookup binary-searches them.
 
+use std::cell::Cell;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -51,11 +52,22 @@ enum Kind {
 impl SpanIndex {
     /// An empty table sized for a document of `text_len` bytes (about one record per 12 bytes,
     /// and pointers twice as long as the text), so that recording rarely grows it.
+    ///
+    /// The two buffers are those of the last table this thread dropped, when there is one
+    /// (see [`SPARE`]).
     pub(super) fn for_text(text_len: usize) -> Self {
+        let (mut text, mut entries) = SPARE
+            .try_with(Cell::take)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        text.reserve(text_len * 2);
+        entries.reserve(text_len / 12 + 8);
         Self {
-            text: String::with_capacity(text_len * 2),
-            entries: Vec::with_capacity(text_len / 12 + 8),
-            ..Self::default()
+            text,
+            entries,
+            sorted: OnceLock::new(),
+            scans: AtomicU32::new(0),
         }
     }
 
@@ -170,6 +182,36 @@ impl SpanIndex {
             }
             _ => self.node(pointer),
         }
+    }
+}
+
+/// Buffers above this capacity are freed with their table rather than kept for the next one:
+/// a spare is for the next plan of a few KiB, not a reserve as large as the largest file.
+const SPARE_MAX_BYTES: usize = 64 * 1024;
+
+thread_local! {
+    /// The emptied buffers of the last table this thread dropped, for the next one to record
+    /// into (issue 13): a table's buffers are a few KiB, over the size the allocator serves
+    /// from its per-thread caches, and taking fresh ones for every plan cost about 2,000
+    /// instructions each (a search of the free lists, merging the parser's freed strings).
+    static SPARE: Cell<Option<(String, Vec<Entry>)>> = const { Cell::new(None) };
+}
+
+impl Drop for SpanIndex {
+    fn drop(&mut self) {
+        let (mut text, mut entries) = (
+            std::mem::take(&mut self.text),
+            std::mem::take(&mut self.entries),
+        );
+        if text.capacity() > SPARE_MAX_BYTES
+            || entries.capacity() * std::mem::size_of::<Entry>() > SPARE_MAX_BYTES
+        {
+            return;
+        }
+        text.clear();
+        entries.clear();
+        // During the thread's exit the spare is gone already: the buffers are freed here.
+        let _ = SPARE.try_with(|spare| spare.set(Some((text, entries))));
     }
 }
 

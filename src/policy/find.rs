@@ -72,19 +72,26 @@ impl Policies {
     /// Returns `None` when no policy applies, or when the policy has problems (reported by
     /// [`Policies::problems`], which fail the invocation).
     pub fn for_plan(&self, plan: &Path) -> Option<Arc<Policy>> {
+        let dir = if plan.as_os_str() == crate::plan::read::STDIN {
+            Path::new(".")
+        } else {
+            plan.parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+        };
+        self.for_plan_in(dir)
+    }
+
+    /// [`Policies::for_plan`] of a plan file in the directory `dir` (as opened), for a caller
+    /// that knows it without taking the plan's path apart.
+    pub fn for_plan_in(&self, dir: &Path) -> Option<Arc<Policy>> {
         let file = match &self.choice {
             PolicyChoice::Off => return None,
             PolicyChoice::File(file) => file.clone(),
-            PolicyChoice::Nearest => {
-                let dir = if plan.as_os_str() == crate::plan::read::STDIN {
-                    Path::new(".")
-                } else {
-                    plan.parent()
-                        .filter(|d| !d.as_os_str().is_empty())
-                        .unwrap_or(Path::new("."))
-                };
-                return self.for_dir(dir);
+            PolicyChoice::Nearest if dir.as_os_str().is_empty() => {
+                return self.for_dir(Path::new("."));
             }
+            PolicyChoice::Nearest => return self.for_dir(dir),
         };
         self.load(&file)
     }
