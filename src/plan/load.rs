@@ -15,7 +15,8 @@ use serde_json::{Map, Number, Value};
 
 use super::diags::{Code, Diagnostic};
 use super::source::{CharSpan, SourceFile};
-pub use super::spans::SpanIndex;
+use super::spans::Node;
+pub use super::spans::{SpanIndex, escape_pointer_segment};
 
 /// Most nodes a document may expand to, aliases included. A plan with 80 segments under 10
 /// destinations has about 2,000 nodes; a "billion laughs" file hits this within microseconds.
@@ -30,16 +31,6 @@ pub const MAX_DEPTH: usize = 64;
 pub struct Document {
     pub value: Value,
     pub spans: SpanIndex,
-}
-
-/// Escapes a mapping key as a JSON-pointer segment (RFC 6901).
-pub fn escape_pointer_segment(key: &str) -> std::borrow::Cow<'_, str> {
-    // Bytes, not chars: both are ASCII, and this runs for every key of every plan.
-    if key.bytes().any(|b| matches!(b, b'~' | b'/')) {
-        key.replace('~', "~0").replace('/', "~1").into()
-    } else {
-        key.into()
-    }
 }
 
 /// The JSON pointer of where serde stopped reading a document, from `serde_path_to_error`'s
@@ -68,7 +59,6 @@ pub fn parse(source: &SourceFile) -> Result<Document, Vec<Diagnostic>> {
     let mut builder = Builder {
         source,
         spans: SpanIndex::for_text(source.text().len()),
-        pointer: String::new(),
         stack: Vec::new(),
         anchors: HashMap::new(),
         nodes: 0,
@@ -107,8 +97,8 @@ enum Frame {
     Seq {
         items: Vec<Value>,
         start: CharSpan,
-        /// Length of `Builder::pointer` when this collection began.
-        pointer_len: usize,
+        /// This list's node in the span table.
+        node: Node,
         anchor: usize,
         nodes_before: usize,
     },
@@ -116,23 +106,19 @@ enum Frame {
         entries: Map<String, Value>,
         /// The key just read, waiting for its value.
         key: Option<String>,
+        /// The node of that key's value.
+        value_node: Node,
         start: CharSpan,
-        pointer_len: usize,
+        /// This mapping's node in the span table.
+        node: Node,
         anchor: usize,
         nodes_before: usize,
-        /// Number of span records when this mapping began: its keys are recorded after it.
-        records_before: usize,
-        /// Key pointer -> span of this mapping's keys, built at its first duplicate key (to
-        /// label the first listing) and kept up to date after that; `None` in the usual case.
-        key_spans: Option<HashMap<String, CharSpan>>,
     },
 }
 
 struct Builder<'s> {
     source: &'s SourceFile,
     spans: SpanIndex,
-    /// JSON pointer of the node being built.
-    pointer: String,
     stack: Vec<Frame>,
     /// Anchor ID -> (value, node count, nesting depth) for alias expansion.
     anchors: HashMap<usize, (Value, usize, usize)>,
@@ -164,7 +150,8 @@ impl Builder<'_> {
                     }
                     let value = self.scalar(text, style, tag.as_deref(), span)?;
                     self.count_nodes(1, span)?;
-                    self.spans.record_node(&self.pointer, span);
+                    let node = self.value_node();
+                    self.spans.record_node(node, span);
                     if anchor != 0 {
                         self.anchors.insert(anchor, (value.clone(), 1, 0));
                     }
@@ -193,7 +180,8 @@ impl Builder<'_> {
                     }
                     self.count_nodes(count, span)?;
                     let value = self.anchors[&id].0.clone();
-                    self.spans.record_node(&self.pointer, span);
+                    let node = self.value_node();
+                    self.spans.record_node(node, span);
                     self.finish_value(value);
                 }
                 Event::SequenceStart(anchor, ref tag) | Event::MappingStart(anchor, ref tag) => {
@@ -214,72 +202,56 @@ impl Builder<'_> {
                         ));
                     }
                     self.count_nodes(1, span)?;
-                    self.spans.record_node(&self.pointer, span);
-                    let pointer_len = self.pointer.len();
+                    let node = self.value_node();
+                    self.spans.record_node(node, span);
                     let nodes_before = self.nodes;
-                    let records_before = self.spans.len();
                     self.stack.push(if is_map {
                         Frame::Map {
                             entries: Map::new(),
                             key: None,
+                            value_node: node,
                             start: span,
-                            pointer_len,
+                            node,
                             anchor,
                             nodes_before,
-                            records_before,
-                            key_spans: None,
                         }
                     } else {
                         Frame::Seq {
                             items: Vec::new(),
                             start: span,
-                            pointer_len,
+                            node,
                             anchor,
                             nodes_before,
                         }
                     });
-                    self.push_child_segment();
                 }
                 Event::SequenceEnd | Event::MappingEnd => {
                     let Some(frame) = self.stack.pop() else {
                         continue;
                     };
                     let end = char_span(span);
-                    let (value, start, pointer_len, anchor, nodes_before) = match frame {
+                    let (value, start, node, anchor, nodes_before) = match frame {
                         Frame::Seq {
                             items,
                             start,
-                            pointer_len,
+                            node,
                             anchor,
                             nodes_before,
-                        } => (
-                            Value::Array(items),
-                            start,
-                            pointer_len,
-                            anchor,
-                            nodes_before,
-                        ),
+                        } => (Value::Array(items), start, node, anchor, nodes_before),
                         Frame::Map {
                             entries,
                             start,
-                            pointer_len,
+                            node,
                             anchor,
                             nodes_before,
                             ..
-                        } => (
-                            Value::Object(entries),
-                            start,
-                            pointer_len,
-                            anchor,
-                            nodes_before,
-                        ),
+                        } => (Value::Object(entries), start, node, anchor, nodes_before),
                     };
-                    self.pointer.truncate(pointer_len);
                     let whole = CharSpan {
                         start: start.start,
                         end: end.end.max(start.end),
                     };
-                    self.spans.record_node(&self.pointer, whole);
+                    self.spans.record_node(node, whole);
                     if anchor != 0 {
                         let count = self.nodes - nodes_before + 1;
                         let depth = nesting_depth(&value);
@@ -296,34 +268,21 @@ impl Builder<'_> {
         matches!(self.stack.last(), Some(Frame::Map { key: None, .. }))
     }
 
-    /// Records a mapping key, catching duplicates, and points `pointer` at its value.
+    /// Records a mapping key, catching duplicates, and gives its value a node.
     fn begin_key(&mut self, key: String, span: CharSpan) {
         let Some(Frame::Map {
             entries,
             key: slot,
-            pointer_len,
-            records_before,
-            key_spans,
+            value_node,
+            node,
             ..
         }) = self.stack.last_mut()
         else {
             return;
         };
-        let pointer_len = *pointer_len;
-        self.pointer.truncate(pointer_len);
-        self.pointer.push('/');
-        self.pointer.push_str(&escape_pointer_segment(&key));
         if entries.contains_key(&key) {
-            // This mapping's own keys: recorded since it began, one segment below it.
-            let spans = &self.spans;
-            let key_spans = key_spans.get_or_insert_with(|| {
-                spans
-                    .keys_since(*records_before)
-                    .filter(|(p, _)| !p[pointer_len + 1..].contains('/'))
-                    .map(|(p, s)| (p.to_owned(), s))
-                    .collect()
-            });
-            let first = key_spans.get(&self.pointer).copied();
+            let first = self.spans.first_key(*node, &key);
+            *value_node = self.spans.key_child(*node, &key, None);
             let mut diag = Diagnostic::at(
                 Code::DuplicateKey,
                 self.source,
@@ -331,30 +290,25 @@ impl Builder<'_> {
                 format!("key `{key}` appears twice in the same mapping"),
             )
             .with_label_text("listed again here")
-            .with_pointer(self.pointer.clone())
+            .with_pointer(self.spans.pointer(*value_node))
             .with_help("remove one of the two entries: YAML keeps only one, and aepact will not guess which");
             if let Some(first) = first {
                 diag = diag.with_label(first, "first listed here");
             }
             self.diags.push(diag);
         } else {
-            self.spans.record_key(&self.pointer, span);
-            if let Some(key_spans) = key_spans {
-                key_spans.insert(self.pointer.clone(), span);
-            }
+            *value_node = self.spans.key_child(*node, &key, Some(span));
         }
         *slot = Some(key);
     }
 
-    /// Appends the segment for the next child of the innermost collection to `pointer`.
-    fn push_child_segment(&mut self) {
-        if let Some(Frame::Seq {
-            items, pointer_len, ..
-        }) = self.stack.last()
-        {
-            self.pointer.truncate(*pointer_len);
-            self.pointer.push('/');
-            push_decimal(&mut self.pointer, items.len());
+    /// The span table's node for the value about to be built: the root, the value of the key
+    /// just read, or the next item of a list.
+    fn value_node(&mut self) -> Node {
+        match self.stack.last() {
+            None => self.spans.root(),
+            Some(Frame::Map { value_node, .. }) => *value_node,
+            Some(Frame::Seq { items, node, .. }) => self.spans.index_child(*node, items.len()),
         }
     }
 
@@ -362,10 +316,7 @@ impl Builder<'_> {
     fn finish_value(&mut self, value: Value) {
         match self.stack.last_mut() {
             None => self.root = Some(value),
-            Some(Frame::Seq { items, .. }) => {
-                items.push(value);
-                self.push_child_segment();
-            }
+            Some(Frame::Seq { items, .. }) => items.push(value),
             Some(Frame::Map { entries, key, .. }) => {
                 if let Some(key) = key.take() {
                     // A duplicate was reported in `begin_key`; keep the first value.
@@ -594,29 +545,6 @@ fn nesting_depth(value: &Value) -> usize {
         Value::Array(items) => 1 + items.iter().map(nesting_depth).max().unwrap_or(0),
         Value::Object(entries) => 1 + entries.values().map(nesting_depth).max().unwrap_or(0),
         _ => 0,
-    }
-}
-
-/// Appends `n` in decimal, without the allocation of `to_string` (once per list item).
-fn push_decimal(out: &mut String, n: usize) {
-    // Most lists are short: one digit, one push.
-    if n < 10 {
-        out.push(char::from(b'0' + n as u8));
-        return;
-    }
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    let mut n = n;
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &d in &digits[i..] {
-        out.push(d as char);
     }
 }
 

@@ -46,7 +46,7 @@ pub(super) fn raw_plan(value: Value) -> Result<RawPlan, Misfit> {
             "sandbox" => sandbox = optional(value, at!("/sandbox"), string)?,
             "exports" => exports = optional(value, at!("/exports"), raw_exports)?,
             "destinations" => {
-                destinations = Some(each(array(value, at!("/destinations"))?, destination)?)
+                destinations = Some(each(array(value, at!("/destinations"))?, destination)?);
             }
             "run" => run = whole_number(value, at!("/run"))?,
             "guardWindow" => guard_window = optional(value, at!("/guardWindow"), duration)?,
@@ -75,7 +75,7 @@ fn destination(value: Value, d: usize) -> Result<RawDestination, Misfit> {
             "segments" => {
                 segments = Some(each(array(value, at)?, |value, s| {
                     segment(value, &|| format!("/destinations/{d}/segments/{s}"))
-                })?)
+                })?);
             }
             "expect" => expect = optional(value, at, raw_expect)?,
             _ => return Err(unknown(key, at)),
