@@ -384,12 +384,34 @@ impl Entries {
         }
     }
 
-    /// The entries sorted by name.
+    /// The entries sorted by name (bytewise, as `OsStr` orders them).
+    ///
+    /// Sorted by the names' first 16 bytes as one number first, and only names that share
+    /// those by their whole bytes: the names of one directory often share a long prefix
+    /// (`plan-00001.yaml`), and comparing them byte by byte was a tenth of a 100,000-file
+    /// walk (issue 13).
     fn sorted(&self) -> impl Iterator<Item = (&OsStr, FileType)> {
-        let mut order: Vec<usize> = (0..self.entries.len()).collect();
-        order.sort_unstable_by(|&a, &b| self.name(a).cmp(self.name(b)));
-        order.into_iter().map(|i| (self.name(i), self.entries[i].2))
+        let mut order: Vec<(u128, u32)> = (0..self.entries.len())
+            .map(|i| (prefix_key(self.name(i).as_encoded_bytes()), i as u32))
+            .collect();
+        order.sort_unstable_by(|&(x, a), &(y, b)| {
+            x.cmp(&y)
+                .then_with(|| self.name(a as usize).cmp(self.name(b as usize)))
+        });
+        order
+            .into_iter()
+            .map(|(_, i)| (self.name(i as usize), self.entries[i as usize].2))
     }
+}
+
+/// The first 16 bytes of `name` as a big-endian number, zeros after a shorter name: names
+/// whose keys differ are ordered as their keys are (a file name holds no zero byte, so a name
+/// that is a prefix of another gets the smaller key); names with equal keys share those bytes.
+fn prefix_key(name: &[u8]) -> u128 {
+    let mut bytes = [0u8; 16];
+    let n = name.len().min(16);
+    bytes[..n].copy_from_slice(&name[..n]);
+    u128::from_be_bytes(bytes)
 }
 
 /// `dir.join(name)` for a directory entry's `name` (no separator in it, not empty), in one
@@ -446,6 +468,35 @@ mod tests {
     fn a_discovered_file_takes_16_bytes() {
         assert_eq!(std::mem::size_of::<FileTarget>(), 16);
         assert_eq!(std::mem::size_of::<Target>(), 16);
+    }
+
+    #[test]
+    fn names_sort_by_their_prefix_keys_as_by_their_bytes() {
+        let mut names = vec![
+            "plan-00010.yaml",
+            "plan-00001.yaml",
+            "plan-0000.yaml",
+            "plan",
+            "plan-00001.yaml.bak",
+            "a-very-long-name-past-sixteen-b.yaml",
+            "a-very-long-name-past-sixteen-a.yaml",
+            "Z.yaml",
+            "é.yaml",
+            "e.yaml",
+            "",
+            "plan-00001.yam",
+        ];
+        let by_key = |names: &[&'static str]| {
+            let mut keyed: Vec<(u128, &'static str)> = names
+                .iter()
+                .map(|n| (prefix_key(n.as_bytes()), *n))
+                .collect();
+            keyed.sort_unstable_by(|x, y| x.0.cmp(&y.0).then_with(|| x.1.cmp(y.1)));
+            keyed.into_iter().map(|(_, n)| n).collect::<Vec<_>>()
+        };
+        let sorted = by_key(&names);
+        names.sort_unstable();
+        assert_eq!(sorted, names);
     }
 
     #[test]
