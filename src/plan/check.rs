@@ -109,6 +109,7 @@ fn check_file(
     targets: &Targets,
     target: &FileTarget,
     ctx: &PolicyContext<'_>,
+    last_dir: &mut LastDir,
     keep_plan: bool,
 ) -> Option<(FileReport, Vec<u64>, Option<ApplyCount>)> {
     let display: Arc<str> = Arc::from(targets.display(target));
@@ -155,7 +156,14 @@ fn check_file(
                 return None;
             }
             let policy = match targets.dir_of(target) {
-                Some(dir) => ctx.policies.for_plan_in(dir),
+                Some((at, _)) if last_dir.0.as_ref().is_some_and(|(known, _)| *known == at) => {
+                    last_dir.0.as_ref().and_then(|(_, policy)| policy.clone())
+                }
+                Some((at, dir)) => {
+                    let policy = ctx.policies.for_plan_in(dir);
+                    last_dir.0 = Some((at, policy.clone()));
+                    policy
+                }
                 None => ctx.policies.for_plan(&file),
             };
             let governed = policy.as_ref().map(|policy| Governed {
@@ -178,6 +186,12 @@ fn check_file(
     }
     Some((report, distinct, counted))
 }
+
+/// The policy of the walked directory a worker's last plan was found in, by the directory's
+/// index in the targets: the plans of one directory come one after the other, and asking
+/// [`Policies`] again for each took a lock and a hash of the directory's path.
+#[derive(Default)]
+struct LastDir(Option<(u32, Option<std::sync::Arc<Policy>>)>);
 
 /// Says at `-v` why a walked file is not checked as a plan.
 fn log_skipped(path: &str, what: &str) {
@@ -378,6 +392,7 @@ pub fn check_each(
     // how many targets it checked.
     let work = || {
         let mut uses = SegmentUses::default();
+        let mut last_dir = LastDir::default();
         let mut done = 0;
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
@@ -385,22 +400,24 @@ pub fn check_each(
                 break;
             };
             let slot = match target {
-                Target::File(file) => match check_file(&targets, file, &ctx, keep_plans) {
-                    Some((report, distinct, counted)) => {
-                        uses.push_plan(i, distinct);
-                        if let Some(count) = counted {
-                            counts
-                                .lock()
-                                .unwrap_or_else(|e| e.into_inner())
-                                .push((i, count));
+                Target::File(file) => {
+                    match check_file(&targets, file, &ctx, &mut last_dir, keep_plans) {
+                        Some((report, distinct, counted)) => {
+                            uses.push_plan(i, distinct);
+                            if let Some(count) = counted {
+                                counts
+                                    .lock()
+                                    .unwrap_or_else(|e| e.into_inner())
+                                    .push((i, count));
+                            }
+                            if let Some(name) = &report.plan_name {
+                                keys[i].store(across::name_key(name), Ordering::Relaxed);
+                            }
+                            Slot::of(report, render)
                         }
-                        if let Some(name) = &report.plan_name {
-                            keys[i].store(across::name_key(name), Ordering::Relaxed);
-                        }
-                        Slot::of(report, render)
+                        None => Some(Slot::Skipped),
                     }
-                    None => Some(Slot::Skipped),
-                },
+                }
                 Target::Problem(diag) => Some(Slot::Report(Box::new(FileReport::new(
                     diag.path.clone(),
                     vec![(**diag).clone()],
@@ -520,12 +537,12 @@ pub fn check_each(
             }
             // Findings across plans go among the file's own diagnostics: check it again for
             // those (a file that changed meanwhile is reported as it reads now).
-            (None | Some(Slot::Rendered(_)), Target::File(file)) => {
-                Some(check_file(&targets, file, &ctx, keep_plans).map_or_else(
+            (None | Some(Slot::Rendered(_)), Target::File(file)) => Some(
+                check_file(&targets, file, &ctx, &mut LastDir::default(), keep_plans).map_or_else(
                     || FileReport::new(targets.display(file).into(), Vec::new()),
                     |(report, _, _)| report,
-                ))
-            }
+                ),
+            ),
             (Some(Slot::Skipped), Target::File(file)) => {
                 skipped.push(targets.display(file).into());
                 None

@@ -91,9 +91,10 @@ impl Targets {
     }
 
     /// The walked directory `target` was found in (its canonical path, the directory of
-    /// [`Targets::file`]), `None` for a file stored whole.
-    pub(super) fn dir_of(&self, target: &FileTarget) -> Option<&Path> {
-        (!target.whole).then(|| &*self.paths[target.path as usize])
+    /// [`Targets::file`]) and that directory's index (equal for the files of one directory),
+    /// `None` for a file stored whole.
+    pub(super) fn dir_of(&self, target: &FileTarget) -> Option<(u32, &Path)> {
+        (!target.whole).then(|| (target.path, &*self.paths[target.path as usize]))
     }
 
     /// The name of the canonical file of `target` (what [`Targets::file`] would end in),

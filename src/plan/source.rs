@@ -35,9 +35,9 @@ pub struct SourceFile(Arc<Inner>);
 struct Inner {
     name: String,
     text: String,
-    /// Whether `text` is ASCII (character and byte offsets agree): computed once, because
-    /// positions are converted once per diagnostic and a file may have thousands of them.
-    ascii: bool,
+    /// Whether `text` is ASCII (character and byte offsets agree): computed on first use (only
+    /// files with problems convert positions), then once for all of a file's diagnostics.
+    ascii: OnceLock<bool>,
     /// Byte offset of the start of each line; built on first use (only files with problems).
     line_starts: OnceLock<Vec<usize>>,
     /// Byte offset of each character, for non-ASCII text only; built on first use.
@@ -85,7 +85,7 @@ impl SourceFile {
         let text = text.into();
         Self(Arc::new(Inner {
             name: name.into(),
-            ascii: text.is_ascii(),
+            ascii: OnceLock::new(),
             text,
             line_starts: OnceLock::new(),
             char_bytes: OnceLock::new(),
@@ -104,7 +104,7 @@ impl SourceFile {
     /// Converts a character index into a byte offset.
     pub fn byte_of_char(&self, index: u32) -> usize {
         let text = &self.0.text;
-        if self.0.ascii {
+        if *self.0.ascii.get_or_init(|| text.is_ascii()) {
             return (index as usize).min(text.len());
         }
         let table = self.0.char_bytes.get_or_init(|| {
