@@ -47,6 +47,11 @@ pub fn lockfile_stem(name: &OsStr) -> &OsStr {
             _ => name,
         };
     }
+    stem_by_path(name)
+}
+
+/// [`lockfile_stem`] by the rules of [`Path`]: for names that are not UTF-8.
+fn stem_by_path(name: &OsStr) -> &OsStr {
     let path = Path::new(name);
     match path.extension().and_then(OsStr::to_str) {
         Some("yaml" | "yml") => path.file_stem().unwrap_or(name),
@@ -267,13 +272,6 @@ mod tests {
 
     #[test]
     fn the_stem_of_a_name_is_what_its_path_says() {
-        let by_path = |name: &OsStr| -> std::ffi::OsString {
-            let path = Path::new(name);
-            match path.extension().and_then(OsStr::to_str) {
-                Some("yaml" | "yml") => path.file_stem().unwrap_or(name).to_owned(),
-                _ => name.to_owned(),
-            }
-        };
         for name in [
             "a.yaml",
             "a.yml",
@@ -289,7 +287,7 @@ mod tests {
             "plan-00001.yml",
         ] {
             let name = OsStr::new(name);
-            assert_eq!(lockfile_stem(name), by_path(name), "{name:?}");
+            assert_eq!(lockfile_stem(name), stem_by_path(name), "{name:?}");
         }
     }
 

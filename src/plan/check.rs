@@ -155,17 +155,7 @@ fn check_file(
                 }
                 return None;
             }
-            let policy = match targets.dir_of(target) {
-                Some((at, _)) if last_dir.0.as_ref().is_some_and(|(known, _)| *known == at) => {
-                    last_dir.0.as_ref().and_then(|(_, policy)| policy.clone())
-                }
-                Some((at, dir)) => {
-                    let policy = ctx.policies.for_plan_in(dir);
-                    last_dir.0 = Some((at, policy.clone()));
-                    policy
-                }
-                None => ctx.policies.for_plan(&file),
-            };
+            let policy = last_dir.policy(ctx.policies, targets.dir_of(target), &file);
             let governed = policy.as_ref().map(|policy| Governed {
                 policy,
                 default_sandbox: ctx.default_sandbox,
@@ -192,6 +182,29 @@ fn check_file(
 /// [`Policies`] again for each took a lock and a hash of the directory's path.
 #[derive(Default)]
 struct LastDir(Option<(u32, Option<std::sync::Arc<Policy>>)>);
+
+impl LastDir {
+    /// The policy of the plan `file`, found in the walked directory `dir` (its index and path,
+    /// from [`Targets::dir_of`]) or, for a file named on the command line, by its path.
+    fn policy(
+        &mut self,
+        policies: &Policies,
+        dir: Option<(u32, &Path)>,
+        file: &Path,
+    ) -> Option<std::sync::Arc<Policy>> {
+        let Some((at, dir)) = dir else {
+            return policies.for_plan(file);
+        };
+        match &self.0 {
+            Some((known, policy)) if *known == at => policy.clone(),
+            _ => {
+                let policy = policies.for_plan_in(dir);
+                self.0 = Some((at, policy.clone()));
+                policy
+            }
+        }
+    }
+}
 
 /// Says at `-v` why a walked file is not checked as a plan.
 fn log_skipped(path: &str, what: &str) {

@@ -44,9 +44,10 @@ struct Inner {
     char_bytes: OnceLock<Vec<u32>>,
 }
 
-/// Text above this capacity is freed with its file rather than kept for the next one (a plan
-/// is a few KiB; see [`SPARE_TEXT`]).
-const SPARE_MAX_BYTES: usize = 64 * 1024;
+/// Buffers above this capacity are freed with their owner rather than kept for the next plan
+/// (a plan is a few KiB; see [`SPARE_TEXT`] and the span tables' spares): a spare is not a
+/// reserve as large as the largest file.
+pub(super) const SPARE_MAX_BYTES: usize = 64 * 1024;
 
 thread_local! {
     /// The emptied text of the last source this thread dropped, for the next file read to fill

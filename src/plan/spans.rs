@@ -2,7 +2,7 @@
 //!
 //! Apart from `load.rs` because it is its own data structure, tuned for the common case (issue
 //! 13): every plan records a span for each of its ~60 nodes and keys, but only the few files with
-//! problems ever look one up. The table is the document's tree of nodes: each node a 32-byte
+//! problems ever look one up. The table is the document's tree of nodes: each node a 36-byte
 //! entry holding its parent's index and its own segment (a list index, or a mapping key kept
 //! once in one shared string), so recording copies no JSON pointer; a pointer is followed down
 //! the tree segment by segment when it is looked up. The first few lookups scan the entries; a
@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 /// two (an export ID's text), which a scan of its ~60 entries answers faster than a sort.
 const SCANS_BEFORE_SORT: u32 = 8;
 
-use super::source::CharSpan;
+use super::source::{CharSpan, SPARE_MAX_BYTES};
 
 /// A node of the table (the index of its entry), as [`SpanIndex::root`] and the children
 /// methods return it.
@@ -55,10 +55,9 @@ struct Entry {
     /// `at`. The root's is the empty key.
     at: u32,
     len: u32,
-    node: CharSpan,
-    key: CharSpan,
-    has_node: bool,
-    has_key: bool,
+    node: Option<CharSpan>,
+    /// For a mapping's value, its key's span (none for a key met twice).
+    key: Option<CharSpan>,
 }
 
 /// A segment as compared: list indices before keys (a node's children are all of one kind).
@@ -97,10 +96,8 @@ impl SpanIndex {
             parent,
             at,
             len,
-            node: CharSpan::default(),
-            key: CharSpan::default(),
-            has_node: false,
-            has_key: false,
+            node: None,
+            key: None,
         });
         // A record made after a lookup: the next lookup sorts again. The loader looks nothing up
         // while it records, so this only keeps the table right for any later caller.
@@ -127,11 +124,7 @@ impl SpanIndex {
         let at = self.keys.len() as u32;
         self.keys.push_str(key);
         let node = self.push(parent, at, key.len() as u32);
-        if let Some(span) = key_span {
-            let entry = &mut self.entries[node as usize];
-            entry.key = span;
-            entry.has_key = true;
-        }
+        self.entries[node as usize].key = key_span;
         node
     }
 
@@ -142,17 +135,15 @@ impl SpanIndex {
 
     /// Records the span of `node` (a later record wins).
     pub(super) fn record_node(&mut self, node: Node, span: CharSpan) {
-        let entry = &mut self.entries[node as usize];
-        entry.node = span;
-        entry.has_node = true;
+        self.entries[node as usize].node = Some(span);
     }
 
     /// The span of the first key `key` recorded in the mapping `parent`.
     pub(super) fn first_key(&self, parent: Node, key: &str) -> Option<CharSpan> {
         self.entries[parent as usize..]
             .iter()
-            .find(|e| e.parent == parent && e.has_key && self.segment(e) == Segment::Key(key))
-            .map(|e| e.key)
+            .filter(|e| e.parent == parent && self.segment(e) == Segment::Key(key))
+            .find_map(|e| e.key)
     }
 
     /// The JSON pointer of `node`, escaped (RFC 6901).
@@ -220,32 +211,33 @@ impl SpanIndex {
         (e.parent, self.segment(e)).cmp(&(parent, segment))
     }
 
+    /// The entries sorted by (parent, segment), once lookups pass [`SCANS_BEFORE_SORT`]; `None`
+    /// while this lookup is answered by scans.
+    fn sorted_for_lookup(&self) -> Option<&[u32]> {
+        if self.sorted.get().is_none()
+            && self.scans.fetch_add(1, Ordering::Relaxed) < SCANS_BEFORE_SORT
+        {
+            return None;
+        }
+        let sorted = self.sorted.get_or_init(|| {
+            let mut order: Vec<u32> = (0..self.entries.len() as u32).collect();
+            // Stable: records of one segment stay in recording order, the last one last.
+            order.sort_by(|&a, &b| {
+                let (x, y) = (&self.entries[a as usize], &self.entries[b as usize]);
+                (x.parent, self.segment(x)).cmp(&(y.parent, self.segment(y)))
+            });
+            order
+        });
+        Some(sorted)
+    }
+
     /// Follows `pointer` from the root: calls `visit` with each node on the way, and says
     /// whether the whole pointer was found.
     fn walk(&self, pointer: &str, mut visit: impl FnMut(&Entry)) -> bool {
         let Some(root) = self.entries.first() else {
             return false;
         };
-        let sorted = if self.sorted.get().is_none()
-            && self.scans.fetch_add(1, Ordering::Relaxed) < SCANS_BEFORE_SORT
-        {
-            None
-        } else {
-            Some(
-                self.sorted
-                    .get_or_init(|| {
-                        let mut order: Vec<u32> = (0..self.entries.len() as u32).collect();
-                        // Stable: records of one segment stay in recording order, the last one
-                        // last.
-                        order.sort_by(|&a, &b| {
-                            let (x, y) = (&self.entries[a as usize], &self.entries[b as usize]);
-                            (x.parent, self.segment(x)).cmp(&(y.parent, self.segment(y)))
-                        });
-                        order
-                    })
-                    .as_slice(),
-            )
-        };
+        let sorted = self.sorted_for_lookup();
         visit(root);
         if pointer.is_empty() {
             return true;
@@ -266,20 +258,13 @@ impl SpanIndex {
         true
     }
 
-    /// The span of the key whose value is the node at `pointer`.
-    fn get_key(&self, pointer: &str) -> Option<CharSpan> {
-        let mut last = None;
-        let found = self.walk(pointer, |e| last = Some(*e));
-        last.filter(|e| found && e.has_key).map(|e| e.key)
-    }
-
     /// The span of the node at `pointer`, or of its nearest ancestor that has one (nodes inside an
     /// alias expansion point at the alias).
     pub fn node(&self, pointer: &str) -> CharSpan {
         let mut nearest = CharSpan::default();
         self.walk(pointer, |e| {
-            if e.has_node {
-                nearest = e.node;
+            if let Some(span) = e.node {
+                nearest = span;
             }
         });
         nearest
@@ -287,7 +272,9 @@ impl SpanIndex {
 
     /// The span of the key whose value is at `pointer`, if that node is a mapping value.
     pub fn key(&self, pointer: &str) -> Option<CharSpan> {
-        self.get_key(pointer)
+        let mut last = None;
+        let found = self.walk(pointer, |e| last = Some(e.key));
+        last.flatten().filter(|_| found)
     }
 
     /// Where to point when blaming a node: a scalar itself, a collection by its key (a whole
@@ -328,10 +315,6 @@ fn unescape(text: &str) -> Cow<'_, str> {
         Cow::Borrowed(text)
     }
 }
-
-/// Buffers above this capacity are freed with their table rather than kept for the next one:
-/// a spare is for the next plan of a few KiB, not a reserve as large as the largest file.
-const SPARE_MAX_BYTES: usize = 64 * 1024;
 
 thread_local! {
     /// The emptied buffers of the last table this thread dropped, for the next one to record
@@ -381,6 +364,11 @@ mod tests {
         let b = index.key_child(root, "b/~c", Some(CharSpan::new(14, 15)));
         index.record_node(b, CharSpan::new(16, 17));
         index
+    }
+
+    #[test]
+    fn a_node_takes_36_bytes() {
+        assert_eq!(std::mem::size_of::<Entry>(), 36);
     }
 
     #[test]

@@ -333,10 +333,10 @@ mod tests {
             err,
             "`/destinations/0/segments/1` is neither a segment ID nor a mapping"
         );
-        let err = raw_plan(json!({"apiVersion": "aepact/v1", "name": "a", "destinations": []}))
-            .map(|_| ())
-            .and_then(|()| raw_plan(json!({"name": "a"})).map(|_| ()))
-            .unwrap_err();
+        assert!(
+            raw_plan(json!({"apiVersion": "aepact/v1", "name": "a", "destinations": []})).is_ok()
+        );
+        let err = raw_plan(json!({"name": "a"})).unwrap_err();
         assert_eq!(err, "`the document` has no `apiVersion`");
     }
 }

@@ -75,15 +75,13 @@ impl Policies {
         let dir = if plan.as_os_str() == crate::plan::read::STDIN {
             Path::new(".")
         } else {
-            plan.parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .unwrap_or(Path::new("."))
+            plan.parent().unwrap_or(Path::new("."))
         };
         self.for_plan_in(dir)
     }
 
-    /// [`Policies::for_plan`] of a plan file in the directory `dir` (as opened), for a caller
-    /// that knows it without taking the plan's path apart.
+    /// [`Policies::for_plan`] of a plan file in the directory `dir` (as opened; empty for the
+    /// current directory), for a caller that knows it without taking the plan's path apart.
     pub fn for_plan_in(&self, dir: &Path) -> Option<Arc<Policy>> {
         let file = match &self.choice {
             PolicyChoice::Off => return None,
