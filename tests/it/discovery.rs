@@ -250,4 +250,47 @@ fn a_symlink_and_its_target_in_one_walk_are_one_plan() {
     let out = env.run(["validate", "plans/link.yaml", "plans/a.yaml"]);
     assert_eq!(out.status, 0, "{out}");
     assert!(out.stdout.contains("ok: 1 plan file valid"), "{out}");
+    // A link met before its target in the walk is the path shown, and the target is not
+    // checked again.
+    std::os::unix::fs::symlink("a.yaml", env.path().join("plans/0-link.yaml")).unwrap();
+    let out = env.run(["validate", "--format", "json", "plans"]);
+    assert_eq!(out.status, 0, "{out}");
+    assert_eq!(
+        json_paths(&out.json()),
+        (vec!["plans/0-link.yaml".to_owned()], vec![])
+    );
+}
+
+#[test]
+fn a_directory_met_again_under_another_path_adds_no_plan() {
+    let env = TestEnv::new()
+        .with_file("plans/a.yaml", plan("a", &[&segment_id(1)]))
+        .with_file("plans/sub/b.yaml", plan("b", &[&segment_id(2)]));
+    let two = || {
+        (
+            vec!["plans/a.yaml".to_owned(), "plans/sub/b.yaml".to_owned()],
+            vec![],
+        )
+    };
+    for paths in [
+        &["plans", "plans/sub"][..],
+        &["plans", "./plans/"],
+        &["plans/sub/b.yaml", "plans"],
+    ] {
+        let out = env.run(["validate", "--format", "json"].iter().chain(paths));
+        assert_eq!(out.status, 0, "{paths:?}: {out}");
+        let (mut shown, skipped) = json_paths(&out.json());
+        shown.sort();
+        assert_eq!((shown, skipped), two(), "{paths:?}: {out}");
+    }
+    // A child walked first keeps its files' places; the parent's walk adds only `a.yaml`.
+    let out = env.run(["validate", "--format", "json", "plans/sub", "plans"]);
+    assert_eq!(
+        json_paths(&out.json()),
+        (
+            vec!["plans/sub/b.yaml".to_owned(), "plans/a.yaml".to_owned()],
+            vec![]
+        ),
+        "{out}"
+    );
 }
