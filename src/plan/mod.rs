@@ -1,10 +1,12 @@
 //! Plans: the file format, loading with positions, the schema, the offline guardrails and the
 //! diagnostics they produce.
 //!
-//! The flow is `load` (YAML -> JSON tree + span table) -> `schema` (jsonschema over the tree) ->
+//! The flow is `load` (YAML -> JSON tree + span table) -> `schema` (jsonschema over the tree,
+//! unless `accept` finds the plain forms of a valid plan) ->
 //! `typed` (`RawPlan`, read from the tree by hand) -> `guardrails` (`Plan`); `check` runs it over
 //! files and directories.
 
+mod accept;
 pub mod across;
 pub mod check;
 pub mod diags;
