@@ -2,7 +2,7 @@
 //! skip the generic validator (issue 13).
 //!
 //! The schema (`schemas/plan.schema.json`, generated from `model.rs`) is small: a few keys,
-//! three patterns, lists that may not be empty. [`certainly_valid`] walks the tree once and
+//! five patterns, lists that may not be empty. [`certainly_valid`] walks the tree once and
 //! answers `true` only for the plain forms of every part: any form it does not know for sure
 //! (a number written as `1.0`, a `guardWindow`, a key it does not list) gives `false`, and the
 //! generic validator decides, and reports what is wrong. So it may send a valid plan to the
