@@ -353,28 +353,10 @@ mod tests {
 
     #[test]
     fn every_fixture_and_example_is_judged_as_the_schema_judges_it() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut files = Vec::new();
-        let mut dirs = vec![root.join("examples"), root.join("tests/fixtures")];
-        while let Some(dir) = dirs.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    dirs.push(path);
-                } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-                    files.push(path);
-                }
-            }
-        }
         let (mut known, mut valid) = (0, 0);
-        for path in &files {
-            let text = std::fs::read_to_string(path).unwrap();
-            let source = crate::plan::source::SourceFile::new(path.display().to_string(), text);
-            let Ok(doc) = crate::plan::load::parse(&source) else {
-                continue;
-            };
-            let schema = schema_valid(&doc.value);
-            let quick = certainly_valid(&doc.value);
+        for (path, tree) in crate::plan::load::fixture_trees() {
+            let schema = schema_valid(&tree);
+            let quick = certainly_valid(&tree);
             assert!(
                 !quick || schema,
                 "{}: passed the quick check only",

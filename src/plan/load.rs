@@ -51,6 +51,29 @@ pub fn pointer_of(path: &serde_path_to_error::Path) -> String {
     pointer
 }
 
+/// Every YAML file under `examples/` and `tests/fixtures/` that loads, with its tree: for the
+/// tests that hold two readings of a tree together (`typed.rs`, `accept.rs`).
+#[cfg(test)]
+pub(super) fn fixture_trees() -> Vec<(std::path::PathBuf, Value)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut stack = vec![root.join("examples"), root.join("tests/fixtures")];
+    let mut trees = Vec::new();
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                if let Ok(doc) = parse(&SourceFile::new("plan.yaml", text)) {
+                    trees.push((path, doc.value));
+                }
+            }
+        }
+    }
+    trees
+}
+
 /// Parses the single YAML document in `source`.
 ///
 /// Returns the document, or every problem found. Duplicate keys are all collected; any other

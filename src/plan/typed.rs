@@ -303,23 +303,10 @@ mod tests {
     /// Every YAML file of the examples and the test fixtures, read as a tree by the loader.
     #[test]
     fn the_examples_and_fixtures_read_alike() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut stack = vec![root.join("examples"), root.join("tests/fixtures")];
-        let mut read = 0;
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else if path.extension().is_some_and(|x| x == "yaml" || x == "yml") {
-                    let text = std::fs::read_to_string(&path).unwrap();
-                    let source = super::super::source::SourceFile::new("plan.yaml", text);
-                    if let Ok(doc) = super::super::load::parse(&source) {
-                        agree(doc.value);
-                        read += 1;
-                    }
-                }
-            }
+        let trees = super::super::load::fixture_trees();
+        let read = trees.len();
+        for (_, tree) in trees {
+            agree(tree);
         }
         assert!(read >= 10, "only {read} files read");
     }
