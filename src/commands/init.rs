@@ -54,15 +54,6 @@ fn shown(file: &Path) -> String {
         )
 }
 
-fn is_slug(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && name.len() <= 63
-}
-
 /// The starter plan's text.
 pub(crate) fn starter(name: &str, schema: &str) -> String {
     format!(
@@ -88,7 +79,7 @@ run: 1                            # bump to activate the same plan again
 }
 
 pub(crate) fn run(args: &InitArgs) -> Result<Exit> {
-    if !is_slug(&args.name) {
+    if !crate::plan::model::is_plan_name(&args.name) {
         output::write_stderr(&format!(
             "error: `{}` is not a plan name\n  help: use lowercase letters, digits and dashes, starting with a letter or digit, at most 63 characters\n",
             args.name

@@ -14,48 +14,26 @@
 
 use serde_json::{Map, Value};
 
+use super::model::{is_plan_name, is_sandbox_name};
+
 /// Whether `top` passes the plan schema for certain (see the module's docs): `false` means
 /// "ask the validator", not "invalid".
 pub(super) fn certainly_valid(top: &Value) -> bool {
-    let Value::Object(plan) = top else {
-        return false;
-    };
-    let (mut version, mut name, mut destinations) = (false, false, false);
-    for (key, value) in plan {
-        let ok = match key.as_str() {
-            "apiVersion" => {
-                version = true;
-                value.as_str() == Some("aepact/v1")
-            }
-            "name" => {
-                name = true;
-                value.as_str().is_some_and(|v| slug(v, 63))
-            }
-            "destinations" => {
-                destinations = true;
-                non_empty(value).is_some_and(|all| all.iter().all(destination))
-            }
+    object(
+        top,
+        &["apiVersion", "name", "destinations"],
+        |key, value| match key {
+            "apiVersion" => value.as_str() == Some("aepact/v1"),
+            "name" => value.as_str().is_some_and(is_plan_name),
+            "destinations" => non_empty(value).is_some_and(|all| all.iter().all(destination)),
             "description" => value.is_string(),
-            "sandbox" => value.as_str().is_some_and(|v| slug(v, 256)),
+            "sandbox" => value.as_str().is_some_and(is_sandbox_name),
             "exports" => exports(value),
             "run" => value.as_u64().is_some_and(|run| run >= 1),
             // `guardWindow` and unknown keys: the validator's to judge.
             _ => false,
-        };
-        if !ok {
-            return false;
-        }
-    }
-    version && name && destinations
-}
-
-/// `^[a-z0-9][a-z0-9-]{0,max-1}$`.
-fn slug(text: &str, max: usize) -> bool {
-    let bytes = text.as_bytes();
-    !bytes.is_empty()
-        && bytes.len() <= max
-        && bytes[0] != b'-'
-        && bytes.iter().all(|&b| CLASS[b as usize] & SLUG != 0)
+        },
+    )
 }
 
 /// `^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`.
@@ -64,11 +42,7 @@ fn uuid(value: &Value) -> bool {
         return false;
     };
     let bytes = text.as_bytes();
-    let hex = |from: usize, to: usize| {
-        bytes[from..to]
-            .iter()
-            .all(|&b| CLASS[b as usize] & HEX != 0)
-    };
+    let hex = |from: usize, to: usize| bytes[from..to].iter().all(|&b| HEX[b as usize]);
     bytes.len() == 36
         && [8, 13, 18, 23].iter().all(|&i| bytes[i] == b'-')
         && hex(0, 8)
@@ -78,26 +52,17 @@ fn uuid(value: &Value) -> bool {
         && hex(24, 36)
 }
 
-/// A byte is a lowercase hex digit.
-const HEX: u8 = 1;
-/// A byte may be in a slug (`[a-z0-9-]`).
-const SLUG: u8 = 2;
-
-/// The classes of each byte: one table lookup a byte, where a UUID is checked for every segment.
-static CLASS: [u8; 256] = {
-    let mut class = [0u8; 256];
+/// Whether a byte is a lowercase hex digit: one table lookup a byte, where a UUID is checked
+/// for every segment.
+static HEX: [bool; 256] = {
+    let mut hex = [false; 256];
     let mut b = 0;
     while b < 256 {
         let c = b as u8;
-        if c.is_ascii_digit() || (c >= b'a' && c <= b'f') {
-            class[b] |= HEX;
-        }
-        if c.is_ascii_digit() || c.is_ascii_lowercase() || c == b'-' {
-            class[b] |= SLUG;
-        }
+        hex[b] = c.is_ascii_digit() || (c >= b'a' && c <= b'f');
         b += 1;
     }
-    class
+    hex
 };
 
 /// A list with at least one item.
@@ -120,11 +85,13 @@ fn exports(value: &Value) -> bool {
     }
 }
 
-/// The keys of `map` are among `allowed` and it holds every key of `required`, each with a
-/// value `check` accepts.
-fn object(value: &Value, required: &[&str], check: impl Fn(&str, &Value) -> bool) -> Option<bool> {
-    let map: &Map<String, Value> = value.as_object()?;
-    Some(required.iter().all(|key| map.contains_key(*key)) && map.iter().all(|(k, v)| check(k, v)))
+/// `value` is a mapping that holds every key of `required`, each of its keys with a value
+/// `check` accepts (`check` refuses the keys it does not know).
+fn object(value: &Value, required: &[&str], check: impl Fn(&str, &Value) -> bool) -> bool {
+    let Some(map): Option<&Map<String, Value>> = value.as_object() else {
+        return false;
+    };
+    required.iter().all(|key| map.contains_key(*key)) && map.iter().all(|(k, v)| check(k, v))
 }
 
 fn destination(value: &Value) -> bool {
@@ -135,7 +102,6 @@ fn destination(value: &Value) -> bool {
         "segments" => non_empty(value).is_some_and(|all| all.iter().all(segment)),
         _ => false,
     })
-    .unwrap_or(false)
 }
 
 /// A segment ID, or `{id, name?, expect?}`.
@@ -149,7 +115,6 @@ fn segment(value: &Value) -> bool {
         "expect" => expect(value),
         _ => false,
     })
-    .unwrap_or(false)
 }
 
 /// `null`, or `{minRecords?, maxRecords?}`, each `null` or a `u64`.
@@ -159,7 +124,6 @@ fn expect(value: &Value) -> bool {
             "minRecords" | "maxRecords" => value.is_null() || value.as_u64().is_some(),
             _ => false,
         })
-        .unwrap_or(false)
 }
 
 #[cfg(test)]

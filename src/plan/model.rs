@@ -16,13 +16,34 @@ pub const NAME_PATTERN: &str = "^[a-z0-9][a-z0-9-]{0,62}$";
 pub const UUID_PATTERN: &str = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
 /// Export job IDs written as strings: digits only.
 pub const EXPORT_ID_PATTERN: &str = "^[0-9]{1,20}$";
-/// Sandbox names: lowercase letters, digits and hyphens (our reading of the platform's rule;
-/// it also keeps the value safe to send as an HTTP header).
 /// A duration as plans write it: `0`, or `<digits><unit>` parts from the largest unit to the
 /// smallest, each unit at most once: `h`, `m`, `s`, `ms` (`90m`, `1h30m`), as `--guard-window`
 /// reads it.
 pub const DURATION_PATTERN: &str = "^(0|[0-9]+h([0-9]+m)?([0-9]+s)?([0-9]+ms)?|[0-9]+m([0-9]+s)?([0-9]+ms)?|[0-9]+s([0-9]+ms)?|[0-9]+ms)$";
+/// Sandbox names: lowercase letters, digits and hyphens (our reading of the platform's rule;
+/// it also keeps the value safe to send as an HTTP header).
 pub const SANDBOX_PATTERN: &str = "^[a-z0-9][a-z0-9-]{0,255}$";
+
+/// Whether `name` matches [`NAME_PATTERN`] (without a regex).
+pub fn is_plan_name(name: &str) -> bool {
+    is_slug(name, 63)
+}
+
+/// Whether `name` matches [`SANDBOX_PATTERN`] (without a regex). `policy::model` keeps its own
+/// copy, as it does of the pattern: it does not import the plan model, which imports it.
+pub fn is_sandbox_name(name: &str) -> bool {
+    is_slug(name, 256)
+}
+
+/// `^[a-z0-9][a-z0-9-]{0,max-1}$`.
+fn is_slug(text: &str, max: usize) -> bool {
+    let bytes = text.as_bytes();
+    (1..=max).contains(&bytes.len())
+        && bytes[0] != b'-'
+        && bytes
+            .iter()
+            .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
 
 /// An aepact activation plan: which audience segments to activate ad hoc, to which batch
 /// destinations, in which sandbox, from which segment export job.
