@@ -14,20 +14,39 @@ use super::diags::{Code, Diagnostic};
 use super::guardrails::{segment_key, segment_span, uuid_bits};
 use super::load::Document;
 use super::source::{CharSpan, SourceFile};
+use super::spill::{self, Spill, Written};
 
 /// The distinct segments of every plan, as the cross-plan checks keep them: 4 bytes a use,
 /// the top 31 bits of the ID's [`segment_key`], and after each plan's uses a mark with the
 /// plan's index (top bit set), so that the segments of 100,000 plans take little memory (issue
 /// 13). Kept in fixed-size chunks: the list never holds much more room than it uses, and is
-/// never copied to grow.
+/// never copied to grow. Past [`spill::BUDGET`] of chunks, a [`SegmentUses::spilling`] list
+/// writes each chunk it fills to the run's temporary file ([`Spill`]), so that its memory
+/// stays flat however many plans the run holds.
 ///
 /// 31 bits tell apart the IDs of a repository but for a few pairs in 100,000 plans; two plans
 /// whose uses share a key are read again, and their IDs compared, before anything is said.
 #[derive(Debug, Clone, Default)]
-pub struct SegmentUses {
-    chunks: Vec<Vec<u32>>,
+pub struct SegmentUses<'s> {
+    chunks: Vec<Chunk>,
     /// Uses held, marks left out.
     uses: usize,
+    /// Chunks of `chunks` held in memory.
+    held: usize,
+    spill: Option<&'s Spill>,
+}
+
+/// Entries of a [`SegmentUses`], in memory or written to the temporary file.
+#[derive(Debug, Clone)]
+enum Chunk {
+    Held(Vec<u32>),
+    Written(Written),
+}
+
+/// Pairs of one part of a [`SegmentUses::each_sorted`] that spills, in memory or written.
+enum Block {
+    Held(Vec<u64>),
+    Written(Written),
 }
 
 /// Entries per chunk (64 KiB).
@@ -47,10 +66,26 @@ const ROUND: usize = 16_384;
 
 /// At most this many rounds: past 8 × [`ROUND`] uses a round holds more pairs (at 100,000 plans
 /// about 100,000, 0.8 MB beside the uses' 3.3) rather than the list being scanned more often
-/// (64 scans took about 700 M instructions there, 3 % of the run).
+/// (64 scans took about 700 M instructions there, 3 % of the run). A list that spilled is
+/// scanned once instead, into parts ([`MAX_PARTS`]).
 const MAX_ROUNDS: usize = 8;
 
-impl SegmentUses {
+/// At most this many parts when a list that spilled is sorted: each part's open block takes
+/// [`BLOCK`] pairs (4 KiB), and a part holds about [`ROUND`] pairs up to 2 million uses.
+const MAX_PARTS: usize = 128;
+
+/// Pairs per block of a part, written when full.
+const BLOCK: usize = 512;
+
+impl<'s> SegmentUses<'s> {
+    /// An empty list that writes its chunks to `spill` past the spill's budget.
+    pub(super) fn spilling(spill: &'s Spill) -> Self {
+        Self {
+            spill: Some(spill),
+            ..Self::default()
+        }
+    }
+
     /// Records that plan `plan` lists segments whose IDs have the keys `keys`, each once.
     ///
     /// Plans are numbered below 2^31, which no list of files reaches.
@@ -68,29 +103,65 @@ impl SegmentUses {
     }
 
     fn push_entry(&mut self, entry: u32) {
-        match self.chunks.last_mut() {
-            Some(chunk) if chunk.len() < CHUNK => chunk.push(entry),
-            _ => {
-                let mut chunk = Vec::with_capacity(CHUNK);
-                chunk.push(entry);
-                self.chunks.push(chunk);
+        if let Some(Chunk::Held(chunk)) = self.chunks.last_mut()
+            && chunk.len() < CHUNK
+        {
+            return chunk.push(entry);
+        }
+        self.spill_last();
+        let mut chunk = Vec::with_capacity(CHUNK);
+        chunk.push(entry);
+        self.chunks.push(Chunk::Held(chunk));
+        self.held += 1;
+    }
+
+    /// Writes the last chunk (a full one) to the temporary file, past the budget.
+    fn spill_last(&mut self) {
+        let Some(spill) = self.spill else {
+            return;
+        };
+        // The full chunks held besides the one just filled.
+        if self.held == 0 || !spill.past_budget((self.held - 1) * CHUNK * 4) {
+            return;
+        }
+        if let Some(last) = self.chunks.last_mut()
+            && let Chunk::Held(entries) = last
+        {
+            let mut bytes = Vec::new();
+            spill::u32_bytes(entries, &mut bytes);
+            if let Some(written) = spill.write(&bytes) {
+                *last = Chunk::Written(written);
+                self.held -= 1;
             }
         }
     }
 
     /// Takes over the uses of `other` (another worker's plans).
-    pub fn append(&mut self, other: SegmentUses) {
+    pub fn append(&mut self, other: SegmentUses<'s>) {
         self.chunks.extend(other.chunks);
         self.uses += other.uses;
+        self.held += other.held;
+        self.spill = self.spill.or(other.spill);
     }
 
-    /// Calls `f(kept key bits, plan)` for every use, ordered by key bits, then plan.
-    ///
-    /// In rounds, one per range of the top key bits: each round scans the list, sorts the
-    /// pairs of its range and hands them out, so that no more than about [`ROUND`] pairs are
-    /// held at once, or an eighth of the uses past [`MAX_ROUNDS`] rounds (keys are hashes,
-    /// spread evenly over the ranges).
-    fn each_sorted(&self, mut f: impl FnMut(u32, usize)) {
+    /// Calls `f(kept key bits, plan)` for every use, ordered by key bits, then plan. Fails
+    /// only when what was written to the temporary file cannot be read back.
+    fn each_sorted(&self, f: impl FnMut(u32, usize)) -> std::io::Result<()> {
+        let written = self.chunks.iter().any(|c| matches!(c, Chunk::Written(_)));
+        match self.spill {
+            Some(spill) if written => self.each_sorted_in_parts(spill, f),
+            _ => {
+                self.each_sorted_in_rounds(f);
+                Ok(())
+            }
+        }
+    }
+
+    /// [`SegmentUses::each_sorted`] of a list held in memory: in rounds, one per range of the
+    /// top key bits. Each round scans the list, sorts the pairs of its range and hands them
+    /// out, so that no more than about [`ROUND`] pairs are held at once, or an eighth of the
+    /// uses past [`MAX_ROUNDS`] rounds (keys are hashes, spread evenly over the ranges).
+    fn each_sorted_in_rounds(&self, mut f: impl FnMut(u32, usize)) {
         let rounds = self
             .uses
             .div_ceil(ROUND)
@@ -102,15 +173,20 @@ impl SegmentUses {
         for round in 0..rounds {
             pairs.clear();
             pending.clear();
-            for &entry in self.chunks.iter().flatten() {
-                if entry & MARK == 0 {
-                    // A 31-bit value shifted by 31 or more is 0: one round takes every use.
-                    if (u64::from(entry) >> shift) as usize == round {
-                        pending.push(entry);
+            for chunk in &self.chunks {
+                let Chunk::Held(entries) = chunk else {
+                    unreachable!("a list with a chunk written is sorted in parts");
+                };
+                for &entry in entries {
+                    if entry & MARK == 0 {
+                        // A 31-bit value shifted by 31 or more is 0: one round takes every use.
+                        if (u64::from(entry) >> shift) as usize == round {
+                            pending.push(entry);
+                        }
+                    } else {
+                        let plan = u64::from(entry & !MARK);
+                        pairs.extend(pending.drain(..).map(|key| u64::from(key) << 32 | plan));
                     }
-                } else {
-                    let plan = u64::from(entry & !MARK);
-                    pairs.extend(pending.drain(..).map(|key| u64::from(key) << 32 | plan));
                 }
             }
             pairs.sort_unstable();
@@ -118,6 +194,83 @@ impl SegmentUses {
                 f((pair >> 32) as u32, (pair & u64::from(u32::MAX)) as usize);
             }
         }
+    }
+
+    /// [`SegmentUses::each_sorted`] of a list that spilled: one scan (reading the written
+    /// chunks back) deals the pairs into parts by the top key bits, writing each part's
+    /// blocks as they fill; then each part is read back, sorted and handed out. Held at once:
+    /// a chunk, a block a part, and one part's pairs.
+    fn each_sorted_in_parts(
+        &self,
+        spill: &Spill,
+        mut f: impl FnMut(u32, usize),
+    ) -> std::io::Result<()> {
+        let parts = self
+            .uses
+            .div_ceil(ROUND)
+            .next_power_of_two()
+            .clamp(2, MAX_PARTS);
+        let shift = 31 - parts.trailing_zeros();
+        let mut open: Vec<Vec<u64>> = (0..parts).map(|_| Vec::new()).collect();
+        let mut blocks: Vec<Vec<Block>> = (0..parts).map(|_| Vec::new()).collect();
+        let (mut bytes, mut read, mut pending) = (Vec::new(), Vec::new(), Vec::new());
+        for chunk in &self.chunks {
+            let entries: &[u32] = match chunk {
+                Chunk::Held(entries) => entries,
+                Chunk::Written(written) => {
+                    spill.read(*written, &mut bytes)?;
+                    read.clear();
+                    spill::extend_u32(&bytes, &mut read);
+                    &read
+                }
+            };
+            for &entry in entries {
+                if entry & MARK == 0 {
+                    pending.push(entry);
+                    continue;
+                }
+                let plan = u64::from(entry & !MARK);
+                for key in pending.drain(..) {
+                    let part = (key >> shift) as usize;
+                    let block = &mut open[part];
+                    if block.capacity() == 0 {
+                        block.reserve_exact(BLOCK);
+                    }
+                    block.push(u64::from(key) << 32 | plan);
+                    if block.len() == BLOCK {
+                        spill::u64_bytes(block, &mut bytes);
+                        match spill.write(&bytes) {
+                            Some(written) => {
+                                blocks[part].push(Block::Written(written));
+                                block.clear();
+                            }
+                            None => blocks[part].push(Block::Held(std::mem::take(block))),
+                        }
+                    }
+                }
+            }
+        }
+        drop(read);
+        let mut pairs: Vec<u64> = Vec::new();
+        for (blocks, open) in blocks.into_iter().zip(open) {
+            pairs.clear();
+            for block in blocks {
+                match block {
+                    Block::Held(held) => pairs.extend_from_slice(&held),
+                    Block::Written(written) => {
+                        spill.read(written, &mut bytes)?;
+                        spill::extend_u64(&bytes, &mut pairs);
+                    }
+                }
+            }
+            pairs.extend_from_slice(&open);
+            drop(open);
+            pairs.sort_unstable();
+            for &pair in &pairs {
+                f((pair >> 32) as u32, (pair & u64::from(u32::MAX)) as usize);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -151,13 +304,14 @@ pub fn name_key(name: &str) -> u64 {
 /// dropped once read. `load` reads a plan's source again, to find the IDs behind
 /// keys that several plans hold and to point at the clash. A plan that changed since it was
 /// checked is judged as read again. Returns each diagnostic with the index of the plan it
-/// belongs to.
+/// belongs to; fails only when the uses a run wrote to its temporary file cannot be read
+/// back (the checks across plans are then not done).
 pub fn check_across<'a>(
     names: Vec<u64>,
     plan: &dyn Fn(usize) -> CrossPlan<'a>,
-    uses: SegmentUses,
+    uses: SegmentUses<'_>,
     load: &dyn Fn(usize) -> Option<SourceFile>,
-) -> Vec<(usize, Diagnostic)> {
+) -> std::io::Result<Vec<(usize, Diagnostic)>> {
     check_across_with(names, plan, uses, load, segment_key)
 }
 
@@ -165,10 +319,10 @@ pub fn check_across<'a>(
 fn check_across_with<'a>(
     mut names: Vec<u64>,
     plan: &dyn Fn(usize) -> CrossPlan<'a>,
-    uses: SegmentUses,
+    uses: SegmentUses<'_>,
     load: &dyn Fn(usize) -> Option<SourceFile>,
     key_of: fn(&str) -> u64,
-) -> Vec<(usize, Diagnostic)> {
+) -> std::io::Result<Vec<(usize, Diagnostic)>> {
     let mut out = Vec::new();
     let mut sites = Sites {
         load,
@@ -263,7 +417,7 @@ fn check_across_with<'a>(
             run_key = Some(key);
         }
         run.push(plan);
-    });
+    })?;
     flush(run_key, &run, &mut sites);
     drop(uses);
     pairs.sort_unstable();
@@ -310,7 +464,7 @@ fn check_across_with<'a>(
             .with_label_text("first activated here");
         out.push((i, diag.with_related(related)));
     }
-    out
+    Ok(out)
 }
 
 /// Finds where names and segments are in plan files read again, reading each file once.
@@ -532,10 +686,11 @@ mod tests {
             .collect();
         let reload = |i: usize| Some(sources[i].clone());
         let (held, keyed) = (cross(true), cross(false));
-        let found = check_across(keys.clone(), &|i| held[i].clone(), uses.clone(), &reload);
+        let found =
+            check_across(keys.clone(), &|i| held[i].clone(), uses.clone(), &reload).unwrap();
         // Names kept only by their keys (as `validate` keeps them) are read again: the same
         // findings, word for word.
-        let again = check_across(keys, &|i| keyed[i].clone(), uses, &reload);
+        let again = check_across(keys, &|i| keyed[i].clone(), uses, &reload).unwrap();
         let text = |found: &[(usize, Diagnostic)]| format!("{found:?}");
         assert_eq!(text(&found), text(&again));
         found
@@ -608,7 +763,8 @@ mod tests {
             for (i, (_, segments)) in plans_of.iter().enumerate() {
                 uses.push_plan(i, segments.iter().map(|&n| key(&seg(n))));
             }
-            let found = check_across_with(keys.clone(), &|i| plans[i].clone(), uses, &reload, key);
+            let found =
+                check_across_with(keys.clone(), &|i| plans[i].clone(), uses, &reload, key).unwrap();
             found
                 .iter()
                 .map(|(i, d)| (*i, d.message.clone(), d.related[0].path.to_string()))
@@ -624,10 +780,21 @@ mod tests {
     #[test]
     fn uses_come_out_by_key_then_plan_across_chunks_workers_and_rounds() {
         // 0 to 3 uses a plan (a plan's uses then straddle chunks), from two workers, in as
-        // many rounds as 120,000 uses need; then all under one key, in one round.
+        // many rounds as 120,000 uses need; then all under one key, in one round. Held in
+        // memory, then written to the temporary file past a budget of none or of a chunk
+        // (sorted in parts, all under one key in one part).
         let plans = 70_000;
-        for key_of in [segment_key, |_: &str| 0] {
-            let (mut even, mut odd) = (SegmentUses::default(), SegmentUses::default());
+        let spills = [
+            None,
+            Some(Spill::new(Some(0))),
+            Some(Spill::new(Some(CHUNK * 4))),
+        ];
+        for (key_of, spill) in [segment_key, |_: &str| 0]
+            .into_iter()
+            .flat_map(|key_of| spills.iter().map(move |spill| (key_of, spill.as_ref())))
+        {
+            let new = || spill.map_or_else(SegmentUses::default, SegmentUses::spilling);
+            let (mut even, mut odd) = (new(), new());
             let mut expected = Vec::new();
             for plan in 0..plans {
                 let keys: Vec<u64> = (0..plan % 4)
@@ -639,11 +806,35 @@ mod tests {
             }
             even.append(odd);
             assert_eq!(even.uses, expected.len());
+            let written = even
+                .chunks
+                .iter()
+                .filter(|c| matches!(c, Chunk::Written(_)));
+            // 105,000 uses and 52,500 marks: 4 chunks from the even plans, 7 from the odd. A
+            // worker keeps the chunk it fills, and with a budget of one chunk, one more.
+            let expect_written = spill.map_or(0, |s| if s.past_budget(0) { 3 + 6 } else { 2 + 5 });
+            assert_eq!(written.count(), expect_written);
             expected.sort_unstable();
             let mut got = Vec::new();
-            even.each_sorted(|key, plan| got.push((key, plan)));
+            even.each_sorted(|key, plan| got.push((key, plan))).unwrap();
             assert_eq!(got, expected);
         }
+    }
+
+    #[test]
+    fn uses_that_cannot_be_read_back_fail_the_checks_rather_than_pass_them() {
+        let spill = Spill::new(Some(0));
+        let mut uses = SegmentUses::spilling(&spill);
+        for plan in 0..CHUNK {
+            uses.push_plan(plan, [segment_key(&seg(plan % 7))]);
+        }
+        spill.truncate();
+        let plan = |_| CrossPlan {
+            path: Cow::Borrowed("p.yaml"),
+            name: None,
+        };
+        let err = check_across(vec![0; CHUNK], &plan, uses, &|_| None).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof);
     }
 
     #[test]

@@ -20,6 +20,7 @@ use super::model::RawPlan;
 pub use super::report::{FileReport, JobSummary, Outcome, Render, Rendered};
 use super::schema;
 use super::slots::{Slot, Slots};
+use super::spill::{self, Spill};
 use super::{load, read};
 use crate::policy::find::{Policies, PolicyChoice};
 use crate::policy::model::{FILE_NAME as POLICY_FILE, Policy};
@@ -355,6 +356,8 @@ pub fn check_paths_with(
 pub struct Checked {
     /// As [`CheckReport::skipped`].
     pub skipped: Vec<Arc<str>>,
+    /// Bytes the run wrote to its temporary file rather than holding them (issue 13).
+    pub spilled: u64,
 }
 
 /// [`check_paths`], handing each file's report to `each` in discovery order (the order of
@@ -392,6 +395,10 @@ pub fn check_each(
         default_sandbox: default_sandbox.as_deref(),
     };
     let counts: std::sync::Mutex<Vec<(usize, ApplyCount)>> = std::sync::Mutex::default();
+    // What the run holds past a budget (segment uses, rendered reports) goes to a temporary
+    // file: memory stays flat however many files (issue 13).
+    let spill = Spill::new(spill::budget());
+    let held_text = AtomicUsize::new(0);
     let targets = discover(paths);
     let count = targets.list.len();
     let keys: Vec<AtomicU64> = (0..count).map(|_| AtomicU64::new(0)).collect();
@@ -404,7 +411,7 @@ pub fn check_each(
     // Each worker returns the segments of the plans it checked (no per-file allocation) and
     // how many targets it checked.
     let work = || {
-        let mut uses = SegmentUses::default();
+        let mut uses = SegmentUses::spilling(&spill);
         let mut last_dir = LastDir::default();
         let mut done = 0;
         loop {
@@ -426,7 +433,7 @@ pub fn check_each(
                             if let Some(name) = &report.plan_name {
                                 keys[i].store(across::name_key(name), Ordering::Relaxed);
                             }
-                            Slot::of(report, render)
+                            Slot::of(report, render).map(|slot| slot.spilled(&spill, &held_text))
                         }
                         None => Some(Slot::Skipped),
                     }
@@ -470,6 +477,18 @@ pub fn check_each(
     others.sort_unstable_by_key(|(i, _)| *i);
     let keys: Vec<u64> = keys.into_iter().map(AtomicU64::into_inner).collect();
     let slots = Slots::new(&keys, others);
+    // A rendered report written to the temporary file, read back; `None` (checked again, as a
+    // file with findings across plans is) when it cannot be.
+    let unspilled = |slot: Option<Slot>| match slot {
+        Some(Slot::Written(written)) => {
+            let (at, mut rendered) = *written;
+            let mut bytes = Vec::new();
+            spill.read(at, &mut bytes).ok()?;
+            rendered.text = String::from_utf8(bytes).ok()?.into_boxed_str();
+            Some(Slot::Rendered(Box::new(rendered)))
+        }
+        slot => slot,
+    };
     let Some(uses) = checked
         .filter(|(_, done)| *done == count)
         .map(|(uses, _)| uses)
@@ -477,7 +496,7 @@ pub fn check_each(
         // Only after a worker panicked; report what was checked, giving up on the cross-plan
         // checks rather than reporting them against the wrong files.
         for ((_, slot, named), target) in slots.into_ordered().zip(&targets.list) {
-            match slot {
+            match unspilled(slot) {
                 Some(Slot::Rendered(rendered)) => each(Outcome::Rendered(*rendered)),
                 Some(slot) => {
                     if let Some(report) = report_of(slot, target, &targets) {
@@ -490,6 +509,7 @@ pub fn check_each(
         }
         return Checked {
             skipped: Vec::new(),
+            spilled: spill.written(),
         };
     };
 
@@ -505,7 +525,10 @@ pub fn check_each(
         },
         name: slots.get(i).and_then(Slot::name),
     };
-    let mut found = across::check_across(keys, &plan, uses, &reload);
+    let (mut found, unread) = match across::check_across(keys, &plan, uses, &reload) {
+        Ok(found) => (found, None),
+        Err(err) => (Vec::new(), Some(err)),
+    };
     let plan_file = |i: usize| match &targets.list[i] {
         Target::File(file) if slots.is_plan_file(i) => Some(PlanFile {
             display: targets.display(file),
@@ -539,7 +562,7 @@ pub fn check_each(
     let mut skipped = Vec::new();
     for ((i, slot, named), target) in slots.into_ordered().zip(&targets.list) {
         let found_here = found.peek().is_some_and(|(j, _)| *j == i);
-        let report = match (slot, target) {
+        let report = match (unspilled(slot), target) {
             (None, Target::File(_)) if named && !found_here => {
                 each(Outcome::Valid);
                 continue;
@@ -583,11 +606,20 @@ pub fn check_each(
         report.diagnostics.sort_by_key(Diagnostic::sort_key);
         each(Outcome::Report(report));
     }
+    if let Some(err) = unread {
+        each(Outcome::Report(FileReport::new(
+            "(temporary file)".into(),
+            vec![unread_spill(&err)],
+        )));
+    }
     // A policy file with problems is reported once, after the plans it governs.
     for (path, diagnostics) in policies.problems() {
         each(Outcome::Report(FileReport::of_policy(path, diagnostics)));
     }
-    Checked { skipped }
+    Checked {
+        skipped,
+        spilled: spill.written(),
+    }
 }
 
 /// The plans past their policy's `maxSegmentsPerApply`, each diagnostic on the plan's
@@ -617,6 +649,19 @@ fn over_apply_limit(
             ))
         })
         .collect()
+}
+
+/// The error for a run whose temporary file could not be read back: the checks across plans
+/// were not done, which must not pass as "no findings".
+fn unread_spill(err: &std::io::Error) -> Diagnostic {
+    Diagnostic::error(
+        Code::Unreadable,
+        "(temporary file)",
+        format!(
+            "cannot read back the run's temporary file ({err}): the checks across plans (unique names, a segment in two plans) were not done"
+        ),
+    )
+    .with_help("check that the temporary directory (TMPDIR) is healthy and has room, or check fewer plans at a time")
 }
 
 /// The report a slot stands for: a file's, or `None` for a skipped file or a directory.

@@ -23,6 +23,7 @@ pub mod schema;
 mod slots;
 pub mod source;
 pub mod spans;
+mod spill;
 mod typed;
 mod untagged;
 

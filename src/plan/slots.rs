@@ -5,7 +5,10 @@
 //! a valid plan (its name's key goes to the cross-plan checks), a boxed slot only for a file
 //! that leaves more.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use super::report::{FileReport, Render, Rendered};
+use super::spill::{Spill, Written};
 
 /// What checking one target gave, as kept until every file is checked, besides whether it
 /// held a schema-valid plan ([`Slots::new`]): nothing at all for a valid plan with nothing to
@@ -14,6 +17,9 @@ pub(super) enum Slot {
     Report(Box<FileReport>),
     /// A report rendered as soon as its file was checked.
     Rendered(Box<Rendered>),
+    /// A rendered report whose text went to the run's temporary file, past the budget of
+    /// text held ([`spill`](super::spill)); its text is left empty here.
+    Written(Box<(Written, Rendered)>),
     /// A plan with nothing to report and nothing kept, for a caller that shows plans by name
     /// (without a `render`: the JSON report names every plan).
     Named(Box<str>),
@@ -47,11 +53,31 @@ impl Slot {
         })
     }
 
+    /// This slot, its rendered text written to `spill` when the texts held so far (`held`,
+    /// bytes, counted across workers) are past the spill's budget.
+    pub(super) fn spilled(self, spill: &Spill, held: &AtomicUsize) -> Self {
+        let Slot::Rendered(mut rendered) = self else {
+            return self;
+        };
+        let len = rendered.text.len();
+        if !spill.past_budget(held.load(Ordering::Relaxed)) {
+            held.fetch_add(len, Ordering::Relaxed);
+            return Slot::Rendered(rendered);
+        }
+        match spill.write(rendered.text.as_bytes()) {
+            Some(written) => {
+                rendered.text = Box::default();
+                Slot::Written(Box::new((written, *rendered)))
+            }
+            None => Slot::Rendered(rendered),
+        }
+    }
+
     pub(super) fn name(&self) -> Option<&str> {
         match self {
             Slot::Report(report) => report.plan_name.as_deref(),
             Slot::Named(name) => Some(name),
-            Slot::Rendered(_) | Slot::Skipped | Slot::Dir => None,
+            Slot::Rendered(_) | Slot::Written(_) | Slot::Skipped | Slot::Dir => None,
         }
     }
 }
@@ -96,7 +122,7 @@ impl Slots {
         bit(&self.valid, i)
             || matches!(
                 self.get(i),
-                Some(Slot::Report(_) | Slot::Rendered(_) | Slot::Named(_))
+                Some(Slot::Report(_) | Slot::Rendered(_) | Slot::Written(_) | Slot::Named(_))
             )
     }
 
