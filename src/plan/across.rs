@@ -20,8 +20,8 @@ use super::spill::{self, Spill, Written};
 /// the top 31 bits of the ID's [`segment_key`], and after each plan's uses a mark with the
 /// plan's index (top bit set), so that the segments of 100,000 plans take little memory (issue
 /// 13). Kept in fixed-size chunks: the list never holds much more room than it uses, and is
-/// never copied to grow. Past [`spill::BUDGET`] of chunks, a [`SegmentUses::spilling`] list
-/// writes each chunk it fills to the run's temporary file ([`Spill`]), so that its memory
+/// never copied to grow. Past the spill budget (256 KiB) of chunks, a spilling list (the kind
+/// `validate` makes) writes each chunk it fills to the run's temporary file, so that its memory
 /// stays flat however many plans the run holds.
 ///
 /// 31 bits tell apart the IDs of a repository but for a few pairs in 100,000 plans; two plans

@@ -554,7 +554,7 @@ pub fn check_each(
     let no_plan_dirs: Vec<usize> = (0..count)
         .filter(|&i| match &targets.list[i] {
             Target::Dir(dir) => {
-                !dir.problems && dir.met.iter().all(|&j| slots.is_skipped(j as usize))
+                !dir.problems && dir.met.iter().all(|j| slots.is_skipped(j as usize))
             }
             _ => false,
         })
