@@ -45,21 +45,28 @@ pub fn shared_lockfiles<'a>(
     file: &dyn Fn(usize) -> Option<PlanFile<'a>>,
     load: &dyn Fn(usize) -> Option<SourceFile>,
 ) -> Vec<(usize, Diagnostic)> {
-    // 12 bytes per file, sorted, rather than a map of 10,000 lockfile paths; the few files
+    // 8 bytes per file, sorted, rather than a map of 10,000 lockfile paths; the few files
     // whose keys meet are compared by their real lockfile paths. The key is of what
     // `lockfile_path` keeps of the file's name before `.lock.json` (the stem of a `.yaml` or
     // `.yml` file, else the whole name): equal lockfile paths have equal names, so equal keys,
-    // and a name is keyed without building a path or a lockfile name (issue 13).
-    let key = |name: &OsStr| text_key(lockfile_stem(name).as_encoded_bytes());
-    let mut keys: Vec<(u64, u32)> = (0..count)
-        .filter_map(|i| Some((key(name(i)?), i as u32)))
-        .collect();
+    // and a name is keyed without building a path or a lockfile name. The key's top bits sit
+    // above the file's index, in one number, in a list of room for every file at once (issue
+    // 13: the list was the last peak of a 100,000-plan run).
+    let plan_bits = (usize::BITS - count.leading_zeros()).clamp(1, 32);
+    let mut keys: Vec<u64> = Vec::with_capacity(count);
+    keys.extend((0..count).filter_map(|i| {
+        let key = text_key(lockfile_stem(name(i)?).as_encoded_bytes());
+        Some((key >> plan_bits) << plan_bits | i as u64)
+    }));
     keys.sort_unstable();
     let mut out = Vec::new();
-    for run in keys.chunk_by(|a, b| a.0 == b.0).filter(|run| run.len() > 1) {
+    for run in keys
+        .chunk_by(|a, b| a >> plan_bits == b >> plan_bits)
+        .filter(|run| run.len() > 1)
+    {
         let mut groups: Vec<(PathBuf, Vec<(usize, PlanFile<'a>)>)> = Vec::new();
-        for &(_, i) in run {
-            let i = i as usize;
+        for &packed in run {
+            let i = (packed & ((1u64 << plan_bits) - 1)) as usize;
             let Some(f) = file(i) else { continue };
             let lock = lockfile_path(&f.file);
             match groups.iter_mut().find(|(l, _)| *l == lock) {
