@@ -39,6 +39,12 @@ fn streamed(args: &ValidateArgs, options: &CheckOptions, format: stream::Format)
             report.outcome(outcome);
         },
     );
+    if checked.spilled > 0 {
+        tracing::debug!(
+            "{} bytes of what the run held went to its temporary file",
+            checked.spilled
+        );
+    }
     let tally = report.finish(checked.skipped.len())?;
     Ok(verdict(tally.errors == 0))
 }

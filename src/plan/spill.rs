@@ -24,6 +24,9 @@ pub(super) struct Spill {
     state: Mutex<State>,
     /// Bytes a caller may hold before writing here; `None`: nothing is ever written.
     budget: Option<usize>,
+    /// Every read back fails, as on a failing disk ([`with_lost_reads`]).
+    #[cfg(test)]
+    lose: bool,
 }
 
 #[derive(Debug, Default)]
@@ -58,6 +61,16 @@ pub(super) fn budget() -> Option<usize> {
 #[cfg(test)]
 thread_local! {
     static TEST_BUDGET: std::cell::Cell<Option<Option<usize>>> = const { std::cell::Cell::new(None) };
+    static TEST_LOSE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with every read back of the spills made on this thread failing.
+#[cfg(test)]
+pub(super) fn with_lost_reads<R>(f: impl FnOnce() -> R) -> R {
+    TEST_LOSE.set(true);
+    let out = f();
+    TEST_LOSE.set(false);
+    out
 }
 
 /// Runs `f` with runs started on this thread spilling past `budget` (`None`: never).
@@ -75,6 +88,8 @@ impl Spill {
         Self {
             state: Mutex::default(),
             budget,
+            #[cfg(test)]
+            lose: TEST_LOSE.get(),
         }
     }
 
@@ -128,6 +143,10 @@ impl Spill {
 
     /// Reads back what [`Spill::write`] wrote at `written`, into `buf` (cleared first).
     pub(super) fn read(&self, written: Written, buf: &mut Vec<u8>) -> io::Result<()> {
+        #[cfg(test)]
+        if self.lose {
+            return Err(io::Error::other("lost for a test"));
+        }
         let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let file = state
             .file
@@ -281,10 +300,9 @@ mod tests {
         (seen, checked.spilled)
     }
 
-    #[test]
-    fn a_run_that_spills_reports_what_a_run_that_holds_reports() {
-        // Enough plans for each of two workers to fill a chunk of segment uses (9 entries a
-        // plan), a file in 40 invalid, segments shared by pairs of plans, and a name used twice.
+    /// 4,000 plans: enough for each of two workers to fill a chunk of segment uses (9 entries
+    /// a plan), a file in 40 invalid, segments shared by pairs of plans, and a name used twice.
+    fn corpus() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         for i in 0..4_000usize {
             let name = if i == 3_998 { 7 } else { i };
@@ -304,6 +322,12 @@ mod tests {
             }
             std::fs::write(dir.path().join(format!("p{i:05}.yaml")), text).unwrap();
         }
+        dir
+    }
+
+    #[test]
+    fn a_run_that_spills_reports_what_a_run_that_holds_reports() {
+        let dir = corpus();
         let (held, none) = outcomes(dir.path(), None);
         let (spilled, written) = outcomes(dir.path(), Some(0));
         assert_eq!(none, 0);
@@ -316,6 +340,37 @@ mod tests {
         // The name used twice, and the 40 plans that share a segment with another.
         assert_eq!(count("report"), 1 + 40);
         assert_eq!(held, spilled);
+    }
+
+    #[test]
+    fn a_run_whose_temporary_file_cannot_be_read_back_says_so_and_passes_nothing_unchecked() {
+        let dir = corpus();
+        let (held, _) = outcomes(dir.path(), None);
+        let (lost, written) = with_lost_reads(|| outcomes(dir.path(), Some(0)));
+        assert!(written > 0);
+        // The checks across plans were not done, and the run says so last, as an error.
+        let last = lost.last().unwrap();
+        assert!(last.starts_with("report (temporary file): "), "{last}");
+        assert!(last.contains("Unreadable"), "{last}");
+        assert!(
+            last.contains(
+                "the checks across plans (unique names, a segment in two plans) were not done"
+            ),
+            "{last}"
+        );
+        assert_eq!(lost.len(), held.len() + 1);
+        for (held, lost) in held.iter().zip(&lost) {
+            match held.strip_prefix("rendered ") {
+                // A report whose text was written is checked again, and says the same.
+                Some(rendered) => {
+                    let text = rendered.splitn(3, ' ').nth(2).unwrap();
+                    assert_eq!(lost, &format!("report {text}"));
+                }
+                // A finding across plans is what was not done.
+                None if held.starts_with("report ") => assert_eq!(lost, "valid", "{held}"),
+                None => assert_eq!(lost, held),
+            }
+        }
     }
 
     #[test]

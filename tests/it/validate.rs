@@ -393,3 +393,57 @@ fn problems_found_across_plans_join_a_files_own_in_line_order() {
         "{github}"
     );
 }
+
+/// A run whose files with problems render past the memory budget (256 KiB) writes them to an
+/// unnamed temporary file in `TMPDIR`, which leaves nothing behind; with no usable temporary
+/// directory it holds them in memory instead; the report is the same either way
+/// (docs/validate.md, "Memory and the temporary file").
+#[test]
+fn a_large_run_spills_to_an_unnamed_temporary_file_or_holds_what_it_cannot_write() {
+    let env = TestEnv::new();
+    let mut text = plan("p", &[&segment_id(1)]);
+    for k in 0..12 {
+        text.push_str(&format!("unknownKeyNumber{k:02}: true\n"));
+    }
+    for i in 0..200 {
+        let body = text.replace("name: p\n", &format!("name: plan-{i}\n"));
+        env.write(&format!("plans/p{i:03}.yaml"), body);
+    }
+    let tmp = env.write("tmp/.keep", "");
+    let tmp = tmp.parent().unwrap();
+    std::fs::remove_file(tmp.join(".keep")).unwrap();
+    let listing = || std::fs::read_dir(tmp).unwrap().count();
+
+    let run = |tmpdir: &std::path::Path| {
+        let out = env
+            .command(["-vv", "validate", "plans"])
+            .env("TMPDIR", tmpdir)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (status, spilled, log) = run(tmp);
+    assert_eq!(status, Some(1), "{log}");
+    assert!(
+        spilled.ends_with("error: 200 of 200 plan files invalid (2400 errors)\n"),
+        "{spilled}"
+    );
+    assert!(
+        log.contains("bytes of what the run held went to its temporary file"),
+        "{log}"
+    );
+    assert_eq!(listing(), 0, "the temporary file is left behind");
+
+    let (status, held, log) = run(&tmp.join("missing"));
+    assert_eq!(status, Some(1), "{log}");
+    assert!(
+        log.contains("no temporary file, holding everything in memory"),
+        "{log}"
+    );
+    assert!(!log.contains("went to its temporary file"), "{log}");
+    assert_eq!(held, spilled);
+}
