@@ -3,24 +3,43 @@
 use crate::Exit;
 use crate::cli::{ValidateArgs, ValidateFormat};
 use crate::error::Result;
-use crate::output::{self, Style, stream};
-use crate::plan::check::check_paths_with;
-use crate::plan::{CheckOptions, check_each};
+use crate::output::document::{self, Document};
+use crate::output::{Style, stream};
+use crate::plan::{CheckOptions, Rendering, check_each};
 
 pub(crate) fn run(args: &ValidateArgs, style: Style) -> Result<Exit> {
     let options = args.guardrails.options();
-    // The documents of these formats lead with counts, so they are built whole; the human and
-    // github reports are written file by file.
-    let text = match args.format {
-        ValidateFormat::Human => return streamed(args, &options, stream::Format::Human(style)),
-        ValidateFormat::Github => return streamed(args, &options, stream::Format::Github),
-        ValidateFormat::Json => output::json::validate,
-        ValidateFormat::Sarif => output::sarif::validate,
-        ValidateFormat::Junit => output::junit::validate,
-    };
-    let report = check_paths_with(&args.paths, &options, false, args.guardrails.policy());
-    output::write_stdout(&text(&report))?;
-    Ok(verdict(report.is_valid()))
+    // The human and github reports are written file by file; the documents of the other
+    // formats lead with counts, so their entries are kept (past a budget, in a temporary
+    // file) until every file is counted.
+    match args.format {
+        ValidateFormat::Human => streamed(args, &options, stream::Format::Human(style)),
+        ValidateFormat::Github => streamed(args, &options, stream::Format::Github),
+        ValidateFormat::Json => documented(args, &options, document::Kind::Json),
+        ValidateFormat::Sarif => documented(args, &options, document::Kind::Sarif),
+        ValidateFormat::Junit => documented(args, &options, document::Kind::Junit),
+    }
+}
+
+/// Checks the files and writes one machine document over them (issue 13: memory does not
+/// grow with the plans but by a valid plan's name).
+fn documented(args: &ValidateArgs, options: &CheckOptions, kind: document::Kind) -> Result<Exit> {
+    let mut doc = Document::new(kind, *options);
+    let render = Document::render(kind);
+    let checked = check_each(
+        &args.paths,
+        options,
+        false,
+        args.guardrails.policy(),
+        Some(Rendering {
+            render: &render,
+            names: kind.names_plans(),
+        }),
+        &mut |outcome| doc.outcome(outcome),
+    );
+    log_spilled(checked.spilled);
+    let counts = doc.finish(&checked.skipped)?;
+    Ok(verdict(counts.errors == 0))
 }
 
 /// Checks and writes each file's part of the report as it comes, holding nothing per file
@@ -34,19 +53,23 @@ fn streamed(args: &ValidateArgs, options: &CheckOptions, format: stream::Format)
         options,
         false,
         policy,
-        Some(&render),
+        Some(Rendering {
+            render: &render,
+            names: false,
+        }),
         &mut |outcome| {
             report.outcome(outcome);
         },
     );
-    if checked.spilled > 0 {
-        tracing::debug!(
-            "{} bytes of what the run held went to its temporary file",
-            checked.spilled
-        );
-    }
+    log_spilled(checked.spilled);
     let tally = report.finish(checked.skipped.len())?;
     Ok(verdict(tally.errors == 0))
+}
+
+fn log_spilled(bytes: u64) {
+    if bytes > 0 {
+        tracing::debug!("{bytes} bytes of what the run held went to its temporary file");
+    }
 }
 
 fn verdict(valid: bool) -> Exit {

@@ -6,7 +6,9 @@
 
 use serde::Serialize;
 
-use crate::plan::{CheckReport, Diagnostic};
+use std::sync::Arc;
+
+use crate::plan::{CheckOptions, CheckReport, Diagnostic, FileReport};
 
 /// Version of the JSON report's shape; bumped on any incompatible change.
 pub const REPORT_VERSION: u32 = 1;
@@ -96,45 +98,81 @@ impl<'a> Diag<'a> {
 
 /// Renders a `validate` report.
 pub fn validate(report: &CheckReport) -> String {
-    let files: Vec<File<'_>> = report
-        .files
-        .iter()
-        .map(|f| File {
-            path: &f.path,
-            valid: f.errors() == 0,
-            plan: f.plan_name.as_deref(),
-            diagnostics: f.diagnostics.iter().map(Diag::new).collect(),
-            jobs: f.jobs.as_ref().map(|jobs| {
-                jobs.iter()
-                    .map(|j| Job {
-                        segments: &j.segments,
-                        destinations: &j.destinations,
-                    })
-                    .collect()
-            }),
-        })
-        .collect();
-    let invalid = files.iter().filter(|f| !f.valid).count();
+    let entries: Vec<String> = report.files.iter().map(file_entry).collect();
+    let invalid = report.files.iter().filter(|f| f.errors() > 0).count();
+    let counts = Counts {
+        files: report.files.len(),
+        invalid,
+        errors: report.errors(),
+        warnings: report.warnings(),
+    };
+    let (head, foot) = frame(&counts, &report.options, &report.skipped);
+    let mut text = head;
+    super::document::list(&mut text, entries.iter().map(String::as_str), FILES_INDENT);
+    text.push_str(&foot);
+    text
+}
+
+/// The files' entries stand in the document's `files` list: 4 spaces in, its `]` 2.
+pub(crate) const FILES_INDENT: usize = 2;
+
+/// What the document's summary counts of its files.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Counts {
+    pub files: usize,
+    pub invalid: usize,
+    pub errors: usize,
+    pub warnings: usize,
+}
+
+/// One file's entry in the `files` list, indented for its place there (the document is
+/// written a file at a time: issue 13).
+pub(crate) fn file_entry(f: &FileReport) -> String {
+    let file = File {
+        path: &f.path,
+        valid: f.errors() == 0,
+        plan: f.plan_name.as_deref(),
+        diagnostics: f.diagnostics.iter().map(Diag::new).collect(),
+        jobs: f.jobs.as_ref().map(|jobs| {
+            jobs.iter()
+                .map(|j| Job {
+                    segments: &j.segments,
+                    destinations: &j.destinations,
+                })
+                .collect()
+        }),
+    };
+    let text = serde_json::to_string_pretty(&file)
+        .expect("invariant: the report holds only strings, numbers and booleans");
+    super::document::indent(&text, FILES_INDENT + 2)
+}
+
+/// The document before the files' list and after it, for these counts.
+pub(crate) fn frame(
+    counts: &Counts,
+    options: &CheckOptions,
+    skipped: &[Arc<str>],
+) -> (String, String) {
     let out = Report {
         version: REPORT_VERSION,
-        valid: report.is_valid(),
+        valid: counts.errors == 0,
         summary: Summary {
-            files: files.len(),
-            valid: files.len() - invalid,
-            invalid,
-            errors: report.errors(),
-            warnings: report.warnings(),
+            files: counts.files,
+            valid: counts.files - counts.invalid,
+            invalid: counts.invalid,
+            errors: counts.errors,
+            warnings: counts.warnings,
         },
         options: Options {
-            api_version: report.options.api_version.number(),
-            max_segments_per_job: report.options.segment_limit(),
-            split: report.options.split,
+            api_version: options.api_version.number(),
+            max_segments_per_job: options.segment_limit(),
+            split: options.split,
         },
-        files,
-        skipped: report.skipped.iter().map(|p| &**p).collect(),
+        files: Vec::new(),
+        skipped: skipped.iter().map(|p| &**p).collect(),
     };
     let mut text = serde_json::to_string_pretty(&out)
         .expect("invariant: the report holds only strings, numbers and booleans");
     text.push('\n');
-    text
+    super::document::split_at_list(text, "\n  \"files\": ")
 }

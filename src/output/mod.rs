@@ -2,6 +2,7 @@
 //! report data (diagnostics, plan summaries), so every surface says the same thing.
 
 pub(crate) mod apply;
+pub mod document;
 pub mod error;
 pub mod github;
 pub mod human;

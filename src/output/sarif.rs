@@ -3,10 +3,43 @@
 
 use serde_json::{Value, json};
 
-use crate::plan::{CheckReport, Code, Diagnostic, Severity};
+use crate::plan::{CheckReport, Code, Diagnostic, FileReport, Severity};
 
 /// Renders a `validate` report as one SARIF log.
 pub fn validate(report: &CheckReport) -> String {
+    let entries: Vec<String> = report.files.iter().map(file_results).collect();
+    let (head, foot) = frame();
+    let mut text = head;
+    super::document::list(
+        &mut text,
+        entries.iter().map(String::as_str).filter(|e| !e.is_empty()),
+        RESULTS_INDENT,
+    );
+    text.push_str(&foot);
+    text
+}
+
+/// The results stand in the run's `results` list: 8 spaces in, its `]` 6.
+pub(crate) const RESULTS_INDENT: usize = 6;
+
+/// The results of one file's diagnostics, indented for their place in the `results` list and
+/// joined as they stand there; empty for a file without diagnostics.
+pub(crate) fn file_results(file: &FileReport) -> String {
+    let results: Vec<String> = file
+        .diagnostics
+        .iter()
+        .map(|diag| {
+            let text = serde_json::to_string_pretty(&result(diag))
+                .expect("invariant: a serde_json::Value always serialises");
+            super::document::indent(&text, RESULTS_INDENT + 2)
+        })
+        .collect();
+    results.join(",\n")
+}
+
+/// The log before the run's results and after them (the rules, every code's, come after:
+/// the keys are in order).
+pub(crate) fn frame() -> (String, String) {
     let rules: Vec<Value> = Code::ALL
         .iter()
         .map(|code| {
@@ -19,22 +52,14 @@ pub fn validate(report: &CheckReport) -> String {
             })
         })
         .collect();
-    let results: Vec<Value> = report
-        .files
-        .iter()
-        .flat_map(|f| &f.diagnostics)
-        .map(result)
-        .collect();
     let mut run = json!({
         "tool": {"driver": {
             "name": "aepact",
             "version": env!("CARGO_PKG_VERSION"),
             "rules": rules,
         }},
-        "results": results,
+        "results": [],
     });
-    // Where relative paths start: the directory aepact ran in (GitHub resolves `%SRCROOT%` to
-    // the repository's root when this is left out, which is where CI runs it).
     if let Some(root) = std::env::current_dir()
         .ok()
         .and_then(|dir| dir.to_str().map(|d| file_uri(&d.replace('\\', "/"))))
@@ -50,10 +75,9 @@ pub fn validate(report: &CheckReport) -> String {
     let mut text = serde_json::to_string_pretty(&log)
         .expect("invariant: a serde_json::Value always serialises");
     text.push('\n');
-    text
+    super::document::split_at_list(text, "\n      \"results\": ")
 }
 
-/// The base that relative artifact URIs are resolved against.
 const SRCROOT: &str = "%SRCROOT%";
 
 /// A file's SARIF location: a relative path as a percent-encoded relative URI against

@@ -17,7 +17,7 @@ use super::discover::{FileTarget, Target, Targets, discover};
 use super::guardrails::{self, CheckOptions};
 use super::identity::{self, PlanFile};
 use super::model::RawPlan;
-pub use super::report::{FileReport, JobSummary, Outcome, Render, Rendered};
+pub use super::report::{FileReport, JobSummary, Outcome, Render, Rendered, Rendering};
 use super::schema;
 use super::slots::{Slot, Slots};
 use super::spill::{self, Spill};
@@ -369,7 +369,8 @@ pub struct Checked {
 /// With `render`, a file with diagnostics (and no plan or jobs kept) is rendered as soon as it
 /// is checked, and handed over as [`Outcome::Rendered`]: its diagnostics, and the text of the
 /// file they hold, are dropped then rather than held until every file is checked. A valid plan
-/// is handed over as [`Outcome::Valid`], having left only the key of its name. A rendered or
+/// is handed over as [`Outcome::Valid`], having left only the key of its name (or, with
+/// [`Rendering::names`], as a report that names it, having left its name). A rendered or
 /// valid file that the cross-plan checks then find something in is checked again, so that
 /// those findings take their places among its own diagnostics, and handed over as a report.
 ///
@@ -380,7 +381,7 @@ pub fn check_each(
     options: &CheckOptions,
     keep_plans: bool,
     policy: PolicyChoice,
-    render: Option<Render<'_>>,
+    render: Option<Rendering<'_>>,
     each: &mut dyn FnMut(Outcome),
 ) -> Checked {
     let policies = Policies::new(policy);

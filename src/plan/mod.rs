@@ -23,13 +23,13 @@ pub mod schema;
 mod slots;
 pub mod source;
 pub mod spans;
-mod spill;
+pub(crate) mod spill;
 mod typed;
 mod untagged;
 
 pub use crate::api::AdhocApiVersion;
 pub use check::{
-    CheckReport, Checked, FileReport, Outcome, Render, Rendered, check_each, check_paths,
+    CheckReport, Checked, FileReport, Outcome, Render, Rendered, Rendering, check_each, check_paths,
 };
 pub use diags::{Code, Diagnostic, Severity};
 pub use guardrails::CheckOptions;

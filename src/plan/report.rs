@@ -106,3 +106,13 @@ pub struct Rendered {
 
 /// Renders a file's report (its diagnostics) for [`check_each`](super::check_each).
 pub type Render<'r> = &'r (dyn Fn(&FileReport) -> String + Sync);
+
+/// How [`check_each`](super::check_each) renders files as they are checked.
+#[derive(Clone, Copy)]
+pub struct Rendering<'r> {
+    /// A file's part of the report.
+    pub render: Render<'r>,
+    /// Hand a valid plan over as a report that names it (for documents that list every
+    /// plan: its name is kept, about 50 bytes a plan), not as [`Outcome::Valid`].
+    pub names: bool,
+}

@@ -7,7 +7,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::report::{FileReport, Render, Rendered};
+use super::report::{FileReport, Rendered, Rendering};
 use super::spill::{Spill, Written};
 
 /// What checking one target gave, as kept until every file is checked, besides whether it
@@ -31,19 +31,19 @@ pub(super) enum Slot {
 
 impl Slot {
     /// The slot of a checked plan file: none for a valid plan with nothing to report when
-    /// rendering (its name's key is all that is kept), its name when not, a report with
+    /// rendering without names (its name's key is all that is kept), its name when not, a report with
     /// diagnostics (and nothing else kept) rendered by `render` when given, else the report.
-    pub(super) fn of(report: FileReport, render: Option<Render<'_>>) -> Option<Self> {
+    pub(super) fn of(report: FileReport, rendering: Option<Rendering<'_>>) -> Option<Self> {
         // Nothing kept but what the report says (no plan, file or jobs for `plan`/`--split`).
         let bare = report.file.is_none() && report.plan.is_none() && report.jobs.is_none();
         if bare && report.diagnostics.is_empty() && report.plan_name.is_some() {
-            return match render {
-                Some(_) => None,
-                None => report.plan_name.map(Slot::Named),
+            return match rendering {
+                Some(Rendering { names: false, .. }) => None,
+                _ => report.plan_name.map(Slot::Named),
             };
         }
-        Some(match render {
-            Some(render) if bare => Slot::Rendered(Box::new(Rendered {
+        Some(match rendering {
+            Some(Rendering { render, .. }) if bare => Slot::Rendered(Box::new(Rendered {
                 text: render(&report).into_boxed_str(),
                 errors: report.errors(),
                 warnings: report.warnings(),

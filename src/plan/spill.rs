@@ -20,7 +20,7 @@ use std::sync::Mutex;
 /// The temporary file, shared by the workers of a run; reads and writes give their offsets,
 /// so that no file position is shared.
 #[derive(Debug, Default)]
-pub(super) struct Spill {
+pub(crate) struct Spill {
     state: Mutex<State>,
     /// Bytes a caller may hold before writing here; `None`: nothing is ever written.
     budget: Option<usize>,
@@ -40,17 +40,17 @@ struct State {
 
 /// Where [`Spill::write`] put bytes: what [`Spill::read`] reads back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Written {
-    pub(super) at: u64,
-    pub(super) len: usize,
+pub(crate) struct Written {
+    pub(crate) at: u64,
+    pub(crate) len: usize,
 }
 
 /// What a run holds of each kind before it writes the rest to the file: about the state of
 /// 10,000 plans, so that a run of that size writes nothing, or little.
-pub(super) const BUDGET: usize = 256 * 1024;
+pub(crate) const BUDGET: usize = 256 * 1024;
 
 /// The budget of a run: [`BUDGET`], or what a test set with [`with_budget`].
-pub(super) fn budget() -> Option<usize> {
+pub(crate) fn budget() -> Option<usize> {
     #[cfg(test)]
     if let Some(budget) = TEST_BUDGET.get() {
         return budget;
@@ -66,7 +66,7 @@ thread_local! {
 
 /// Runs `f` with every read back of the spills made on this thread failing.
 #[cfg(test)]
-pub(super) fn with_lost_reads<R>(f: impl FnOnce() -> R) -> R {
+pub(crate) fn with_lost_reads<R>(f: impl FnOnce() -> R) -> R {
     TEST_LOSE.set(true);
     let out = f();
     TEST_LOSE.set(false);
@@ -75,7 +75,7 @@ pub(super) fn with_lost_reads<R>(f: impl FnOnce() -> R) -> R {
 
 /// Runs `f` with runs started on this thread spilling past `budget` (`None`: never).
 #[cfg(test)]
-pub(super) fn with_budget<R>(budget: Option<usize>, f: impl FnOnce() -> R) -> R {
+pub(crate) fn with_budget<R>(budget: Option<usize>, f: impl FnOnce() -> R) -> R {
     TEST_BUDGET.set(Some(budget));
     let out = f();
     TEST_BUDGET.set(None);
@@ -84,7 +84,7 @@ pub(super) fn with_budget<R>(budget: Option<usize>, f: impl FnOnce() -> R) -> R 
 
 impl Spill {
     /// A spill that writes what is held past `budget` bytes of each kind; `None` never writes.
-    pub(super) fn new(budget: Option<usize>) -> Self {
+    pub(crate) fn new(budget: Option<usize>) -> Self {
         Self {
             state: Mutex::default(),
             budget,
@@ -94,13 +94,13 @@ impl Spill {
     }
 
     /// Whether a caller that holds `held` bytes should write the next ones here.
-    pub(super) fn past_budget(&self, held: usize) -> bool {
+    pub(crate) fn past_budget(&self, held: usize) -> bool {
         self.budget.is_some_and(|budget| held >= budget)
     }
 
     /// Writes `bytes` at the end of the file, making it first. `None` when the file cannot be
     /// made or written: the caller keeps the bytes.
-    pub(super) fn write(&self, bytes: &[u8]) -> Option<Written> {
+    pub(crate) fn write(&self, bytes: &[u8]) -> Option<Written> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if state.broken {
             return None;
@@ -137,12 +137,12 @@ impl Spill {
     }
 
     /// Bytes written so far.
-    pub(super) fn written(&self) -> u64 {
+    pub(crate) fn written(&self) -> u64 {
         self.state.lock().unwrap_or_else(|e| e.into_inner()).len
     }
 
     /// Reads back what [`Spill::write`] wrote at `written`, into `buf` (cleared first).
-    pub(super) fn read(&self, written: Written, buf: &mut Vec<u8>) -> io::Result<()> {
+    pub(crate) fn read(&self, written: Written, buf: &mut Vec<u8>) -> io::Result<()> {
         #[cfg(test)]
         if self.lose {
             return Err(io::Error::other("lost for a test"));
@@ -285,7 +285,10 @@ mod tests {
                 &CheckOptions::default(),
                 false,
                 PolicyChoice::Off,
-                Some(render),
+                Some(crate::plan::Rendering {
+                    render,
+                    names: false,
+                }),
                 &mut |outcome| {
                     seen.push(match outcome {
                         Outcome::Valid => "valid".to_owned(),

@@ -396,8 +396,8 @@ fn problems_found_across_plans_join_a_files_own_in_line_order() {
 
 /// A run whose files with problems render past the memory budget (256 KiB) writes them to an
 /// unnamed temporary file in `TMPDIR`, which leaves nothing behind; with no usable temporary
-/// directory it holds them in memory instead; the report is the same either way
-/// (docs/validate.md, "Memory and the temporary file").
+/// directory it holds them in memory instead; the report is the same either way, in every
+/// format (docs/validate.md, "Memory and the temporary file").
 #[test]
 fn a_large_run_spills_to_an_unnamed_temporary_file_or_holds_what_it_cannot_write() {
     let env = TestEnv::new();
@@ -446,4 +446,41 @@ fn a_large_run_spills_to_an_unnamed_temporary_file_or_holds_what_it_cannot_write
     );
     assert!(!log.contains("went to its temporary file"), "{log}");
     assert_eq!(held, spilled);
+
+    // The machine documents keep their entries past the budget too, and read the same.
+    for format in ["json", "sarif", "junit"] {
+        let run = |tmpdir: &std::path::Path| {
+            let out = env
+                .command(["validate", "--format", format, "plans"])
+                .env("TMPDIR", tmpdir)
+                .output()
+                .unwrap();
+            (out.status.code(), String::from_utf8(out.stdout).unwrap())
+        };
+        let (status, spilled) = run(tmp);
+        assert_eq!(status, Some(1), "{format}");
+        assert_eq!(listing(), 0, "{format}: the temporary file is left behind");
+        let (status, held) = run(&tmp.join("missing"));
+        assert_eq!(status, Some(1), "{format}");
+        assert_eq!(held, spilled, "{format}");
+        match format {
+            "json" => {
+                let json: serde_json::Value = serde_json::from_str(&spilled).unwrap();
+                assert_eq!(json["summary"]["files"], 200);
+                assert_eq!(json["summary"]["errors"], 2400);
+                assert_eq!(json["files"][199]["path"], "plans/p199.yaml");
+            }
+            "sarif" => {
+                let sarif: serde_json::Value = serde_json::from_str(&spilled).unwrap();
+                assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), 2400);
+            }
+            _ => {
+                assert!(
+                    spilled.contains("tests=\"200\" failures=\"200\""),
+                    "{spilled}"
+                );
+                assert_eq!(spilled.matches("<testcase ").count(), 200);
+            }
+        }
+    }
 }
