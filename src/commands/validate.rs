@@ -26,17 +26,13 @@ pub(crate) fn run(args: &ValidateArgs, style: Style) -> Result<Exit> {
 fn documented(args: &ValidateArgs, options: &CheckOptions, kind: document::Kind) -> Result<Exit> {
     let mut doc = Document::new(kind, *options);
     let render = Document::render(kind);
-    let checked = check_each(
-        &args.paths,
-        options,
-        false,
-        args.guardrails.policy(),
-        Some(Rendering {
-            render: &render,
-            names: kind.names_plans(),
-        }),
-        &mut |outcome| doc.outcome(outcome),
-    );
+    let rendering = Rendering {
+        render: &render,
+        names: kind.names_plans(),
+    };
+    let checked = check(args, options, rendering, &mut |outcome| {
+        doc.outcome(outcome);
+    });
     log_spilled(checked.spilled);
     let counts = doc.finish(&checked.skipped)?;
     Ok(verdict(counts.errors == 0))
@@ -47,23 +43,35 @@ fn documented(args: &ValidateArgs, options: &CheckOptions, kind: document::Kind)
 fn streamed(args: &ValidateArgs, options: &CheckOptions, format: stream::Format) -> Result<Exit> {
     let mut report = stream::Validate::new(format, options.segment_limit());
     let render = stream::Validate::render(format);
-    let policy = args.guardrails.policy();
-    let checked = check_each(
-        &args.paths,
-        options,
-        false,
-        policy,
-        Some(Rendering {
-            render: &render,
-            names: false,
-        }),
-        &mut |outcome| {
-            report.outcome(outcome);
-        },
-    );
+    let rendering = Rendering {
+        render: &render,
+        names: false,
+    };
+    let checked = check(args, options, rendering, &mut |outcome| {
+        report.outcome(outcome);
+    });
     log_spilled(checked.spilled);
     let tally = report.finish(checked.skipped.len())?;
     Ok(verdict(tally.errors == 0))
+}
+
+/// The checks of every format, from one place (a second call of `check_each` changed how the
+/// release build inlined the checks; see docs/performance.md on the binary's code pages).
+#[inline(never)]
+fn check(
+    args: &ValidateArgs,
+    options: &CheckOptions,
+    rendering: Rendering<'_>,
+    each: &mut dyn FnMut(crate::plan::Outcome),
+) -> crate::plan::Checked {
+    check_each(
+        &args.paths,
+        options,
+        false,
+        args.guardrails.policy(),
+        Some(rendering),
+        each,
+    )
 }
 
 fn log_spilled(bytes: u64) {

@@ -108,7 +108,7 @@ pub fn validate(report: &CheckReport) -> String {
     };
     let (head, foot) = frame(&counts, &report.options, &report.skipped);
     let mut text = head;
-    super::document::list(&mut text, entries.iter().map(String::as_str), FILES_INDENT);
+    super::pretty::list(&mut text, entries.iter().map(String::as_str), FILES_INDENT);
     text.push_str(&foot);
     text
 }
@@ -144,7 +144,7 @@ pub(crate) fn file_entry(f: &FileReport) -> String {
     };
     let text = serde_json::to_string_pretty(&file)
         .expect("invariant: the report holds only strings, numbers and booleans");
-    super::document::indent(&text, FILES_INDENT + 2)
+    super::pretty::indent(&text, FILES_INDENT + 2)
 }
 
 /// The document before the files' list and after it, for these counts.
@@ -174,5 +174,5 @@ pub(crate) fn frame(
     let mut text = serde_json::to_string_pretty(&out)
         .expect("invariant: the report holds only strings, numbers and booleans");
     text.push('\n');
-    super::document::split_at_list(text, "\n  \"files\": ")
+    super::pretty::split_at_list(text, "\n  \"files\": ")
 }

@@ -11,6 +11,7 @@ pub mod junit;
 pub mod lock;
 pub(crate) mod log;
 pub mod plan;
+pub mod pretty;
 pub mod sarif;
 pub(crate) mod status;
 pub mod stream;

@@ -10,7 +10,7 @@ pub fn validate(report: &CheckReport) -> String {
     let entries: Vec<String> = report.files.iter().map(file_results).collect();
     let (head, foot) = frame();
     let mut text = head;
-    super::document::list(
+    super::pretty::list(
         &mut text,
         entries.iter().map(String::as_str).filter(|e| !e.is_empty()),
         RESULTS_INDENT,
@@ -31,7 +31,7 @@ pub(crate) fn file_results(file: &FileReport) -> String {
         .map(|diag| {
             let text = serde_json::to_string_pretty(&result(diag))
                 .expect("invariant: a serde_json::Value always serialises");
-            super::document::indent(&text, RESULTS_INDENT + 2)
+            super::pretty::indent(&text, RESULTS_INDENT + 2)
         })
         .collect();
     results.join(",\n")
@@ -75,7 +75,7 @@ pub(crate) fn frame() -> (String, String) {
     let mut text = serde_json::to_string_pretty(&log)
         .expect("invariant: a serde_json::Value always serialises");
     text.push('\n');
-    super::document::split_at_list(text, "\n      \"results\": ")
+    super::pretty::split_at_list(text, "\n      \"results\": ")
 }
 
 const SRCROOT: &str = "%SRCROOT%";
