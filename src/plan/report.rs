@@ -113,6 +113,6 @@ pub struct Rendering<'r> {
     /// A file's part of the report.
     pub render: Render<'r>,
     /// Hand a valid plan over as a report that names it (for documents that list every
-    /// plan: its name is kept, about 50 bytes a plan), not as [`Outcome::Valid`].
+    /// plan: its name is kept, about 70 bytes a plan), not as [`Outcome::Valid`].
     pub names: bool,
 }
